@@ -1,0 +1,350 @@
+"""A typed, validated view of the connector's config (the form in `spec.json`).
+
+Everything else reads `ConnectorConfig`, never the raw dict. Every problem becomes one
+`ConfigError` sentence that names the field and the expected form and never echoes a secret.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+
+import jsonschema
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from destination_linkedin_capi import constants as c
+from destination_linkedin_capi.errors import ConfigError
+from destination_linkedin_capi.iso import CURRENCY_CODES
+
+EVENT_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.-]*")
+MAPPING_FORM = "EVENT=CONVERSION_ID pairs separated by commas, e.g. LEAD=22285180,PURCHASE=22285181"
+STREAM_EVENTS_FORM = "stream=EVENT pairs separated by commas, e.g. orders=PURCHASE,signups=SIGN_UP"
+
+
+def _pairs(text: str, field: str, form: str) -> list[tuple[str, str, str]]:
+    """Split `a=b, c=d` into (key, value, raw entry); forgiving about spaces, strict about content."""
+    pairs = []
+    entries = text.split(",")
+    for number, raw in enumerate(entries, start=1):
+        entry = raw.strip()
+        if not entry:
+            if len(entries) == 1:
+                raise ConfigError(f"{field} is empty; expected {form}.")
+            raise ConfigError(f"{field} has an empty entry (entry {number}); expected {form}.")
+        if "=" not in entry:
+            raise ConfigError(f"{field} entry '{entry}' has no '='; expected {form}.")
+        key, _, value = entry.partition("=")
+        pairs.append((key.strip(), value.strip(), entry))
+    return pairs
+
+
+def parse_conversion_mapping(text: str) -> dict[str, int]:
+    """Parse `LEAD=22285180,PURCHASE=urn:lla:llaPartnerConversion:22285181` into {event: rule id}."""
+    field = "Conversion mapping"
+    mapping: dict[str, int] = {}
+    seen: dict[str, str] = {}
+    for key, value, entry in _pairs(text, field, MAPPING_FORM):
+        if not EVENT_NAME.fullmatch(key):
+            raise ConfigError(
+                f"{field} entry '{entry}': event name '{key}' must start with a letter and contain only "
+                f"letters, digits, '_', '.' or '-'; expected {MAPPING_FORM}."
+            )
+        rule = value.removeprefix(c.CONVERSION_URN_PREFIX)
+        if not rule.isdigit() or not rule.isascii() or len(rule) > 19 or int(rule) == 0:
+            raise ConfigError(
+                f"{field} entry '{entry}': conversion ID '{value}' must be a number "
+                f"(or {c.CONVERSION_URN_PREFIX}<number>); expected {MAPPING_FORM}."
+            )
+        folded = key.casefold()
+        if folded in seen:
+            raise ConfigError(
+                f"{field} entry '{entry}': event '{key}' is mapped twice (also in '{seen[folded]}'); "
+                "each event may appear once."
+            )
+        seen[folded] = entry
+        mapping[key] = int(rule)
+    return mapping
+
+
+def parse_stream_events(text: str) -> dict[str, str]:
+    """Parse `orders=PURCHASE,signups=SIGN_UP` into {stream: event}."""
+    field = "Stream events"
+    result: dict[str, str] = {}
+    for stream, event, entry in _pairs(text, field, STREAM_EVENTS_FORM):
+        if not stream or not event:
+            raise ConfigError(f"{field} entry '{entry}' needs a stream and an event; expected {STREAM_EVENTS_FORM}.")
+        if stream in result:
+            raise ConfigError(f"{field} entry '{entry}': stream '{stream}' appears twice.")
+        result[stream] = event
+    return result
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_url(value: str, field: str) -> str:
+    """HTTPS anywhere; plain HTTP only to this machine, so a token never travels in clear."""
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"{field} must be an http(s) URL such as https://host/path.")
+    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        raise ConfigError(
+            f"{field} uses plain http:// to a remote host; use https:// so the access token is never sent unencrypted."
+        )
+    return value.strip().rstrip("/")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class TokenIdCredentials(_Model):
+    auth_type: Literal["token_id"]
+    token_id: Annotated[str, Field(pattern=r"^\s*[0-9]{1,30}\s*$")]
+    token_service_url: str
+    token_service_key: str | None = None
+    conversion_mapping: str | None = None
+
+    @field_validator("token_id")
+    @classmethod
+    def _strip(cls, value: str) -> str:
+        return value.strip()
+
+
+class AccessTokenCredentials(_Model):
+    auth_type: Literal["access_token"]
+    access_token: Annotated[str, Field(min_length=1)]
+    conversion_mapping: str
+
+
+class OAuth2Credentials(_Model):
+    auth_type: Literal["oauth2"]
+    client_id: Annotated[str, Field(min_length=1)]
+    client_secret: Annotated[str, Field(min_length=1)]
+    refresh_token: Annotated[str, Field(min_length=1)]
+    conversion_mapping: str | None = None
+
+
+Credentials = Annotated[
+    TokenIdCredentials | AccessTokenCredentials | OAuth2Credentials, Field(discriminator="auth_type")
+]
+
+
+class FieldMapping(_Model):
+    linkedin_field: str
+    record_field: Annotated[str, Field(min_length=1)]
+
+
+class _RawConfig(_Model):
+    account_id: Annotated[str, Field(pattern=r"^\s*(urn:li:sponsoredAccount:)?[0-9]{1,19}\s*$")]
+    credentials: Credentials
+    conversion_events: list[Literal[c.CONVERSION_TYPES]] = []  # type: ignore[valid-type]
+    field_mappings: list[FieldMapping] = []
+    event_name_field: Annotated[str, Field(min_length=1)] = "event_name"
+    stream_events: str | None = None
+    default_currency: Annotated[str, Field(pattern=r"^$|^[A-Za-z]{3}$")] | None = None
+    rule_name_prefix: Annotated[str, Field(min_length=1, max_length=80)] = "Airbyte CAPI"
+    rule_attribution_type: Literal[c.ATTRIBUTION_TYPES] = "LAST_TOUCH_BY_CAMPAIGN"  # type: ignore[valid-type]
+    rule_post_click_window: Literal[c.POST_CLICK_WINDOWS] = c.DEFAULT_POST_CLICK_WINDOW  # type: ignore[valid-type]
+    rule_view_through_window: Literal[c.VIEW_THROUGH_WINDOWS] = c.DEFAULT_VIEW_THROUGH_WINDOW  # type: ignore[valid-type]
+    campaign_association: Literal["none", "all_active", "listed"] = "none"
+    campaign_ids: list[Annotated[str, Field(pattern=r"^\s*[0-9]{1,19}\s*$")]] = []
+    api_version: Annotated[str, Field(pattern=r"^[0-9]{6}$")] = c.DEFAULT_API_VERSION
+    batch_size: Annotated[int, Field(ge=1, le=c.MAX_BATCH_SIZE)] = c.MAX_BATCH_SIZE
+    requests_per_minute: Annotated[int, Field(ge=1, le=c.MAX_REQUESTS_PER_MINUTE)] = c.MAX_REQUESTS_PER_MINUTE
+    requests_per_day: Annotated[int, Field(ge=1, le=1_000_000)] = c.DEFAULT_REQUESTS_PER_DAY
+    invalid_record_policy: Literal["skip", "fail"] = "skip"
+    dry_run: bool = False
+    event_age_margin_minutes: Annotated[int, Field(ge=0, le=1440)] = 60
+    batch_max_age_seconds: Annotated[int, Field(ge=1, le=600)] = 30
+    max_retry_seconds: Annotated[int, Field(ge=0, le=3600)] = 600
+    api_base_url: str = c.DEFAULT_API_BASE_URL
+    oauth_base_url: str = c.DEFAULT_OAUTH_BASE_URL
+
+
+@dataclass(frozen=True)
+class EventConfig:
+    """One event the connector may send: its display name, rule ID (None: resolve by rules.py), rule type."""
+
+    name: str
+    rule_id: int | None
+    conversion_type: str | None
+
+
+_FIELD_TITLES = {
+    "account_id": "Ad account ID",
+    "credentials": "Authentication",
+    "token_id": "Token ID",
+    "token_service_url": "Token service URL",
+    "access_token": "Access token",
+    "conversion_mapping": "Conversion mapping",
+    "client_id": "Client ID",
+    "client_secret": "Client secret",
+    "refresh_token": "Refresh token",
+    "conversion_events": "Conversion events",
+    "api_version": "LinkedIn API version",
+    "default_currency": "Default currency",
+}
+
+
+def _describe(error: ValidationError) -> str:
+    """One sentence from pydantic's first error: the field and the rule, never the value given."""
+    first = error.errors()[0]
+    loc = list(first["loc"])
+    if len(loc) > 2 and loc[0] == "credentials":
+        del loc[1]  # the auth_type tag pydantic adds to the path
+    path = ".".join(str(part) for part in loc)
+    names = [str(part) for part in loc if not isinstance(part, int)]
+    name = names[-1] if names else "config"
+    field = _FIELD_TITLES.get(name, name)
+    kind = first["type"]
+    if kind == "literal_error" and name == "conversion_events":
+        return (
+            f"Conversion events (config field '{path}') must be LinkedIn conversion types such as LEAD, PURCHASE "
+            "or SIGN_UP (see the spec's list)."
+        )
+    if kind == "missing":
+        return f"{field} is required (config field '{path}')."
+    if kind == "union_tag_invalid" or kind == "union_tag_not_found":
+        return "Authentication must be one of: token_id, access_token, oauth2 (config field 'credentials.auth_type')."
+    if kind == "string_pattern_mismatch":
+        forms = {
+            "account_id": "digits, or urn:li:sponsoredAccount:<digits>",
+            "token_id": "digits only",
+            "api_version": "six digits YYYYMM, e.g. " + c.DEFAULT_API_VERSION,
+            "default_currency": "three letters, e.g. EUR",
+        }
+        expected = forms.get(name, "the documented form")
+        return f"{field} is not valid (config field '{path}'); expected {expected}."
+    return f"{field} is not valid (config field '{path}'): {first['msg']}."
+
+
+@cache
+def connection_specification() -> dict[str, Any]:
+    """The `connectionSpecification` of the shipped spec.json."""
+    text = resources.files("destination_linkedin_capi").joinpath("spec.json").read_text(encoding="utf-8")
+    return json.loads(text)["connectionSpecification"]
+
+
+def _check_against_spec(config: Mapping[str, Any]) -> None:
+    """Backstop: the JSON-schema rules of spec.json, reported by field path and never by value."""
+    validator = jsonschema.Draft7Validator(connection_specification())
+    error = next(iter(sorted(validator.iter_errors(dict(config)), key=lambda e: list(e.absolute_path))), None)
+    if error is None:
+        return
+    path = ".".join(str(part) for part in error.absolute_path) or "config"
+    schema = error.schema if isinstance(error.schema, Mapping) else {}
+    expected = schema.get("pattern_descriptor") or schema.get("title") or "the form described in the spec"
+    raise ConfigError(f"Config field '{path}' is not valid; expected {expected}.")
+
+
+class ConnectorConfig:
+    """The validated config plus what is derived from it (events, URNs, parsed mappings)."""
+
+    def __init__(self, raw: _RawConfig) -> None:
+        self.raw = raw
+        self.account_id = int(raw.account_id.strip().removeprefix(c.SPONSORED_ACCOUNT_URN_PREFIX))
+        self.credentials = raw.credentials
+        self.api_base_url = check_url(raw.api_base_url, "API base URL")
+        self.oauth_base_url = check_url(raw.oauth_base_url, "OAuth base URL")
+        if isinstance(raw.credentials, TokenIdCredentials):
+            check_url(raw.credentials.token_service_url, "Token service URL")
+        mapping = (
+            parse_conversion_mapping(raw.credentials.conversion_mapping) if raw.credentials.conversion_mapping else {}
+        )
+        self.events = self._events(mapping)
+        self.stream_events = self._stream_events()
+        fields = {}
+        for item in raw.field_mappings:
+            if item.linkedin_field in fields:
+                raise ConfigError(f"Field mappings: LinkedIn field '{item.linkedin_field}' is mapped twice.")
+            fields[item.linkedin_field] = item.record_field.strip()
+        self.field_mappings: dict[str, str] = fields
+        self.default_currency = raw.default_currency.upper() if raw.default_currency else None
+        if self.default_currency and self.default_currency not in CURRENCY_CODES:
+            raise ConfigError(
+                f"Default currency '{self.default_currency}' is not an ISO 4217 currency code (e.g. USD, EUR)."
+            )
+        if raw.campaign_association == "listed" and not raw.campaign_ids:
+            raise ConfigError(
+                "Associate campaigns is 'listed' but Campaign IDs is empty; list at least one campaign ID."
+            )
+
+    def _events(self, mapping: dict[str, int]) -> dict[str, EventConfig]:
+        selected = list(self.raw.conversion_events)
+        events: dict[str, EventConfig] = {}
+        if isinstance(self.credentials, AccessTokenCredentials):
+            folded = {name.casefold(): name for name in mapping}
+            unmapped = [name for name in selected if name.casefold() not in folded]
+            if unmapped:
+                raise ConfigError(
+                    "In access-token mode every selected conversion event needs a rule ID in the conversion mapping; "
+                    f"{', '.join(unmapped)} has none. Add it to the mapping or use the token-ID or OAuth mode, which can create rules."
+                )
+            chosen = [folded[name.casefold()] for name in selected] if selected else list(mapping)
+            for name in chosen:
+                events[name.casefold()] = EventConfig(name, mapping[name], None)
+            return events
+        for name, rule_id in mapping.items():
+            conversion_type = name.upper() if name.upper() in c.CONVERSION_TYPES else None
+            events[name.casefold()] = EventConfig(name, rule_id, conversion_type)
+        for name in selected:
+            events.setdefault(name.casefold(), EventConfig(name, None, name))
+        if not events:
+            raise ConfigError("Select at least one conversion event (Conversion events), or give a conversion mapping.")
+        return events
+
+    def _stream_events(self) -> dict[str, str]:
+        if not self.raw.stream_events or not self.raw.stream_events.strip():
+            return {}
+        result = {}
+        for stream, event in parse_stream_events(self.raw.stream_events).items():
+            if event.casefold() not in self.events:
+                known = ", ".join(e.name for e in self.events.values())
+                raise ConfigError(
+                    f"Stream events: stream '{stream}' names event '{event}', which is not configured ({known})."
+                )
+            result[stream] = event.casefold()
+        return result
+
+    @property
+    def auth_type(self) -> str:
+        return self.credentials.auth_type
+
+    @property
+    def account_urn(self) -> str:
+        return f"{c.SPONSORED_ACCOUNT_URN_PREFIX}{self.account_id}"
+
+    @property
+    def can_manage_rules(self) -> bool:
+        return not isinstance(self.credentials, AccessTokenCredentials)
+
+    def __getattr__(self, name: str) -> Any:
+        # Plain settings (batch_size, api_version, dry_run, ...) read straight from the validated model.
+        return getattr(self.raw, name)
+
+    @classmethod
+    def parse(cls, config: Mapping[str, Any]) -> ConnectorConfig:
+        """Validate a raw config dict; raise ConfigError with one user-facing sentence."""
+        if not isinstance(config, Mapping):
+            raise ConfigError("The config must be a JSON object.")
+        try:
+            raw = _RawConfig.model_validate(dict(config))
+        except ValidationError as error:
+            raise ConfigError(_describe(error)) from None
+        parsed = cls(raw)
+        _check_against_spec(config)
+        return parsed

@@ -1,0 +1,106 @@
+"""LinkedIn facts the connector relies on, in one place.
+
+Every value cites `../shared/reference/linkedin-capi.md` (the "reference") by section.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+VERSION = "0.1.0"
+
+# §1 / §2.1
+DEFAULT_API_BASE_URL = "https://api.linkedin.com"
+DEFAULT_OAUTH_BASE_URL = "https://www.linkedin.com"
+CONVERSION_EVENTS_PATH = "/rest/conversionEvents"
+CONVERSIONS_PATH = "/rest/conversions"
+CAMPAIGN_CONVERSIONS_PATH = "/rest/campaignConversions"
+AD_ACCOUNTS_PATH = "/rest/adAccounts"
+AD_ACCOUNT_USERS_PATH = "/rest/adAccountUsers"
+OAUTH_TOKEN_PATH = "/oauth/v2/accessToken"
+
+RESTLI_PROTOCOL_VERSION = "2.0.0"
+
+# §2.3 — sunset dates of Marketing API versions (first day a version answers 426).
+VERSION_SUNSET_DATES: dict[str, dt.date] = {
+    "202508": dt.date(2026, 8, 17),
+    "202509": dt.date(2026, 9, 15),
+    "202510": dt.date(2026, 10, 15),
+    "202511": dt.date(2026, 11, 16),
+    "202601": dt.date(2027, 1, 15),
+    "202602": dt.date(2027, 2, 15),
+    "202603": dt.date(2027, 3, 16),
+    "202604": dt.date(2027, 4, 15),
+    "202605": dt.date(2027, 5, 15),
+    "202606": dt.date(2027, 6, 15),
+    "202607": dt.date(2027, 7, 15),
+}
+# Newest version the reference shows live (PostHog, docs mirror) with the longest runway left.
+DEFAULT_API_VERSION = "202607"
+SUNSET_WARNING_DAYS = 60
+
+# §1 limits
+MAX_BATCH_SIZE = 5000
+MAX_REQUESTS_PER_MINUTE = 600
+DEFAULT_REQUESTS_PER_DAY = 300_000
+MAX_EVENT_AGE = dt.timedelta(days=90)
+MAX_EVENT_ID_LENGTH = 64  # §3.1 (Salesforce cap; LinkedIn documents none)
+
+# §3.2 — identifier types. ORACLE_MOAT_ID is uncertain from 202609 on (reference §12).
+ID_SHA256_EMAIL = "SHA256_EMAIL"
+ID_LINKEDIN_UUID = "LINKEDIN_FIRST_PARTY_ADS_TRACKING_UUID"
+ID_ACXIOM = "ACXIOM_ID"
+ID_ORACLE_MOAT = "ORACLE_MOAT_ID"
+
+CONVERSION_URN_PREFIX = "urn:lla:llaPartnerConversion:"
+SPONSORED_ACCOUNT_URN_PREFIX = "urn:li:sponsoredAccount:"
+LEAD_URN_PREFIX = "urn:li:leadGenFormResponse:"
+
+# §5.3 — conversion rule types.
+CONVERSION_TYPES: tuple[str, ...] = (
+    "ADD_TO_CART",
+    "DOWNLOAD",
+    "INSTALL",
+    "KEY_PAGE_VIEW",
+    "LEAD",
+    "PURCHASE",
+    "SIGN_UP",
+    "OTHER",
+    "TALENT_LEAD",
+    "JOB_APPLY",
+    "SAVE",
+    "START_CHECKOUT",
+    "SCHEDULE",
+    "VIEW_CONTENT",
+    "VIEW_VIDEO",
+    "ADD_BILLING_INFO",
+    "BOOK_APPOINTMENT",
+    "REQUEST_QUOTE",
+    "SEARCH",
+    "SUBSCRIBE",
+    "AD_CLICK",
+    "AD_VIEW",
+    "COMPLETE_SIGNUP",
+    "SUBMIT_APPLICATION",
+    "PHONE_CALL",
+    "INVITE",
+    "LOGIN",
+    "SHARE",
+    "DONATE",
+    "ADD_TO_LIST",
+    "RATE",
+    "START_TRIAL",
+    "OUTBOUND_CLICK",
+    "CONTACT",
+    "MARKETING_QUALIFIED_LEAD",
+    "SALES_QUALIFIED_LEAD",
+    "QUALIFIED_LEAD",
+)
+
+# §5.2 — rule attribution settings.
+ATTRIBUTION_TYPES = ("LAST_TOUCH_BY_CAMPAIGN", "LAST_TOUCH_BY_CONVERSION")
+POST_CLICK_WINDOWS = (1, 7, 30, 90, 365)
+POST_CLICK_365_TYPES = frozenset({"SUBMIT_APPLICATION", "PURCHASE", "ADD_TO_CART", "QUALIFIED_LEAD", "LEAD"})
+VIEW_THROUGH_WINDOWS = (1, 7, 30)
+DEFAULT_POST_CLICK_WINDOW = 30
+DEFAULT_VIEW_THROUGH_WINDOW = 7

@@ -1,0 +1,136 @@
+"""Typed errors: one class per way a LinkedIn call or a config can go wrong.
+
+The writer and `check` branch on these types, never on HTTP codes or message text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+
+class ConnectorError(Exception):
+    """An error whose `str()` is a sentence safe to show the user (it never contains a secret)."""
+
+
+class ConfigError(ConnectorError):
+    """The configuration is wrong; the user must change it."""
+
+
+class LinkedInApiError(ConnectorError):
+    """LinkedIn answered with an error status."""
+
+    def __init__(self, status: int, message: str, *, code: str | None = None, body: Any = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.body = body
+        self.message = message
+
+
+class AuthenticationError(LinkedInApiError):
+    """401: the access token is missing, invalid, expired or revoked."""
+
+
+class ForbiddenError(LinkedInApiError):
+    """403: the token cannot reach the account or rule (role, scope, rule in another account)."""
+
+
+class VersionSunsetError(LinkedInApiError):
+    """426: the `LinkedIn-Version` is no longer served."""
+
+
+class RejectedRequestError(LinkedInApiError):
+    """400/422: LinkedIn refused the content of the request; `index_errors` maps element index → reasons."""
+
+    def __init__(self, status: int, message: str, *, code: str | None = None, body: Any = None) -> None:
+        super().__init__(status, message, code=code, body=body)
+        self.index_errors: dict[int, list[str]] = parse_index_errors(message)
+
+
+class RetryableError(LinkedInApiError):
+    """429 or 5xx: worth retrying after a pause (`retry_after` seconds when LinkedIn said so)."""
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        code: str | None = None,
+        body: Any = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(status, message, code=code, body=body)
+        self.retry_after = retry_after
+
+
+class TransportError(ConnectorError):
+    """No HTTP answer: connection refused or reset, DNS failure, timeout."""
+
+
+_INDEX_LINE = re.compile(r"\s*Index: (\d+), ERROR :: (.*)")
+_ERROR_LINE = re.compile(r"ERROR :: ([^\n]*)")
+_INDICES = re.compile(r"indices \[([\d,\s]+)\]")
+
+
+def parse_index_errors(message: str) -> dict[int, list[str]]:
+    """Read LinkedIn's per-element error text (reference §4) into {index: [reasons]}.
+
+    422: `Index: n, ERROR :: /ptr :: reason\\n` then further `ERROR ::` lines for the same index.
+    400: `... indices [0, 3] (0-indexed)`: every listed index gets the whole message.
+    """
+    errors: dict[int, list[str]] = {}
+    current: int | None = None
+    for line in message.split("\n"):
+        match = _INDEX_LINE.match(line)
+        if match:
+            current = int(match.group(1))
+            errors.setdefault(current, []).append(match.group(2).strip())
+            continue
+        match = _ERROR_LINE.match(line.strip())
+        if match and current is not None:
+            errors[current].append(match.group(1).strip())
+    if not errors:
+        found = _INDICES.search(message)
+        if found:
+            reason = message.strip()
+            for part in found.group(1).split(","):
+                if part.strip():
+                    errors.setdefault(int(part), []).append(reason)
+    return errors
+
+
+def error_from_response(status: int, body: Any, headers: Mapping[str, str] | None = None) -> LinkedInApiError:
+    """Turn an HTTP error answer into the matching typed error."""
+    message = ""
+    code = None
+    if isinstance(body, Mapping):
+        message = str(body.get("message") or "")
+        code = body.get("code") if isinstance(body.get("code"), str) else None
+    elif isinstance(body, str):
+        message = body
+    message = message or f"HTTP {status}"
+    if status == 401:
+        return AuthenticationError(status, message, code=code, body=body)
+    if status == 403:
+        return ForbiddenError(status, message, code=code, body=body)
+    if status == 426:
+        return VersionSunsetError(status, message, code=code, body=body)
+    if status in (400, 422):
+        return RejectedRequestError(status, message, code=code, body=body)
+    if status in (408, 423, 429) or status >= 500:
+        return RetryableError(status, message, code=code, body=body, retry_after=_retry_after(headers))
+    return LinkedInApiError(status, message, code=code, body=body)
+
+
+def _retry_after(headers: Mapping[str, str] | None) -> float | None:
+    if not headers:
+        return None
+    value = headers.get("Retry-After") or headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None

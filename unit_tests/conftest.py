@@ -1,0 +1,36 @@
+"""Shared helpers: run the real CLI as a subprocess and parse its stdout as Airbyte messages."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_cli(args: list[str], *, stdin: str | None = None, timeout: float = 120) -> tuple[int, list[dict], str, str]:
+    """Run `python main.py ARGS`; return (exit code, stdout JSON messages, raw stdout, stderr)."""
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "main.py"), *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=ROOT,
+    )
+    messages = [json.loads(line) for line in proc.stdout.splitlines() if line.strip()]
+    return proc.returncode, messages, proc.stdout, proc.stderr
+
+
+@pytest.fixture
+def write_json(tmp_path):
+    def _write(name: str, payload) -> Path:
+        path = tmp_path / name
+        path.write_text(json.dumps(payload))
+        return path
+
+    return _write

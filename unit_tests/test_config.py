@@ -1,0 +1,227 @@
+"""Config parsing: the conversion-mapping grammar, field errors, URL rules, derived events."""
+
+import pytest
+
+from destination_linkedin_capi.config import ConnectorConfig, parse_conversion_mapping, parse_stream_events
+from destination_linkedin_capi.errors import ConfigError
+
+
+def access_token_config(**overrides):
+    config = {
+        "account_id": "512345678",
+        "credentials": {
+            "auth_type": "access_token",
+            "access_token": "tok-SECRET",
+            "conversion_mapping": "LEAD=22285180,PURCHASE=22285181",
+        },
+    }
+    config.update(overrides)
+    return config
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("LEAD=22285180,PURCHASE=22285181", {"LEAD": 22285180, "PURCHASE": 22285181}),
+        ("  LEAD = 22285180 ,  PURCHASE=22285181  ", {"LEAD": 22285180, "PURCHASE": 22285181}),
+        ("demo_request=1", {"demo_request": 1}),
+        ("sign.up-v2=7", {"sign.up-v2": 7}),
+        ("LEAD=urn:lla:llaPartnerConversion:22285180", {"LEAD": 22285180}),
+    ],
+)
+def test_mapping_accepts(text, expected):
+    assert parse_conversion_mapping(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text, fragments",
+    [
+        ("LEAD=22285180,PURCHASE", ["'PURCHASE'", "no '='", "EVENT=CONVERSION_ID"]),
+        ("LEAD=22285180,,PURCHASE=1", ["empty entry (entry 2)", "EVENT=CONVERSION_ID"]),
+        ("LEAD=abc", ["'LEAD=abc'", "conversion ID 'abc' must be a number", "EVENT=CONVERSION_ID"]),
+        ("LEAD=-5", ["'LEAD=-5'", "must be a number"]),
+        ("LEAD=0", ["'LEAD=0'", "must be a number"]),
+        ("LEAD=12.5", ["'LEAD=12.5'", "must be a number"]),
+        ("LEAD=", ["'LEAD='", "must be a number"]),
+        ("1LEAD=5", ["'1LEAD=5'", "event name '1LEAD'", "start with a letter"]),
+        ("LE AD=5", ["'LE AD=5'", "event name 'LE AD'"]),
+        ("=5", ["'=5'", "event name ''"]),
+        ("LEAD=1,lead=2", ["'lead=2'", "mapped twice", "'LEAD=1'"]),
+        ("", ["is empty"]),
+        ("LEAD=urn:lla:other:5", ["'LEAD=urn:lla:other:5'", "must be a number"]),
+        ("LEAD=١٢٣", ["must be a number"]),
+    ],
+)
+def test_mapping_rejects_with_a_sentence_naming_the_entry(text, fragments):
+    with pytest.raises(ConfigError) as raised:
+        parse_conversion_mapping(text)
+    for fragment in fragments:
+        assert fragment in str(raised.value)
+
+
+def test_stream_events_parse_and_reject():
+    assert parse_stream_events("orders=PURCHASE, signups = SIGN_UP") == {"orders": "PURCHASE", "signups": "SIGN_UP"}
+    with pytest.raises(ConfigError, match="'orders' appears twice"):
+        parse_stream_events("orders=PURCHASE,orders=LEAD")
+    with pytest.raises(ConfigError, match="'orders=' needs a stream and an event"):
+        parse_stream_events("orders=")
+
+
+def test_stream_events_must_name_configured_events():
+    with pytest.raises(ConfigError, match="names event 'SIGN_UP', which is not configured"):
+        ConnectorConfig.parse(access_token_config(stream_events="signups=SIGN_UP"))
+    parsed = ConnectorConfig.parse(access_token_config(stream_events="orders=purchase"))
+    assert parsed.stream_events == {"orders": "purchase"}
+
+
+@pytest.mark.parametrize("account", ["512345678", " 512345678 ", "urn:li:sponsoredAccount:512345678"])
+def test_account_id_forms(account):
+    parsed = ConnectorConfig.parse(access_token_config(account_id=account))
+    assert parsed.account_id == 512345678
+    assert parsed.account_urn == "urn:li:sponsoredAccount:512345678"
+
+
+@pytest.mark.parametrize("account", ["abc", "urn:li:organization:5", "", "12 34"])
+def test_bad_account_id_names_the_field(account):
+    with pytest.raises(ConfigError) as raised:
+        ConnectorConfig.parse(access_token_config(account_id=account))
+    message = str(raised.value)
+    assert "Ad account ID" in message and "'account_id'" in message and "digits" in message
+
+
+def test_missing_fields_are_named():
+    with pytest.raises(ConfigError, match=r"Ad account ID is required \(config field 'account_id'\)"):
+        ConnectorConfig.parse({"credentials": access_token_config()["credentials"]})
+    with pytest.raises(
+        ConfigError, match=r"Conversion mapping is required \(config field 'credentials.conversion_mapping'\)"
+    ):
+        ConnectorConfig.parse(access_token_config(credentials={"auth_type": "access_token", "access_token": "x"}))
+    with pytest.raises(ConfigError, match="must be one of: token_id, access_token, oauth2"):
+        ConnectorConfig.parse(access_token_config(credentials={"auth_type": "password"}))
+
+
+def test_errors_never_echo_values():
+    config = access_token_config(api_version="SECRET-LOOKING-VALUE")
+    with pytest.raises(ConfigError) as raised:
+        ConnectorConfig.parse(config)
+    assert "SECRET-LOOKING-VALUE" not in str(raised.value)
+    assert "LinkedIn API version" in str(raised.value) and "YYYYMM" in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    "url, ok",
+    [
+        ("https://api.linkedin.com", True),
+        ("http://127.0.0.1:8080", True),
+        ("http://localhost:9000/", True),
+        ("http://[::1]:9000", True),
+        ("http://api.example.com", False),
+        ("http://10.0.0.5:80", False),
+        ("ftp://127.0.0.1", False),
+        ("not a url", False),
+    ],
+)
+def test_plain_http_only_to_loopback(url, ok):
+    config = access_token_config(api_base_url=url)
+    if ok:
+        assert ConnectorConfig.parse(config).api_base_url == url.rstrip("/")
+    else:
+        with pytest.raises(ConfigError, match="API base URL"):
+            ConnectorConfig.parse(config)
+
+
+def test_token_service_url_rule_applies_too():
+    config = access_token_config(
+        credentials={
+            "auth_type": "token_id",
+            "token_id": "590708082141560832",
+            "token_service_url": "http://cdp.example",
+        }
+    )
+    config["conversion_events"] = ["LEAD"]
+    with pytest.raises(ConfigError, match="Token service URL uses plain http"):
+        ConnectorConfig.parse(config)
+
+
+def test_access_token_events_are_the_mapping_keys():
+    parsed = ConnectorConfig.parse(access_token_config())
+    assert {key: (e.name, e.rule_id) for key, e in parsed.events.items()} == {
+        "lead": ("LEAD", 22285180),
+        "purchase": ("PURCHASE", 22285181),
+    }
+    assert not parsed.can_manage_rules
+    only_lead = ConnectorConfig.parse(access_token_config(conversion_events=["LEAD"]))
+    assert list(only_lead.events) == ["lead"]
+    with pytest.raises(ConfigError, match="SIGN_UP has none"):
+        ConnectorConfig.parse(access_token_config(conversion_events=["SIGN_UP"]))
+
+
+def test_token_id_events_combine_selection_and_mapping():
+    config = {
+        "account_id": "5",
+        "credentials": {
+            "auth_type": "token_id",
+            "token_id": " 590708082141560832 ",
+            "token_service_url": "https://cdp.example/token",
+            "conversion_mapping": "LEAD=11",
+        },
+        "conversion_events": ["LEAD", "PURCHASE"],
+    }
+    parsed = ConnectorConfig.parse(config)
+    assert parsed.credentials.token_id == "590708082141560832"
+    assert parsed.events["lead"].rule_id == 11
+    assert parsed.events["purchase"].rule_id is None and parsed.events["purchase"].conversion_type == "PURCHASE"
+    assert parsed.can_manage_rules
+
+
+def test_rule_managing_modes_need_an_event():
+    config = {
+        "account_id": "5",
+        "credentials": {"auth_type": "oauth2", "client_id": "a", "client_secret": "b", "refresh_token": "c"},
+    }
+    with pytest.raises(ConfigError, match="Select at least one conversion event"):
+        ConnectorConfig.parse(config)
+
+
+def test_unknown_conversion_type_is_refused():
+    config = access_token_config(conversion_events=["NOT_A_TYPE"])
+    with pytest.raises(ConfigError, match="Conversion events"):
+        ConnectorConfig.parse(config)
+
+
+def test_defaults_and_plain_settings():
+    parsed = ConnectorConfig.parse(access_token_config())
+    assert parsed.batch_size == 5000
+    assert parsed.requests_per_minute == 600
+    assert parsed.requests_per_day == 300_000
+    assert parsed.api_version == "202607"
+    assert parsed.invalid_record_policy == "skip"
+    assert parsed.dry_run is False
+    assert parsed.event_name_field == "event_name"
+
+
+@pytest.mark.parametrize("value, fragment", [("batch_size", 5001), ("requests_per_minute", 601)])
+def test_limits_are_enforced(value, fragment):
+    with pytest.raises(ConfigError, match=value):
+        ConnectorConfig.parse(access_token_config(**{value: fragment}))
+
+
+def test_currency_and_field_mapping_rules():
+    assert ConnectorConfig.parse(access_token_config(default_currency="eur")).default_currency == "EUR"
+    with pytest.raises(ConfigError, match="'XXY' is not an ISO 4217 currency"):
+        ConnectorConfig.parse(access_token_config(default_currency="xxy"))
+    duplicate = [
+        {"linkedin_field": "email", "record_field": "a"},
+        {"linkedin_field": "email", "record_field": "b"},
+    ]
+    with pytest.raises(ConfigError, match="'email' is mapped twice"):
+        ConnectorConfig.parse(access_token_config(field_mappings=duplicate))
+    parsed = ConnectorConfig.parse(
+        access_token_config(field_mappings=[{"linkedin_field": "email", "record_field": " user.email "}])
+    )
+    assert parsed.field_mappings == {"email": "user.email"}
+
+
+def test_listed_campaigns_need_ids():
+    with pytest.raises(ConfigError, match="Campaign IDs is empty"):
+        ConnectorConfig.parse(access_token_config(campaign_association="listed"))

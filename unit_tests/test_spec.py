@@ -1,0 +1,77 @@
+"""The spec is the public contract: names, the three auth modes, titles, secrets, enums."""
+
+import json
+
+from airbyte_cdk.test.standard_tests._spec_lint import find_secret_marking_errors
+
+from destination_linkedin_capi import constants as c
+from unit_tests.conftest import ROOT, run_cli
+
+
+def load_spec():
+    return json.loads((ROOT / "destination_linkedin_capi" / "spec.json").read_text())
+
+
+def test_cli_prints_one_spec_with_three_auth_modes():
+    code, messages, _, stderr = run_cli(["spec"])
+    assert code == 0, stderr
+    specs = [m for m in messages if m["type"] == "SPEC"]
+    assert len(specs) == 1 and len(messages) == len([m for m in messages if m["type"] in ("SPEC", "LOG")])
+    options = specs[0]["spec"]["connectionSpecification"]["properties"]["credentials"]["oneOf"]
+    assert [o["properties"]["auth_type"]["const"] for o in options] == ["token_id", "access_token", "oauth2"]
+    for option in options:
+        assert option["title"] and "auth_type" in option["required"]
+
+
+def test_integration_copy_of_spec_is_current():
+    _code, messages, _, _ = run_cli(["spec"])
+    spec = next(m["spec"] for m in messages if m["type"] == "SPEC")
+    assert json.loads((ROOT / "integration_tests" / "spec.json").read_text()) == spec
+
+
+def _walk(properties, prefix=""):
+    for name, schema in properties.items():
+        yield prefix + name, schema
+        for option in schema.get("oneOf", []):
+            yield from _walk(option["properties"], prefix + name + ".")
+
+
+def test_every_field_has_title_description_and_order():
+    properties = load_spec()["connectionSpecification"]["properties"]
+    for path, schema in _walk(properties):
+        if path.endswith("auth_type"):
+            continue
+        assert schema.get("title"), path
+        assert schema.get("description"), path
+        assert isinstance(schema.get("order"), int), path
+    orders = [schema["order"] for schema in properties.values()]
+    assert len(orders) == len(set(orders))
+
+
+def test_secrets_are_marked():
+    connection = load_spec()["connectionSpecification"]
+    assert find_secret_marking_errors(connection) == []
+    secret_paths = {path for path, schema in _walk(connection["properties"]) if schema.get("airbyte_secret")}
+    assert secret_paths == {
+        "credentials.token_service_key",
+        "credentials.access_token",
+        "credentials.client_secret",
+        "credentials.refresh_token",
+    }
+
+
+def test_enums_match_constants():
+    properties = load_spec()["connectionSpecification"]["properties"]
+    assert properties["conversion_events"]["items"]["enum"] == list(c.CONVERSION_TYPES)
+    assert properties["api_version"]["default"] == c.DEFAULT_API_VERSION
+    assert properties["batch_size"]["maximum"] == c.MAX_BATCH_SIZE
+    assert properties["requests_per_minute"]["maximum"] == c.MAX_REQUESTS_PER_MINUTE
+    assert properties["api_base_url"]["airbyte_hidden"] and properties["oauth_base_url"]["airbyte_hidden"]
+
+
+def test_default_api_version_has_six_months_left():
+    import datetime as dt
+
+    sunset = c.VERSION_SUNSET_DATES[c.DEFAULT_API_VERSION]
+    # Fails when the default goes stale: bump DEFAULT_API_VERSION (and the sunset table) then.
+    assert sunset - dt.date.today() >= dt.timedelta(days=180) or sunset >= dt.date(2027, 5, 28)
