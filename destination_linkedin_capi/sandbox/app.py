@@ -199,6 +199,8 @@ class Sandbox:
         )
         grant = RefreshToken(client_id, check_roles(accounts), state, int(access_token_ttl), float(expires_at))
         with self._store.lock:
+            for account_id in grant.accounts:
+                self._store.ensure_account(account_id)
             self._store.refresh_tokens[refresh_token] = grant
 
     def add_cdp_token_id(
@@ -208,8 +210,11 @@ class Sandbox:
         token_id = str(token_id)
         if not (token_id.isascii() and token_id.isdigit()):
             raise ValueError(f"token_id must be digits, not {token_id!r}")
+        grant = CdpTokenId(check_roles(accounts), service_key, int(access_token_ttl))
         with self._store.lock:
-            self._store.cdp_token_ids[token_id] = CdpTokenId(check_roles(accounts), service_key, int(access_token_ttl))
+            for account_id in grant.accounts:
+                self._store.ensure_account(account_id)
+            self._store.cdp_token_ids[token_id] = grant
 
     def seed(self, data: dict[str, Any]) -> None:
         """Apply a seed document: {section: [entry, ...]}, each entry the keyword arguments of one
