@@ -100,7 +100,7 @@ def access_denied(what: str) -> Reply:
     return error(403, f"Not enough permissions to access: {what}", serviceErrorCode=100, code="ACCESS_DENIED")
 
 
-def not_found(message: str = "Not Found") -> Reply:
+def not_found(message: str) -> Reply:
     return error(404, message)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote
 
 from destination_linkedin_capi import constants as c
 from destination_linkedin_capi.sandbox import responses as r
@@ -91,5 +92,5 @@ def project(request: Request, entity: dict[str, Any]) -> dict[str, Any]:
     raw = request.params.get("fields")
     if not raw:
         return entity
-    wanted = {part.split("(", 1)[0] for part in raw.replace("%2C", ",").split(",")}
+    wanted = {part.split("(", 1)[0] for part in unquote(raw).split(",")}
     return {key: value for key, value in entity.items() if key in wanted}

@@ -98,7 +98,7 @@ class _Handler(BaseHTTPRequestHandler):
         body = reply.body or b""
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        if body and self.command != "HEAD":
+        if body:
             self.wfile.write(body)
 
     def _read_body(self) -> bytes:
