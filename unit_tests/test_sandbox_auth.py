@@ -6,22 +6,15 @@ import pytest
 import requests
 
 from destination_linkedin_capi.sandbox import Sandbox
+from destination_linkedin_capi.sandbox.pytest_plugin import ManualClock
 
 ACCOUNT = 512345678
 NOW = 1788258060.0
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = NOW
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
 def clock():
-    return Clock()
+    return ManualClock(NOW)
 
 
 @pytest.fixture

@@ -10,23 +10,14 @@ import requests
 
 from destination_linkedin_capi.sandbox import Sandbox
 from destination_linkedin_capi.sandbox.examples import EXAMPLE_BATCH_BODY, EXAMPLE_HEADERS, EXAMPLE_NOW, seed_example
+from destination_linkedin_capi.sandbox.pytest_plugin import ManualClock
 
 THROTTLE = {"status": 429, "message": "Resource level throttle limit for calls to this resource is reached."}
 
 
-class Clock:
-    """A settable clock, so windows and expiries are crossed without sleeping."""
-
-    def __init__(self, now: float = EXAMPLE_NOW) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
 def clock():
-    return Clock()
+    return ManualClock(EXAMPLE_NOW)
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from typing import Any
 
 from destination_linkedin_capi import constants as c
 from destination_linkedin_capi.sandbox import responses as r
-from destination_linkedin_capi.sandbox.rest_call import Call, collection, finder, project, status_filter
+from destination_linkedin_capi.sandbox.rest_call import Call, collection, finder, project, search_finder
 from destination_linkedin_capi.sandbox.rules_api import CAMPAIGN_URN_PREFIX
 from destination_linkedin_capi.sandbox.store import Account, Campaign, Store
 
@@ -54,10 +54,7 @@ def handle_ad_accounts(store: Store, call: Call, segments: list[str]) -> r.Reply
         return r.json_reply(200, project(call.request, account_view(account)))
     if segments[1] != "adCampaigns":
         return r.not_found("No virtual resource found")
-    refusal = finder(call.request, "search")
-    if refusal is not None:
-        return refusal
-    statuses = status_filter(call.request)
+    statuses = search_finder(call.request)
     if isinstance(statuses, r.Reply):
         return statuses
     with store.lock:
@@ -73,10 +70,7 @@ def handle_ad_accounts(store: Store, call: Call, segments: list[str]) -> r.Reply
 
 
 def _search_accounts(store: Store, call: Call) -> r.Reply:
-    refusal = finder(call.request, "search")
-    if refusal is not None:
-        return refusal
-    statuses = status_filter(call.request)
+    statuses = search_finder(call.request)
     if isinstance(statuses, r.Reply):
         return statuses
     with store.lock:

@@ -307,11 +307,7 @@ class Sandbox:
         return self._store.stats_view()
 
     def rules(self, account_id: int) -> list[dict]:
-        with self._store.lock:
-            rules = sorted(
-                (rule for rule in self._store.rules.values() if rule.account_id == account_id), key=lambda x: x.id
-            )
-        return [self._store.rule_view(rule) for rule in rules]
+        return [self._store.rule_view(rule) for rule in self._store.rules_of(account_id)]
 
     def campaign_conversions(self) -> set[tuple[int, int]]:
         with self._store.lock:

@@ -56,8 +56,12 @@ def finder(request: Request, name: str) -> r.Reply | None:
     return None
 
 
-def status_filter(request: Request) -> set[str] | r.Reply | None:
-    """`search=(status:(values:List(A,B)))` as a set; None when absent; 400 when malformed."""
+def search_finder(request: Request) -> set[str] | r.Reply | None:
+    """The `q=search` finder: its `search=(status:(values:List(A,B)))` as a set of statuses, None when
+    absent, or the 400 for a missing finder or a malformed search."""
+    refusal = finder(request, "search")
+    if refusal is not None:
+        return refusal
     raw = request.params.get("search")
     if raw is None:
         return None

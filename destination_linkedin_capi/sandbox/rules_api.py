@@ -79,11 +79,7 @@ def _list_rules(store: Store, call: Call) -> r.Reply:
         return account_id
     if account_id in store.accounts and account_id not in call.token.accounts:
         return r.access_denied("conversions.FINDER-account")
-    with store.lock:
-        rules = sorted(
-            (rule for rule in store.rules.values() if rule.account_id == account_id), key=lambda rule: rule.id
-        )
-    return collection(call.request, [store.rule_view(rule) for rule in rules])
+    return collection(call.request, [store.rule_view(rule) for rule in store.rules_of(account_id)])
 
 
 def _get_rule(store: Store, call: Call, rule_id: int) -> r.Reply:

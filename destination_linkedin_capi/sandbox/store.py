@@ -176,6 +176,13 @@ class Store:
             self.rules[rule_id] = Rule(rule_id, account_id, body)
             return rule_id
 
+    def rules_of(self, account_id: int) -> list[Rule]:
+        """The account's rules by id, as LinkedIn lists them."""
+        with self.lock:
+            return sorted(
+                (rule for rule in self.rules.values() if rule.account_id == account_id), key=lambda rule: rule.id
+            )
+
     def rule_view(self, rule: Rule) -> dict[str, Any]:
         """The rule as LinkedIn shows it, with its campaign associations filled in."""
         with self.lock:
