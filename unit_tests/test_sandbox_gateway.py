@@ -199,3 +199,20 @@ def test_stats_count_requests_by_status_and_path(sb):
     assert stats["requests"] == 2
     assert stats["by_status"] == {200: 1, 401: 1}
     assert stats["by_path"] == {"/rest/adAccountUsers": 2}
+
+
+def test_chunked_bodies_are_read(sb):
+    chunks = iter([EXAMPLE_BATCH_BODY[:100], EXAMPLE_BATCH_BODY[100:]])
+    response = requests.post(f"{sb.url}/rest/conversionEvents", data=chunks, headers=EXAMPLE_HEADERS)
+    assert response.request.headers["Transfer-Encoding"] == "chunked"
+    assert response.status_code == 200 and len(sb.events()) == 2
+
+
+def test_malformed_content_length_is_400_and_closes(sb):
+    connection = http.client.HTTPConnection(sb.url.removeprefix("http://"))
+    connection.putrequest("POST", "/rest/conversionEvents")
+    connection.putheader("Content-Length", "twelve")
+    connection.endheaders()
+    response = connection.getresponse()
+    assert response.status == 400 and response.getheader("Connection") == "close"
+    connection.close()

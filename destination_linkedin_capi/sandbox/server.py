@@ -82,15 +82,24 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _serve(self) -> None:
         path, _, query = self.path.partition("?")
-        request = Request(self.command, path, query, self.headers, self._read_body())
         try:
-            reply = self.server.dispatch(request)
+            body = self._read_body()
+        except ValueError:
+            reply = error(400, "Malformed Content-Length or chunked body")
+            reply.headers["Connection"] = "close"  # the framing is lost: end the connection after answering
+            self._send(reply)
+            return
+        try:
+            reply = self.server.dispatch(Request(self.command, path, query, self.headers, body))
         except Exception as exc:
             traceback.print_exc(file=sys.stderr)
             reply = error(500, f"sandbox internal error: {exc!r}")
         if reply.drop:
             self.close_connection = True
             return
+        self._send(reply)
+
+    def _send(self, reply: Reply) -> None:
         self.send_response(reply.status)
         headers = {"X-LI-UUID": uuid.uuid4().hex, "x-restli-protocol-version": "2.0.0", **reply.headers}
         for name, value in headers.items():
