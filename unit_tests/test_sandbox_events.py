@@ -224,3 +224,18 @@ def test_events_dump_as_jsonl(sb, http, tmp_path):
     assert [line["eventId"] for line in lines] == ["order-8c482", "lead-7f01"]
     sb.reset_events()
     assert sb.events() == [] and sb.event_ids() == []
+
+
+def test_error_indices_can_be_switched_off_to_force_bisection(sb, http):
+    sb.set_error_indices(False)
+    bad_amount = element(conversionValue={"currencyCode": "EUR", "amount": 49.9})
+    response = post_batch(sb, http, [element(), bad_amount])
+    assert response.status_code == 422
+    assert response.json()["message"] == "ERROR :: /conversionValue/amount :: 49.9 cannot be coerced to String\n"
+    too_old = element(conversionHappenedAt=NOW_MS - 91 * DAY_MS)
+    response = post_batch(sb, http, [element(), too_old])
+    assert response.status_code == 400
+    assert "indices" not in response.json()["message"]
+    assert sb.events() == []
+    http.post(f"{sb.url}/_sandbox/error-indices", json={"enabled": True}).raise_for_status()
+    assert "Index: 1, ERROR ::" in post_batch(sb, http, [element(), bad_amount]).json()["message"]

@@ -59,6 +59,7 @@ class AdminApi:
             ("DELETE", "faults"): lambda body, q: _done(sb.clear_faults()),
             ("POST", "fault-rate"): lambda body, q: _done(sb.set_fault_rate(**body)),
             ("POST", "limits"): lambda body, q: _done(sb.set_limits(**body)),
+            ("POST", "error-indices"): lambda body, q: _done(sb.set_error_indices(**body)),
             ("GET", "events"): lambda body, q: r.json_reply(200, {"elements": sb.events(_rule_id(q))}),
             ("DELETE", "events"): lambda body, q: _done(sb.reset_events()),
             ("GET", "events.jsonl"): lambda body, q: _jsonl(sb.events(_rule_id(q))),

@@ -258,6 +258,11 @@ class Sandbox:
             day_seconds=day_seconds,
         )
 
+    def set_error_indices(self, enabled: bool) -> None:
+        """False: 422/400 refusals stop naming element indices, so a client has to isolate bad elements itself."""
+        with self._store.lock:
+            self._store.error_indices = enabled
+
     def add_fault(
         self,
         status: int | None = None,

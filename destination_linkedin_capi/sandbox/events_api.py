@@ -40,14 +40,15 @@ def handle(store: Store, call: Call) -> r.Reply:
     else:
         return r.bad_request(f"X-RestLi-Method {method} is not supported on conversionEvents")
 
-    lines, outside_window = _schema_problems(elements, call.version, int(store.clock() * 1000), batch)
+    indexed = store.error_indices
+    lines, outside_window = _schema_problems(elements, call.version, int(store.clock() * 1000), batch and indexed)
     if lines:
         return r.unprocessable("".join(lines))
     rules = _resolve_rules(store, call, elements)
     if isinstance(rules, r.Reply):
         return rules
     if outside_window:
-        return r.bad_request(f"{r.WINDOW_MESSAGE}, {r.indices_text(outside_window)}")
+        return r.bad_request(f"{r.WINDOW_MESSAGE}, {r.indices_text(outside_window)}" if indexed else r.WINDOW_MESSAGE)
     store.record_events(elements, rules, batch)
     if batch:
         return r.json_reply(200, {"elements": [{"status": 201}] * len(elements)})

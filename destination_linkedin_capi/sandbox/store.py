@@ -123,6 +123,8 @@ class Store:
         self.refresh_tokens: dict[str, RefreshToken] = {}
         self.cdp_token_ids: dict[str, CdpTokenId] = {}
         self.events: list[dict[str, Any]] = []
+        # False: refusal messages name no element index (as some LinkedIn errors do), so clients must bisect.
+        self.error_indices = True
         self.stats = Stats()
         self._next_id = 100_000_000
 
