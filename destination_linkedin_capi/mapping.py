@@ -98,7 +98,9 @@ _UNUSABLE = {
 }
 
 Source = str | tuple[str, ...]  # a top-level key of the record, or a nested path
-Layout = dict[str, tuple[Source, ...]]  # LinkedIn field → where to read it, best first
+# (field, source) pairs, best source of each field first; "email" also covers sha256_email.
+Layout = tuple[tuple[str, Source], ...]
+_USER_INFO_FIELDS = ("first_name", "last_name", "company_name", "title", "country_code")
 
 
 @dataclass(slots=True, frozen=True)
@@ -141,37 +143,25 @@ def _wall_clock_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-def _dig(data: Mapping[str, Any], path: tuple[str, ...]) -> Any:
+def _dig(data: Any, path: tuple[str, ...]) -> Any:
     """The value at a nested path; each key matched exactly, else case-insensitively."""
-    value: Any = data
     for key in path:
-        if not isinstance(value, Mapping):
+        if not isinstance(data, Mapping):
             return None
-        if key in value:
-            value = value[key]
+        if key in data:
+            data = data[key]
             continue
         folded = key.casefold()
-        value = next((v for k, v in value.items() if k.casefold() == folded), None)
-    return value
+        data = next((value for name, value in data.items() if name.casefold() == folded), None)
+    return data
 
 
-def _pick(data: Mapping[str, Any], sources: tuple[Source, ...]) -> tuple[str, Any] | None:
-    """(field name, value) of the first source holding something other than null or blank text."""
-    for source in sources:
-        if isinstance(source, str):
-            value = data[source]
-            name = source
-        else:
-            value = _dig(data, source)
-            name = ".".join(source)
-        if value is None or (isinstance(value, str) and (not value or value.isspace())):
-            continue
-        return name, value
-    return None
+def _blank(value: Any) -> bool:
+    return value is None or (value.__class__ is str and (not value or value.isspace()))
 
 
 class RecordMapper:
-    """Maps records of one sync; build it once per sync (it caches per stream and key set)."""
+    """Maps the records of one sync; build it once per sync (it caches per stream and key set)."""
 
     def __init__(
         self,
@@ -195,7 +185,6 @@ class RecordMapper:
         self._oracle_supported = str(config.api_version) <= ORACLE_MOAT_LAST_VERSION
         self._explicit = dict(config.field_mappings)
         self._explicit.setdefault("event_name", config.event_name_field)
-        self._event_name_field = self._explicit["event_name"]
         self._configured = ", ".join(event.name for event in self._events.values())
         self._routes: dict[tuple[str | None, str], _Route] = {}
         self._layouts: dict[tuple[str, ...], Layout] = {}
@@ -204,44 +193,42 @@ class RecordMapper:
         """One record → its conversion event, or the first problem found (event, time, identifiers,
         value, event ID — in that order). Never raises for a JSON object."""
         keys = tuple(data)
-        layout = self._layouts.get(keys)
-        if layout is None:
-            layout = self._layout(keys)
-        route = self._routes.get((namespace, stream))
-        if route is None:
-            route = self._route(namespace, stream)
+        layout = self._layouts.get(keys) or self._layout(keys)
+        found: dict[str, Any] = {}
+        for field, source in layout:
+            if field not in found:
+                value = data[source] if source.__class__ is str else _dig(data, source)  # type: ignore[index]
+                if value is None or (value.__class__ is str and (not value or value.isspace())):
+                    continue
+                found[field] = value
+        route = self._routes.get((namespace, stream)) or self._route(namespace, stream)
 
-        event = self._select_event(stream, route, data, layout)
-        if isinstance(event, Rejection):
-            return event
+        if route.forced is None and route.forced_unknown is None and "event_name" not in found and route.fallback:
+            event: str | Rejection = route.fallback  # the common case, without a call
+        else:
+            event = self._select_event(stream, route, found, layout, data)
+            if isinstance(event, Rejection):
+                return event
         urn = self._urns.get(event)
         if urn is None:
             name = self._events[event].name
             return Rejection("no_conversion_rule", f"Event '{name}' has no LinkedIn conversion rule to send it to.")
-        happened = self._happened_at(data, layout)
-        if isinstance(happened, Rejection):
-            return happened
-        user = self._user(data, layout)
-        if isinstance(user, Rejection):
-            return user
-        user_object, identifiers, notes = user
-
-        payload: dict[str, Any] = {"conversion": urn, "conversionHappenedAt": happened}
-        if "conversion_value" in layout:
-            value = self._value(data, layout)
-            if isinstance(value, Rejection):
-                return value
-            if value is not None:
-                payload["conversionValue"] = value
-        found = _pick(data, layout["event_id"]) if "event_id" in layout else None
-        if found is None:
-            payload["eventId"] = self._derived_event_id(namespace, stream, event, route, data)
-        else:
-            try:
-                payload["eventId"] = n.event_id_text(found[1])
-            except n.Invalid as error:
-                return Rejection(error.reason, f"Field '{found[0]}' {error.detail}.")
-        payload["user"] = user_object
+        try:
+            happened = self._happened_at(found)
+            user, identifiers, notes = self._user(found, layout, data)
+            payload: dict[str, Any] = {"conversion": urn, "conversionHappenedAt": happened}
+            if "conversion_value" in found:
+                payload["conversionValue"] = self._value(found)
+            if "event_id" in found:
+                try:
+                    payload["eventId"] = n.event_id_text(found["event_id"])
+                except n.Invalid as error:
+                    raise _Rejected(error.reason, error.detail, "event_id") from None
+            else:
+                payload["eventId"] = self._derived_event_id(namespace, stream, event, route, data)
+        except _Rejected as rejected:
+            return rejected.rejection(layout, data)
+        payload["user"] = user
         return ConversionEvent(event, payload, identifiers, notes)
 
     # -- event selection -------------------------------------------------------------------------
@@ -264,7 +251,9 @@ class RecordMapper:
         self._routes[(namespace, stream)] = route
         return route
 
-    def _select_event(self, stream: str, route: _Route, data: Mapping[str, Any], layout: Layout) -> str | Rejection:
+    def _select_event(
+        self, stream: str, route: _Route, found: dict[str, Any], layout: Layout, data: Mapping[str, Any]
+    ) -> str | Rejection:
         if route.forced is not None:
             return route.forced
         if route.forced_unknown is not None:
@@ -273,22 +262,22 @@ class RecordMapper:
                 f"Stream '{stream}' is set to send to '{route.forced_unknown}', which is not a configured event "
                 f"({self._configured}).",
             )
-        found = _pick(data, layout["event_name"]) if "event_name" in layout else None
-        if found is not None:
-            field, value = found
+        value = found.get("event_name")
+        if value is not None:
             key = value.strip().casefold() if isinstance(value, str) else None
             if key is not None and key in self._events:
                 return key
             return Rejection(
                 "unknown_event",
-                f"Field '{field}' names event {n.shown(value)}, which is not a configured event ({self._configured}).",
+                f"Field '{_source_name(layout, data, 'event_name')}' names event {n.shown(value)}, which is not a "
+                f"configured event ({self._configured}).",
             )
         if route.fallback is not None:
             return route.fallback
         return Rejection(
             "unknown_event",
-            f"No event for this record: it has no '{self._event_name_field}' value, stream '{stream}' is not in "
-            f"Stream events nor named like an event, and more than one event is configured ({self._configured}).",
+            f"No event for this record: it has no '{self._explicit['event_name']}' value, stream '{stream}' is not "
+            f"in Stream events nor named like an event, and more than one event is configured ({self._configured}).",
         )
 
     # -- fields ----------------------------------------------------------------------------------
@@ -299,98 +288,83 @@ class RecordMapper:
         for key in keys:
             by_fold.setdefault(key.casefold(), []).append(key)
 
-        def top_level(name: str) -> tuple[str, ...]:
-            matches = by_fold.get(name.casefold(), [])
-            return tuple(sorted(matches, key=lambda key: key != name))  # an exact-case match first
+        def top_level(name: str) -> list[str]:
+            return sorted(by_fold.get(name.casefold(), []), key=lambda key: key != name)  # exact case first
 
-        layout: Layout = {}
+        layout: list[tuple[str, Source]] = []
         for field in (*RECOGNISED_FIELDS, "event_name"):
             path = self._explicit.get(field)
-            sources: tuple[Source, ...]
+            sources: list[Source]
             if path is None:
-                sources = tuple(key for alias in RECOGNISED_FIELDS[field] for key in top_level(alias))
+                sources = [key for alias in RECOGNISED_FIELDS[field] for key in top_level(alias)]
             else:
-                sources = top_level(path) or ((tuple(path.split(".")),) if "." in path else ())
-            if sources:
-                layout[field] = sources
-        emails = layout.pop("email", ()) + layout.pop("sha256_email", ())
-        if emails:
-            layout["email"] = emails
+                sources = list(top_level(path)) or ([tuple(path.split("."))] if "." in path else [])
+            target = "email" if field == "sha256_email" else field
+            layout.extend((target, source) for source in sources)
         if len(self._layouts) >= LAYOUT_CACHE_SIZE:
             self._layouts.clear()
-        self._layouts[keys] = layout
-        return layout
+        result = self._layouts[keys] = tuple(layout)
+        return result
 
-    def _happened_at(self, data: Mapping[str, Any], layout: Layout) -> int | Rejection:
-        found = _pick(data, layout["conversion_happened_at"]) if "conversion_happened_at" in layout else None
-        if found is None:
-            names = ", ".join(RECOGNISED_FIELDS["conversion_happened_at"])
+    def _happened_at(self, found: dict[str, Any]) -> int:
+        value = found.get("conversion_happened_at")
+        if value is None:
             path = self._explicit.get("conversion_happened_at")
-            where = f"field '{path}'" if path else f"any of the fields {names}"
-            return Rejection("missing_timestamp", f"The record has no conversion time in {where}.")
-        field, value = found
+            where = f"field '{path}'" if path else "any of the fields " + ", ".join(RECOGNISED_FIELDS[_TIME])
+            raise _Rejected("missing_timestamp", f"The record has no conversion time in {where}.")
         try:
             happened = n.timestamp_ms(value)
         except n.Invalid as error:
-            return Rejection(error.reason, f"Field '{field}' {error.detail}.")
+            raise _Rejected(error.reason, error.detail, _TIME) from None
         now = self._now_ms()
         if happened < now - self._max_age_ms:
-            days = (now - happened) // 86_400_000
-            return Rejection(
+            raise _Rejected(
                 "too_old",
-                f"Field '{field}' is {n.format_ms(happened)}, {days} days ago; LinkedIn accepts conversions from the "
-                f"last 90 days and this connector stops {self._margin_minutes} minutes before that limit.",
+                f"is {n.format_ms(happened)}, {(now - happened) // 86_400_000} days ago; LinkedIn accepts conversions "
+                f"from the last 90 days and this connector stops {self._margin_minutes} minutes before that limit",
+                _TIME,
             )
         if happened > now + MAX_FUTURE_SKEW_MS:
-            return Rejection(
-                "in_future",
-                f"Field '{field}' is {n.format_ms(happened)}, more than 5 minutes after now ({n.format_ms(now)}).",
+            raise _Rejected(
+                "in_future", f"is {n.format_ms(happened)}, more than 5 minutes after now ({n.format_ms(now)})", _TIME
             )
         return happened
 
     def _user(
-        self, data: Mapping[str, Any], layout: Layout
-    ) -> tuple[dict[str, Any], tuple[str, ...], tuple[str, ...]] | Rejection:
+        self, found: dict[str, Any], layout: Layout, data: Mapping[str, Any]
+    ) -> tuple[dict[str, Any], tuple[str, ...], tuple[str, ...]]:
         """The `user` object (userIds always present), its match keys and the non-fatal drops."""
         user_ids: list[dict[str, str]] = []
         identifiers: list[str] = []
         notes: list[str] = []
-        if "email" in layout:
-            invalid = False
-            for source in layout["email"]:
-                found = _pick(data, (source,))
-                if found is None:
-                    continue
-                hashed = n.email_sha256(found[1])
-                if hashed is not None:
-                    user_ids.append({"idType": c.ID_SHA256_EMAIL, "idValue": hashed})
-                    identifiers.append("email")
-                    break
-                invalid = True
+        if "email" in found:
+            hashed = n.email_sha256(found["email"])
+            if hashed is None:  # a later email field may still hold a usable value
+                emails = (data[s] if s.__class__ is str else _dig(data, s) for f, s in layout if f == "email")  # type: ignore[index]
+                hashed = next((h for h in map(n.email_sha256, emails) if h is not None), None)
+            if hashed is None:
+                notes.append("invalid_email_dropped")
             else:
-                if invalid:
-                    notes.append("invalid_email_dropped")
+                user_ids.append({"idType": c.ID_SHA256_EMAIL, "idValue": hashed})
+                identifiers.append("email")
         for field, id_type in _RAW_IDS:
-            found = _pick(data, layout[field]) if field in layout else None
-            if found is None:
-                continue
-            text = n.identifier_text(found[1])
-            if text is None:
-                notes.append(f"invalid_{field}_dropped")
-            elif id_type == c.ID_ORACLE_MOAT and not self._oracle_supported:
-                notes.append("oracle_moat_id_unsupported_dropped")
-            else:
-                user_ids.append({"idType": id_type, "idValue": text})
-                identifiers.append(field)
-
+            if field in found:
+                text = n.identifier_text(found[field])
+                if text is None:
+                    notes.append(f"invalid_{field}_dropped")
+                elif id_type == c.ID_ORACLE_MOAT and not self._oracle_supported:
+                    notes.append("oracle_moat_id_unsupported_dropped")
+                else:
+                    user_ids.append({"idType": id_type, "idValue": text})
+                    identifiers.append(field)
         user: dict[str, Any] = {"userIds": user_ids}
-        info = self._user_info(data, layout, notes)
-        if info is not None:
-            user["userInfo"] = info
-            identifiers.append("name")
-        found = _pick(data, layout["external_id"]) if "external_id" in layout else None
-        if found is not None:
-            value = found[1]
+        if not found.keys().isdisjoint(_USER_INFO_FIELDS):
+            info = _user_info(found, notes)
+            if info is not None:
+                user["userInfo"] = info
+                identifiers.append("name")
+        if "external_id" in found:
+            value = found["external_id"]
             if isinstance(value, list) and value:
                 value = value[0]  # LinkedIn uses only the first external ID (reference §3.1)
             external = n.identifier_text(value)
@@ -399,86 +373,35 @@ class RecordMapper:
             else:
                 user["externalIds"] = [external]
                 identifiers.append("external_id")
-        found = _pick(data, layout["lead_id"]) if "lead_id" in layout else None
-        if found is not None:
-            lead = n.lead_urn(found[1])
+        if "lead_id" in found:
+            lead = n.lead_urn(found["lead_id"])
             if lead is None:
                 notes.append("invalid_lead_dropped")
             else:
                 user["lead"] = lead
                 identifiers.append("lead")
-
         if not identifiers:
-            return self._no_identifier(notes)
+            raise _no_identifier(notes)
         return user, tuple(identifiers), tuple(notes)
 
-    def _user_info(self, data: Mapping[str, Any], layout: Layout, notes: list[str]) -> dict[str, str] | None:
-        """userInfo only with both names (LinkedIn answers 422 otherwise, reference §3.1)."""
-        values = {}
-        for field in ("first_name", "last_name", "company_name", "title", "country_code"):
-            found = _pick(data, layout[field]) if field in layout else None
-            if found is not None:
-                values[field] = found[1]
-        if not values:
-            return None
-        first = n.clean_text(values.get("first_name"))
-        last = n.clean_text(values.get("last_name"))
-        if first is None or last is None:
-            notes.append("partial_name_dropped")
-            return None
-        info = {"firstName": first, "lastName": last}
-        company = n.clean_text(values.get("company_name"))
-        if company is not None:
-            info["companyName"] = company
-        title = n.clean_text(values.get("title"))
-        if title is not None:
-            info["title"] = title
-        if "country_code" in values:
-            country = n.country_alpha2(values["country_code"])
-            if country is None:
-                notes.append("unknown_country_dropped")
-            else:
-                info["countryCode"] = country
-        return info
-
-    @staticmethod
-    def _no_identifier(notes: list[str]) -> Rejection:
-        if "invalid_email_dropped" in notes:
-            return Rejection(
-                "invalid_email",
-                "The email is neither an address (it needs an '@') nor a SHA-256 hash, and the record has no "
-                "other identifier.",
-            )
-        unusable = [_UNUSABLE[note] for note in notes if note in _UNUSABLE]
-        detail = f" ({'; '.join(unusable)})" if unusable else ""
-        return Rejection(
-            "no_identifier",
-            "The record has no email, LinkedIn click ID, Acxiom or Oracle Moat ID, first and last name, external ID "
-            f"or lead{detail}.",
-        )
-
-    def _value(self, data: Mapping[str, Any], layout: Layout) -> dict[str, str] | Rejection | None:
-        """conversionValue, currency first as in reference §4; a currency alone sends no value."""
-        found = _pick(data, layout["conversion_value"])
-        if found is None:
-            return None
+    def _value(self, found: dict[str, Any]) -> dict[str, str]:
+        """conversionValue, currency first as in reference §4 (only called when an amount is present)."""
         try:
-            amount = n.amount_text(found[1])
+            amount = n.amount_text(found["conversion_value"])
         except n.Invalid as error:
-            return Rejection(error.reason, f"Field '{found[0]}' {error.detail}.")
-        found_currency = _pick(data, layout["currency_code"]) if "currency_code" in layout else None
-        if found_currency is not None:
+            raise _Rejected(error.reason, error.detail, "conversion_value") from None
+        if "currency_code" in found:
             try:
-                currency = n.currency_code(found_currency[1])
+                currency = n.currency_code(found["currency_code"])
             except n.Invalid as error:
-                return Rejection(error.reason, f"Field '{found_currency[0]}' {error.detail}.")
+                raise _Rejected(error.reason, error.detail, "currency_code") from None
         elif self._default_currency is not None:
             currency = self._default_currency
         else:
-            return Rejection(
+            raise _Rejected(
                 "missing_currency",
-                f"Field '{found[0]}' has an amount but the record has no currency and no default currency is "
-                "configured.",
+                "has an amount but the record has no currency and no default currency is configured",
+                "conversion_value",
             )
         return {"currencyCode": currency, "amount": amount}
 
@@ -486,8 +409,75 @@ class RecordMapper:
         self, namespace: str | None, stream: str, event: str, route: _Route, data: Mapping[str, Any]
     ) -> str:
         """From the primary-key values when all are present, else from the whole record."""
+        key: Any = data
         if route.primary_key:
-            values = [_dig(data, path) for path in route.primary_key]
-            if all(value is not None for value in values):
-                return n.derived_event_id(namespace, stream, event, values)
-        return n.derived_event_id(namespace, stream, event, data)
+            values = [data.get(path[0]) if len(path) == 1 else _dig(data, path) for path in route.primary_key]
+            if None not in values:
+                key = values
+        return n.derived_event_id(namespace, stream, event, key)
+
+
+_TIME = "conversion_happened_at"
+
+
+class _Rejected(Exception):
+    """Raised inside `map` to stop at the first problem; `field` names the LinkedIn field whose
+    record field the sentence starts with (None: the message is a whole sentence)."""
+
+    def __init__(self, reason: str, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+        self.field = field
+
+    def rejection(self, layout: Layout, data: Mapping[str, Any]) -> Rejection:
+        if self.field is None:
+            return Rejection(self.reason, self.message)
+        return Rejection(self.reason, f"Field '{_source_name(layout, data, self.field)}' {self.message}.")
+
+
+def _source_name(layout: Layout, data: Mapping[str, Any], field: str) -> str:
+    """The record field a LinkedIn field was read from (the first non-blank source), for messages."""
+    for name, source in layout:
+        if name == field and not _blank(data[source] if isinstance(source, str) else _dig(data, source)):
+            return source if isinstance(source, str) else ".".join(source)
+    return field
+
+
+def _user_info(found: dict[str, Any], notes: list[str]) -> dict[str, str] | None:
+    """userInfo only with both names (LinkedIn answers 422 otherwise, reference §3.1)."""
+    first = n.clean_text(found.get("first_name"))
+    last = n.clean_text(found.get("last_name"))
+    if first is None or last is None:
+        notes.append("partial_name_dropped")
+        return None
+    info = {"firstName": first, "lastName": last}
+    company = n.clean_text(found.get("company_name"))
+    if company is not None:
+        info["companyName"] = company
+    title = n.clean_text(found.get("title"))
+    if title is not None:
+        info["title"] = title
+    if "country_code" in found:
+        country = n.country_alpha2(found["country_code"])
+        if country is None:
+            notes.append("unknown_country_dropped")
+        else:
+            info["countryCode"] = country
+    return info
+
+
+def _no_identifier(notes: list[str]) -> _Rejected:
+    if "invalid_email_dropped" in notes:
+        return _Rejected(
+            "invalid_email",
+            "The email is neither an address (it needs an '@') nor a SHA-256 hash, and the record has no other "
+            "identifier.",
+        )
+    unusable = [_UNUSABLE[note] for note in notes if note in _UNUSABLE]
+    detail = f" ({'; '.join(unusable)})" if unusable else ""
+    return _Rejected(
+        "no_identifier",
+        "The record has no email, LinkedIn click ID, Acxiom or Oracle Moat ID, first and last name, external ID or "
+        f"lead{detail}.",
+    )

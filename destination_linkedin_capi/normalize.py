@@ -31,6 +31,7 @@ _EPOCH_UNITS: tuple[tuple[float, int, int], ...] = (
     (1e17, 1, 1000),
     (1e20, 1, 1_000_000),
 )
+_MAX_ID_NUMBER = 10**c.MAX_EVENT_ID_LENGTH
 _UTC_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 _NAIVE_EPOCH = dt.datetime(1970, 1, 1)
 _ONE_MS = dt.timedelta(milliseconds=1)
@@ -113,10 +114,10 @@ def is_sha256_hex(text: str) -> bool:
 def email_sha256(value: Any) -> str | None:
     """Lowercase hex SHA-256 of the trimmed, lowercased address; a 64-hex value passes through
     lowercased (never hashed twice). None for anything that is neither an address nor a hash."""
-    if not isinstance(value, str):
+    if value.__class__ is not str:
         return None
     text = value.strip().lower()
-    if is_sha256_hex(text):
+    if len(text) == 64 and is_sha256_hex(text):
         return text
     at = text.rfind("@")
     if at <= 0 or at == len(text) - 1 or " " in text or not text.isprintable():
@@ -137,30 +138,23 @@ def _epoch_ms(number: float) -> int:
 def timestamp_ms(value: Any) -> int:
     """Epoch milliseconds (UTC) from ISO-8601 text (naive = UTC, date-only = midnight UTC) or an
     epoch number / digit string in seconds, ms, µs or ns (unit told by magnitude)."""
-    if isinstance(value, bool):
-        raise Invalid("invalid_timestamp", f"is {shown(value)}, not a date-time or epoch number")
-    if isinstance(value, int):
+    kind = value.__class__
+    if kind is str:
+        text = value.strip()
+        if text.isdigit() and text.isascii() and len(text) <= 20:
+            return _epoch_ms(int(text))
+        try:
+            moment = dt.datetime.fromisoformat(text)
+            return (moment - (_NAIVE_EPOCH if moment.tzinfo is None else _UTC_EPOCH)) // _ONE_MS
+        except (ValueError, OverflowError):
+            pass
+        whole, dot, fraction = text.partition(".")
+        if dot and whole.isdigit() and fraction.isdigit() and text.isascii():
+            return _epoch_ms(float(text))
+        raise Invalid("invalid_timestamp", f"is {shown(value)}, not an ISO-8601 date-time or epoch number")
+    if kind is int or (kind is float and math.isfinite(value)):
         return _epoch_ms(value)
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise Invalid("invalid_timestamp", f"is {shown(value)}, not a date-time or epoch number")
-        return _epoch_ms(value)
-    if not isinstance(value, str):
-        raise Invalid("invalid_timestamp", f"is {shown(value)}, not a date-time or epoch number")
-    text = value.strip()
-    if text.isdigit() and text.isascii() and len(text) <= 20:
-        return _epoch_ms(int(text))
-    try:
-        moment = dt.datetime.fromisoformat(text)
-        if moment.tzinfo is None:
-            return (moment - _NAIVE_EPOCH) // _ONE_MS
-        return (moment - _UTC_EPOCH) // _ONE_MS
-    except (ValueError, OverflowError):
-        pass
-    whole, dot, fraction = text.partition(".")
-    if dot and whole.isdigit() and fraction.isdigit() and text.isascii():
-        return _epoch_ms(float(text))
-    raise Invalid("invalid_timestamp", f"is {shown(value)}, not an ISO-8601 date-time or epoch number")
+    raise Invalid("invalid_timestamp", f"is {shown(value)}, not a date-time or epoch number")
 
 
 def format_ms(ms: int) -> str:
@@ -187,18 +181,17 @@ def _decimal_text(number: Decimal, original: Any) -> str:
 def amount_text(value: Any) -> str:
     """A plain decimal string (reference §3.1: the amount is a JSON string): exact digits, no
     exponent, no float rounding; "1,234.50" → "1234.50"; "12,5" is refused as ambiguous."""
-    if isinstance(value, bool):
-        raise Invalid("invalid_amount", f"is {shown(value)}, not a number")
-    if isinstance(value, int):
+    kind = value.__class__
+    if kind is int:
         if 0 <= value < _MAX_AMOUNT:
             return str(value)
         return _decimal_text(Decimal(value), value)
-    if isinstance(value, float):
+    if kind is float:
         text = repr(value + 0.0)  # + 0.0 turns -0.0 into 0.0
         if value >= 0 and "e" not in text and "n" not in text:
             return text  # the shortest exact round-trip of the float, e.g. "12.5"
         return _decimal_text(Decimal(text), value)
-    if not isinstance(value, str):
+    if kind is not str:
         raise Invalid("invalid_amount", f"is {shown(value)}, not a number")
     text = value.strip()
     if "," in text:
@@ -239,7 +232,7 @@ def country_alpha2(value: Any) -> str | None:
 
 def clean_text(value: Any) -> str | None:
     """Trimmed text in Unicode NFC (names, company, title); None when not text or blank."""
-    if not isinstance(value, str):
+    if value.__class__ is not str:
         return None
     text = value.strip()
     if not text:
@@ -250,9 +243,9 @@ def clean_text(value: Any) -> str | None:
 def identifier_text(value: Any) -> str | None:
     """A raw identifier (li_fat_id, Acxiom, Oracle Moat, external ID): trimmed text, or an
     integer written out; None for any other type."""
-    if isinstance(value, str):
+    if value.__class__ is str:
         return value.strip() or None
-    if isinstance(value, int) and not isinstance(value, bool) and abs(value) < 10**c.MAX_EVENT_ID_LENGTH:
+    if value.__class__ is int and abs(value) < _MAX_ID_NUMBER:
         return str(value)
     return None
 
