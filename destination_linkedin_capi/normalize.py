@@ -141,7 +141,9 @@ def timestamp_ms(value: Any) -> int:
     kind = value.__class__
     if kind is str:
         text = value.strip()
-        if text.isdigit() and text.isascii() and len(text) <= 20:
+        if text.isdigit() and text.isascii():
+            if len(text) > 20:
+                raise Invalid("invalid_timestamp", f"is {shown(value)}, too large to be an epoch time")
             return _epoch_ms(int(text))
         try:
             moment = dt.datetime.fromisoformat(text)

@@ -15,7 +15,14 @@ from typing import Any
 import pytest
 
 from destination_linkedin_capi.config import ConnectorConfig
-from destination_linkedin_capi.mapping import ConversionEvent, RecordMapper, Rejection, StreamInfo
+from destination_linkedin_capi.mapping import (
+    NOTE_REASONS,
+    REJECTION_REASONS,
+    ConversionEvent,
+    RecordMapper,
+    Rejection,
+    StreamInfo,
+)
 
 NOW = 1795176000000
 T10 = 1795168800000  # 2026-11-20T10:00:00Z
@@ -217,6 +224,12 @@ CASES = [
         rec(lead="urn:li:sponsoredAccount:5"),
         element(),
         notes=("invalid_lead_dropped",),
+    ),
+    Case(
+        "other-ids-of-wrong-type-dropped",
+        rec(acxiom_id=1.5, oracle_moat_id=True, external_id={"id": 1}),
+        element(),
+        notes=("invalid_acxiom_id_dropped", "invalid_oracle_moat_id_dropped", "invalid_external_id_dropped"),
     ),
     Case("nothing-to-match", rec(email=None), "no_identifier"),
     Case("blank-email-is-no-identifier", rec(email="   "), "no_identifier"),
@@ -444,6 +457,11 @@ def test_the_table_is_large_and_ids_are_unique():
     assert len({case.id for case in CASES}) == len(CASES)
 
 
+def test_the_table_covers_every_rejection_code_and_note():
+    assert {case.expected for case in CASES if isinstance(case.expected, str)} == set(REJECTION_REASONS)
+    assert {note for case in CASES for note in case.notes} == set(NOTE_REASONS)
+
+
 @pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
 def test_mapping(case: Case):
     record = {**BASE, **case.record} if case.base else case.record
@@ -460,3 +478,71 @@ def test_mapping(case: Case):
     assert result.notes == case.notes
     if case.identifiers is not None:
         assert result.identifiers == case.identifiers
+
+
+MESSAGES = [
+    Case(
+        "too-old",
+        rec(created_at="2026-08-21T12:00:00Z"),
+        "Field 'created_at' is 2026-08-21T12:00:00Z, 91 days ago; LinkedIn accepts conversions from the last 90 days "
+        "and this connector stops 60 minutes before that limit.",
+    ),
+    Case(
+        "in-future",
+        rec(event_time=NOW + 3_600_000, created_at=None),
+        "Field 'event_time' is 2026-11-20T13:00:00Z, more than 5 minutes after now (2026-11-20T12:00:00Z).",
+    ),
+    Case(
+        "unknown-event-value",
+        rec(Event_Name="page_view"),
+        "Field 'Event_Name' names event 'page_view', which is not a configured event (LEAD, PURCHASE).",
+    ),
+    Case(
+        "no-route",
+        rec(),
+        "No event for this record: it has no 'event_name' value, stream 'misc' is not in Stream events nor named like "
+        "an event, and more than one event is configured (LEAD, PURCHASE).",
+        stream="misc",
+    ),
+    Case(
+        "ambiguous-amount",
+        rec(revenue="12,5", currency="EUR"),
+        "Field 'revenue' is '12,5', ambiguous: use a dot for decimals and commas only between thousands (1,234.50).",
+    ),
+    Case(
+        "missing-currency",
+        rec(amount=5),
+        "Field 'amount' has an amount but the record has no currency and no default currency is configured.",
+    ),
+    Case(
+        "nested-path-named",
+        {"ts": {"at": "later"}, "email": "jane.doe@example.com"},
+        "Field 'ts.at' is 'later', not an ISO-8601 date-time or epoch number.",
+        base=False,
+        config={"field_mappings": [{"linkedin_field": "conversion_happened_at", "record_field": "ts.at"}]},
+    ),
+    Case(
+        "invalid-email-never-echoed",
+        rec(email="secret-person.example.com"),
+        "The email is neither an address (it needs an '@') nor a SHA-256 hash, and the record has no other identifier.",
+    ),
+    Case(
+        "no-identifier-says-what-was-unusable",
+        rec(email=None, first_name="Sam", lead="urn:li:sponsoredAccount:5"),
+        "The record has no email, LinkedIn click ID, Acxiom or Oracle Moat ID, first and last name, external ID or "
+        "lead (a name needs both first and last name; the lead is not a Lead Gen form response).",
+    ),
+    Case(
+        "long-event-id-cut",
+        rec(event_id="x" * 65),
+        "Field 'event_id' is '" + "x" * 39 + "…', not text of at most 64 characters.",
+    ),
+]
+
+
+@pytest.mark.parametrize("case", MESSAGES, ids=[case.id for case in MESSAGES])
+def test_rejection_sentence(case: Case):
+    record = {**BASE, **case.record} if case.base else case.record
+    result = build_mapper(case).map(case.stream, None, record)
+    assert isinstance(result, Rejection)
+    assert result.message == case.expected
