@@ -43,12 +43,12 @@ REJECTION_REASONS: dict[str, str] = {
 
 NOTE_REASONS: dict[str, str] = {
     "invalid_email_dropped": "An email that is neither an address nor a SHA-256 hash was left out.",
-    "invalid_li_fat_id_dropped": "A LinkedIn click ID (li_fat_id) that is not text was left out.",
-    "invalid_acxiom_id_dropped": "An Acxiom ID that is not text was left out.",
-    "invalid_oracle_moat_id_dropped": "An Oracle Moat ID that is not text was left out.",
+    "invalid_li_fat_id_dropped": "A LinkedIn click ID (li_fat_id) that is neither text nor a whole number was left out.",
+    "invalid_acxiom_id_dropped": "An Acxiom ID that is neither text nor a whole number was left out.",
+    "invalid_oracle_moat_id_dropped": "An Oracle Moat ID that is neither text nor a whole number was left out.",
     "oracle_moat_id_unsupported_dropped": "An Oracle Moat ID was left out: the configured API version "
     "(202609 or later) no longer accepts it.",
-    "invalid_external_id_dropped": "An external ID that is not text was left out.",
+    "invalid_external_id_dropped": "An external ID that is neither text nor a whole number was left out.",
     "invalid_lead_dropped": "A lead that is not a Lead Gen form response (urn:li:leadGenFormResponse:…) was left out.",
     "partial_name_dropped": "Name, company, title or country were left out: LinkedIn needs both first and last name.",
     "unknown_country_dropped": "A country that is not an ISO 3166 country was left out.",
@@ -88,11 +88,11 @@ _RAW_IDS = (
 
 # Why a present identifier did not count, for the no_identifier sentence.
 _UNUSABLE = {
-    "invalid_li_fat_id_dropped": "the li_fat_id is not text",
-    "invalid_acxiom_id_dropped": "the Acxiom ID is not text",
-    "invalid_oracle_moat_id_dropped": "the Oracle Moat ID is not text",
+    "invalid_li_fat_id_dropped": "the li_fat_id is neither text nor a whole number",
+    "invalid_acxiom_id_dropped": "the Acxiom ID is neither text nor a whole number",
+    "invalid_oracle_moat_id_dropped": "the Oracle Moat ID is neither text nor a whole number",
     "oracle_moat_id_unsupported_dropped": "the configured API version no longer accepts Oracle Moat IDs",
-    "invalid_external_id_dropped": "the external ID is not text",
+    "invalid_external_id_dropped": "the external ID is neither text nor a whole number",
     "invalid_lead_dropped": "the lead is not a Lead Gen form response",
     "partial_name_dropped": "a name needs both first and last name",
 }
