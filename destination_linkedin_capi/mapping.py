@@ -184,10 +184,11 @@ class RecordMapper:
         self._default_currency: str | None = config.default_currency
         self._oracle_supported = str(config.api_version) <= ORACLE_MOAT_LAST_VERSION
         self._explicit = dict(config.field_mappings)
-        self._explicit.setdefault("event_name", config.event_name_field)
+        self._explicit.setdefault("event_name", config.event_name_field.strip())
         self._configured = ", ".join(event.name for event in self._events.values())
         self._routes: dict[tuple[str | None, str], _Route] = {}
         self._layouts: dict[tuple[str, ...], Layout] = {}
+        self._id_prefixes: dict[tuple[str | None, str, str], bytes] = {}
 
     def map(self, stream: str, namespace: str | None, data: Mapping[str, Any]) -> ConversionEvent | Rejection:
         """One record → its conversion event, or the first problem found (event, time, identifiers,
@@ -197,18 +198,19 @@ class RecordMapper:
         found: dict[str, Any] = {}
         for field, source in layout:
             if field not in found:
-                value = data[source] if source.__class__ is str else _dig(data, source)  # type: ignore[index]
+                value = data[source] if isinstance(source, str) else _dig(data, source)
                 if value is None or (value.__class__ is str and (not value or value.isspace())):
                     continue
                 found[field] = value
         route = self._routes.get((namespace, stream)) or self._route(namespace, stream)
 
         if route.forced is None and route.forced_unknown is None and "event_name" not in found and route.fallback:
-            event: str | Rejection = route.fallback  # the common case, without a call
+            event = route.fallback  # the common case, without a call
         else:
-            event = self._select_event(stream, route, found, layout, data)
-            if isinstance(event, Rejection):
-                return event
+            selected = self._select_event(stream, route, found, layout, data)
+            if isinstance(selected, Rejection):
+                return selected
+            event = selected
         urn = self._urns.get(event)
         if urn is None:
             name = self._events[event].name
@@ -340,7 +342,7 @@ class RecordMapper:
         if "email" in found:
             hashed = n.email_sha256(found["email"])
             if hashed is None:  # a later email field may still hold a usable value
-                emails = (data[s] if s.__class__ is str else _dig(data, s) for f, s in layout if f == "email")  # type: ignore[index]
+                emails = (data[s] if isinstance(s, str) else _dig(data, s) for f, s in layout if f == "email")
                 hashed = next((h for h in map(n.email_sha256, emails) if h is not None), None)
             if hashed is None:
                 notes.append("invalid_email_dropped")
@@ -414,7 +416,10 @@ class RecordMapper:
             values = [data.get(path[0]) if len(path) == 1 else _dig(data, path) for path in route.primary_key]
             if None not in values:
                 key = values
-        return n.derived_event_id(namespace, stream, event, key)
+        prefix = self._id_prefixes.get((namespace, stream, event))
+        if prefix is None:
+            prefix = self._id_prefixes[(namespace, stream, event)] = n.event_id_prefix(namespace, stream, event)
+        return n.derived_event_id(prefix, key)
 
 
 _TIME = "conversion_happened_at"

@@ -14,7 +14,6 @@ import json
 import math
 import re
 import unicodedata
-from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -272,12 +271,17 @@ def event_id_text(value: Any) -> str:
     return text
 
 
-def derived_event_id(namespace: str | None, stream: str, event: str, key: Sequence[Any] | Any) -> str:
-    """A deterministic eventId: SHA-256 (first 32 hex digits) of canonical JSON (sorted keys) of
-    namespace, stream, event and the key (primary-key values, or the whole record)."""
-    parts = [namespace, stream, event, key]
+def event_id_prefix(namespace: str | None, stream: str, event: str) -> bytes:
+    """The start of the canonical text a derived eventId hashes, `[namespace,stream,event,`; made
+    once per stream and event so that each record only serialises its own key."""
+    return orjson.dumps([namespace, stream, event])[:-1] + b","
+
+
+def derived_event_id(prefix: bytes, key: Any) -> str:
+    """A deterministic eventId: the first 32 hex digits of SHA-256 over the compact JSON array
+    `[namespace, stream, event, key]` with sorted object keys (key: primary-key values or the record)."""
     try:
-        canonical = orjson.dumps(parts, option=orjson.OPT_SORT_KEYS)
+        body = orjson.dumps(key, option=orjson.OPT_SORT_KEYS)
     except TypeError:  # integers beyond 64 bits: the standard encoder writes them exactly
-        canonical = json.dumps(parts, sort_keys=True, separators=(",", ":"), default=str).encode()
-    return hashlib.sha256(canonical).hexdigest()[:32]
+        body = json.dumps(key, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str).encode()
+    return hashlib.sha256(prefix + body + b"]").hexdigest()[:32]

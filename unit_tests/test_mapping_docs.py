@@ -64,7 +64,7 @@ def mapper() -> RecordMapper:
             "stream_events": "orders=PURCHASE",
         }
     )
-    streams = {(None, "orders"): StreamInfo(primary_key=(("order_id",),))}
+    streams: dict[tuple[str | None, str], StreamInfo] = {(None, "orders"): StreamInfo(primary_key=(("order_id",),))}
     return RecordMapper(config, {"lead": 123457, "purchase": 123456}, streams, now_ms=lambda: NOW)
 
 

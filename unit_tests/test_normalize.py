@@ -231,12 +231,13 @@ def test_event_id_rejects(value):
 
 def test_derived_event_id_is_sha256_of_canonical_json():
     expected = hashlib.sha256(b'["ns","orders","purchase",{"a":[1,2],"b":"x"}]').hexdigest()[:32]
-    assert n.derived_event_id("ns", "orders", "purchase", {"b": "x", "a": [1, 2]}) == expected
+    prefix = n.event_id_prefix("ns", "orders", "purchase")
+    assert n.derived_event_id(prefix, {"b": "x", "a": [1, 2]}) == expected
 
 
-def test_derived_event_id_handles_integers_beyond_64_bits():
-    expected = hashlib.sha256(f'[null,"s","e",[{2**70}]]'.encode()).hexdigest()[:32]
-    assert n.derived_event_id(None, "s", "e", [2**70]) == expected
+def test_derived_event_id_handles_integers_beyond_64_bits_and_unicode():
+    expected = hashlib.sha256(f'[null,"s","é",[{2**70},"ü"]]'.encode()).hexdigest()[:32]
+    assert n.derived_event_id(n.event_id_prefix(None, "s", "é"), [2**70, "ü"]) == expected
 
 
 @pytest.mark.parametrize(
