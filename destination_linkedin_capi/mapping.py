@@ -101,6 +101,7 @@ Source = str | tuple[str, ...]  # a top-level key of the record, or a nested pat
 # (field, source) pairs, best source of each field first; "email" also covers sha256_email.
 Layout = tuple[tuple[str, Source], ...]
 _USER_INFO_FIELDS = ("first_name", "last_name", "company_name", "title", "country_code")
+_TIME = "conversion_happened_at"
 
 
 @dataclass(slots=True, frozen=True)
@@ -194,7 +195,9 @@ class RecordMapper:
         """One record → its conversion event, or the first problem found (event, time, identifiers,
         value, event ID — in that order). Never raises for a JSON object."""
         keys = tuple(data)
-        layout = self._layouts.get(keys) or self._layout(keys)
+        layout = self._layouts.get(keys)
+        if layout is None:  # an empty layout is cached too: nothing recognised
+            layout = self._layout(keys)
         found: dict[str, Any] = {}
         for field, source in layout:
             if field not in found:
@@ -249,7 +252,8 @@ class RecordMapper:
             fallback = stream.casefold()
         if fallback is None and len(self._events) == 1:
             fallback = next(iter(self._events))
-        route = _Route(forced, forced_unknown, fallback, tuple(tuple(path) for path in info.primary_key))
+        key_paths = tuple(tuple(path) for path in info.primary_key if path)
+        route = _Route(forced, forced_unknown, fallback, key_paths)
         self._routes[(namespace, stream)] = route
         return route
 
@@ -420,9 +424,6 @@ class RecordMapper:
         if prefix is None:
             prefix = self._id_prefixes[(namespace, stream, event)] = n.event_id_prefix(namespace, stream, event)
         return n.derived_event_id(prefix, key)
-
-
-_TIME = "conversion_happened_at"
 
 
 class _Rejected(Exception):
