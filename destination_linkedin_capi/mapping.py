@@ -19,8 +19,9 @@ from destination_linkedin_capi.config import ConnectorConfig
 
 # LinkedIn does not document future timestamps (reference §11.5); a little clock skew is allowed.
 MAX_FUTURE_SKEW_MS = 5 * 60 * 1000
-# ORACLE_MOAT_ID is reported dropped from the 202609 schema (reference §3.2, §12).
-ORACLE_MOAT_LAST_VERSION = "202608"
+# ORACLE_MOAT_ID: absent from LinkedIn's 2026-05 docs and reported dropped by 202609 (reference
+# §3.2, §12). A refused idType fails a whole batch, so the stricter reading is taken: last 202604.
+ORACLE_MOAT_LAST_VERSION = "202604"
 # Distinct record key sets remembered; sparse sources could otherwise grow the cache without end.
 LAYOUT_CACHE_SIZE = 4096
 
@@ -47,7 +48,7 @@ NOTE_REASONS: dict[str, str] = {
     "invalid_acxiom_id_dropped": "An Acxiom ID that is neither text nor a whole number was left out.",
     "invalid_oracle_moat_id_dropped": "An Oracle Moat ID that is neither text nor a whole number was left out.",
     "oracle_moat_id_unsupported_dropped": "An Oracle Moat ID was left out: the configured API version "
-    "(202609 or later) no longer accepts it.",
+    "(202605 or later) no longer accepts it.",
     "invalid_external_id_dropped": "An external ID that is neither text nor a whole number was left out.",
     "invalid_lead_dropped": "A lead that is not a Lead Gen form response (urn:li:leadGenFormResponse:…) was left out.",
     "partial_name_dropped": "Name, company, title or country were left out: LinkedIn needs both first and last name.",

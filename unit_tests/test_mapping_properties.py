@@ -164,6 +164,7 @@ plausible_records = st.fixed_dictionaries(
         "email": emails,
         "li_fat_id": st.text(min_size=1, max_size=40),
         "acxiom_id": st.text(min_size=1, max_size=20),
+        "oracle_moat_id": st.text(min_size=1, max_size=20),
         "first_name": st.text(max_size=40),
         "last_name": st.text(max_size=40),
         "company": st.text(max_size=40),

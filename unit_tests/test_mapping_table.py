@@ -177,19 +177,20 @@ CASES = [
             )
         ),
         identifiers=("email", "li_fat_id", "acxiom_id", "oracle_moat_id"),
+        config={"api_version": "202604"},
     ),
     Case(
-        "oracle-moat-dropped-from-202609",
+        "oracle-moat-dropped-from-202605",
         rec(oracle_moat_id="om-1"),
         element(),
-        config={"api_version": "202609"},
+        config={"api_version": "202605"},
         notes=("oracle_moat_id_unsupported_dropped",),
     ),
     Case(
-        "oracle-moat-only-from-202609",
+        "oracle-moat-only-from-202605",
         rec(email=None, oracle_moat_id="om-1"),
         "no_identifier",
-        config={"api_version": "202609"},
+        config={"api_version": "202605"},
     ),
     Case(
         "li-fat-id-object-dropped",
