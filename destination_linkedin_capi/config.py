@@ -171,6 +171,8 @@ class _RawConfig(_Model):
     event_age_margin_minutes: Annotated[int, Field(ge=0, le=1440)] = 60
     batch_max_age_seconds: Annotated[int, Field(ge=1, le=600)] = 30
     max_retry_seconds: Annotated[int, Field(ge=0, le=3600)] = 600
+    read_timeout_seconds: Annotated[int, Field(ge=1, le=600)] = 60
+    throttle_window_seconds: Annotated[float, Field(ge=0.1, le=60)] = 60.0
     api_base_url: str = c.DEFAULT_API_BASE_URL
     oauth_base_url: str = c.DEFAULT_OAUTH_BASE_URL
 

@@ -134,3 +134,15 @@ def _retry_after(headers: Mapping[str, str] | None) -> float | None:
         return max(0.0, float(value))
     except ValueError:
         return None
+
+
+class RetriesExhaustedError(ConnectorError):
+    """LinkedIn kept failing (429/5xx/network) for longer than the retry time limit."""
+
+
+class DailyBudgetExhaustedError(ConnectorError):
+    """The configured requests-per-day budget is spent; `resets_at` is the next midnight UTC."""
+
+    def __init__(self, message: str, resets_at: float) -> None:
+        super().__init__(message)
+        self.resets_at = resets_at

@@ -1,0 +1,158 @@
+"""LinkedIn REST over one pooled `requests.Session`: headers, budget, retries, token refresh, typed errors.
+
+Knows nothing of Airbyte. Every call goes through `request`, so every call gets the same treatment:
+the request budget, `LinkedIn-Version`, a retry policy for 429/5xx/network failures (full-jitter
+exponential backoff, `Retry-After` honoured, bounded by `max_retry_seconds`) and one token refresh on 401.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import orjson
+import requests
+from requests.adapters import HTTPAdapter
+
+from destination_linkedin_capi import constants as c
+from destination_linkedin_capi.auth import TokenProvider
+from destination_linkedin_capi.errors import (
+    AuthenticationError,
+    RetriesExhaustedError,
+    RetryableError,
+    TransportError,
+    error_from_response,
+)
+from destination_linkedin_capi.throttle import RequestBudget
+
+logger = logging.getLogger("airbyte")
+
+CONNECT_TIMEOUT = 10.0
+BACKOFF_BASE = 1.0
+BACKOFF_CAP = 60.0
+
+
+def _body(response: requests.Response) -> Any:
+    if not response.content:
+        return None
+    try:
+        return orjson.loads(response.content)
+    except orjson.JSONDecodeError:
+        return response.text
+
+
+class LinkedInClient:
+    def __init__(
+        self,
+        base_url: str,
+        api_version: str,
+        tokens: TokenProvider,
+        budget: RequestBudget | None = None,
+        *,
+        max_retry_seconds: float = 600.0,
+        read_timeout: float = 60.0,
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
+        rng: Callable[[], float] = random.random,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.api_version = api_version
+        self.tokens = tokens
+        self.budget = budget
+        self.max_retry_seconds = max_retry_seconds
+        self.timeout = (CONNECT_TIMEOUT, read_timeout)
+        self._sleep = sleep
+        self._monotonic = monotonic
+        self._rng = rng
+        self.session = session or requests.Session()
+        adapter = HTTPAdapter(pool_connections=2, pool_maxsize=4, max_retries=0)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+        self.requests_sent = 0
+        self.retries = 0
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | str | None = None,
+        json: Any = None,
+        restli_method: str | None = None,
+    ) -> requests.Response:
+        """Send one logical request; return the 2xx response or raise a typed error."""
+        headers = {
+            "LinkedIn-Version": self.api_version,
+            "X-Restli-Protocol-Version": c.RESTLI_PROTOCOL_VERSION,
+        }
+        data = None
+        if json is not None:
+            headers["Content-Type"] = "application/json"
+            data = orjson.dumps(json)
+        if restli_method:
+            headers["X-RestLi-Method"] = restli_method
+        url = self.base_url + path
+        started = self._monotonic()
+        attempt = 0
+        refreshed = False
+        while True:
+            if self.budget is not None:
+                self.budget.acquire()
+            token = self.tokens.token()
+            headers["Authorization"] = f"Bearer {token}"
+            try:
+                self.requests_sent += 1
+                response = self.session.request(
+                    method, url, params=params, data=data, headers=headers, timeout=self.timeout
+                )
+            except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as error:
+                failure: Exception = TransportError(
+                    f"{method} {path}: no answer from LinkedIn ({type(error).__name__})."
+                )
+                retry_after = None
+            else:
+                if response.status_code < 400:
+                    return response
+                failure = error_from_response(response.status_code, _body(response), response.headers)
+                if isinstance(failure, AuthenticationError):
+                    if not refreshed and self.tokens.refresh(token):
+                        refreshed = True
+                        continue
+                    raise failure
+                if not isinstance(failure, RetryableError):
+                    raise failure
+                retry_after = failure.retry_after
+            attempt += 1
+            wait = retry_after if retry_after is not None else self._rng() * min(BACKOFF_CAP, BACKOFF_BASE * 2**attempt)
+            elapsed = self._monotonic() - started
+            if elapsed + wait > self.max_retry_seconds:
+                raise RetriesExhaustedError(
+                    f"LinkedIn kept failing for {elapsed:.0f} s ({attempt} attempts; last: {failure}); "
+                    f"gave up after the retry time limit of {self.max_retry_seconds:.0f} s."
+                ) from failure
+            self.retries += 1
+            logger.warning("%s %s failed (%s); retry %d in %.1f s", method, path, failure, attempt, wait)
+            self._sleep(wait)
+
+    def send_events(self, elements: list[dict[str, Any]]) -> dict[int, str]:
+        """BATCH_CREATE the elements; return {index: reason} for elements LinkedIn refused inside a 200."""
+        response = self.request(
+            "POST", c.CONVERSION_EVENTS_PATH, json={"elements": elements}, restli_method="BATCH_CREATE"
+        )
+        body = _body(response)
+        statuses = body.get("elements") if isinstance(body, dict) else None
+        if not isinstance(statuses, list) or len(statuses) != len(elements):
+            raise TransportError(
+                f"LinkedIn answered the batch of {len(elements)} events with HTTP {response.status_code} "
+                "but without one status per event, so what it recorded is unknown."
+            )
+        failures = {}
+        for index, item in enumerate(statuses):
+            status = item.get("status") if isinstance(item, dict) else None
+            if status not in (200, 201):
+                failures[index] = str(item.get("error") or item.get("message") or f"status {status}")
+        return failures
