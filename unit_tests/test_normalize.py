@@ -60,6 +60,8 @@ def test_prehashed_email_is_never_hashed_twice(digest):
         (1795168800000, 1795168800000),
         (1795168800000000, 1795168800000),
         ("1795168800.125", 1795168800125),
+        (1764000000.123, 1764000000123),  # rounded: the float is 1764000000.1229999…
+        (1795168800123999, 1795168800123),  # integer microseconds are cut, like ISO fractions
         (99_999_999_999, 99_999_999_999_000),  # the largest value read as seconds (year 5138)
         (100_000_000_000, 100_000_000_000),  # the smallest read as milliseconds (1973)
         (-5, -5000),
