@@ -1,0 +1,287 @@
+"""Field rules: turn one record value into the exact form LinkedIn's event schema wants.
+
+Pure functions on single values, shared by `mapping.py`. The rules follow reference §3.1/§3.4
+(`../shared/reference/linkedin-capi.md`); the choices where the reference is silent are
+documented in `docs/mapping.md`. A value that cannot be used raises `Invalid` (it decides a
+rejection) or yields None (the caller drops it with a note) — never anything else.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import math
+import re
+import unicodedata
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import orjson
+
+from destination_linkedin_capi import constants as c
+from destination_linkedin_capi.iso import COUNTRY_ALPHA2, CURRENCY_CODES
+
+# Epoch numbers: the unit is told by magnitude. Below 1e11 a value is seconds (until year 5138);
+# below 1e14 milliseconds, below 1e17 microseconds, below 1e20 nanoseconds.
+_EPOCH_UNITS: tuple[tuple[float, int, int], ...] = (
+    (1e11, 1000, 1),
+    (1e14, 1, 1),
+    (1e17, 1, 1000),
+    (1e20, 1, 1_000_000),
+)
+_MAX_ID_NUMBER = 10**c.MAX_EVENT_ID_LENGTH
+_UTC_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+_NAIVE_EPOCH = dt.datetime(1970, 1, 1)
+_ONE_MS = dt.timedelta(milliseconds=1)
+
+# Amounts beyond these bounds are data errors, and formatting them without exponent notation
+# could otherwise build strings of any length ("1e999999").
+MAX_AMOUNT_INTEGER_DIGITS = 30
+MAX_AMOUNT_DECIMAL_PLACES = 18
+_MAX_AMOUNT = 10**MAX_AMOUNT_INTEGER_DIGITS
+# Only thousands separators are understood: "1,234.50" or "1,234,567". A lone comma group without
+# a decimal point ("1,234", "12,5") reads differently in different locales, so it is refused.
+_THOUSANDS = re.compile(r"[+-]?[0-9]{1,3}(?:(?:,[0-9]{3}){2,}(?:\.[0-9]*)?|(?:,[0-9]{3})+\.[0-9]*)")
+
+# Everyday English names that ISO 3166 (and so pycountry) spells differently.
+_COUNTRY_ALIASES = {
+    "uk": "GB",
+    "great britain": "GB",
+    "england": "GB",
+    "scotland": "GB",
+    "wales": "GB",
+    "northern ireland": "GB",
+    "u.k.": "GB",
+    "u.s.": "US",
+    "u.s.a.": "US",
+    "america": "US",
+    "russia": "RU",
+    "turkey": "TR",
+    "holland": "NL",
+    "ivory coast": "CI",
+    "macedonia": "MK",
+    "swaziland": "SZ",
+    "burma": "MM",
+    "cape verde": "CV",
+    "east timor": "TL",
+    "vatican": "VA",
+    "brunei": "BN",
+    "uae": "AE",
+    "macau": "MO",
+    "palestine": "PS",
+    "micronesia": "FM",
+    "drc": "CD",
+    "democratic republic of the congo": "CD",
+}
+
+
+class Invalid(ValueError):
+    """A value that makes the record unusable: `reason` is a rejection code, `detail` a phrase
+    that completes "<field> …" in a sentence (it never repeats an email)."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
+
+
+def shown(value: Any, limit: int = 40) -> str:
+    """A short rendering of a record value for messages: text quoted and cut, objects named."""
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, str):
+        return repr(value if len(value) <= limit else value[: limit - 1] + "…")
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 128:
+        return "a number of more than 38 digits"
+    return json.dumps(value, default=str)
+
+
+def is_sha256_hex(text: str) -> bool:
+    """64 hex digits in any case — an email that was hashed already (reference §3.4)."""
+    if len(text) != 64 or not text.isascii() or not text.isalnum():
+        return False
+    try:
+        bytes.fromhex(text)
+    except ValueError:
+        return False
+    return True
+
+
+def email_sha256(value: Any) -> str | None:
+    """Lowercase hex SHA-256 of the trimmed, lowercased address; a 64-hex value passes through
+    lowercased (never hashed twice). None for anything that is neither an address nor a hash."""
+    if value.__class__ is not str:
+        return None
+    text = value.strip().lower()
+    if len(text) == 64 and is_sha256_hex(text):
+        return text
+    at = text.rfind("@")
+    if at <= 0 or at == len(text) - 1 or " " in text or not text.isprintable():
+        return None
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _epoch_ms(number: float) -> int:
+    magnitude = abs(number)
+    for bound, multiply, divide in _EPOCH_UNITS:
+        if magnitude < bound:
+            if isinstance(number, int):
+                return number * multiply // divide
+            return round(number * multiply / divide)
+    raise Invalid("invalid_timestamp", f"is {shown(number)}, too large to be an epoch time")
+
+
+def timestamp_ms(value: Any) -> int:
+    """Epoch milliseconds (UTC) from ISO-8601 text (naive = UTC, date-only = midnight UTC) or an
+    epoch number / digit string in seconds, ms, µs or ns (unit told by magnitude)."""
+    kind = value.__class__
+    if kind is str:
+        text = value.strip()
+        if text.isdigit() and text.isascii():
+            if len(text) > 20:
+                raise Invalid("invalid_timestamp", f"is {shown(value)}, too large to be an epoch time")
+            return _epoch_ms(int(text))
+        try:
+            moment = dt.datetime.fromisoformat(text)
+            return (moment - (_NAIVE_EPOCH if moment.tzinfo is None else _UTC_EPOCH)) // _ONE_MS
+        except (ValueError, OverflowError):
+            pass
+        whole, dot, fraction = text.partition(".")
+        if dot and whole.isdigit() and fraction.isdigit() and text.isascii():
+            return _epoch_ms(float(text))
+        raise Invalid("invalid_timestamp", f"is {shown(value)}, not an ISO-8601 date-time or epoch number")
+    if kind is int or (kind is float and math.isfinite(value)):
+        return _epoch_ms(value)
+    raise Invalid("invalid_timestamp", f"is {shown(value)}, not a date-time or epoch number")
+
+
+def format_ms(ms: int) -> str:
+    """ISO-8601 UTC rendering of epoch milliseconds, for messages."""
+    try:
+        return (_UTC_EPOCH + ms * _ONE_MS).isoformat(timespec="seconds").replace("+00:00", "Z")
+    except OverflowError:
+        return f"{ms} ms"
+
+
+def _decimal_text(number: Decimal, original: Any) -> str:
+    if not number.is_finite():
+        raise Invalid("invalid_amount", f"is {shown(original)}, not a number")
+    if number < 0:
+        raise Invalid("negative_amount", f"is {shown(original)}, a negative value")
+    if number >= _MAX_AMOUNT:
+        raise Invalid("invalid_amount", f"is {shown(original)}, more than {MAX_AMOUNT_INTEGER_DIGITS} digits")
+    exponent = number.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -MAX_AMOUNT_DECIMAL_PLACES:
+        raise Invalid("invalid_amount", f"is {shown(original)}, more than {MAX_AMOUNT_DECIMAL_PLACES} decimal places")
+    return format(abs(number) if number == 0 else number, "f")
+
+
+def amount_text(value: Any) -> str:
+    """A plain decimal string (reference §3.1: the amount is a JSON string): exact digits, no
+    exponent, no float rounding; "1,234.50" → "1234.50"; "12,5" is refused as ambiguous."""
+    kind = value.__class__
+    if kind is int:
+        if 0 <= value < _MAX_AMOUNT:
+            return str(value)
+        return _decimal_text(Decimal(value), value)
+    if kind is float:
+        text = repr(value + 0.0)  # + 0.0 turns -0.0 into 0.0
+        if value >= 0 and "e" not in text and "n" not in text:
+            return text  # the shortest exact round-trip of the float, e.g. "12.5"
+        return _decimal_text(Decimal(text), value)
+    if kind is not str:
+        raise Invalid("invalid_amount", f"is {shown(value)}, not a number")
+    text = value.strip()
+    if "," in text:
+        if not _THOUSANDS.fullmatch(text):
+            raise Invalid(
+                "invalid_amount",
+                f"is {shown(value)}, ambiguous: use a dot for decimals and commas only between thousands (1,234.50)",
+            )
+        text = text.replace(",", "")
+    if not text.isascii() or "_" in text or not text or text[-1].isalpha():
+        raise Invalid("invalid_amount", f"is {shown(value)}, not a plain decimal number")
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        raise Invalid("invalid_amount", f"is {shown(value)}, not a plain decimal number") from None
+    return _decimal_text(number, value)
+
+
+def currency_code(value: Any) -> str:
+    """ISO 4217 alpha code, uppercased (checked against pycountry)."""
+    if isinstance(value, str):
+        code = value.strip().upper()
+        if code in CURRENCY_CODES:
+            return code
+    raise Invalid("invalid_currency", f"is {shown(value)}, not an ISO 4217 currency code such as USD or EUR")
+
+
+def country_alpha2(value: Any) -> str | None:
+    """ISO 3166 alpha-2 from an alpha-2/alpha-3 code or a country name; None when unknown."""
+    if not isinstance(value, str):
+        return None
+    key = value.strip().casefold()
+    found = COUNTRY_ALPHA2.get(key) or _COUNTRY_ALIASES.get(key)
+    if found is None and key.startswith("the "):
+        found = COUNTRY_ALPHA2.get(key[4:]) or _COUNTRY_ALIASES.get(key[4:])
+    return found
+
+
+def clean_text(value: Any) -> str | None:
+    """Trimmed text in Unicode NFC (names, company, title); None when not text or blank."""
+    if value.__class__ is not str:
+        return None
+    text = value.strip()
+    if not text:
+        return None
+    return text if text.isascii() else unicodedata.normalize("NFC", text)
+
+
+def identifier_text(value: Any) -> str | None:
+    """A raw identifier (li_fat_id, Acxiom, Oracle Moat, external ID): trimmed text, or an
+    integer written out; None for any other type."""
+    if value.__class__ is str:
+        return value.strip() or None
+    if value.__class__ is int and abs(value) < _MAX_ID_NUMBER:
+        return str(value)
+    return None
+
+
+def lead_urn(value: Any) -> str | None:
+    """`urn:li:leadGenFormResponse:<id>` from that URN or its bare id; None for other URNs or text
+    with spaces."""
+    text = identifier_text(value)
+    if text is None:
+        return None
+    bare = text.removeprefix(c.LEAD_URN_PREFIX)
+    if not bare or ":" in bare or not bare.isprintable() or " " in bare:
+        return None
+    return c.LEAD_URN_PREFIX + bare
+
+
+def event_id_text(value: Any) -> str:
+    """The record's own eventId: text (or an integer) of at most 64 characters."""
+    text = identifier_text(value)
+    if text is None or len(text) > c.MAX_EVENT_ID_LENGTH:
+        raise Invalid("invalid_event_id", f"is {shown(value)}, not text of at most {c.MAX_EVENT_ID_LENGTH} characters")
+    return text
+
+
+def event_id_prefix(namespace: str | None, stream: str, event: str) -> bytes:
+    """The start of the canonical text a derived eventId hashes, `[namespace,stream,event,`; made
+    once per stream and event so that each record only serialises its own key."""
+    return orjson.dumps([namespace, stream, event])[:-1] + b","
+
+
+def derived_event_id(prefix: bytes, key: Any) -> str:
+    """A deterministic eventId: the first 32 hex digits of SHA-256 over the compact JSON array
+    `[namespace, stream, event, key]` with sorted object keys (key: primary-key values or the record)."""
+    try:
+        body = orjson.dumps(key, option=orjson.OPT_SORT_KEYS)
+    except TypeError:  # integers beyond 64 bits: the standard encoder writes them exactly
+        body = json.dumps(key, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str).encode()
+    return hashlib.sha256(prefix + body + b"]").hexdigest()[:32]
