@@ -17,6 +17,7 @@ MAIN_REQUIREMENTS = [
     "orjson>=3.9,<4",
     "pycountry>=22.3.5",
     "pyrate-limiter>=3.1,<4",
+    "python-dateutil>=2.8,<3",  # ISO-8601 parsing on Python 3.10, whose fromisoformat is narrow
 ]
 
 TEST_REQUIREMENTS = [

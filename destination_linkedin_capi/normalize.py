@@ -13,11 +13,13 @@ import hashlib
 import json
 import math
 import re
+import sys
 import unicodedata
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import orjson
+from dateutil.parser import isoparser
 
 from destination_linkedin_capi import constants as c
 from destination_linkedin_capi.iso import COUNTRY_ALPHA2, CURRENCY_CODES
@@ -134,6 +136,17 @@ def _epoch_ms(number: float) -> int:
     raise Invalid("invalid_timestamp", f"is {shown(number)}, too large to be an epoch time")
 
 
+if sys.version_info >= (3, 11):
+    _parse_iso = dt.datetime.fromisoformat
+else:  # Python 3.10's fromisoformat knows no "Z", no basic format and only 3- or 6-digit fractions
+
+    def _parse_iso(text: str) -> dt.datetime:
+        try:
+            return dt.datetime.fromisoformat(text)
+        except ValueError:
+            return isoparser(sep=text[10] if len(text) > 10 and text[10] in " T" else "T").isoparse(text)
+
+
 def timestamp_ms(value: Any) -> int:
     """Epoch milliseconds (UTC) from ISO-8601 text (naive = UTC, date-only = midnight UTC) or an
     epoch number / digit string in seconds, ms, µs or ns (unit told by magnitude)."""
@@ -145,7 +158,7 @@ def timestamp_ms(value: Any) -> int:
                 raise Invalid("invalid_timestamp", f"is {shown(value)}, too large to be an epoch time")
             return _epoch_ms(int(text))
         try:
-            moment = dt.datetime.fromisoformat(text)
+            moment = _parse_iso(text)
             return (moment - (_NAIVE_EPOCH if moment.tzinfo is None else _UTC_EPOCH)) // _ONE_MS
         except (ValueError, OverflowError):
             pass
