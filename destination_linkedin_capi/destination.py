@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import argparse
-import io
 import logging
 import sys
-from collections.abc import Iterable, Mapping
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+import orjson
 from airbyte_cdk.destinations import Destination
+from airbyte_cdk.logger import PRINT_BUFFER
 from airbyte_cdk.models import (
     AirbyteConnectionStatus,
     AirbyteMessage,
+    AirbyteMessageSerializer,
     ConfiguredAirbyteCatalog,
     Status,
     Type,
@@ -21,9 +24,18 @@ from airbyte_cdk.utils.airbyte_secrets_utils import get_secrets, update_secrets
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException, FailureType
 
 from destination_linkedin_capi.config import ConnectorConfig
+from destination_linkedin_capi.discover import destination_catalog
 from destination_linkedin_capi.errors import ConfigError
+from destination_linkedin_capi.mapping import StreamInfo
+from destination_linkedin_capi.session import WriteSession, read_catalog
 
 logger = logging.getLogger("airbyte")
+
+
+def emit_to_stdout(message: dict[str, Any]) -> None:
+    """Write one message line through the CDK's print buffer, so it stays in order with the log lines."""
+    PRINT_BUFFER.write(orjson.dumps(message).decode() + "\n")
+    PRINT_BUFFER.flush()
 
 
 def _config_failure(error: Exception) -> AirbyteConnectionStatus:
@@ -31,6 +43,16 @@ def _config_failure(error: Exception) -> AirbyteConnectionStatus:
 
 
 class DestinationLinkedinCapi(Destination):
+    def parse_args(self, args: list[str]) -> argparse.Namespace:
+        """The CDK's commands plus `discover --config` (data activation)."""
+        if args and args[0] == "discover":
+            parser = argparse.ArgumentParser(prog="destination-linkedin-capi discover")
+            parser.add_argument("--config", type=str, required=True, help="path to the JSON configuration file")
+            parsed = parser.parse_args(args[1:])
+            parsed.command = "discover"
+            return parsed
+        return super().parse_args(args)
+
     def run_cmd(self, parsed_args: argparse.Namespace) -> Iterable[AirbyteMessage]:
         """As the CDK's, but config problems are reported by our own validation (field names, no values)."""
         spec = self.spec(logger)
@@ -50,12 +72,29 @@ class DestinationLinkedinCapi(Destination):
         update_secrets(get_secrets(spec.connectionSpecification, config))
         if parsed_args.command == "check":
             yield self._run_check(config=config)
+        elif parsed_args.command == "discover":
+            try:
+                parsed = ConnectorConfig.parse(config)
+            except ConfigError as error:
+                raise AirbyteTracedException(message=str(error), failure_type=FailureType.config_error) from None
+            emit_to_stdout(destination_catalog(parsed))
         else:
-            yield from self._run_write(
-                config=config,
-                configured_catalog_path=parsed_args.catalog,
-                input_stream=io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8"),
-            )
+            self.write_lines(config, parsed_args.catalog, sys.stdin.buffer, emit_to_stdout)
+
+    def write_lines(
+        self,
+        config: Mapping[str, Any],
+        catalog_path: str,
+        lines: Iterable[bytes],
+        emit: Callable[[dict[str, Any]], None],
+    ) -> None:
+        """The CLI write path: raw JSON lines in, raw STATE dicts out (so the platform's state `id` survives)."""
+        try:
+            parsed = ConnectorConfig.parse(config)
+            streams = read_catalog(catalog_path)
+        except ConfigError as error:
+            raise AirbyteTracedException(message=str(error), failure_type=FailureType.config_error) from None
+        WriteSession(parsed, streams, emit).run(lines)
 
     def check(self, logger: logging.Logger, config: Mapping[str, Any]) -> AirbyteConnectionStatus:
         """Never raises and never echoes a config value: every failure is one plain FAILED sentence."""
@@ -80,8 +119,22 @@ class DestinationLinkedinCapi(Destination):
         configured_catalog: ConfiguredAirbyteCatalog,
         input_messages: Iterable[AirbyteMessage],
     ) -> Iterable[AirbyteMessage]:
-        raise AirbyteTracedException(
-            message="Writing is not available in this build of destination-linkedin-capi yet; nothing was sent.",
-            internal_message="write is not implemented",
-            failure_type=FailureType.config_error,
-        )
+        """The CDK's in-process interface (the CLI uses `write_lines`): CDK messages in, STATE messages out."""
+        try:
+            parsed = ConnectorConfig.parse(config)
+        except ConfigError as error:
+            raise AirbyteTracedException(message=str(error), failure_type=FailureType.config_error) from None
+        streams = {}
+        for configured in configured_catalog.streams:
+            stream = configured.stream
+            primary_key = tuple(
+                tuple(part) for part in (configured.primary_key or stream.source_defined_primary_key or ())
+            )
+            name = getattr(configured, "destination_object_name", None)
+            streams[(stream.namespace, stream.name)] = StreamInfo(primary_key=primary_key, destination_object_name=name)
+        out: deque[dict[str, Any]] = deque()
+        session = WriteSession(parsed, streams, out.append)
+        dumped = (AirbyteMessageSerializer.dump(message) for message in input_messages)
+        session.run(dumped, raw_lines=False)
+        while out:
+            yield AirbyteMessageSerializer.load(out.popleft())

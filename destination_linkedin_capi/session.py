@@ -1,0 +1,262 @@
+"""One `write`: builds the object graph from the config, runs the input loop, turns failures into Airbyte errors.
+
+Input lines stay plain dicts (orjson); STATE messages are kept raw so platform fields such as `id`
+survive, and are re-emitted unchanged but for `destinationStats`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+import orjson
+from airbyte_cdk.utils.traced_exception import AirbyteTracedException, FailureType
+
+from destination_linkedin_capi.auth import TokenProvider, make_token_provider
+from destination_linkedin_capi.client import LinkedInClient
+from destination_linkedin_capi.config import ConnectorConfig
+from destination_linkedin_capi.errors import (
+    AuthenticationError,
+    ConfigError,
+    ConnectorError,
+    DailyBudgetExhaustedError,
+    ForbiddenError,
+    LinkedInApiError,
+    RetriesExhaustedError,
+    TransportError,
+    VersionSunsetError,
+)
+from destination_linkedin_capi.mapping import RecordMapper, Rejection, StreamInfo
+from destination_linkedin_capi.report import StreamKey, SyncReport
+from destination_linkedin_capi.rules import resolve_rules
+from destination_linkedin_capi.throttle import RequestBudget
+from destination_linkedin_capi.writer import BatchWriter
+
+logger = logging.getLogger("airbyte")
+
+EXAMPLE_CHARS = 80
+REAUTH_HINTS = {
+    "access_token": "generate a new token in Campaign Manager → Data → Signals manager → Direct API and update the connection.",
+    "token_id": "ask your CDP to renew the LinkedIn authorisation behind the token ID.",
+    "oauth2": "re-authorise the LinkedIn app to get a new refresh token.",
+}
+
+
+def _example(line: bytes | str) -> str:
+    text = line.decode("utf-8", "replace") if isinstance(line, bytes) else line
+    text = text.strip()
+    return repr(text[:EXAMPLE_CHARS] + ("…" if len(text) > EXAMPLE_CHARS else ""))
+
+
+def read_catalog(path: str) -> dict[StreamKey, StreamInfo]:
+    """The configured streams, read from the raw JSON so fields the CDK drops (destination_object_name) survive."""
+    try:
+        with open(path, "rb") as handle:
+            catalog = orjson.loads(handle.read())
+        streams = {}
+        for configured in catalog["streams"]:
+            stream = configured["stream"]
+            key = (stream.get("namespace"), stream["name"])
+            primary_key = tuple(
+                tuple(part) for part in configured.get("primary_key") or stream.get("source_defined_primary_key") or ()
+            )
+            streams[key] = StreamInfo(
+                primary_key=primary_key, destination_object_name=configured.get("destination_object_name")
+            )
+    except (OSError, orjson.JSONDecodeError, KeyError, TypeError) as error:
+        raise ConfigError(f"The configured catalog {path} could not be read ({type(error).__name__}).") from None
+    return streams
+
+
+def failure_of(error: BaseException, config: ConnectorConfig, tokens: TokenProvider | None) -> AirbyteTracedException:
+    """The user-facing sentence and failure type for an error that ends the sync."""
+    if isinstance(error, AuthenticationError):
+        what = tokens.description if tokens is not None else "the access token"
+        message = (
+            f"LinkedIn rejected {what} (HTTP 401{', ' + error.code if error.code else ''}): it is invalid, revoked or "
+            f"expired. Re-authenticate: {REAUTH_HINTS[config.auth_type]}"
+        )
+        return AirbyteTracedException(message=message, failure_type=FailureType.config_error)
+    if isinstance(error, ForbiddenError):
+        rules = ", ".join(f"{event.name}" for event in config.events.values())
+        message = (
+            f"LinkedIn refused access (HTTP 403: {error.message}) to ad account {config.account_id} or the conversion "
+            f"rules of {rules}. The token's member needs an Account Manager (or higher) role on that account, and the "
+            "rules must belong to it."
+        )
+        return AirbyteTracedException(message=message, failure_type=FailureType.config_error)
+    if isinstance(error, VersionSunsetError):
+        message = (
+            f"LinkedIn no longer serves API version {config.api_version} (HTTP 426, version sunset). Set 'LinkedIn API "
+            "version' (api_version) in the connection's advanced settings to a current YYYYMM version, or upgrade "
+            "the connector."
+        )
+        return AirbyteTracedException(message=message, failure_type=FailureType.config_error)
+    if isinstance(error, (RetriesExhaustedError, TransportError, DailyBudgetExhaustedError)):
+        return AirbyteTracedException(message=str(error), failure_type=FailureType.transient_error)
+    if isinstance(error, ConfigError):
+        return AirbyteTracedException(message=str(error), failure_type=FailureType.config_error)
+    if isinstance(error, LinkedInApiError):
+        return AirbyteTracedException(
+            message=f"LinkedIn answered HTTP {error.status}: {error.message}", failure_type=FailureType.system_error
+        )
+    if isinstance(error, ConnectorError):
+        return AirbyteTracedException(message=str(error), failure_type=FailureType.system_error)
+    return AirbyteTracedException.from_exception(error)
+
+
+class WriteSession:
+    """Reads the message stream and routes RECORDs to the mapper and STATEs to the writer."""
+
+    def __init__(
+        self,
+        config: ConnectorConfig,
+        streams: Mapping[StreamKey, StreamInfo],
+        emit: Callable[[dict[str, Any]], None],
+        *,
+        now_ms: Callable[[], int] | None = None,
+    ) -> None:
+        self.config = config
+        self.streams = streams
+        self.report = SyncReport()
+        self.tokens: TokenProvider | None = None
+        self.budget: RequestBudget | None = None
+        self.client: LinkedInClient | None = None
+        if not config.dry_run:
+            self.tokens = make_token_provider(config)
+            self.budget = RequestBudget(
+                config.requests_per_minute, config.requests_per_day, window_seconds=config.throttle_window_seconds
+            )
+            self.client = LinkedInClient(
+                config.api_base_url,
+                config.api_version,
+                self.tokens,
+                self.budget,
+                max_retry_seconds=config.max_retry_seconds,
+                read_timeout=config.read_timeout_seconds,
+            )
+        self._emit = emit
+        self._now_ms = now_ms
+        self._since_state: dict[StreamKey, int] = {}
+        self._since_global = 0
+        self.writer: BatchWriter | None = None
+
+    def _rule_ids(self) -> dict[str, int]:
+        if self.client is None:
+            known = {key: event.rule_id for key, event in self.config.events.items() if event.rule_id is not None}
+            missing = [event.name for event in self.config.events.values() if event.rule_id is None]
+            if missing:
+                logger.info(
+                    "Dry run: events %s have no rule yet; a real sync would find or create one.", ", ".join(missing)
+                )
+            # Dry runs never call LinkedIn; unresolved events route to a placeholder rule 0.
+            return {key: known.get(key, 0) for key in self.config.events}
+        return resolve_rules(self.config, self.client, logger)
+
+    def _progress(self) -> None:
+        if self.report.progress_due():
+            in_window = self.budget.used_in_window() if self.budget else 0
+            today = self.budget.used_today if self.budget else 0
+            logger.info(self.report.progress_line(in_window, today))
+
+    def run(self, messages: Iterable[Any], *, raw_lines: bool = True) -> SyncReport:
+        """Process the whole input; raise AirbyteTracedException when the sync must fail."""
+        try:
+            mapper = RecordMapper(self.config, self._rule_ids(), self.streams, now_ms=self._now_ms)
+            self.writer = BatchWriter(
+                send=self.client.send_events if self.client else None,
+                report=self.report,
+                emit=self._emit,
+                batch_size=self.config.batch_size,
+                max_age=self.config.batch_max_age_seconds,
+                fail_on_rejection=self.config.invalid_record_policy == "fail",
+                progress=self._progress,
+            )
+            self._loop(messages, mapper, raw_lines)
+            self.writer.finish()
+        except BaseException as error:
+            if self.writer is not None:
+                self.writer.fatal = self.writer.fatal or error
+                with contextlib.suppress(BaseException):  # the first error is the one to report
+                    self.writer.finish()
+            self._log_summary()
+            if isinstance(error, AirbyteTracedException):
+                raise
+            raise failure_of(error, self.config, self.tokens) from error
+        self._log_summary()
+        return self.report
+
+    def _log_summary(self) -> None:
+        unsettled = self.writer.unsettled if self.writer else 0
+        for line in self.report.summary_lines(dry_run=self.config.dry_run, unsettled=unsettled):
+            logger.info(line)
+
+    def _loop(self, messages: Iterable[Any], mapper: RecordMapper, raw_lines: bool) -> None:
+        report = self.report
+        writer = self.writer
+        assert writer is not None
+        streams = self.streams
+        since_state = self._since_state
+        loads = orjson.loads
+        decode_error = orjson.JSONDecodeError
+        for item in messages:
+            if raw_lines:
+                try:
+                    message = loads(item)
+                except decode_error:
+                    if item.strip():
+                        report.record_ignored("non_json_line", _example(item))
+                    continue
+            else:
+                message = item
+            if type(message) is not dict:
+                report.record_ignored("not_a_message", _example(orjson.dumps(message)))
+                continue
+            kind = message.get("type")
+            if kind == "RECORD":
+                record = message.get("record")
+                if type(record) is not dict or type(record.get("stream")) is not str:
+                    report.record_ignored("not_a_message", "a RECORD without a record.stream")
+                    continue
+                key = (record.get("namespace"), record["stream"])
+                report.record_read(key)
+                since_state[key] = since_state.get(key, 0) + 1
+                self._since_global += 1
+                if key not in streams:
+                    report.record_ignored("unknown_stream", f"stream {key[1]!r} is not in the configured catalog")
+                    continue
+                data = record.get("data")
+                if type(data) is not dict:
+                    writer.reject(key, None, "record_not_object", "The record's data is not a JSON object.")
+                    continue
+                result = mapper.map(key[1], key[0], data)
+                if type(result) is Rejection:
+                    writer.reject(key, None, result.reason, result.message)
+                else:
+                    report.record_mapped(result.event, result.identifiers, result.notes)
+                    writer.add_event(key, result.event, result.payload)
+            elif kind == "STATE":
+                self._state(message)
+            elif kind in ("TRACE", "LOG", "CONTROL"):
+                continue
+            else:
+                report.record_ignored("not_a_message", f"a message of type {kind!r}")
+
+    def _state(self, message: dict[str, Any]) -> None:
+        state = message.get("state")
+        if type(state) is not dict:
+            self.report.record_ignored("invalid_state", "a STATE message without a state object")
+            return
+        if state.get("type") == "STREAM":
+            descriptor = (state.get("stream") or {}).get("stream_descriptor") or {}
+            key = (descriptor.get("namespace"), descriptor.get("name"))
+            count = self._since_state.pop(key, 0)
+        else:  # GLOBAL, or LEGACY: covers every stream
+            count = self._since_global
+            self._since_global = 0
+            self._since_state.clear()
+        state["destinationStats"] = {"recordCount": float(count)}
+        assert self.writer is not None
+        self.writer.add_state(message)
