@@ -131,11 +131,17 @@ def mock_account_users(
 
 
 def mock_rules(
-    m: requests_mock.Mocker, token: str, rules: list[dict[str, Any]], *, start: int = 0, account_q: str = ACCOUNT_Q
+    m: requests_mock.Mocker,
+    token: str,
+    rules: list[dict[str, Any]],
+    *,
+    start: int = 0,
+    total: int | None = None,
+    account_q: str = ACCOUNT_Q,
 ) -> requests_mock.adapter._Matcher:
     return m.get(
         f"{API}/rest/conversions?q=account&account={account_q}&start={start}&count=100",
         complete_qs=True,
         request_headers=linkedin_headers(token),
-        json=page(rules, start),
+        json=page(rules, start, total),
     )
