@@ -1,0 +1,157 @@
+"""Counts of what happened to every record, turned into progress lines and the final sync summary.
+
+Every record read ends in exactly one outcome — sent, rejected (with a reason) or, when the sync
+fails, unsettled — so `read == sent + rejected + unsettled + ignored` always holds (see `balanced`).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+
+IDENTIFIER_LABELS = {
+    "email": "email",
+    "li_fat_id": "LinkedIn click ID",
+    "acxiom_id": "Acxiom ID",
+    "oracle_moat_id": "Oracle Moat ID",
+    "name": "first+last name",
+    "external_id": "external ID",
+    "lead": "lead form",
+}
+
+StreamKey = tuple[str | None, str]
+
+
+def stream_label(key: StreamKey) -> str:
+    namespace, name = key
+    return f"{namespace}.{name}" if namespace else name
+
+
+class SyncReport:
+    """Thread-safe counters; the sender thread settles batches while the main thread maps records."""
+
+    def __init__(self, *, clock: Callable[[], float] = time.monotonic, progress_every: float = 30.0) -> None:
+        self._lock = threading.Lock()
+        self._clock = clock
+        self.started = clock()
+        self.progress_every = progress_every
+        self._last_progress = self.started
+        self.read: Counter[StreamKey] = Counter()
+        self.sent: Counter[tuple[StreamKey, str]] = Counter()
+        self.rejected: Counter[tuple[StreamKey, str]] = Counter()  # (stream, reason)
+        self.rejected_by_event: Counter[tuple[str, str]] = Counter()  # (event, reason)
+        self.mapped_by_event: Counter[str] = Counter()
+        self.identifiers: Counter[tuple[str, str]] = Counter()  # (event, identifier)
+        self.notes: Counter[str] = Counter()
+        self.ignored: Counter[str] = Counter()  # unknown_stream, non_json, not_a_message, ...
+        self.examples: dict[str, str] = {}  # first message per rejection reason / ignored kind
+        self.batches = 0
+        self.events_in_batches = 0
+
+    # --- counting -------------------------------------------------------------------------
+    def record_read(self, stream: StreamKey) -> None:
+        self.read[stream] += 1
+
+    def record_mapped(self, event: str, identifiers: Iterable[str], notes: Iterable[str]) -> None:
+        self.mapped_by_event[event] += 1
+        for identifier in identifiers:
+            self.identifiers[(event, identifier)] += 1
+        for note in notes:
+            self.notes[note] += 1
+
+    def record_rejected(self, stream: StreamKey, event: str | None, reason: str, message: str) -> None:
+        with self._lock:
+            self.rejected[(stream, reason)] += 1
+            self.rejected_by_event[(event or "-", reason)] += 1
+            self.examples.setdefault(reason, message)
+
+    def record_ignored(self, kind: str, example: str) -> None:
+        with self._lock:
+            self.ignored[kind] += 1
+            self.examples.setdefault(kind, example)
+
+    def batch_settled(self, sent: Iterable[tuple[StreamKey, str]], size: int) -> None:
+        with self._lock:
+            self.batches += 1
+            self.events_in_batches += size
+            self.sent.update(sent)
+
+    # --- totals ---------------------------------------------------------------------------
+    @property
+    def total_read(self) -> int:
+        return sum(self.read.values())
+
+    @property
+    def total_sent(self) -> int:
+        return sum(self.sent.values())
+
+    @property
+    def total_rejected(self) -> int:
+        return sum(self.rejected.values())
+
+    def rejected_by_reason(self) -> Counter[str]:
+        reasons: Counter[str] = Counter()
+        for (_, reason), count in self.rejected.items():
+            reasons[reason] += count
+        return reasons
+
+    # --- output -----------------------------------------------------------------------------
+    def progress_due(self) -> bool:
+        now = self._clock()
+        if now - self._last_progress >= self.progress_every:
+            self._last_progress = now
+            return True
+        return False
+
+    def progress_line(self, requests_in_window: int, requests_today: int) -> str:
+        elapsed = max(self._clock() - self.started, 1e-9)
+        reasons = ", ".join(f"{reason} {n:,}" for reason, n in self.rejected_by_reason().most_common()) or "none"
+        return (
+            f"Progress: read {self.total_read:,}, sent {self.total_sent:,}, rejected {self.total_rejected:,} "
+            f"({reasons}), batches {self.batches:,}, requests this minute {requests_in_window}, today "
+            f"{requests_today:,}, {self.total_read / elapsed:,.0f} records/s."
+        )
+
+    def summary_lines(self, *, dry_run: bool, unsettled: int = 0) -> list[str]:
+        verb = "would be sent" if dry_run else "sent"
+        elapsed = self._clock() - self.started
+        lines = [
+            f"Sync summary: {self.total_read:,} records read, {self.total_sent:,} {verb}, "
+            f"{self.total_rejected:,} rejected"
+            + (f", {unsettled:,} not sent because the sync stopped" if unsettled else "")
+            + f", in {self.batches:,} batches, {elapsed:.1f} s."
+        ]
+        for stream in sorted(self.read, key=stream_label):
+            sent = sum(n for (s, _), n in self.sent.items() if s == stream)
+            rejected = {reason: n for (s, reason), n in self.rejected.items() if s == stream}
+            detail = ", ".join(f"{reason} {n:,}" for reason, n in sorted(rejected.items()))
+            lines.append(
+                f"  stream {stream_label(stream)}: read {self.read[stream]:,}, {verb} {sent:,}, "
+                f"rejected {sum(rejected.values()):,}" + (f" ({detail})" if detail else "")
+            )
+        events: Counter[str] = Counter()
+        for (_, event), n in self.sent.items():
+            events[event] += n
+        for event in sorted(set(events) | set(self.mapped_by_event) | {e for e, _ in self.rejected_by_event}):
+            mapped = self.mapped_by_event[event]
+            coverage = ", ".join(
+                f"{label} {100 * self.identifiers[(event, key)] / mapped:.0f}%"
+                for key, label in IDENTIFIER_LABELS.items()
+                if mapped and self.identifiers[(event, key)]
+            )
+            rejected = {reason: n for (e, reason), n in self.rejected_by_event.items() if e == event}
+            detail = ", ".join(f"{reason} {n:,}" for reason, n in sorted(rejected.items()))
+            lines.append(
+                f"  event {event}: {verb} {events[event]:,}, rejected {sum(rejected.values()):,}"
+                + (f" ({detail})" if detail else "")
+                + (f"; identifiers: {coverage}" if coverage else "")
+            )
+        for reason, example in sorted(self.examples.items()):
+            lines.append(f"  {reason}: e.g. {example}")
+        for note, n in sorted(self.notes.items()):
+            lines.append(f"  note {note}: {n:,} records")
+        for kind, n in sorted(self.ignored.items()):
+            lines.append(f"  ignored {kind}: {n:,}")
+        return lines

@@ -1,0 +1,215 @@
+"""BatchWriter: batching, state gating, isolation of refused elements, failure handling.
+
+`send` is the writer's injection point; the fakes here behave like LinkedIn's batch endpoint
+(all-or-nothing, with or without indices in the error) and record exactly what was delivered.
+"""
+
+import math
+import threading
+import time
+
+import pytest
+
+from destination_linkedin_capi.errors import AuthenticationError, ConfigError, RejectedRequestError
+from destination_linkedin_capi.report import SyncReport
+from destination_linkedin_capi.writer import BatchWriter
+
+STREAM = (None, "orders")
+
+
+class FakeLinkedIn:
+    """All-or-nothing like LinkedIn: any bad element fails the whole request and stores nothing."""
+
+    def __init__(self, *, with_indices: bool = True, fail_with: Exception | None = None) -> None:
+        self.with_indices = with_indices
+        self.fail_with = fail_with
+        self.delivered: list[int] = []
+        self.requests: list[int] = []
+        self.lock = threading.Lock()
+
+    def send(self, elements):
+        with self.lock:
+            self.requests.append(len(elements))
+            if self.fail_with is not None:
+                raise self.fail_with
+            bad = [i for i, element in enumerate(elements) if element.get("bad")]
+            if bad:
+                if self.with_indices:
+                    text = "".join(
+                        f"Index: {i}, ERROR :: /user/userIds :: field is required but not found\n" for i in bad
+                    )
+                    raise RejectedRequestError(422, text)
+                raise RejectedRequestError(400, "Request body is invalid")
+            self.delivered.extend(element["n"] for element in elements)
+            return {}
+
+
+def make_writer(linkedin, emitted, *, batch_size=100, max_age=600.0, fail=False, dry_run=False, check=None):
+    def emit(message):
+        if check is not None:
+            check(message)
+        emitted.append(message)
+
+    report = SyncReport()
+    writer = BatchWriter(
+        send=None if dry_run else linkedin.send,
+        report=report,
+        emit=emit,
+        batch_size=batch_size,
+        max_age=max_age,
+        fail_on_rejection=fail,
+    )
+    return writer, report
+
+
+def state(n):
+    return {
+        "type": "STATE",
+        "state": {"type": "STREAM", "stream": {"stream_descriptor": {"name": "orders"}, "stream_state": {"n": n}}},
+        "id": n,
+    }
+
+
+def test_states_wait_for_their_records_and_do_not_force_flushes():
+    linkedin = FakeLinkedIn()
+    emitted = []
+    records_before_state = {}
+
+    def check(message):  # at emission, every record before this state must already be delivered
+        assert set(range(records_before_state[message["id"]])) <= set(linkedin.delivered)
+
+    writer, report = make_writer(linkedin, emitted, check=check)
+    for n in range(250):
+        writer.add_event(STREAM, "purchase", {"n": n})
+        if n % 10 == 9:
+            records_before_state[n] = n + 1
+            writer.add_state(state(n))
+    writer.finish()
+    assert linkedin.requests == [100, 100, 50]
+    assert [m["id"] for m in emitted] == [n for n in range(250) if n % 10 == 9]
+    assert sorted(linkedin.delivered) == list(range(250))
+    assert report.total_sent == 250 and report.batches == 3
+
+
+def test_state_without_pending_records_is_emitted_at_once():
+    emitted = []
+    writer, _ = make_writer(FakeLinkedIn(), emitted)
+    writer.add_state(state(1))
+    assert [m["id"] for m in emitted] == [1]
+    writer.finish()
+
+
+def test_indexed_errors_reject_exactly_those_elements():
+    linkedin = FakeLinkedIn(with_indices=True)
+    emitted = []
+    writer, report = make_writer(linkedin, emitted, batch_size=5000)
+    bad = {17, 2500, 4999}
+    for n in range(5000):
+        writer.add_event(STREAM, "purchase", {"n": n, "bad": n in bad})
+    writer.finish()
+    assert linkedin.requests == [5000, 4997]
+    assert sorted(linkedin.delivered) == [n for n in range(5000) if n not in bad]
+    assert report.rejected_by_reason() == {"linkedin_rejected": 3}
+    assert "field is required" in report.examples["linkedin_rejected"]
+
+
+def test_indexless_errors_are_isolated_by_bisection():
+    linkedin = FakeLinkedIn(with_indices=False)
+    emitted = []
+    writer, report = make_writer(linkedin, emitted, batch_size=5000)
+    bad = {0, 1234, 4999}
+    for n in range(5000):
+        writer.add_event(STREAM, "purchase", {"n": n, "bad": n in bad})
+    writer.finish()
+    assert sorted(linkedin.delivered) == [n for n in range(5000) if n not in bad]
+    assert report.rejected_by_reason() == {"linkedin_rejected": 3}
+    assert report.total_sent == 4997
+    assert len(linkedin.requests) <= 1 + len(bad) * 2 * math.ceil(math.log2(5000))
+
+
+def test_a_fatal_error_stops_sending_and_holds_later_states():
+    linkedin = FakeLinkedIn(fail_with=AuthenticationError(401, "Invalid access token", code="INVALID_ACCESS_TOKEN"))
+    emitted = []
+    writer, _ = make_writer(linkedin, emitted, batch_size=10)
+    for n in range(10):  # the tenth event hands the batch to the sender, which fails
+        writer.add_event(STREAM, "purchase", {"n": n})
+        writer.add_state(state(n))
+    deadline = time.monotonic() + 10
+    while writer.fatal is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    with pytest.raises(AuthenticationError):
+        writer.add_event(STREAM, "purchase", {"n": 10})
+    with pytest.raises(AuthenticationError):
+        writer.finish()
+    assert emitted == []
+    assert linkedin.delivered == []
+    assert len(linkedin.requests) == 1  # nothing after the first failure
+
+
+def test_fail_policy_settles_what_came_before_then_stops():
+    linkedin = FakeLinkedIn()
+    emitted = []
+    writer, _ = make_writer(linkedin, emitted, fail=True)
+    for n in range(30):
+        writer.add_event(STREAM, "purchase", {"n": n})
+    writer.add_state(state(29))
+    with pytest.raises(ConfigError, match=r"rejected \(too_old\): The event is older than 90 days"):
+        writer.reject(STREAM, "purchase", "too_old", "The event is older than 90 days.")
+    assert sorted(linkedin.delivered) == list(range(30))
+    assert [m["id"] for m in emitted] == [29]
+
+
+def test_fail_policy_on_a_linkedin_rejection():
+    linkedin = FakeLinkedIn()
+    emitted = []
+    writer, _ = make_writer(linkedin, emitted, fail=True, batch_size=10)
+    for n in range(10):
+        writer.add_event(STREAM, "purchase", {"n": n, "bad": n == 4})
+    writer.add_state(state(9))
+    with pytest.raises(ConfigError, match="linkedin_rejected"):
+        writer.finish()
+    assert sorted(linkedin.delivered) == [n for n in range(10) if n != 4]
+    assert [m["id"] for m in emitted] == [9]
+
+
+def test_non_capi_rule_is_a_config_error():
+    class NonCapi(FakeLinkedIn):
+        def send(self, elements):
+            raise RejectedRequestError(
+                400,
+                "Incorrect conversions information provided. Conversion's method should be CONVERSIONS_API, indices [0] (0-indexed)",
+            )
+
+    emitted = []
+    writer, _ = make_writer(NonCapi(), emitted)
+    writer.add_event(STREAM, "purchase", {"n": 0, "conversion": "urn:lla:llaPartnerConversion:77"})
+    with pytest.raises(ConfigError, match="urn:lla:llaPartnerConversion:77: it is not a Conversions API rule"):
+        writer.finish()
+
+
+def test_dry_run_sends_nothing_and_emits_states(caplog):
+    emitted = []
+    writer, report = make_writer(None, emitted, dry_run=True, batch_size=2)
+    for n in range(5):
+        writer.add_event(STREAM, "purchase", {"n": n})
+    writer.add_state(state(4))
+    writer.finish()
+    assert [m["id"] for m in emitted] == [4]
+    assert report.total_sent == 5 and report.batches == 3
+    previews = [r.getMessage() for r in caplog.records if r.getMessage().startswith("Dry run, would send")]
+    assert previews == [f'Dry run, would send: {{"n":{n}}}' for n in range(3)]
+
+
+def test_batch_age_flushes_a_partial_batch_and_releases_its_state():
+    linkedin = FakeLinkedIn()
+    emitted = []
+    writer, _ = make_writer(linkedin, emitted, batch_size=5000, max_age=0.2)
+    for n in range(3):
+        writer.add_event(STREAM, "purchase", {"n": n})
+    writer.add_state(state(2))
+    deadline = time.monotonic() + 10
+    while not emitted and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert [m["id"] for m in emitted] == [2]  # released by the watchdog, before end of input
+    assert linkedin.delivered == [0, 1, 2]
+    writer.finish()
