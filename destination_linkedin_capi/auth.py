@@ -32,7 +32,8 @@ logger = logging.getLogger("airbyte")
 #: A cached token is renewed this long before it expires (or at 10% of its lifetime, if that is shorter).
 EXPIRY_MARGIN_SECONDS = 300.0
 #: LinkedIn may answer 401 (65601 REVOKED_ACCESS_TOKEN) for a token minted moments ago, until it has
-#: propagated (peers.md §3.5: a 5-10 s pause fixes it). A 401 within this window of minting gets one wait.
+#: propagated (peers.md §3.5: a 5-10 s pause fixes it). So a renewed token is used only after this pause,
+#: and a token the issuer stands by gets one pause if it was minted within the window.
 PROPAGATION_WINDOW_SECONDS = 120.0
 PROPAGATION_WAIT_SECONDS = 5.0
 CONNECT_TIMEOUT = 10.0
@@ -171,27 +172,28 @@ class _MintingProvider:
             return self._current.value
 
     def refresh(self, rejected: str) -> bool:
+        """Renew, then pause so the new token can propagate (LinkedIn answers 401 to brand-new tokens for a few
+        seconds). When the issuer hands back the rejected token itself, only that delay could excuse the 401:
+        wait once if it is fresh, else give up."""
         with self._lock:
             current = self._current
             if current is None or current.value != rejected:
                 return True  # another caller already replaced the rejected token
-            age = self._clock() - current.obtained_at
-            if age < PROPAGATION_WINDOW_SECONDS and not current.waited_for_propagation:
-                logger.info(
-                    "LinkedIn rejected %s minted %.0f s ago; waiting %.0f s for it to propagate, then retrying.",
-                    self.description,
-                    age,
-                    PROPAGATION_WAIT_SECONDS,
-                )
-                current.waited_for_propagation = True
-                self._sleep(PROPAGATION_WAIT_SECONDS)
-                return True
             replacement = self._issue()
-            self._current = replacement
             if replacement.value == rejected:
-                return False  # the issuer has nothing better: the grant itself is dead
-            logger.info("LinkedIn rejected %s; obtained a new one from %s.", self.description, self.service_name)
-            replacement.waited_for_propagation = True
+                fresh = self._clock() - current.obtained_at < PROPAGATION_WINDOW_SECONDS
+                if current.waited_for_propagation or not fresh:
+                    return False  # the issuer has nothing better: the grant itself is dead
+                current.waited_for_propagation = True
+            else:
+                self._current = replacement
+                replacement.waited_for_propagation = True
+            logger.info(
+                "LinkedIn rejected %s; retrying with %s in %.0f s, once it has propagated.",
+                self.description,
+                "the same token" if replacement.value == rejected else "a new one",
+                PROPAGATION_WAIT_SECONDS,
+            )
             self._sleep(PROPAGATION_WAIT_SECONDS)
             return True
 

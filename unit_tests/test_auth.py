@@ -245,35 +245,36 @@ def test_oauth_service_down(m, clock):
 # -- renewal on 401 and LinkedIn's propagation delay ------------------------------------------------------------
 
 
-def test_refresh_of_a_freshly_minted_token_waits_once_then_renews(m, clock):
+@pytest.mark.parametrize("age", [0.0, auth.PROPAGATION_WINDOW_SECONDS + 1])
+def test_refresh_renews_and_waits_for_the_new_token_to_propagate(m, clock, age):
     service = m.post(TOKEN_SERVICE, [{"json": {"access_token": "t1-SECRET"}}, {"json": {"access_token": "t2-SECRET"}}])
     provider = token_id_provider(clock)
     assert provider.token() == "t1-SECRET"
+    clock.now += age
 
-    assert provider.refresh("t1-SECRET") is True  # minted 0 s ago: wait for propagation, keep it
+    assert provider.refresh("t1-SECRET") is True
     assert clock.sleeps == [auth.PROPAGATION_WAIT_SECONDS]
-    assert provider.token() == "t1-SECRET" and service.call_count == 1
-
-    assert provider.refresh("t1-SECRET") is True  # still rejected after the wait: get a new one
     assert provider.token() == "t2-SECRET" and service.call_count == 2
 
 
-def test_refresh_of_an_old_token_renews_and_waits_for_the_new_one_to_propagate(m, clock):
-    m.post(TOKEN_SERVICE, [{"json": {"access_token": "t1-SECRET"}}, {"json": {"access_token": "t2-SECRET"}}])
+def test_a_fresh_token_the_issuer_stands_by_gets_one_wait_then_is_given_up(m, clock):
+    service = m.post(TOKEN_SERVICE, json={"access_token": "same-SECRET"})
     provider = token_id_provider(clock)
     provider.token()
-    clock.now += auth.PROPAGATION_WINDOW_SECONDS
-    assert provider.refresh("t1-SECRET") is True
-    assert provider.token() == "t2-SECRET"
+
+    assert provider.refresh("same-SECRET") is True  # may just not have propagated yet
     assert clock.sleeps == [auth.PROPAGATION_WAIT_SECONDS]
+    assert provider.refresh("same-SECRET") is False  # still rejected after the wait
+    assert service.call_count == 3 and len(clock.sleeps) == 1
 
 
-def test_refresh_is_pointless_when_the_issuer_returns_the_same_token(m, clock):
+def test_an_old_token_the_issuer_stands_by_is_given_up_at_once(m, clock):
     m.post(TOKEN_SERVICE, json={"access_token": "same-SECRET"})
     provider = token_id_provider(clock)
     provider.token()
     clock.now += auth.PROPAGATION_WINDOW_SECONDS
     assert provider.refresh("same-SECRET") is False
+    assert clock.sleeps == []
 
 
 def test_refresh_of_an_already_replaced_token_needs_no_new_one(m, clock):
@@ -284,27 +285,28 @@ def test_refresh_of_an_already_replaced_token_needs_no_new_one(m, clock):
     assert service.call_count == 1 and clock.sleeps == []
 
 
-def test_client_retries_once_after_the_propagation_wait(m, clock):
-    m.post(OAUTH_URL, json={"access_token": MINTED, "expires_in": 5_184_000})
+def test_client_retries_with_a_renewed_token_after_the_propagation_wait(m, clock):
+    """LinkedIn's 65601 right after minting: renew, wait, repeat (Segment's fix, peers.md §3.5)."""
+    m.post(OAUTH_URL, [{"json": {"access_token": "t1-SECRET"}}, {"json": {"access_token": "t2-SECRET"}}])
     revoked = {"status": 401, "serviceErrorCode": 65601, "code": "REVOKED_ACCESS_TOKEN", "message": "revoked"}
-    linkedin = m.get(
-        f"{API}/rest/adAccountUsers",
-        request_headers=linkedin_headers(MINTED),
-        response_list=[{"status_code": 401, "json": revoked}, {"json": {"elements": []}}],
+    rejected = m.get(
+        f"{API}/rest/adAccountUsers", request_headers=linkedin_headers("t1-SECRET"), status_code=401, json=revoked
     )
+    accepted = m.get(f"{API}/rest/adAccountUsers", request_headers=linkedin_headers("t2-SECRET"), json={})
     client = LinkedInClient(API, VERSION, oauth_provider(clock), sleep=clock.sleep)
-    client.request("GET", "/rest/adAccountUsers", params="q=authenticatedUser")
-    assert linkedin.call_count == 2
+    client.request("GET", "/rest/adAccountUsers")
+    assert (rejected.call_count, accepted.call_count) == (1, 1)
     assert clock.sleeps == [auth.PROPAGATION_WAIT_SECONDS]
 
 
-def test_client_gives_up_when_the_token_stays_rejected_after_the_wait(m, clock):
-    m.post(OAUTH_URL, json={"access_token": MINTED, "expires_in": 5_184_000})
+def test_client_gives_up_when_the_renewed_token_is_rejected_too(m, clock):
+    minting = m.post(OAUTH_URL, [{"json": {"access_token": "t1-SECRET"}}, {"json": {"access_token": "t2-SECRET"}}])
     m.get(f"{API}/rest/adAccountUsers", status_code=401, json={"status": 401, "code": "REVOKED_ACCESS_TOKEN"})
     client = LinkedInClient(API, VERSION, oauth_provider(clock), sleep=clock.sleep)
     with pytest.raises(AuthenticationError) as raised:
         client.request("GET", "/rest/adAccountUsers")
     assert raised.value.code == "REVOKED_ACCESS_TOKEN"
+    assert minting.call_count == 2
 
 
 def test_expired_token_mid_sync_is_renewed_and_the_request_repeated(m, clock):
@@ -312,7 +314,7 @@ def test_expired_token_mid_sync_is_renewed_and_the_request_repeated(m, clock):
     provider = oauth_provider(clock)
     client = LinkedInClient(API, VERSION, provider, sleep=clock.sleep)
     provider.token()
-    clock.now += 3600  # long after minting: a 401 now means the token itself died
+    clock.now += 3600
     m.get(f"{API}/rest/x", request_headers=linkedin_headers("old-SECRET"), status_code=401, json={"status": 401})
     ok = m.get(f"{API}/rest/x", request_headers=linkedin_headers("new-SECRET"), json={})
     client.request("GET", "/rest/x")
