@@ -26,6 +26,8 @@ from destination_linkedin_capi.errors import (
 )
 
 CONVERSIONS_API = "CONVERSIONS_API"
+#: Tries at creating one rule; between tries the rules are listed again (with the client's usual retries).
+CREATE_ATTEMPTS = 3
 #: The longest click-through window every rule type accepts; 365 days only suits POST_CLICK_365_TYPES (§5.2).
 FALLBACK_POST_CLICK_WINDOW = 90
 
@@ -190,6 +192,23 @@ def create_rule(client: LinkedInClient, config: ConnectorConfig, resolution: Res
     return created.id if created is not None else int(header)
 
 
+def create_once(client: LinkedInClient, config: ConnectorConfig, resolution: Resolution, logger: logging.Logger) -> int:
+    """Create the rule without ever creating it twice: each POST is sent once, and after a failure without a
+    clear refusal (429/5xx/no answer) the rules are listed again, because the POST may have landed."""
+    attempt = 1
+    while True:
+        try:
+            return create_rule(client.single_attempt(), config, resolution, logger)
+        except (RetriesExhaustedError, TransportError):
+            if attempt == CREATE_ATTEMPTS:
+                raise
+        again = next(r for r in plan(config, list_rules(client, config.account_urn)) if r.event == resolution.event)
+        if again.rule_id is not None:
+            return again.rule_id
+        logger.warning("Creating conversion rule '%s' failed (attempt %d); trying again.", resolution.name, attempt)
+        attempt += 1
+
+
 def associate_campaigns(
     client: LinkedInClient, config: ConnectorConfig, rule: int, wanted: set[int], present: frozenset[int]
 ) -> int:
@@ -253,14 +272,7 @@ def resolve_rules(config: ConnectorConfig, client: LinkedInClient, logger: loggi
     for resolution in plan(config, rules):
         key = resolution.event.name.casefold()
         if resolution.how == "create":
-            try:
-                rule_id = create_rule(client, config, resolution, logger)
-            except (RetriesExhaustedError, TransportError):
-                # The POST may have landed before the answer was lost: look again rather than risk a duplicate.
-                retry = [r for r in plan(config, list_rules(client, config.account_urn)) if r.event == resolution.event]
-                if retry[0].rule_id is None:
-                    raise
-                rule_id = retry[0].rule_id
+            rule_id = create_once(client, config, resolution, logger)
             lines.append(f"{resolution.event.name} → rule {rule_id} (created '{resolution.name}')")
             managed[rule_id] = frozenset()
         else:

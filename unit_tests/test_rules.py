@@ -11,7 +11,7 @@ import requests_mock
 from destination_linkedin_capi.auth import StaticTokenProvider
 from destination_linkedin_capi.client import LinkedInClient
 from destination_linkedin_capi.config import ConnectorConfig
-from destination_linkedin_capi.errors import ConfigError
+from destination_linkedin_capi.errors import ConfigError, RetriesExhaustedError
 from destination_linkedin_capi.rules import Rule, list_rules, plan, resolve_rules
 from unit_tests.linkedin_mocks import (
     ACCOUNT,
@@ -203,14 +203,43 @@ def test_refused_creation_is_a_config_error_naming_event_and_remedy(m, client):
     assert "rw_conversions" in text and MINTED not in text
 
 
-def test_lost_creation_answer_is_settled_by_listing_again(m, client):
+@pytest.fixture
+def patient_client():
+    """A client that would retry for ten minutes (sleeping on a fake clock): creation must still POST once."""
+    clock = [0.0]
+
+    def sleep(seconds):
+        clock[0] += seconds
+
+    return LinkedInClient(API, VERSION, StaticTokenProvider(MINTED), sleep=sleep, monotonic=lambda: clock[0])
+
+
+def test_lost_creation_answer_is_settled_by_listing_again(m, patient_client):
     m.get(
         f"{API}/rest/conversions",
         response_list=[{"json": page([])}, {"json": page([rule(77, "Airbyte CAPI LEAD")])}],
     )
     create = m.post(CREATE_URL, exc=requests.ConnectionError)
-    assert resolve_rules(parse(), client, logger) == {"lead": 77}
-    assert create.call_count == 1
+    assert resolve_rules(parse(), patient_client, logger) == {"lead": 77}
+    assert create.call_count == 1  # never re-POSTed blindly
+
+
+def test_throttled_creation_is_tried_again_after_checking_it_did_not_land(m, patient_client):
+    listing = mock_rules(m, MINTED, [])
+    create = m.post(
+        CREATE_URL,
+        response_list=[{"status_code": 429, "json": {"status": 429}}, {"status_code": 201, "json": rule(78, "x")}],
+    )
+    assert resolve_rules(parse(), patient_client, logger) == {"lead": 78}
+    assert (create.call_count, listing.call_count) == (2, 2)
+
+
+def test_creation_gives_up_after_three_tries(m, patient_client):
+    mock_rules(m, MINTED, [])
+    create = m.post(CREATE_URL, status_code=503, json={"status": 503})
+    with pytest.raises(RetriesExhaustedError):
+        resolve_rules(parse(), patient_client, logger)
+    assert create.call_count == 3
 
 
 def test_all_active_association_adds_only_missing_links(m, client):
