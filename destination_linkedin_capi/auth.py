@@ -1,13 +1,45 @@
 """Token providers: one interface — "give me a valid token", "that one was rejected" — for every auth mode.
 
-Every token obtained at run time is registered with the CDK's secret filter before it can reach a log.
+Every token obtained at run time is registered with the CDK's secret filter before it can reach a log,
+and so is every secret a provider is built from. Error sentences never contain a token or a key.
 """
 
 from __future__ import annotations
 
-from typing import Protocol
+import logging
+import re
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+from urllib.parse import urlsplit
 
+import requests
 from airbyte_cdk.utils.airbyte_secrets_utils import add_to_secrets
+
+from destination_linkedin_capi import constants as c
+from destination_linkedin_capi.config import (
+    AccessTokenCredentials,
+    ConnectorConfig,
+    OAuth2Credentials,
+    TokenIdCredentials,
+)
+from destination_linkedin_capi.errors import ConfigError, TransportError
+
+logger = logging.getLogger("airbyte")
+
+#: A cached token is renewed this long before it expires (or at 10% of its lifetime, if that is shorter).
+EXPIRY_MARGIN_SECONDS = 300.0
+#: LinkedIn may answer 401 (65601 REVOKED_ACCESS_TOKEN) for a token minted moments ago, until it has
+#: propagated (peers.md §3.5: a 5-10 s pause fixes it). So a renewed token is used only after this pause,
+#: and a token the issuer stands by gets one pause if it was minted within the window.
+PROPAGATION_WINDOW_SECONDS = 120.0
+PROPAGATION_WAIT_SECONDS = 5.0
+CONNECT_TIMEOUT = 10.0
+BACKOFF_BASE = 1.0
+BACKOFF_CAP = 30.0
+_ERROR_CODE = re.compile(r"[A-Za-z0-9_.-]{1,60}")
 
 
 class TokenProvider(Protocol):
@@ -15,6 +47,10 @@ class TokenProvider(Protocol):
 
     #: Human name of what failed, used in error sentences ("the access token", "the OAuth refresh token").
     description: str
+    #: Permissions the issuer reported for the current token (None: not reported, e.g. a Direct API token).
+    scopes: frozenset[str] | None
+    #: Epoch seconds when the long-lived grant behind the tokens ends, when the issuer says so.
+    refresh_token_expires_at: float | None
 
     def token(self) -> str:
         """A token believed valid now (fetched or refreshed as needed)."""
@@ -29,6 +65,8 @@ class StaticTokenProvider:
     """Access-token mode: the Direct API token from Campaign Manager. It cannot be refreshed."""
 
     description = "the access token"
+    scopes: frozenset[str] | None = None
+    refresh_token_expires_at: float | None = None
 
     def __init__(self, access_token: str) -> None:
         self._token = access_token.strip()
@@ -39,3 +77,331 @@ class StaticTokenProvider:
 
     def refresh(self, rejected: str) -> bool:
         return False
+
+
+@dataclass
+class IssuedToken:
+    """An access token with what its issuer said about it."""
+
+    value: str
+    obtained_at: float
+    expires_at: float | None
+    waited_for_propagation: bool = False
+
+
+def _scopes(value: Any) -> frozenset[str] | None:
+    """`"r_ads,rw_conversions"` or `"r_ads rw_conversions"` → {"r_ads", "rw_conversions"}."""
+    if not isinstance(value, str):
+        return None
+    return frozenset(part for part in re.split(r"[\s,]+", value) if part)
+
+
+def _seconds(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        return None
+    return float(value)
+
+
+def _error_code(body: Any) -> str | None:
+    """The OAuth-style `error` code of an answer, only when it looks like a code (never free text)."""
+    code = body.get("error") if isinstance(body, Mapping) else None
+    return code if isinstance(code, str) and _ERROR_CODE.fullmatch(code) else None
+
+
+def _json(response: requests.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def _where(url: str) -> str:
+    """Host[:port] of a URL: enough to say which service failed, never a credential in the URL."""
+    parts = urlsplit(url)
+    return f"{parts.hostname}:{parts.port}" if parts.port else str(parts.hostname)
+
+
+class _MintingProvider:
+    """Shared life cycle of minted tokens: cache until shortly before expiry, renew on 401, wait out propagation.
+
+    Subclasses only say how to mint (`_mint`); retries of the issuing service live in `_post`.
+    """
+
+    description = "the access token"
+    service_name = "the token service"
+
+    def __init__(
+        self,
+        *,
+        session: requests.Session | None = None,
+        max_retry_seconds: float = 600.0,
+        read_timeout: float = 60.0,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._session = session or requests.Session()
+        self._max_retry_seconds = max_retry_seconds
+        self._timeout = (CONNECT_TIMEOUT, read_timeout)
+        self._clock = clock
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        self._current: IssuedToken | None = None
+        self.scopes: frozenset[str] | None = None
+        self.refresh_token_expires_at: float | None = None
+
+    def _mint(self) -> IssuedToken:
+        raise NotImplementedError
+
+    def _issue(self) -> IssuedToken:
+        """Mint and register the token with the secret filter before anything can log it."""
+        issued = self._mint()
+        add_to_secrets(issued.value)
+        return issued
+
+    def _is_expiring(self, issued: IssuedToken) -> bool:
+        if issued.expires_at is None:
+            return False
+        lifetime = issued.expires_at - issued.obtained_at
+        margin = min(EXPIRY_MARGIN_SECONDS, lifetime / 10)
+        return self._clock() >= issued.expires_at - margin
+
+    def token(self) -> str:
+        with self._lock:
+            if self._current is None or self._is_expiring(self._current):
+                self._current = self._issue()
+            return self._current.value
+
+    def refresh(self, rejected: str) -> bool:
+        """Renew, then pause so the new token can propagate (LinkedIn answers 401 to brand-new tokens for a few
+        seconds). When the issuer hands back the rejected token itself, only that delay could excuse the 401:
+        wait once if it is fresh, else give up."""
+        with self._lock:
+            current = self._current
+            if current is None or current.value != rejected:
+                return True  # another caller already replaced the rejected token
+            replacement = self._issue()
+            if replacement.value == rejected:
+                fresh = self._clock() - current.obtained_at < PROPAGATION_WINDOW_SECONDS
+                if current.waited_for_propagation or not fresh:
+                    return False  # the issuer has nothing better: the grant itself is dead
+                current.waited_for_propagation = True
+            else:
+                self._current = replacement
+                replacement.waited_for_propagation = True
+            logger.info(
+                "LinkedIn rejected %s; retrying with %s in %.0f s, once it has propagated.",
+                self.description,
+                "the same token" if replacement.value == rejected else "a new one",
+                PROPAGATION_WAIT_SECONDS,
+            )
+            self._sleep(PROPAGATION_WAIT_SECONDS)
+            return True
+
+    def _post(self, url: str, **kwargs: Any) -> requests.Response:
+        """POST to the issuing service; retry 429/5xx/no answer with backoff within `max_retry_seconds`."""
+        started = self._clock()
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                response = self._session.post(url, timeout=self._timeout, **kwargs)
+            except (requests.ConnectionError, requests.Timeout) as error:
+                problem = f"no answer ({type(error).__name__})"
+            else:
+                if response.status_code != 429 and response.status_code < 500:
+                    return response
+                problem = f"HTTP {response.status_code}"
+            wait = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (attempt - 1))
+            if self._clock() - started + wait > self._max_retry_seconds:
+                raise TransportError(self._down_sentence(url, problem, attempt))
+            logger.warning("%s: %s; retry %d in %.0f s", self.service_name, problem, attempt, wait)
+            self._sleep(wait)
+
+    def _down_sentence(self, url: str, problem: str, attempts: int) -> str:
+        raise NotImplementedError
+
+
+class TokenIdProvider(_MintingProvider):
+    """Token-ID mode: a CDP holds the LinkedIn authorisation; its token service swaps the token ID for a token.
+
+    Contract (docs/authentication.md): POST {url} JSON {"token_id", "account_id"}, optional
+    `Authorization: Bearer <service key>`; 200 → {"access_token", "expires_in", "scope", ["refresh_token_expires_at"]}.
+    """
+
+    description = "the access token the token service issued for this token ID"
+    service_name = "the token service"
+
+    def __init__(
+        self, token_id: str, service_url: str, service_key: str | None, account_id: int, **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)
+        self._token_id = token_id
+        self._url = service_url
+        self._key = service_key.strip() if service_key and service_key.strip() else None
+        self._account_id = account_id
+        if self._key:
+            add_to_secrets(self._key)
+
+    def _mint(self) -> IssuedToken:
+        headers = {"Accept": "application/json"}
+        if self._key:
+            headers["Authorization"] = f"Bearer {self._key}"
+        now = self._clock()
+        response = self._post(
+            self._url, json={"token_id": self._token_id, "account_id": str(self._account_id)}, headers=headers
+        )
+        body = _json(response)
+        if response.status_code != 200:
+            raise ConfigError(self._refusal(response.status_code, _error_code(body)))
+        access_token = body.get("access_token") if isinstance(body, Mapping) else None
+        if not isinstance(access_token, str) or not access_token.strip():
+            raise ConfigError(
+                f"The token service at {_where(self._url)} answered without an access token; check that "
+                "Token service URL is the service's token endpoint."
+            )
+        expires_in = _seconds(body.get("expires_in"))
+        self.scopes = _scopes(body.get("scope"))
+        self.refresh_token_expires_at = _seconds(body.get("refresh_token_expires_at"))
+        return IssuedToken(access_token, now, now + expires_in if expires_in else None)
+
+    def _refusal(self, status: int, code: str | None) -> str:
+        if code == "invalid_service_key":
+            problem = "refused the Token service key" if self._key else "requires a Token service key"
+            return f"The token service {problem} (invalid_service_key); enter the key your CDP gave you."
+        if code == "unknown_token_id":
+            return (
+                "The token service does not know this Token ID (unknown_token_id); copy it again from your CDP's "
+                "LinkedIn connection."
+            )
+        if code == "account_not_authorized":
+            return (
+                f"The token service says this Token ID is not authorised for ad account {self._account_id} "
+                "(account_not_authorized); authorise that ad account in your CDP, or correct Ad account ID."
+            )
+        if code == "invalid_request":
+            return (
+                "The token service refused the request as malformed (invalid_request); check that Token service URL "
+                "is the service's token endpoint."
+            )
+        detail = f"HTTP {status}" + (f", {code}" if code else "")
+        return (
+            f"The token service at {_where(self._url)} refused the token ID ({detail}); check Token service URL "
+            "and Token service key."
+        )
+
+    def _down_sentence(self, url: str, problem: str, attempts: int) -> str:
+        return (
+            f"The token service at {_where(url)} is not answering ({problem}, {attempts} attempts); it may be down. "
+            "Try again later, or check Token service URL."
+        )
+
+
+class OAuth2Provider(_MintingProvider):
+    """OAuth mode: mint access tokens from the app's refresh token at LinkedIn's token endpoint (reference §6)."""
+
+    description = "the access token minted from the OAuth refresh token"
+    service_name = "LinkedIn's OAuth service"
+
+    def __init__(self, client_id: str, client_secret: str, refresh_token: str, oauth_base_url: str, **kwargs: Any):
+        super().__init__(**kwargs)
+        self._client_id = client_id.strip()
+        self._client_secret = client_secret.strip()
+        self._refresh_token = refresh_token.strip()
+        self._url = oauth_base_url.rstrip("/") + c.OAUTH_TOKEN_PATH
+        add_to_secrets(self._client_secret)
+        add_to_secrets(self._refresh_token)
+
+    def _mint(self) -> IssuedToken:
+        now = self._clock()
+        response = self._post(
+            self._url,
+            data={
+                "grant_type": "refresh_token",
+                "refresh_token": self._refresh_token,
+                "client_id": self._client_id,
+                "client_secret": self._client_secret,
+            },
+            headers={"Accept": "application/json"},
+        )
+        body = _json(response)
+        if response.status_code != 200:
+            raise ConfigError(self._refusal(response.status_code, _error_code(body)))
+        access_token = body.get("access_token") if isinstance(body, Mapping) else None
+        if not isinstance(access_token, str) or not access_token.strip():
+            raise ConfigError(
+                f"LinkedIn's OAuth service at {_where(self._url)} answered without an access token; "
+                "check OAuth base URL."
+            )
+        new_refresh_token = body.get("refresh_token")
+        if isinstance(new_refresh_token, str) and new_refresh_token.strip():
+            add_to_secrets(new_refresh_token)
+            self._refresh_token = new_refresh_token.strip()
+        expires_in = _seconds(body.get("expires_in"))
+        refresh_expires_in = _seconds(body.get("refresh_token_expires_in"))
+        self.scopes = _scopes(body.get("scope"))
+        self.refresh_token_expires_at = now + refresh_expires_in if refresh_expires_in else None
+        return IssuedToken(access_token, now, now + expires_in if expires_in else None)
+
+    @staticmethod
+    def _refusal(status: int, code: str | None) -> str:
+        if code == "invalid_grant":
+            return (
+                "LinkedIn refused the refresh token (invalid_grant): it has expired, was revoked or belongs to "
+                "another app. Re-authorise the app and paste the new refresh token: refresh tokens last 365 days "
+                "from the first authorisation."
+            )
+        if code == "invalid_client" or status == 401:
+            return (
+                "LinkedIn refused the client ID or client secret (invalid_client); copy both again from Developer "
+                "Portal → My apps → your app → Auth."
+            )
+        detail = f"HTTP {status}" + (f", {code}" if code else "")
+        return (
+            f"LinkedIn's OAuth service refused to refresh the access token ({detail}); check Client ID, "
+            "Client secret and Refresh token."
+        )
+
+    def _down_sentence(self, url: str, problem: str, attempts: int) -> str:
+        return (
+            f"LinkedIn's OAuth service at {_where(url)} is not answering ({problem}, {attempts} attempts). "
+            "Try again later."
+        )
+
+
+def make_token_provider(
+    config: ConnectorConfig,
+    session: requests.Session | None = None,
+    *,
+    max_retry_seconds: float | None = None,
+    clock: Callable[[], float] = time.time,
+    sleep: Callable[[float], None] = time.sleep,
+) -> TokenProvider:
+    """The provider for the configured auth mode. `max_retry_seconds` caps retries of the issuing service
+    (default: the config's `max_retry_seconds`; `check` passes a shorter one so it never hangs)."""
+    credentials = config.credentials
+    if isinstance(credentials, AccessTokenCredentials):
+        return StaticTokenProvider(credentials.access_token)
+    options: dict[str, Any] = {
+        "session": session,
+        "max_retry_seconds": config.max_retry_seconds if max_retry_seconds is None else max_retry_seconds,
+        "read_timeout": config.read_timeout_seconds,
+        "clock": clock,
+        "sleep": sleep,
+    }
+    if isinstance(credentials, TokenIdCredentials):
+        return TokenIdProvider(
+            credentials.token_id,
+            credentials.token_service_url.strip(),
+            credentials.token_service_key,
+            config.account_id,
+            **options,
+        )
+    if isinstance(credentials, OAuth2Credentials):
+        return OAuth2Provider(
+            credentials.client_id,
+            credentials.client_secret,
+            credentials.refresh_token,
+            config.oauth_base_url,
+            **options,
+        )
+    raise ConfigError("Authentication must be one of: token_id, access_token, oauth2.")

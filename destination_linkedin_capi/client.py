@@ -156,3 +156,12 @@ class LinkedInClient:
             if status not in (200, 201):
                 failures[index] = str(item.get("error") or item.get("message") or f"status {status}")
         return failures
+
+    def single_attempt(self) -> LinkedInClient:
+        """A client sharing this one's session, tokens and budget that sends each request once (a 401 still gets
+        its token refresh). For non-idempotent writes, such as creating a rule, whose outcome must be looked up
+        before trying again: a blind retry after a lost answer would create a duplicate."""
+        once = LinkedInClient.__new__(LinkedInClient)
+        once.__dict__.update(self.__dict__)
+        once.max_retry_seconds = 0.0
+        return once

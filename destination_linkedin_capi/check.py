@@ -1,0 +1,326 @@
+"""`check`: find the problem a sync would hit, in the order a user fixes them, and say it in one sentence.
+
+Steps, stopping at the first failure: (1) the config parses; (2) a token can be obtained; (3) the token
+reaches the ad account with a role that may write conversions; (4) every mapped rule is in that account,
+enabled and a CONVERSIONS_API rule; (5) in token-ID/OAuth modes every other event has a rule or one can be
+created, and listed campaigns exist. Nothing is created or changed. `check` never raises, and its FAILED
+text (which the CDK does not filter) never holds a secret: sentences are built from codes and IDs only,
+then passed through the secret filter as a second line of defence.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import requests
+from airbyte_cdk.models import AirbyteConnectionStatus, Status
+from airbyte_cdk.utils.airbyte_secrets_utils import filter_secrets
+
+from destination_linkedin_capi import constants as c
+from destination_linkedin_capi.accounts import WRITER_ROLES, account_roles, campaign_ids
+from destination_linkedin_capi.auth import TokenProvider, make_token_provider
+from destination_linkedin_capi.client import LinkedInClient
+from destination_linkedin_capi.config import ConnectorConfig
+from destination_linkedin_capi.errors import (
+    AuthenticationError,
+    ConfigError,
+    ConnectorError,
+    ForbiddenError,
+    LinkedInApiError,
+    VersionSunsetError,
+)
+from destination_linkedin_capi.rules import CONVERSIONS_API, Rule, get_rule, list_rules, plan
+
+#: `check` gives up on an unresponsive LinkedIn or token service after this long, not the sync's limit.
+CHECK_RETRY_SECONDS = 20.0
+REFRESH_TOKEN_WARNING_DAYS = 30
+#: How many other reachable ad accounts to search for a mapped rule that is not in the configured one.
+MAX_OTHER_ACCOUNTS = 20
+_TOKEN_PROBLEMS = {
+    "INVALID_ACCESS_TOKEN": "is not valid",
+    "REVOKED_ACCESS_TOKEN": "has been revoked",
+    "EXPIRED_ACCESS_TOKEN": "has expired",
+}
+
+
+class CheckFailed(Exception):
+    """One step found a problem; `str()` is the sentence for the user."""
+
+
+def version_warning(api_version: str, today: dt.date) -> str | None:
+    """A sentence when the pinned `LinkedIn-Version` is sunset within SUNSET_WARNING_DAYS (reference §2.3)."""
+    sunset = c.VERSION_SUNSET_DATES.get(api_version)
+    if sunset is None:
+        return None
+    days = (sunset - today).days
+    if days > c.SUNSET_WARNING_DAYS:
+        return None
+    when = f"was sunset on {sunset}" if days <= 0 else f"is sunset on {sunset}, in {days} days"
+    return (
+        f"LinkedIn API version {api_version} {when}; LinkedIn then refuses every call (HTTP 426). "
+        "Set LinkedIn API version to a newer YYYYMM release."
+    )
+
+
+def refresh_token_warning(config: ConnectorConfig, tokens: TokenProvider, now: float) -> str | None:
+    """A sentence when the grant behind the tokens ends within 30 days (refresh tokens last 365 days)."""
+    expires_at = tokens.refresh_token_expires_at
+    if expires_at is None:
+        return None
+    days = (expires_at - now) / 86400
+    if days > REFRESH_TOKEN_WARNING_DAYS:
+        return None
+    date = dt.datetime.fromtimestamp(expires_at, tz=dt.timezone.utc).date()
+    if config.auth_type == "oauth2":
+        return (
+            f"The OAuth refresh token expires on {date} (in {max(days, 0):.0f} days) and cannot be extended; "
+            "re-authorise the app before then and paste the new refresh token (refresh tokens last 365 days)."
+        )
+    return (
+        f"The LinkedIn authorisation your CDP holds for this token ID expires on {date} (in {max(days, 0):.0f} "
+        "days); re-authorise LinkedIn in your CDP before then."
+    )
+
+
+def token_rejected(config: ConnectorConfig, code: str | None) -> str:
+    """What to do when LinkedIn answers 401, per auth mode (the token is never quoted)."""
+    problem = _TOKEN_PROBLEMS.get(code or "", "is invalid, revoked or expired")
+    detail = f" ({code})" if code in _TOKEN_PROBLEMS else ""
+    if config.auth_type == "access_token":
+        return (
+            f"LinkedIn rejected the access token: it {problem}{detail}. Generate a new one in Campaign Manager → "
+            "Data → Signals manager → Direct API and paste it into Access token."
+        )
+    if config.auth_type == "token_id":
+        return (
+            f"LinkedIn rejected the access token the token service issued for this token ID: it {problem}{detail}. "
+            "Re-authorise LinkedIn in your CDP, or ask it to issue a fresh token."
+        )
+    return (
+        f"LinkedIn rejected the access token minted from the refresh token: it {problem}{detail}. Re-authorise "
+        "the app (rw_conversions and r_ads scopes) and paste the new refresh token."
+    )
+
+
+def failure_sentence(error: Exception, config: ConnectorConfig, doing: str) -> str:
+    """One user-facing sentence for a typed error met while trying to `doing` (e.g. "list the rules")."""
+    if isinstance(error, AuthenticationError):
+        return token_rejected(config, error.code)
+    if isinstance(error, VersionSunsetError):
+        return (
+            f"LinkedIn no longer serves API version {config.api_version} (HTTP 426); set LinkedIn API version to a "
+            f"current YYYYMM release, e.g. {c.DEFAULT_API_VERSION}."
+        )
+    if isinstance(error, ForbiddenError):
+        return (
+            f"LinkedIn refused to {doing} (HTTP 403: {error.message}); the token needs the r_ads and rw_conversions "
+            f"permissions and a role other than VIEWER on ad account {config.account_id}."
+        )
+    if isinstance(error, LinkedInApiError):
+        return f"LinkedIn refused to {doing} (HTTP {error.status}: {error.message})."
+    if isinstance(error, ConfigError):
+        return str(error)
+    return f"Could not {doing}: {error}"
+
+
+def _obtain_token(tokens: TokenProvider) -> None:
+    try:
+        tokens.token()
+    except ConnectorError as error:
+        raise CheckFailed(str(error)) from None
+
+
+def _check_role(config: ConnectorConfig, client: LinkedInClient) -> dict[int, str]:
+    """Step 3: the account is reachable with a role that may write conversions. Returns every account's role."""
+    try:
+        roles = account_roles(client)
+    except ConnectorError as error:
+        raise CheckFailed(failure_sentence(error, config, "list the ad accounts this token can reach")) from None
+    role = roles.get(config.account_id)
+    if role is None:
+        raise CheckFailed(
+            f"Ad account {config.account_id} is not among the {len(roles)} ad accounts this token can reach; check "
+            "Ad account ID (Campaign Manager shows it next to the account name) and that the member who authorised "
+            "the token has a role on that account."
+        )
+    if role not in WRITER_ROLES:
+        raise CheckFailed(
+            f"The member behind this token has the {role} role on ad account {config.account_id}, which cannot send "
+            "conversions; give them Account manager, Campaign manager, Creative manager or Billing admin access in "
+            "Campaign Manager → Account settings → Manage access."
+        )
+    return roles
+
+
+def _list_rules(config: ConnectorConfig, client: LinkedInClient) -> list[Rule]:
+    try:
+        return list_rules(client, config.account_urn)
+    except ConnectorError as error:
+        raise CheckFailed(
+            failure_sentence(error, config, f"list the conversion rules of ad account {config.account_id}")
+        ) from None
+
+
+def _owner_elsewhere(client: LinkedInClient, rule_id: int, accounts: list[int]) -> int | None:
+    """Which other reachable ad account holds the rule (LinkedIn only shows a rule with its account's URN)."""
+    for account in accounts[:MAX_OTHER_ACCOUNTS]:
+        try:
+            if get_rule(client, rule_id, f"{c.SPONSORED_ACCOUNT_URN_PREFIX}{account}") is not None:
+                return account
+        except ForbiddenError:
+            continue
+    return None
+
+
+def _check_mapped_rules(
+    config: ConnectorConfig, client: LinkedInClient, rules: list[Rule], roles: dict[int, str]
+) -> None:
+    """Step 4: every mapped rule is in this account, a CONVERSIONS_API rule, enabled. Names the event and ID."""
+    by_id = {rule.id: rule for rule in rules}
+    others = sorted(account for account in roles if account != config.account_id)
+    for event in config.events.values():
+        if event.rule_id is None:
+            continue
+        where = f"Event {event.name}: conversion rule {event.rule_id}"
+        rule = by_id.get(event.rule_id)
+        if rule is None:
+            try:
+                owner = _owner_elsewhere(client, event.rule_id, others)
+            except ConnectorError as error:
+                raise CheckFailed(failure_sentence(error, config, f"look up conversion rule {event.rule_id}")) from None
+            if owner is not None:
+                raise CheckFailed(
+                    f"{where} belongs to ad account {owner}, not {config.account_id}; map the event to a rule of ad "
+                    f"account {config.account_id} in Conversion mapping, or correct Ad account ID."
+                )
+            raise CheckFailed(
+                f"{where} does not exist in ad account {config.account_id}; check the ID in Conversion mapping "
+                "(Campaign Manager → Analyze → Conversion tracking → open the rule: the number at the end of its URL)."
+            )
+        if rule.conversion_method != CONVERSIONS_API:
+            raise CheckFailed(
+                f"{where} ('{rule.name}') is a {rule.conversion_method or 'non-Conversions-API'} rule, so LinkedIn "
+                "rejects streamed events for it; create a rule whose data source is the Conversions API and map "
+                "the event to it."
+            )
+        if not rule.enabled:
+            raise CheckFailed(
+                f"{where} ('{rule.name}') is disabled, so it records nothing; enable it in Campaign Manager → "
+                "Analyze → Conversion tracking, or map the event to another rule."
+            )
+
+
+def _check_campaigns(config: ConnectorConfig, client: LinkedInClient) -> str:
+    """Listed campaigns must exist in the account; returns a phrase for the success message."""
+    doing = f"list the campaigns of ad account {config.account_id}"
+    try:
+        if config.campaign_association == "listed":
+            listed = {int(campaign.strip()) for campaign in config.campaign_ids}
+            missing = sorted(listed - campaign_ids(client, config.account_id))
+            if missing:
+                raise CheckFailed(
+                    f"Campaign IDs: campaign {', '.join(map(str, missing))} not found in ad account "
+                    f"{config.account_id}; correct Campaign IDs."
+                )
+            return f" Rules will be linked to {len(listed)} listed campaigns."
+        if config.campaign_association == "all_active":
+            active = campaign_ids(client, config.account_id, "ACTIVE")
+            return f" Rules will be linked to the account's {len(active)} active campaigns."
+    except ConnectorError as error:
+        raise CheckFailed(failure_sentence(error, config, doing)) from None
+    return ""
+
+
+def _check_rules_can_be_had(config: ConnectorConfig, tokens: TokenProvider, rules: list[Rule]) -> list[str]:
+    """Token-ID/OAuth: each unmapped event reuses our rule or can create one. Returns event → rule phrases."""
+    try:
+        plans = plan(config, rules)
+    except ConfigError as error:
+        raise CheckFailed(str(error)) from None
+    to_create = [resolution.event.name for resolution in plans if resolution.how == "create"]
+    if to_create and tokens.scopes is not None and "rw_conversions" not in tokens.scopes:
+        raise CheckFailed(
+            f"{', '.join(to_create)} {'has' if len(to_create) == 1 else 'have'} no conversion rule in ad account "
+            f"{config.account_id}, and the token cannot create one (it lacks the rw_conversions permission); "
+            "grant rw_conversions, or map those events to existing rules in Conversion mapping."
+        )
+    return [
+        resolution.describe() + (", created at the first sync" if resolution.how == "create" else "")
+        for resolution in plans
+    ]
+
+
+def check_connection(
+    config_raw: Mapping[str, Any],
+    logger: logging.Logger,
+    *,
+    session: requests.Session | None = None,
+    clock: Callable[[], float] = time.time,
+    sleep: Callable[[float], None] = time.sleep,
+) -> tuple[bool, str]:
+    """Run the steps; (True, summary) or (False, the first problem's sentence). May raise only on a bug."""
+    try:
+        config = ConnectorConfig.parse(config_raw)
+    except ConfigError as error:
+        return False, str(error)
+    warning = version_warning(config.api_version, dt.datetime.fromtimestamp(clock(), tz=dt.timezone.utc).date())
+    if warning:
+        logger.warning(warning)
+    if config.dry_run:
+        events = ", ".join(event.name for event in config.events.values())
+        return (
+            True,
+            f"Config is valid (account {config.account_id}, events: {events}). Dry run: LinkedIn was not contacted.",
+        )
+    retry_seconds = min(float(config.max_retry_seconds), CHECK_RETRY_SECONDS)
+    tokens = make_token_provider(config, session, max_retry_seconds=retry_seconds, clock=clock, sleep=sleep)
+    client = LinkedInClient(
+        config.api_base_url,
+        config.api_version,
+        tokens,
+        max_retry_seconds=retry_seconds,
+        read_timeout=config.read_timeout_seconds,
+        session=session,
+        sleep=sleep,
+    )
+    try:
+        _obtain_token(tokens)
+        warning = refresh_token_warning(config, tokens, clock())
+        if warning:
+            logger.warning(warning)
+        roles = _check_role(config, client)
+        rules = _list_rules(config, client)
+        _check_mapped_rules(config, client, rules, roles)
+        if config.can_manage_rules:
+            lines = _check_rules_can_be_had(config, tokens, rules)
+            campaigns = _check_campaigns(config, client)
+        else:
+            lines = [f"{event.name} → rule {event.rule_id}" for event in config.events.values()]
+            campaigns = ""
+    except CheckFailed as failure:
+        return False, str(failure)
+    logger.info("check: event → conversion rule: %s", "; ".join(lines))
+    return True, (
+        f"Connected to ad account {config.account_id} as {roles[config.account_id]}. Events: {'; '.join(lines)}.{campaigns}"
+    )
+
+
+def run_check(
+    config_raw: Mapping[str, Any],
+    logger: logging.Logger,
+    *,
+    session: requests.Session | None = None,
+    clock: Callable[[], float] = time.time,
+    sleep: Callable[[float], None] = time.sleep,
+) -> AirbyteConnectionStatus:
+    """`Destination.check`: never raises; the message is secret-filtered because the CDK does not do it."""
+    try:
+        ok, sentence = check_connection(config_raw, logger, session=session, clock=clock, sleep=sleep)
+    except Exception as error:  # a bug must not crash check; the type name carries no secret
+        logger.error("check failed unexpectedly: %s", type(error).__name__)
+        ok, sentence = False, f"Unexpected error while checking the connection ({type(error).__name__})."
+    return AirbyteConnectionStatus(status=Status.SUCCEEDED if ok else Status.FAILED, message=filter_secrets(sentence))

@@ -1,0 +1,290 @@
+"""Conversion rules: which rule each event goes to; find-or-create by name; optional campaign association.
+
+Scenario 1's "create conversion tags automatically": in token-ID and OAuth modes a selected event without a
+mapped rule gets the account's enabled `CONVERSIONS_API` rule of its type named `"<prefix> <EVENT>"`, or a new
+one. Finding looks at every page of the account's rules and creation happens only when nothing matches, so
+running `write` twice never creates a duplicate. Resolution happens once per sync, never per record.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from destination_linkedin_capi import constants as c
+from destination_linkedin_capi.accounts import CAMPAIGN_URN_PREFIX, campaign_ids, encoded, paged, urn_id
+from destination_linkedin_capi.client import LinkedInClient
+from destination_linkedin_capi.config import ConnectorConfig, EventConfig
+from destination_linkedin_capi.errors import (
+    ConfigError,
+    ForbiddenError,
+    LinkedInApiError,
+    RejectedRequestError,
+    RetriesExhaustedError,
+    TransportError,
+)
+
+CONVERSIONS_API = "CONVERSIONS_API"
+#: Tries at creating one rule; between tries the rules are listed again (with the client's usual retries).
+CREATE_ATTEMPTS = 3
+#: The longest click-through window every rule type accepts; 365 days only suits POST_CLICK_365_TYPES (§5.2).
+FALLBACK_POST_CLICK_WINDOW = 90
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A conversion rule as LinkedIn lists it (reference §5.4)."""
+
+    id: int
+    name: str
+    type: str | None
+    conversion_method: str | None
+    enabled: bool
+    account: str | None
+    campaigns: frozenset[int] = field(default_factory=frozenset)
+
+    @classmethod
+    def from_api(cls, element: dict[str, Any]) -> Rule | None:
+        """None when the element has no numeric `id` (nothing to send to)."""
+        rule_id = element.get("id")
+        if isinstance(rule_id, str) and rule_id.removeprefix(c.CONVERSION_URN_PREFIX).isdigit():
+            rule_id = int(rule_id.removeprefix(c.CONVERSION_URN_PREFIX))
+        if not isinstance(rule_id, int) or isinstance(rule_id, bool):
+            return None
+        campaigns = element.get("campaigns") if isinstance(element.get("campaigns"), list) else []
+        return cls(
+            id=rule_id,
+            name=str(element.get("name") or ""),
+            type=element.get("type") if isinstance(element.get("type"), str) else None,
+            conversion_method=element.get("conversionMethod")
+            if isinstance(element.get("conversionMethod"), str)
+            else None,
+            enabled=element.get("enabled", True) is not False,
+            account=element.get("account") if isinstance(element.get("account"), str) else None,
+            campaigns=frozenset(i for urn in campaigns if (i := urn_id(urn, CAMPAIGN_URN_PREFIX)) is not None),
+        )
+
+    @property
+    def usable(self) -> bool:
+        """Only enabled CONVERSIONS_API rules record streamed events (reference §5.2)."""
+        return self.enabled and self.conversion_method == CONVERSIONS_API
+
+
+def rule_name(config: ConnectorConfig, event: EventConfig) -> str:
+    """Our naming convention for rules we find or create: `"<prefix> <EVENT>"`."""
+    return f"{config.rule_name_prefix.strip()} {event.conversion_type}"
+
+
+def list_rules(client: LinkedInClient, account_urn: str) -> list[Rule]:
+    """Every conversion rule of the account, across all pages."""
+    query = f"q=account&account={encoded(account_urn)}"
+    rules = (Rule.from_api(element) for element in paged(client, c.CONVERSIONS_PATH, query))
+    return [rule for rule in rules if rule is not None]
+
+
+def get_rule(client: LinkedInClient, rule_id: int, account_urn: str) -> Rule | None:
+    """One rule by ID (None when LinkedIn answers 404)."""
+    try:
+        response = client.request("GET", f"{c.CONVERSIONS_PATH}/{rule_id}", params=f"account={encoded(account_urn)}")
+    except LinkedInApiError as error:
+        if error.status == 404:
+            return None
+        raise
+    body = response.json() if response.content else None
+    return Rule.from_api(body) if isinstance(body, dict) else None
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """Where one event's conversions go: a rule ID, or a rule still to create (`rule_id` None)."""
+
+    event: EventConfig
+    rule_id: int | None
+    how: str  # "mapped", "reused" or "create"
+    name: str | None = None
+
+    def describe(self) -> str:
+        if self.how == "mapped":
+            return f"{self.event.name} → rule {self.rule_id} (mapped)"
+        if self.how == "reused":
+            return f"{self.event.name} → rule {self.rule_id} ('{self.name}')"
+        return f"{self.event.name} → new rule '{self.name}'"
+
+
+def plan(config: ConnectorConfig, rules: list[Rule]) -> list[Resolution]:
+    """Decide, without side effects, the rule of every configured event (used by `check` and `resolve_rules`).
+
+    A disabled rule with our name and type is taken as the user's decision to stop that event: we refuse
+    rather than create a second rule of the same name behind their back.
+    """
+    plans = []
+    for event in config.events.values():
+        if event.rule_id is not None:
+            plans.append(Resolution(event, event.rule_id, "mapped"))
+            continue
+        name = rule_name(config, event)
+        named = sorted(
+            (
+                rule
+                for rule in rules
+                if rule.name.strip().casefold() == name.casefold() and rule.type == event.conversion_type
+            ),
+            key=lambda rule: rule.id,
+        )
+        usable = [rule for rule in named if rule.usable]
+        if usable:
+            plans.append(Resolution(event, usable[0].id, "reused", usable[0].name))
+            continue
+        disabled = [rule for rule in named if rule.conversion_method == CONVERSIONS_API]
+        if disabled:
+            raise ConfigError(
+                f"Conversion rule {disabled[0].id} '{name}' for event {event.name} is disabled in ad account "
+                f"{config.account_id}; enable it in Campaign Manager → Analyze → Conversion tracking, or remove "
+                f"{event.name} from Conversion events. The connector does not create a second rule with the same name."
+            )
+        plans.append(Resolution(event, None, "create", name))
+    return plans
+
+
+def post_click_window(config: ConnectorConfig, conversion_type: str, logger: logging.Logger) -> int:
+    """The configured click-through window, or 90 days where LinkedIn allows 365 only for other types."""
+    window = config.rule_post_click_window
+    if window == 365 and conversion_type not in c.POST_CLICK_365_TYPES:
+        logger.warning(
+            "A 365-day click-through window is not allowed for %s rules; creating it with %d days.",
+            conversion_type,
+            FALLBACK_POST_CLICK_WINDOW,
+        )
+        return FALLBACK_POST_CLICK_WINDOW
+    return window
+
+
+def create_rule(client: LinkedInClient, config: ConnectorConfig, resolution: Resolution, logger: logging.Logger) -> int:
+    """POST a new CONVERSIONS_API rule; its ID comes from the body or the `x-restli-id` header (§2.1)."""
+    event = resolution.event
+    assert event.conversion_type is not None and resolution.name is not None
+    payload = {
+        "name": resolution.name,
+        "account": config.account_urn,
+        "conversionMethod": CONVERSIONS_API,
+        "type": event.conversion_type,
+        "enabled": True,
+        "attributionType": config.rule_attribution_type,
+        "postClickAttributionWindowSize": post_click_window(config, event.conversion_type, logger),
+        "viewThroughAttributionWindowSize": config.rule_view_through_window,
+    }
+    try:
+        response = client.request("POST", c.CONVERSIONS_PATH, json=payload)
+    except (ForbiddenError, RejectedRequestError) as error:
+        raise ConfigError(
+            f"LinkedIn refused to create conversion rule '{resolution.name}' for event {event.name} in ad account "
+            f"{config.account_id} (HTTP {error.status}: {error.message}). The token needs the rw_conversions "
+            f"permission and a role other than VIEWER; or map {event.name} to an existing rule in Conversion mapping."
+        ) from error
+    body = response.json() if response.content else None
+    created = Rule.from_api(body) if isinstance(body, dict) else None
+    header = response.headers.get("x-restli-id", "").removeprefix(c.CONVERSION_URN_PREFIX)
+    if created is None and not header.isdigit():
+        raise TransportError(
+            f"LinkedIn created conversion rule '{resolution.name}' but did not say its ID; the next sync will find it."
+        )
+    return created.id if created is not None else int(header)
+
+
+def create_once(client: LinkedInClient, config: ConnectorConfig, resolution: Resolution, logger: logging.Logger) -> int:
+    """Create the rule without ever creating it twice: each POST is sent once, and after a failure without a
+    clear refusal (429/5xx/no answer) the rules are listed again, because the POST may have landed."""
+    attempt = 1
+    while True:
+        try:
+            return create_rule(client.single_attempt(), config, resolution, logger)
+        except (RetriesExhaustedError, TransportError):
+            if attempt == CREATE_ATTEMPTS:
+                raise
+        again = next(r for r in plan(config, list_rules(client, config.account_urn)) if r.event == resolution.event)
+        if again.rule_id is not None:
+            return again.rule_id
+        logger.warning("Creating conversion rule '%s' failed (attempt %d); trying again.", resolution.name, attempt)
+        attempt += 1
+
+
+def associate_campaigns(
+    client: LinkedInClient, config: ConnectorConfig, rule: int, wanted: set[int], present: frozenset[int]
+) -> int:
+    """Add-only: link each wanted campaign not yet linked to the rule (PUT is idempotent). Returns how many."""
+    conversion = f"{c.CONVERSION_URN_PREFIX}{rule}"
+    added = 0
+    for campaign_id in sorted(wanted - present):
+        campaign = f"{CAMPAIGN_URN_PREFIX}{campaign_id}"
+        key = f"(campaign:{encoded(campaign)},conversion:{encoded(conversion)})"
+        try:
+            client.request(
+                "PUT", f"{c.CAMPAIGN_CONVERSIONS_PATH}/{key}", json={"campaign": campaign, "conversion": conversion}
+            )
+        except (ForbiddenError, RejectedRequestError) as error:
+            raise ConfigError(
+                f"LinkedIn refused to associate campaign {campaign_id} with conversion rule {rule} "
+                f"(HTTP {error.status}: {error.message}); check that the campaign belongs to ad account "
+                f"{config.account_id} (Campaign IDs)."
+            ) from error
+        except LinkedInApiError as error:
+            if error.status != 404:
+                raise
+            raise ConfigError(
+                f"Campaign {campaign_id} was not found in ad account {config.account_id}; correct Campaign IDs."
+            ) from error
+        added += 1
+    return added
+
+
+def wanted_campaigns(client: LinkedInClient, config: ConnectorConfig) -> set[int]:
+    """The campaigns our rules should be linked to, per `campaign_association`."""
+    if config.campaign_association == "all_active":
+        return campaign_ids(client, config.account_id, "ACTIVE")
+    if config.campaign_association == "listed":
+        return {int(campaign.strip()) for campaign in config.campaign_ids}
+    return set()
+
+
+def resolve_rules(config: ConnectorConfig, client: LinkedInClient, logger: logging.Logger) -> dict[str, int]:
+    """Casefolded event key → rule ID for every configured event; called once at the start of `write`.
+
+    Access-token mode returns the mapping as is (that token cannot manage rules; `check` verifies them).
+    Otherwise unmapped events get a reused or newly created rule, then the optional campaign association.
+    Raises ConfigError with one sentence when a rule cannot be had; LinkedIn/transport errors propagate typed.
+    """
+    if not config.can_manage_rules:
+        resolved = {key: event.rule_id for key, event in config.events.items() if event.rule_id is not None}
+        logger.info("Conversion rules: %s.", ", ".join(f"{e.name} → rule {e.rule_id}" for e in config.events.values()))
+        return resolved
+    try:
+        rules = list_rules(client, config.account_urn)
+    except ForbiddenError as error:
+        raise ConfigError(
+            f"LinkedIn refused to list the conversion rules of ad account {config.account_id} (HTTP 403); the "
+            "token needs the r_ads and rw_conversions permissions and a role other than VIEWER on that account."
+        ) from error
+    by_id = {rule.id: rule for rule in rules}
+    resolved: dict[str, int] = {}
+    lines = []
+    managed: dict[int, frozenset[int]] = {}
+    for resolution in plan(config, rules):
+        key = resolution.event.name.casefold()
+        if resolution.how == "create":
+            rule_id = create_once(client, config, resolution, logger)
+            lines.append(f"{resolution.event.name} → rule {rule_id} (created '{resolution.name}')")
+            managed[rule_id] = frozenset()
+        else:
+            assert resolution.rule_id is not None
+            rule_id = resolution.rule_id
+            lines.append(resolution.describe())
+            if resolution.how == "reused":
+                managed[rule_id] = by_id[rule_id].campaigns
+        resolved[key] = rule_id
+    wanted = wanted_campaigns(client, config) if managed else set()
+    if wanted:
+        added = sum(associate_campaigns(client, config, rule, wanted, present) for rule, present in managed.items())
+        lines.append(f"campaign links added: {added} ({len(wanted)} campaigns × {len(managed)} rules wanted)")
+    logger.info("Conversion rules: %s.", "; ".join(lines))
+    return resolved
