@@ -32,7 +32,14 @@ def stream_label(key: StreamKey) -> str:
 class SyncReport:
     """Thread-safe counters; the sender thread settles batches while the main thread maps records."""
 
-    def __init__(self, *, clock: Callable[[], float] = time.monotonic, progress_every: float = 30.0) -> None:
+    def __init__(
+        self,
+        *,
+        event_names: dict[str, str] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        progress_every: float = 30.0,
+    ) -> None:
+        self.event_names = event_names or {}  # event key → the name the user configured
         self._lock = threading.Lock()
         self._clock = clock
         self.started = clock()
@@ -41,7 +48,7 @@ class SyncReport:
         self.read: Counter[StreamKey] = Counter()
         self.sent: Counter[tuple[StreamKey, str]] = Counter()
         self.rejected: Counter[tuple[StreamKey, str]] = Counter()  # (stream, reason)
-        self.rejected_by_event: Counter[tuple[str, str]] = Counter()  # (event, reason)
+        self.rejected_by_event: Counter[tuple[str, str]] = Counter()  # (event, reason), when the event is known
         self.mapped_by_event: Counter[str] = Counter()
         self.identifiers: Counter[tuple[str, str]] = Counter()  # (event, identifier)
         self.notes: Counter[str] = Counter()
@@ -64,7 +71,8 @@ class SyncReport:
     def record_rejected(self, stream: StreamKey, event: str | None, reason: str, message: str) -> None:
         with self._lock:
             self.rejected[(stream, reason)] += 1
-            self.rejected_by_event[(event or "-", reason)] += 1
+            if event is not None:
+                self.rejected_by_event[(event, reason)] += 1
             self.examples.setdefault(reason, message)
 
     def record_ignored(self, kind: str, example: str) -> None:
@@ -114,14 +122,21 @@ class SyncReport:
             f"{requests_today:,}, {self.total_read / elapsed:,.0f} records/s."
         )
 
-    def summary_lines(self, *, dry_run: bool, unsettled: int = 0) -> list[str]:
+    @property
+    def unsettled(self) -> int:
+        """Records read that are neither sent, rejected nor ignored: only non-zero when the sync stopped."""
+        return self.total_read - self.total_sent - self.total_rejected - self.ignored["unknown_stream"]
+
+    def summary_lines(self, *, dry_run: bool) -> list[str]:
         verb = "would be sent" if dry_run else "sent"
         elapsed = self._clock() - self.started
+        unsettled = self.unsettled
+        batches = f"{self.batches:,} batch" + ("" if self.batches == 1 else "es")
         lines = [
             f"Sync summary: {self.total_read:,} records read, {self.total_sent:,} {verb}, "
             f"{self.total_rejected:,} rejected"
             + (f", {unsettled:,} not sent because the sync stopped" if unsettled else "")
-            + f", in {self.batches:,} batches, {elapsed:.1f} s."
+            + f", in {batches}, {elapsed:.1f} s."
         ]
         for stream in sorted(self.read, key=stream_label):
             sent = sum(n for (s, _), n in self.sent.items() if s == stream)
@@ -144,7 +159,8 @@ class SyncReport:
             rejected = {reason: n for (e, reason), n in self.rejected_by_event.items() if e == event}
             detail = ", ".join(f"{reason} {n:,}" for reason, n in sorted(rejected.items()))
             lines.append(
-                f"  event {event}: {verb} {events[event]:,}, rejected {sum(rejected.values()):,}"
+                f"  event {self.event_names.get(event, event)}: {verb} {events[event]:,}, "
+                f"rejected by LinkedIn {sum(rejected.values()):,}"
                 + (f" ({detail})" if detail else "")
                 + (f"; identifiers: {coverage}" if coverage else "")
             )

@@ -120,7 +120,7 @@ class WriteSession:
     ) -> None:
         self.config = config
         self.streams = streams
-        self.report = SyncReport()
+        self.report = SyncReport(event_names={key: event.name for key, event in config.events.items()})
         self.tokens: TokenProvider | None = None
         self.budget: RequestBudget | None = None
         self.client: LinkedInClient | None = None
@@ -189,8 +189,7 @@ class WriteSession:
         return self.report
 
     def _log_summary(self) -> None:
-        unsettled = self.writer.unsettled if self.writer else 0
-        for line in self.report.summary_lines(dry_run=self.config.dry_run, unsettled=unsettled):
+        for line in self.report.summary_lines(dry_run=self.config.dry_run):
             logger.info(line)
 
     def _loop(self, messages: Iterable[Any], mapper: RecordMapper, raw_lines: bool) -> None:

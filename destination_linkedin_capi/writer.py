@@ -76,7 +76,6 @@ class BatchWriter:
         self._settled_seq = 0
         self._states: deque[tuple[int, dict[str, Any]]] = deque()
         self._previewed = 0
-        self.unsettled = 0
         self.fatal: BaseException | None = None
         self._policy_error: ConfigError | None = None
         self._finished = False
@@ -157,12 +156,10 @@ class BatchWriter:
             if batch is None:
                 return
             if self.fatal is not None:
-                self.unsettled += len(batch.payloads)
                 continue
             try:
                 self._deliver(batch)
             except BaseException as error:  # the main thread re-raises it; later batches are not sent
-                self.unsettled += len(batch.payloads)
                 self.fatal = error
                 continue
             self._settled_seq = batch.seq

@@ -222,3 +222,23 @@ def test_cli_refuses_a_bad_seed(tmp_path):
         timeout=30,
     )
     assert result.returncode == 2 and result.stdout == "" and "unknown seed sections" in result.stderr
+
+
+def test_invalidate_tokens_ends_every_valid_session():
+    import requests as _requests
+
+    from destination_linkedin_capi.sandbox import Sandbox
+
+    with Sandbox() as sb:
+        sb.add_token("a", {1: "ACCOUNT_MANAGER"})
+        sb.add_token("b", {1: "ACCOUNT_MANAGER"}, state="revoked")
+        sb.add_cdp_token_id("590708082141560832", {1: "ACCOUNT_MANAGER"})
+        minted = _requests.post(
+            f"{sb.url}/cdp/v1/token", json={"token_id": "590708082141560832", "account_id": "1"}
+        ).json()["access_token"]
+        headers = {"Authorization": f"Bearer {minted}", "LinkedIn-Version": "202607"}
+        assert _requests.get(f"{sb.url}/rest/adAccounts/1", headers=headers).status_code == 200
+        answer = _requests.post(f"{sb.url}/_sandbox/invalidate-tokens", json={})
+        assert answer.json() == {"count": 2}  # "a" and the minted one; "b" was already revoked
+        refused = _requests.get(f"{sb.url}/rest/adAccounts/1", headers=headers)
+        assert refused.status_code == 401 and refused.json()["code"] == "EXPIRED_ACCESS_TOKEN"

@@ -45,6 +45,7 @@ class AdminApi:
             ("POST", "accounts"): lambda body, q: _done(sb.add_account(**body)),
             ("POST", "tokens"): lambda body, q: _done(sb.add_token(**body)),
             ("POST", "token-state"): lambda body, q: _done(sb.set_token_state(**body)),
+            ("POST", "invalidate-tokens"): lambda body, q: r.json_reply(200, {"count": sb.invalidate_tokens(**body)}),
             ("POST", "rules"): lambda body, q: _created(sb.add_rule(**body)),
             ("GET", "rules"): lambda body, q: r.json_reply(200, {"elements": sb.rules(int(q["account_id"]))}),
             ("POST", "campaigns"): lambda body, q: _created(sb.add_campaign(**body)),

@@ -147,6 +147,17 @@ class Sandbox:
         with self._store.lock:
             self._store.tokens[token].state = state
 
+    def invalidate_tokens(self, state: str = "expired") -> int:
+        """Every currently valid access token (seeded or minted) becomes `state`; returns how many.
+
+        Simulates LinkedIn ending a session mid-sync without the test knowing which token was minted."""
+        check_choice(state, frozenset({"revoked", "expired"}), "token state")
+        with self._store.lock:
+            valid = [token for token in self._store.tokens.values() if token.state == "valid"]
+            for token in valid:
+                token.state = state
+            return len(valid)
+
     def add_rule(
         self,
         account_id: int,

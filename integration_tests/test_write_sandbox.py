@@ -1,0 +1,238 @@
+"""`python main.py write` against the strict sandbox: batches, state gating, faults, isolation, errors, budget."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+
+import orjson
+import pytest
+
+from destination_linkedin_capi.sample_data import catalog, generate_lines
+from destination_linkedin_capi.sandbox import Sandbox
+from integration_tests.writing import (
+    ACCOUNT,
+    TOKEN,
+    access_token_config,
+    expected_state_counts,
+    run_write,
+    seed_access_token,
+    with_state_ids,
+)
+
+pytestmark = pytest.mark.timeout(300)
+
+
+def assert_states_echoed(run, lines):
+    """Every input STATE comes back once, in order, with its id and the right destinationStats."""
+    expected = expected_state_counts(lines)
+    assert [s["id"] for s in run.states] == [e[0] for e in expected]
+    assert [s["state"]["destinationStats"]["recordCount"] for s in run.states] == [e[1] for e in expected]
+    inputs = {orjson.loads(line)["id"]: orjson.loads(line) for line in lines if b'"STATE"' in line}
+    for state in run.states:
+        original = inputs[state["id"]]
+        assert {k: v for k, v in state["state"].items() if k != "destinationStats"} == original["state"]
+
+
+def gate_checker(sandbox, lines):
+    """on_message callback: when a STATE is printed, every record before it must already be in the sandbox."""
+    before = {e[0]: e[2] for e in expected_state_counts(lines)}
+    seen = []
+
+    def check(message):
+        if message["type"] == "STATE":
+            stored = len(set(sandbox.event_ids()))
+            assert stored >= before[message["id"]], f"state {message['id']} emitted before its records"
+            seen.append(message["id"])
+
+    return check, seen
+
+
+def test_12345_records_in_three_full_batches_with_every_state_gated(sandbox, tmp_path):
+    seed_access_token(sandbox)
+    lines = with_state_ids(generate_lines(12_345, bad=False, state_every=100))
+    check, seen = gate_checker(sandbox, lines)
+    run = run_write(tmp_path, access_token_config(sandbox), catalog(), lines, on_message=check)
+    assert run.code == 0, run.output
+    ids = sandbox.event_ids()
+    assert len(ids) == 12_345 and len(set(ids)) == 12_345
+    assert sandbox.stats()["batch_sizes"] == [5000, 5000, 2345]
+    assert_states_echoed(run, lines)
+    assert len(seen) == 123
+    assert any("Sync summary: 12,345 records read, 12,345 sent, 0 rejected" in line for line in run.logs)
+    assert TOKEN not in run.output
+
+
+def test_every_event_arrives_through_a_storm_of_faults(sandbox, tmp_path):
+    seed_access_token(sandbox)
+    sandbox.set_fault_rate(0.3, statuses=(500, 503, 429), drop_share=0.25, seed=11)
+    sandbox.add_fault(
+        None, delay=2.5, count=2, after=3, path_prefix="/rest/conversionEvents"
+    )  # beyond the read timeout
+    lines = with_state_ids(generate_lines(3_000, bad=False, state_every=50))
+    check, _ = gate_checker(sandbox, lines)
+    config = access_token_config(sandbox, batch_size=250, read_timeout_seconds=1)
+    run = run_write(tmp_path, config, catalog(), lines, on_message=check)
+    assert run.code == 0, run.output
+    stats = sandbox.stats()
+    assert stats["faults"] >= 5, stats  # the storm really happened
+    ids = sandbox.event_ids()
+    assert len(set(ids)) == 3_000  # nothing lost; a slow answer may have caused a resend ...
+    events = sandbox.events()
+    first_copy = {}
+    for event in events:  # ... and then every duplicate carries the same eventId and content
+        key = event["eventId"]
+        body = {k: v for k, v in event.items() if not k.startswith("_")}
+        assert first_copy.setdefault(key, body) == body
+    assert_states_echoed(run, lines)
+
+
+def _clock_ahead(days):
+    return lambda: time.time() + days * 86400
+
+
+@pytest.mark.parametrize("indices", [True, False], ids=["indexed-errors", "bisected"])
+def test_three_bad_elements_among_5000_are_isolated(tmp_path, indices):
+    # The sandbox's clock runs two days ahead, so three records that the connector still accepts
+    # (89 days old) are too old for "LinkedIn": refused inside an otherwise valid 5,000-event batch.
+    now = dt.datetime.now(dt.timezone.utc)
+    lines = list(generate_lines(5_000, bad=False, state_every=1000, now=now))
+    old = (now - dt.timedelta(days=89)).isoformat()
+    bad_positions = {10, 2500, 4990}
+    record_index = -1
+    for position, line in enumerate(lines):
+        message = orjson.loads(line)
+        if message["type"] == "RECORD":
+            record_index += 1
+            if record_index in bad_positions:
+                message["record"]["data"]["event_time"] = old
+                lines[position] = orjson.dumps(message)
+    lines = with_state_ids(lines)
+    with Sandbox(clock=_clock_ahead(2)) as sandbox:
+        seed_access_token(sandbox)
+        sandbox.set_error_indices(indices)
+        run = run_write(tmp_path, access_token_config(sandbox), catalog(), lines)
+        assert run.code == 0, run.output
+        assert len(set(sandbox.event_ids())) == 4_997
+        requests = sandbox.stats()["by_path"]["/rest/conversionEvents"]
+    if indices:
+        assert requests == 2
+    else:
+        assert requests <= 1 + 3 * 2 * 13  # ~2·log2(5000) extra requests per bad element
+    summary = next(line for line in run.logs if line.startswith("Sync summary"))
+    assert "5,000 records read, 4,997 sent, 3 rejected" in summary
+    assert any("linkedin_rejected: e.g. LinkedIn refused the event:" in line and "90 days" in line for line in run.logs)
+    assert len(run.states) == 5
+
+
+def test_401_twice_is_a_config_error_with_the_last_safe_state(sandbox, tmp_path):
+    seed_access_token(sandbox)
+    sandbox.set_token_state(TOKEN, "revoked")
+    lines = with_state_ids(generate_lines(200, bad=False, state_every=50))
+    run = run_write(tmp_path, access_token_config(sandbox), catalog(), lines)
+    assert run.code == 1
+    assert run.states == []
+    (trace,) = run.traces
+    assert trace["error"]["failure_type"] == "config_error"
+    message = trace["error"]["message"]
+    assert "LinkedIn rejected the access token (HTTP 401, REVOKED_ACCESS_TOKEN)" in message
+    assert "Signals manager → Direct API" in message
+    assert TOKEN not in run.output
+
+
+def test_expired_token_mid_sync_is_refreshed_in_token_id_mode(sandbox, tmp_path):
+    token_id = "590708082141560832"
+    sandbox.add_cdp_token_id(token_id, {ACCOUNT: "ACCOUNT_MANAGER"})
+    for event, rule_id in {"LEAD": 11, "PURCHASE": 12, "SIGN_UP": 13}.items():
+        sandbox.add_rule(ACCOUNT, rule_id=rule_id, type=event)
+    config = access_token_config(
+        sandbox,
+        credentials={
+            "auth_type": "token_id",
+            "token_id": token_id,
+            "token_service_url": f"{sandbox.url}/cdp/v1/token",
+            "conversion_mapping": "LEAD=11,PURCHASE=12,SIGN_UP=13",
+        },
+        batch_size=100,
+        requests_per_minute=10,
+        throttle_window_seconds=0.5,  # paces the sync so the token expires while batches remain
+    )
+    lines = with_state_ids(generate_lines(1_000, bad=False, state_every=100))
+    expired = []
+
+    def expire_after_first_state(message):
+        if message["type"] == "STATE" and not expired:
+            expired.append(sandbox.invalidate_tokens("expired"))
+
+    run = run_write(tmp_path, config, catalog(), lines, on_message=expire_after_first_state)
+    assert run.code == 0, run.output
+    assert expired == [1]
+    assert len(set(sandbox.event_ids())) == 1_000
+    assert sandbox.stats()["by_status"].get(401, 0) >= 1  # the connector really met the expiry
+    assert len(run.states) == 10
+
+
+def test_403_names_the_account_and_rules(sandbox, tmp_path):
+    seed_access_token(sandbox)
+    sandbox.add_rule(598765432, rule_id=77, type="LEAD")  # a rule in an account the token cannot reach
+    config = access_token_config(sandbox)
+    config["credentials"]["conversion_mapping"] = "LEAD=77,PURCHASE=12,SIGN_UP=13"
+    run = run_write(tmp_path, config, catalog(), with_state_ids(generate_lines(50, bad=False, state_every=10)))
+    assert run.code == 1 and run.states == []
+    (trace,) = run.traces
+    assert trace["error"]["failure_type"] == "config_error"
+    assert "HTTP 403" in trace["error"]["message"] and f"ad account {ACCOUNT}" in trace["error"]["message"]
+
+
+def test_426_names_the_sunset_version(sandbox, tmp_path):
+    seed_access_token(sandbox)
+    config = access_token_config(sandbox, api_version="202511")
+    run = run_write(tmp_path, config, catalog(), with_state_ids(generate_lines(20, bad=False, state_every=10)))
+    assert run.code == 1
+    (trace,) = run.traces
+    assert trace["error"]["failure_type"] == "config_error"
+    assert "API version 202511" in trace["error"]["message"] and "api_version" in trace["error"]["message"]
+
+
+def test_daily_budget_stops_cleanly_after_the_last_safe_state(sandbox, tmp_path):
+    seed_access_token(sandbox)
+    config = access_token_config(sandbox, batch_size=10, requests_per_day=3)
+    lines = with_state_ids(generate_lines(100, bad=False, state_every=10))
+    run = run_write(tmp_path, config, catalog(), lines)
+    assert run.code == 1
+    assert len(set(sandbox.event_ids())) == 30
+    assert [s["id"] for s in run.states] == [1, 2, 3]
+    (trace,) = run.traces
+    assert trace["error"]["failure_type"] == "transient_error"
+    assert "daily request budget (3 requests) is spent; it resets at" in trace["error"]["message"]
+    summary = next(line for line in run.logs if line.startswith("Sync summary"))
+    read = int(summary.split(" records read")[0].rsplit(" ", 1)[1].replace(",", ""))
+    assert f"{read:,} records read, 30 sent, 0 rejected, {read - 30:,} not sent because the sync stopped" in summary
+
+
+def test_the_request_budget_means_zero_429s(tmp_path):
+    # The sandbox enforces 8 requests per second per token; the connector has 40 batches to send.
+    with Sandbox(requests_per_minute=8, window_seconds=1.0) as sandbox:
+        seed_access_token(sandbox)
+        config = access_token_config(sandbox, batch_size=25, requests_per_minute=8, throttle_window_seconds=1.0)
+        lines = with_state_ids(generate_lines(1_000, bad=False, state_every=100))
+        run = run_write(tmp_path, config, catalog(), lines)
+        assert run.code == 0, run.output
+        stats = sandbox.stats()
+    assert stats["throttled"] == 0 and stats["by_status"].get(429, 0) == 0
+    assert stats["batch_sizes"] == [25] * 40
+    assert len(run.states) == 10
+
+
+def test_dry_run_sends_nothing_and_echoes_states(sandbox, tmp_path):
+    seed_access_token(sandbox)
+    lines = with_state_ids(generate_lines(300, state_every=100))
+    run = run_write(tmp_path, access_token_config(sandbox, dry_run=True), catalog(), lines)
+    assert run.code == 0, run.output
+    assert sandbox.stats()["requests"] == 0
+    assert_states_echoed(run, lines)
+    previews = [line for line in run.logs if line.startswith("Dry run, would send: ")]
+    assert len(previews) == 3
+    event = orjson.loads(previews[0].removeprefix("Dry run, would send: "))
+    assert event["conversion"].startswith("urn:lla:llaPartnerConversion:")
+    assert any("would be sent" in line for line in run.logs)
