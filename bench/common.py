@@ -1,0 +1,185 @@
+"""Shared pieces of the benchmarks: input files, a sandbox process, the connector config, results.
+
+Benchmarks are scripts, not tests: every speed figure is a ratio of two measurements taken in the
+same run (the machines are shared and noisy), and each measurement is the median of `repeat` runs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import os
+import platform
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+import requests
+
+from destination_linkedin_capi.sample_data import catalog, generate_lines
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+ACCOUNT = 512345678
+TOKEN = "AQX-bench-token"
+RULES = {"LEAD": 11, "PURCHASE": 12, "SIGN_UP": 13}
+STREAM_EVENTS = "leads=LEAD,purchases=PURCHASE,signups=SIGN_UP"
+SEED = {
+    "tokens": [{"token": TOKEN, "accounts": {str(ACCOUNT): "ACCOUNT_MANAGER"}}],
+    "rules": [{"account_id": ACCOUNT, "rule_id": rule, "type": event, "name": f"CAPI {event}"} for event, rule in RULES.items()],
+}
+
+
+def machine() -> dict[str, Any]:
+    """What the figures were measured on."""
+    cpu = "unknown"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    memory_gib = None
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                memory_gib = round(int(line.split()[1]) / 1024 / 1024, 1)
+    load = os.getloadavg() if hasattr(os, "getloadavg") else None
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_gib": memory_gib,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "load_average_at_start": [round(x, 2) for x in load] if load else None,
+    }
+
+
+def median_of(repeat: int, measure: Callable[[], float]) -> tuple[float, list[float]]:
+    values = [measure() for _ in range(repeat)]
+    return statistics.median(values), values
+
+
+def write_input(path: Path, count: int, *, state_every: int = 100) -> int:
+    """Generate `count` sample records (plus their STATEs) as JSON lines; return the number of lines."""
+    lines = 0
+    with open(path, "wb") as handle:
+        chunk: list[bytes] = []
+        for line in generate_lines(count, bad=False, state_every=state_every):
+            chunk.append(line)
+            if len(chunk) >= 10_000:
+                handle.write(b"\n".join(chunk) + b"\n")
+                lines += len(chunk)
+                chunk.clear()
+        if chunk:
+            handle.write(b"\n".join(chunk) + b"\n")
+            lines += len(chunk)
+    return lines
+
+
+def read_lines(path: Path) -> list[bytes]:
+    with open(path, "rb") as handle:
+        return handle.read().splitlines()
+
+
+def connector_config(url: str | None, **overrides: Any) -> dict[str, Any]:
+    """The connector config for the sandbox at `url` (None: a dry run). The client-side budget is
+    600 requests per 0.1 s unless overridden, i.e. off for throughput runs."""
+    config: dict[str, Any] = {
+        "account_id": str(ACCOUNT),
+        "credentials": {
+            "auth_type": "access_token",
+            "access_token": TOKEN,
+            "conversion_mapping": ",".join(f"{e}={r}" for e, r in RULES.items()),
+        },
+        "stream_events": STREAM_EVENTS,
+        "throttle_window_seconds": 0.1,
+    }
+    if url is None:
+        config["dry_run"] = True
+    else:
+        config["api_base_url"] = url
+        config["oauth_base_url"] = url
+    config.update(overrides)
+    return config
+
+
+def write_files(directory: Path, config: dict[str, Any]) -> tuple[Path, Path]:
+    config_path = directory / "config.json"
+    catalog_path = directory / "catalog.json"
+    config_path.write_text(json.dumps(config))
+    catalog_path.write_text(json.dumps(catalog()))
+    return config_path, catalog_path
+
+
+@contextlib.contextmanager
+def sandbox_process(
+    directory: Path, *, per_minute: str = "unlimited", per_day: str = "unlimited", window_seconds: float = 60.0
+) -> Iterator[str]:
+    """`linkedin-capi-sandbox` in its own process (as in production the API is not in the connector's process)."""
+    seed = directory / "seed.json"
+    seed.write_text(json.dumps(SEED))
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "destination_linkedin_capi.sandbox",
+            "--port",
+            "0",
+            "--seed",
+            str(seed),
+            "--requests-per-minute",
+            per_minute,
+            "--requests-per-day",
+            per_day,
+            "--window-seconds",
+            str(window_seconds),
+        ],
+        stdout=subprocess.PIPE,
+        cwd=ROOT,
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline().decode().strip()
+        if not line.startswith("SANDBOX_URL="):
+            raise RuntimeError(f"the sandbox did not start: {line!r}")
+        yield line.split("=", 1)[1]
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def sandbox_stats(url: str) -> dict[str, Any]:
+    return requests.get(f"{url}/_sandbox/stats", timeout=30).json()
+
+
+def sandbox_reset(url: str) -> None:
+    requests.delete(f"{url}/_sandbox/events", timeout=60).raise_for_status()
+    requests.delete(f"{url}/_sandbox/stats", timeout=30).raise_for_status()
+
+
+def save_result(name: str, result: dict[str, Any]) -> Path:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    result = {
+        "benchmark": name,
+        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "machine": machine(),
+        **result,
+    }
+    path = RESULTS / f"{name}.json"
+    path.write_bytes(orjson.dumps(result, option=orjson.OPT_INDENT_2) + b"\n")
+    return path
+
+
+def clock() -> float:
+    return time.perf_counter()
