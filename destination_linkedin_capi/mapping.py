@@ -141,6 +141,56 @@ class _Route:
     primary_key: tuple[tuple[str, ...], ...]
 
 
+class _Plan:
+    """The record key of every LinkedIn field, for a layout where each field has at most one
+    top-level source (the usual case): `_map_planned` reads those keys directly."""
+
+    __slots__ = (
+        "company_name",
+        "conversion_value",
+        "country_code",
+        "currency_code",
+        "email",
+        "event_id",
+        "event_name",
+        "external_id",
+        "first_name",
+        "last_name",
+        "lead_id",
+        "raw_ids",
+        "time",
+        "title",
+        "user_info",
+    )
+
+    def __init__(self, sources: dict[str, str]) -> None:
+        self.event_name = sources.get("event_name")
+        self.time = sources.get(_TIME)
+        self.email = sources.get("email")
+        self.raw_ids = tuple((field, id_type, sources[field]) for field, id_type in _RAW_IDS if field in sources)
+        self.first_name = sources.get("first_name")
+        self.last_name = sources.get("last_name")
+        self.company_name = sources.get("company_name")
+        self.title = sources.get("title")
+        self.country_code = sources.get("country_code")
+        self.user_info = tuple(sources[field] for field in _USER_INFO_FIELDS if field in sources)
+        self.external_id = sources.get("external_id")
+        self.lead_id = sources.get("lead_id")
+        self.conversion_value = sources.get("conversion_value")
+        self.currency_code = sources.get("currency_code")
+        self.event_id = sources.get("event_id")
+
+    @classmethod
+    def of(cls, layout: Layout) -> _Plan | None:
+        """None when a field has several candidate sources or a nested path (the generic path handles those)."""
+        sources: dict[str, str] = {}
+        for field, source in layout:
+            if field in sources or not isinstance(source, str):
+                return None
+            sources[field] = source
+        return cls(sources)
+
+
 def _wall_clock_ms() -> int:
     return time.time_ns() // 1_000_000
 
@@ -189,16 +239,28 @@ class RecordMapper:
         self._explicit.setdefault("event_name", config.event_name_field.strip())
         self._configured = ", ".join(event.name for event in self._events.values())
         self._routes: dict[tuple[str | None, str], _Route] = {}
-        self._layouts: dict[tuple[str, ...], Layout] = {}
+        self._layouts: dict[tuple[str, ...], tuple[Layout, _Plan | None]] = {}
         self._id_prefixes: dict[tuple[str | None, str, str], bytes] = {}
 
     def map(self, stream: str, namespace: str | None, data: Mapping[str, Any]) -> ConversionEvent | Rejection:
         """One record → its conversion event, or the first problem found (event, time, identifiers,
         value, event ID — in that order). Never raises for a JSON object."""
         keys = tuple(data)
-        layout = self._layouts.get(keys)
-        if layout is None:  # an empty layout is cached too: nothing recognised
-            layout = self._layout(keys)
+        shape = self._layouts.get(keys)
+        if shape is None:  # an empty layout is cached too: nothing recognised
+            shape = self._layout(keys)
+        route = self._routes.get((namespace, stream)) or self._route(namespace, stream)
+        plan = shape[1]
+        if plan is not None:
+            event = self._map_planned(plan, route, stream, namespace, data)
+            if event is not None:
+                return event
+        return self._map_generic(shape[0], route, stream, namespace, data)
+
+    def _map_generic(
+        self, layout: Layout, route: _Route, stream: str, namespace: str | None, data: Mapping[str, Any]
+    ) -> ConversionEvent | Rejection:
+        """The full rules for any record: several candidate fields, nested paths, every rejection and note."""
         found: dict[str, Any] = {}
         for field, source in layout:
             if field not in found:
@@ -206,7 +268,6 @@ class RecordMapper:
                 if value is None or (value.__class__ is str and (not value or value.isspace())):
                     continue
                 found[field] = value
-        route = self._routes.get((namespace, stream)) or self._route(namespace, stream)
 
         if route.forced is None and route.forced_unknown is None and "event_name" not in found and route.fallback:
             event = route.fallback  # the common case, without a call
@@ -236,6 +297,115 @@ class RecordMapper:
             return rejected.rejection(layout, data)
         payload["user"] = user
         return ConversionEvent(event, payload, identifiers, notes)
+
+    def _map_planned(
+        self, plan: _Plan, route: _Route, stream: str, namespace: str | None, data: Mapping[str, Any]
+    ) -> ConversionEvent | None:
+        """The same rules, straight-line, for records whose every field has one top-level source: the
+        event when everything is usable, else None and `_map_generic` decides (rejections, most notes).
+        Reads the record by the plan's keys instead of building `found`, which costs ~40% of a record."""
+        event = route.fallback
+        if route.forced is not None:
+            event = route.forced
+        elif route.forced_unknown is not None:
+            return None
+        elif plan.event_name is not None:
+            value = data[plan.event_name]
+            if not _blank(value) and (
+                value.__class__ is not str or (event := value.strip().casefold()) not in self._events
+            ):
+                return None
+        if event is None:
+            return None
+        urn = self._urns.get(event)
+        if urn is None or plan.time is None:
+            return None
+        try:
+            happened = n.timestamp_ms(data[plan.time])
+        except n.Invalid:
+            return None
+        now = self._now_ms()
+        if happened < now - self._max_age_ms or happened > now + MAX_FUTURE_SKEW_MS:
+            return None
+
+        user_ids: list[dict[str, str]] = []
+        identifiers: list[str] = []
+        notes: tuple[str, ...] = ()
+        if plan.email is not None:
+            value = data[plan.email]
+            if not (value is None or (value.__class__ is str and (not value or value.isspace()))):
+                hashed = n.email_sha256(value)
+                if hashed is None:
+                    return None
+                user_ids.append({"idType": c.ID_SHA256_EMAIL, "idValue": hashed})
+                identifiers.append("email")
+        for field, id_type, source in plan.raw_ids:
+            value = data[source]
+            if value is None or (value.__class__ is str and (not value or value.isspace())):
+                continue
+            text = n.identifier_text(value)
+            if text is None or (id_type == c.ID_ORACLE_MOAT and not self._oracle_supported):
+                return None
+            user_ids.append({"idType": id_type, "idValue": text})
+            identifiers.append(field)
+        user: dict[str, Any] = {"userIds": user_ids}
+        if plan.user_info:
+            first = n.clean_text(data[plan.first_name]) if plan.first_name is not None else None
+            last = n.clean_text(data[plan.last_name]) if plan.last_name is not None else None
+            if first is None or last is None:
+                if not all(_blank(data[key]) for key in plan.user_info):
+                    notes = ("partial_name_dropped",)
+            else:
+                info = {"firstName": first, "lastName": last}
+                if plan.company_name is not None and (company := n.clean_text(data[plan.company_name])) is not None:
+                    info["companyName"] = company
+                if plan.title is not None and (title := n.clean_text(data[plan.title])) is not None:
+                    info["title"] = title
+                if plan.country_code is not None and not _blank(value := data[plan.country_code]):
+                    country = n.country_alpha2(value)
+                    if country is None:
+                        notes = ("unknown_country_dropped",)
+                    else:
+                        info["countryCode"] = country
+                user["userInfo"] = info
+                identifiers.append("name")
+        if plan.external_id is not None and not _blank(value := data[plan.external_id]):
+            external = n.identifier_text(value)
+            if external is None:
+                return None
+            user["externalIds"] = [external]
+            identifiers.append("external_id")
+        if plan.lead_id is not None and not _blank(value := data[plan.lead_id]):
+            lead = n.lead_urn(value)
+            if lead is None:
+                return None
+            user["lead"] = lead
+            identifiers.append("lead")
+        if not identifiers:
+            return None
+
+        payload: dict[str, Any] = {"conversion": urn, "conversionHappenedAt": happened}
+        if plan.conversion_value is not None and not _blank(value := data[plan.conversion_value]):
+            try:
+                amount = n.amount_text(value)
+                if plan.currency_code is not None and not _blank(code := data[plan.currency_code]):
+                    currency = n.currency_code(code)
+                elif self._default_currency is not None:
+                    currency = self._default_currency
+                else:
+                    return None
+            except n.Invalid:
+                return None
+            payload["conversionValue"] = {"currencyCode": currency, "amount": amount}
+        if plan.event_id is not None and not _blank(value := data[plan.event_id]):
+            try:
+                payload["eventId"] = n.event_id_text(value)
+            except n.Invalid:
+                return None
+        else:
+            payload["eventId"] = self._derived_event_id(namespace, stream, event, route, data)
+        payload["user"] = user
+        return ConversionEvent(event, payload, tuple(identifiers), notes)
 
     # -- event selection -------------------------------------------------------------------------
 
@@ -289,8 +459,9 @@ class RecordMapper:
 
     # -- fields ----------------------------------------------------------------------------------
 
-    def _layout(self, keys: tuple[str, ...]) -> Layout:
-        """Where each LinkedIn field is read from, for records with exactly these keys."""
+    def _layout(self, keys: tuple[str, ...]) -> tuple[Layout, _Plan | None]:
+        """Where each LinkedIn field is read from, for records with exactly these keys (and the
+        straight-line plan when every field has at most one top-level source)."""
         by_fold: dict[str, list[str]] = {}
         for key in keys:
             by_fold.setdefault(key.casefold(), []).append(key)
@@ -310,7 +481,7 @@ class RecordMapper:
             layout.extend((target, source) for source in sources)
         if len(self._layouts) >= LAYOUT_CACHE_SIZE:
             self._layouts.clear()
-        result = self._layouts[keys] = tuple(layout)
+        result = self._layouts[keys] = (tuple(layout), _Plan.of(layout))
         return result
 
     def _happened_at(self, found: dict[str, Any]) -> int:
