@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,10 +31,14 @@ RESULTS = ROOT / "bench" / "results"
 ACCOUNT = 512345678
 TOKEN = "AQX-bench-token"
 RULES = {"LEAD": 11, "PURCHASE": 12, "SIGN_UP": 13}
+RULES_BY_EVENT = {event.casefold(): rule for event, rule in RULES.items()}
 STREAM_EVENTS = "leads=LEAD,purchases=PURCHASE,signups=SIGN_UP"
 SEED = {
     "tokens": [{"token": TOKEN, "accounts": {str(ACCOUNT): "ACCOUNT_MANAGER"}}],
-    "rules": [{"account_id": ACCOUNT, "rule_id": rule, "type": event, "name": f"CAPI {event}"} for event, rule in RULES.items()],
+    "rules": [
+        {"account_id": ACCOUNT, "rule_id": rule, "type": event, "name": f"CAPI {event}"}
+        for event, rule in RULES.items()
+    ],
 }
 
 
@@ -118,10 +123,16 @@ def write_files(directory: Path, config: dict[str, Any]) -> tuple[Path, Path]:
     return config_path, catalog_path
 
 
+@dataclass(frozen=True)
+class SandboxProcess:
+    url: str
+    pid: int
+
+
 @contextlib.contextmanager
 def sandbox_process(
     directory: Path, *, per_minute: str = "unlimited", per_day: str = "unlimited", window_seconds: float = 60.0
-) -> Iterator[str]:
+) -> Iterator[SandboxProcess]:
     """`linkedin-capi-sandbox` in its own process (as in production the API is not in the connector's process)."""
     seed = directory / "seed.json"
     seed.write_text(json.dumps(SEED))
@@ -149,7 +160,7 @@ def sandbox_process(
         line = proc.stdout.readline().decode().strip()
         if not line.startswith("SANDBOX_URL="):
             raise RuntimeError(f"the sandbox did not start: {line!r}")
-        yield line.split("=", 1)[1]
+        yield SandboxProcess(line.split("=", 1)[1], proc.pid)
     finally:
         proc.send_signal(signal.SIGTERM)
         try:

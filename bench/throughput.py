@@ -87,20 +87,28 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 "seconds_runs": [round(r, 4) for r in runs],
                 "records_per_s": round(records / median),
             }
-            print(f"{name}: {records / median:,.0f} records/s (median of {[round(r, 3) for r in runs]} s)", file=sys.stderr)
+            print(
+                f"{name}: {records / median:,.0f} records/s (median of {[round(r, 3) for r in runs]} s)",
+                file=sys.stderr,
+            )
 
         rate("ceiling_orjson_loads", lambda: ceiling(lines))
         dry_config = common.connector_config(None)
         _, catalog_path = common.write_files(directory, dry_config)
         rate("dry_run_in_process", lambda: in_process(lines, dry_config, catalog_path, None, records))
-        with common.sandbox_process(directory) as url:
+        with common.sandbox_process(directory) as sandbox:
+            url = sandbox.url
             config = common.connector_config(url)
             config_path, catalog_path = common.write_files(directory, config)
             rate("sandbox_in_process", lambda: in_process(lines, config, catalog_path, url, records))
             if not args.no_cli:
                 rate("sandbox_cli", lambda: cli(input_path, config_path, catalog_path, url, records))
         ceiling_rate = results["ceiling_orjson_loads"]["records_per_s"]
-        ratios = {name: round(value["records_per_s"] / ceiling_rate, 4) for name, value in results.items() if name != "ceiling_orjson_loads"}
+        ratios = {
+            name: round(value["records_per_s"] / ceiling_rate, 4)
+            for name, value in results.items()
+            if name != "ceiling_orjson_loads"
+        }
     result = {
         "records": records,
         "lines": line_count,

@@ -49,9 +49,9 @@ class SyncReport:
         self.sent: Counter[tuple[StreamKey, str]] = Counter()
         self.rejected: Counter[tuple[StreamKey, str]] = Counter()  # (stream, reason)
         self.rejected_by_event: Counter[tuple[str, str]] = Counter()  # (event, reason), when the event is known
-        self.mapped_by_event: Counter[str] = Counter()
-        self.identifiers: Counter[tuple[str, str]] = Counter()  # (event, identifier)
-        self.notes: Counter[str] = Counter()
+        # (event, identifiers, notes) of each mapped record: one count per record on the hot path,
+        # expanded into the per-event, per-identifier and per-note counts below when read.
+        self.mapped: Counter[tuple[str, tuple[str, ...], tuple[str, ...]]] = Counter()
         self.ignored: Counter[str] = Counter()  # unknown_stream, non_json, not_a_message, ...
         self.examples: dict[str, str] = {}  # first message per rejection reason / ignored kind
         self.batches = 0
@@ -61,12 +61,32 @@ class SyncReport:
     def record_read(self, stream: StreamKey) -> None:
         self.read[stream] += 1
 
-    def record_mapped(self, event: str, identifiers: Iterable[str], notes: Iterable[str]) -> None:
-        self.mapped_by_event[event] += 1
-        for identifier in identifiers:
-            self.identifiers[(event, identifier)] += 1
-        for note in notes:
-            self.notes[note] += 1
+    def record_mapped(self, event: str, identifiers: tuple[str, ...], notes: tuple[str, ...]) -> None:
+        self.mapped[(event, identifiers, notes)] += 1
+
+    @property
+    def mapped_by_event(self) -> Counter[str]:
+        counts: Counter[str] = Counter()
+        for (event, _, _), n in self.mapped.items():
+            counts[event] += n
+        return counts
+
+    @property
+    def identifiers(self) -> Counter[tuple[str, str]]:
+        """(event, identifier) → records mapped with that identifier."""
+        counts: Counter[tuple[str, str]] = Counter()
+        for (event, identifiers, _), n in self.mapped.items():
+            for identifier in identifiers:
+                counts[(event, identifier)] += n
+        return counts
+
+    @property
+    def notes(self) -> Counter[str]:
+        counts: Counter[str] = Counter()
+        for (_, _, notes), n in self.mapped.items():
+            for note in notes:
+                counts[note] += n
+        return counts
 
     def record_rejected(self, stream: StreamKey, event: str | None, reason: str, message: str) -> None:
         with self._lock:
@@ -149,12 +169,13 @@ class SyncReport:
         events: Counter[str] = Counter()
         for (_, event), n in self.sent.items():
             events[event] += n
-        for event in sorted(set(events) | set(self.mapped_by_event) | {e for e, _ in self.rejected_by_event}):
-            mapped = self.mapped_by_event[event]
+        mapped_by_event, identifiers = self.mapped_by_event, self.identifiers
+        for event in sorted(set(events) | set(mapped_by_event) | {e for e, _ in self.rejected_by_event}):
+            mapped = mapped_by_event[event]
             coverage = ", ".join(
-                f"{label} {100 * self.identifiers[(event, key)] / mapped:.0f}%"
+                f"{label} {100 * identifiers[(event, key)] / mapped:.0f}%"
                 for key, label in IDENTIFIER_LABELS.items()
-                if mapped and self.identifiers[(event, key)]
+                if mapped and identifiers[(event, key)]
             )
             rejected = {reason: n for (e, reason), n in self.rejected_by_event.items() if e == event}
             detail = ", ".join(f"{reason} {n:,}" for reason, n in sorted(rejected.items()))

@@ -7,8 +7,9 @@ survive, and are re-emitted unchanged but for `destinationStats`.
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 import orjson
@@ -37,6 +38,10 @@ from destination_linkedin_capi.writer import BatchWriter
 logger = logging.getLogger("airbyte")
 
 EXAMPLE_CHARS = 80
+# During a write, the collector's default first threshold (700 allocations) and its rescans of the
+# start-up objects (CDK, pydantic, pycountry: ~100k) cost about a third of the run, although the
+# hot path makes no reference cycles; see docs/performance.md.
+GC_THRESHOLDS = (100_000, 50, 100)
 REAUTH_HINTS = {
     "access_token": "generate a new token in Campaign Manager → Data → Signals manager → Direct API and update the connection.",
     "token_id": "ask your CDP to renew the LinkedIn authorisation behind the token ID.",
@@ -68,6 +73,20 @@ def read_catalog(path: str) -> dict[StreamKey, StreamInfo]:
     except (OSError, orjson.JSONDecodeError, KeyError, TypeError) as error:
         raise ConfigError(f"The configured catalog {path} could not be read ({type(error).__name__}).") from None
     return streams
+
+
+@contextlib.contextmanager
+def _write_gc() -> Iterator[None]:
+    """Freeze the objects alive at start-up out of the collector's sight and collect less often;
+    both are restored afterwards (in-process callers such as tests share the interpreter)."""
+    thresholds = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)
+        gc.unfreeze()
 
 
 def failure_of(error: BaseException, config: ConnectorConfig, tokens: TokenProvider | None) -> AirbyteTracedException:
@@ -140,7 +159,7 @@ class WriteSession:
         self._emit = emit
         self._now_ms = now_ms
         self._since_state: dict[StreamKey, int] = {}
-        self._since_global = 0
+        self._read_at_global = 0  # records read when the last GLOBAL/LEGACY state arrived
         self.writer: BatchWriter | None = None
 
     def _rule_ids(self) -> dict[str, int]:
@@ -174,7 +193,8 @@ class WriteSession:
                 fail_on_rejection=self.config.invalid_record_policy == "fail",
                 progress=self._progress,
             )
-            self._loop(messages, mapper, raw_lines)
+            with _write_gc():
+                self._loop(messages, mapper, raw_lines)
             self.writer.finish()
         except BaseException as error:
             if self.writer is not None:
@@ -198,6 +218,10 @@ class WriteSession:
         assert writer is not None
         streams = self.streams
         since_state = self._since_state
+        read = report.read
+        mapped = report.mapped
+        add_event = writer.add_event
+        map_record = mapper.map
         loads = orjson.loads
         decode_error = orjson.JSONDecodeError
         for item in messages:
@@ -220,9 +244,8 @@ class WriteSession:
                     report.record_ignored("not_a_message", "a RECORD without a record.stream")
                     continue
                 key = (record.get("namespace"), record["stream"])
-                report.record_read(key)
+                read[key] += 1  # report.record_read, inlined: this loop runs once per record
                 since_state[key] = since_state.get(key, 0) + 1
-                self._since_global += 1
                 if key not in streams:
                     report.record_ignored("unknown_stream", f"stream {key[1]!r} is not in the configured catalog")
                     continue
@@ -230,12 +253,12 @@ class WriteSession:
                 if type(data) is not dict:
                     writer.reject(key, None, "record_not_object", "The record's data is not a JSON object.")
                     continue
-                result = mapper.map(key[1], key[0], data)
+                result = map_record(key[1], key[0], data)
                 if type(result) is Rejection:
                     writer.reject(key, None, result.reason, result.message)
                 else:
-                    report.record_mapped(result.event, result.identifiers, result.notes)
-                    writer.add_event(key, result.event, result.payload)
+                    mapped[(result.event, result.identifiers, result.notes)] += 1  # report.record_mapped
+                    add_event(key, result.event, result.payload)
             elif kind == "STATE":
                 self._state(message)
             elif kind in ("TRACE", "LOG", "CONTROL"):
@@ -253,8 +276,9 @@ class WriteSession:
             key = (descriptor.get("namespace"), descriptor.get("name"))
             count = self._since_state.pop(key, 0)
         else:  # GLOBAL, or LEGACY: covers every stream
-            count = self._since_global
-            self._since_global = 0
+            read = self.report.total_read
+            count = read - self._read_at_global
+            self._read_at_global = read
             self._since_state.clear()
         state["destinationStats"] = {"recordCount": float(count)}
         assert self.writer is not None
