@@ -179,6 +179,11 @@ def sandbox_reset(url: str) -> None:
     requests.delete(f"{url}/_sandbox/stats", timeout=30).raise_for_status()
 
 
+def sandbox_forget_events(url: str) -> None:
+    """Drop the events stored so far (keeps a long run's sandbox small); `stats` still counts them."""
+    requests.delete(f"{url}/_sandbox/events", timeout=60).raise_for_status()
+
+
 def save_result(name: str, result: dict[str, Any]) -> Path:
     RESULTS.mkdir(parents=True, exist_ok=True)
     result = {
