@@ -110,9 +110,7 @@ class LinkedInClient:
                     method, url, params=params, data=data, headers=headers, timeout=self.timeout
                 )
             except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as error:
-                failure: Exception = TransportError(
-                    f"{method} {path}: no answer from LinkedIn ({type(error).__name__})."
-                )
+                failure: Exception = TransportError(f"no answer from LinkedIn ({type(error).__name__})")
                 retry_after = None
             else:
                 if response.status_code < 400:
@@ -131,11 +129,12 @@ class LinkedInClient:
             elapsed = self._monotonic() - started
             if elapsed + wait > self.max_retry_seconds:
                 raise RetriesExhaustedError(
-                    f"LinkedIn kept failing for {elapsed:.0f} s ({attempt} attempts; last: {failure}); "
-                    f"gave up after the retry time limit of {self.max_retry_seconds:.0f} s."
+                    f"LinkedIn kept failing for {elapsed:.0f} s ({attempt} attempts; last: {failure}) on {method} "
+                    f"{path}; gave up after the retry time limit of {self.max_retry_seconds:.0f} s. The next sync "
+                    "resumes from the last checkpoint."
                 ) from failure
             self.retries += 1
-            logger.warning("%s %s failed (%s); retry %d in %.1f s", method, path, failure, attempt, wait)
+            logger.warning("%s %s failed: %s; retry %d in %.1f s", method, path, failure, attempt, wait)
             self._sleep(wait)
 
     def send_events(self, elements: list[dict[str, Any]]) -> dict[int, str]:

@@ -44,6 +44,19 @@ def _config_failure(error: Exception) -> AirbyteConnectionStatus:
 
 
 class DestinationLinkedinCapi(Destination):
+    def run(self, args: list[str]) -> None:
+        """As the CDK's, but an expected failure (config or transient) ends with its sentence, not a traceback."""
+        try:
+            super().run(args)
+        except AirbyteTracedException as error:
+            if error.failure_type == FailureType.system_error:
+                raise
+            message = error.as_sanitized_airbyte_message()
+            assert message.trace is not None and message.trace.error is not None
+            message.trace.error.stack_trace = None
+            emit_to_stdout(AirbyteMessageSerializer.dump(message))
+            sys.exit(1)
+
     def parse_args(self, args: list[str]) -> argparse.Namespace:
         """The CDK's commands plus `discover --config` (data activation)."""
         if args and args[0] == "discover":

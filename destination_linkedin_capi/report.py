@@ -22,6 +22,7 @@ IDENTIFIER_LABELS = {
 }
 
 StreamKey = tuple[str | None, str]
+IGNORED_EXAMPLES = 3
 
 
 def stream_label(key: StreamKey) -> str:
@@ -53,7 +54,8 @@ class SyncReport:
         # expanded into the per-event, per-identifier and per-note counts below when read.
         self.mapped: Counter[tuple[str, tuple[str, ...], tuple[str, ...]]] = Counter()
         self.ignored: Counter[str] = Counter()  # unknown_stream, non_json, not_a_message, ...
-        self.examples: dict[str, str] = {}  # first message per rejection reason / ignored kind
+        self.examples: dict[str, str] = {}  # first message per rejection reason
+        self.ignored_examples: dict[str, list[str]] = {}  # first few per ignored kind (quoted input, truncated)
         self.batches = 0
         self.events_in_batches = 0
 
@@ -98,7 +100,9 @@ class SyncReport:
     def record_ignored(self, kind: str, example: str) -> None:
         with self._lock:
             self.ignored[kind] += 1
-            self.examples.setdefault(kind, example)
+            shown = self.ignored_examples.setdefault(kind, [])
+            if len(shown) < IGNORED_EXAMPLES:
+                shown.append(example)
 
     def batch_settled(self, sent: Iterable[tuple[StreamKey, str]], size: int) -> None:
         with self._lock:
@@ -190,5 +194,5 @@ class SyncReport:
         for note, n in sorted(self.notes.items()):
             lines.append(f"  note {note}: {n:,} records")
         for kind, n in sorted(self.ignored.items()):
-            lines.append(f"  ignored {kind}: {n:,}")
+            lines.append(f"  ignored {kind}: {n:,} (e.g. {'; '.join(self.ignored_examples.get(kind, []))})")
         return lines

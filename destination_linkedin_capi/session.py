@@ -7,6 +7,7 @@ survive, and are re-emitted unchanged but for `destinationStats`.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import gc
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -16,6 +17,7 @@ import orjson
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException, FailureType
 
 from destination_linkedin_capi.auth import TokenProvider, make_token_provider
+from destination_linkedin_capi.check import token_rejected, version_warning
 from destination_linkedin_capi.client import LinkedInClient
 from destination_linkedin_capi.config import ConnectorConfig
 from destination_linkedin_capi.errors import (
@@ -42,11 +44,6 @@ EXAMPLE_CHARS = 80
 # start-up objects (CDK, pydantic, pycountry: ~100k) cost about a third of the run, although the
 # hot path makes no reference cycles; see docs/performance.md.
 GC_THRESHOLDS = (100_000, 50, 100)
-REAUTH_HINTS = {
-    "access_token": "generate a new token in Campaign Manager → Data → Signals manager → Direct API and update the connection.",
-    "token_id": "ask your CDP to renew the LinkedIn authorisation behind the token ID.",
-    "oauth2": "re-authorise the LinkedIn app to get a new refresh token.",
-}
 
 
 def _example(line: bytes | str) -> str:
@@ -89,15 +86,10 @@ def _write_gc() -> Iterator[None]:
         gc.unfreeze()
 
 
-def failure_of(error: BaseException, config: ConnectorConfig, tokens: TokenProvider | None) -> AirbyteTracedException:
+def failure_of(error: BaseException, config: ConnectorConfig) -> AirbyteTracedException:
     """The user-facing sentence and failure type for an error that ends the sync."""
     if isinstance(error, AuthenticationError):
-        what = tokens.description if tokens is not None else "the access token"
-        message = (
-            f"LinkedIn rejected {what} (HTTP 401{', ' + error.code if error.code else ''}): it is invalid, revoked or "
-            f"expired. Re-authenticate: {REAUTH_HINTS[config.auth_type]}"
-        )
-        return AirbyteTracedException(message=message, failure_type=FailureType.config_error)
+        return AirbyteTracedException(message=token_rejected(config, error.code), failure_type=FailureType.config_error)
     if isinstance(error, ForbiddenError):
         rules = ", ".join(f"{event.name}" for event in config.events.values())
         message = (
@@ -182,6 +174,9 @@ class WriteSession:
 
     def run(self, messages: Iterable[Any], *, raw_lines: bool = True) -> SyncReport:
         """Process the whole input; raise AirbyteTracedException when the sync must fail."""
+        warning = version_warning(self.config.api_version, dt.date.today())
+        if warning:
+            logger.warning(warning)
         try:
             mapper = RecordMapper(self.config, self._rule_ids(), self.streams, now_ms=self._now_ms)
             self.writer = BatchWriter(
@@ -204,7 +199,7 @@ class WriteSession:
             self._log_summary()
             if isinstance(error, AirbyteTracedException):
                 raise
-            raise failure_of(error, self.config, self.tokens) from error
+            raise failure_of(error, self.config) from error
         self._log_summary()
         return self.report
 

@@ -1,0 +1,69 @@
+"""The CDK's in-process `write` interface (the CLI uses `write_lines`): CDK messages in, STATE messages out."""
+
+import datetime as dt
+
+import pytest
+from airbyte_cdk.models import (
+    AirbyteMessage,
+    AirbyteRecordMessage,
+    AirbyteStateMessage,
+    AirbyteStateType,
+    AirbyteStream,
+    AirbyteStreamState,
+    ConfiguredAirbyteCatalog,
+    ConfiguredAirbyteStream,
+    DestinationSyncMode,
+    StreamDescriptor,
+    SyncMode,
+    Type,
+)
+from airbyte_cdk.models.airbyte_protocol import AirbyteStateBlob
+from airbyte_cdk.utils.traced_exception import AirbyteTracedException
+
+from destination_linkedin_capi import DestinationLinkedinCapi
+
+CONFIG = {
+    "account_id": "512345678",
+    "credentials": {"auth_type": "access_token", "access_token": "unused", "conversion_mapping": "LEAD=11"},
+    "dry_run": True,
+}
+
+
+def catalog():
+    stream = AirbyteStream(name="leads", json_schema={"type": "object"}, supported_sync_modes=[SyncMode.incremental])
+    configured = ConfiguredAirbyteStream(
+        stream=stream,
+        sync_mode=SyncMode.incremental,
+        destination_sync_mode=DestinationSyncMode.append,
+        primary_key=[["id"]],
+    )
+    return ConfiguredAirbyteCatalog(streams=[configured])
+
+
+def record(n, **data):
+    when = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=1)).isoformat()
+    payload = {"id": n, "email": f"user{n}@example.com", "event_time": when, **data}
+    return AirbyteMessage(type=Type.RECORD, record=AirbyteRecordMessage(stream="leads", data=payload, emitted_at=0))
+
+
+def state(cursor):
+    stream_state = AirbyteStreamState(
+        stream_descriptor=StreamDescriptor(name="leads"), stream_state=AirbyteStateBlob(cursor=cursor)
+    )
+    return AirbyteMessage(type=Type.STATE, state=AirbyteStateMessage(type=AirbyteStateType.STREAM, stream=stream_state))
+
+
+def test_in_process_write_yields_states_with_destination_stats():
+    messages = [record(1), record(2), state(2), record(3, email=None, event_time=None), state(3)]
+    out = list(DestinationLinkedinCapi().write(config=CONFIG, configured_catalog=catalog(), input_messages=messages))
+    assert [m.type for m in out] == [Type.STATE, Type.STATE]
+    assert [m.state.stream.stream_state.cursor for m in out] == [2, 3]
+    assert [m.state.destinationStats.recordCount for m in out] == [2.0, 1.0]
+
+
+def test_in_process_write_reports_a_bad_config_as_config_error():
+    bad = {**CONFIG, "account_id": "not-an-account"}
+    with pytest.raises(AirbyteTracedException) as raised:
+        list(DestinationLinkedinCapi().write(config=bad, configured_catalog=catalog(), input_messages=[]))
+    assert raised.value.failure_type.value == "config_error"
+    assert "account_id" in raised.value.message
