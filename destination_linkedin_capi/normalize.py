@@ -208,6 +208,15 @@ def amount_text(value: Any) -> str:
     if kind is not str:
         raise Invalid("invalid_amount", f"is {shown(value)}, not a number")
     text = value.strip()
+    whole, dot, fraction = text.partition(".")
+    if (
+        whole.isdigit()
+        and whole.isascii()
+        and (whole[0] != "0" or whole == "0")
+        and len(whole) <= MAX_AMOUNT_INTEGER_DIGITS
+        and (not dot or (fraction.isdigit() and fraction.isascii() and len(fraction) <= MAX_AMOUNT_DECIMAL_PLACES))
+    ):
+        return text  # already plain ("1234.50"): what the Decimal route below would write, without its cost
     if "," in text:
         if not _THOUSANDS.fullmatch(text):
             raise Invalid(

@@ -1,0 +1,47 @@
+"""Shortcuts in the field rules are optimisations only: each gives exactly what the general route gives."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from destination_linkedin_capi import normalize as n
+
+
+def decimal_route(text: str) -> str | None:
+    """`amount_text` for comma-free text without its plain-decimal shortcut (None: refused)."""
+    stripped = text.strip()
+    if not stripped.isascii() or "_" in stripped or not stripped or stripped[-1].isalpha():
+        return None
+    try:
+        return n._decimal_text(Decimal(stripped), text)
+    except (InvalidOperation, n.Invalid):
+        return None
+
+
+@settings(max_examples=1500)
+@given(
+    text=st.from_regex(r"\s?[+-]?[0-9]{0,33}(\.[0-9]{0,20})?\s?", fullmatch=True)
+    | st.text(alphabet="0123456789.+-_ e٣\u00a0", max_size=24)
+)
+def test_plain_amounts_are_written_as_the_decimal_route_writes_them(text):
+    try:
+        shortcut = n.amount_text(text)
+    except n.Invalid:
+        shortcut = None
+    assert shortcut == decimal_route(text)
+
+
+def test_examples():
+    assert [n.amount_text(t) for t in ["1234.50", "0", "0.00", " 7 ", "007.5", "5.", ".5", "+5"]] == [
+        "1234.50",
+        "0",
+        "0.00",
+        "7",
+        "7.5",
+        "5",
+        "0.5",
+        "5",
+    ]
