@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import http.client
-import os
 import sys
 import tempfile
 from pathlib import Path
@@ -41,11 +40,6 @@ def elements(count: int, directory: Path) -> list[dict[str, Any]]:
     return out
 
 
-def sandbox_cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def post_all(url: str, bodies: list[bytes], *, batch: bool) -> float:
     parts = urlsplit(url)
     connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
@@ -69,6 +63,37 @@ def post_all(url: str, bodies: list[bytes], *, batch: bool) -> float:
     return elapsed
 
 
+def measure(
+    sandbox: common.SandboxProcess, bodies: list[bytes], per_request: int, batch: bool, repeat: int
+) -> dict[str, Any]:
+    """The median of `repeat` runs; the store is emptied before each, then grows as in a sync."""
+    runs = []
+    for _ in range(repeat):
+        common.sandbox_reset(sandbox.url)
+        before = common.process_cpu_seconds(sandbox.pid)
+        seconds = post_all(sandbox.url, bodies, batch=batch)
+        runs.append((seconds, common.process_cpu_seconds(sandbox.pid) - before))
+    seconds, cpu = sorted(runs)[len(runs) // 2]
+    return {
+        "events_per_request": per_request,
+        "requests": len(bodies),
+        "body_bytes": len(bodies[0]),
+        "seconds_runs": [round(r[0], 4) for r in runs],
+        "requests_per_s": round(len(bodies) / seconds, 1),
+        "events_per_s": round(len(bodies) * per_request / seconds),
+        "ms_per_request": round(1000 * seconds / len(bodies), 3),
+        "sandbox_cpu_ms_per_request": round(1000 * cpu / len(bodies), 3),
+        "sandbox_cpu_events_per_s": round(len(bodies) * per_request / cpu) if cpu else None,
+    }
+
+
+def summary(entry: dict[str, Any]) -> str:
+    return (
+        f"{entry['requests_per_s']:,.1f} requests/s, {entry['events_per_s']:,} events/s, "
+        f"sandbox CPU {entry['sandbox_cpu_ms_per_request']:.2f} ms/request"
+    )
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--batch", type=int, default=5000, help="events per BATCH_CREATE request")
@@ -82,42 +107,19 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         events = elements(args.batch, directory)
         batch_body = orjson.dumps({"elements": events})
         single_bodies = [orjson.dumps(events[i % len(events)]) for i in range(args.singles)]
-        with common.sandbox_process(directory) as sandbox:
-            url, pid = sandbox.url, sandbox.pid
-            for name, bodies, per_request, batch in (
-                ("batch", [batch_body] * args.batches, args.batch, True),
-                ("single", single_bodies, 1, False),
-            ):
-                runs = []
-                cpu = []
-                for _ in range(args.repeat):
-                    common.sandbox_reset(url)
-                    before = sandbox_cpu_seconds(pid)
-                    runs.append(post_all(url, bodies, batch=batch))
-                    cpu.append(sandbox_cpu_seconds(pid) - before)
-                runs_sorted = sorted(range(len(runs)), key=runs.__getitem__)
-                middle = runs_sorted[len(runs) // 2]
-                seconds = runs[middle]
-                results[name] = {
-                    "events_per_request": per_request,
-                    "requests": len(bodies),
-                    "body_bytes": len(bodies[0]),
-                    "seconds_runs": [round(r, 4) for r in runs],
-                    "requests_per_s": round(len(bodies) / seconds, 1),
-                    "events_per_s": round(len(bodies) * per_request / seconds),
-                    "ms_per_request": round(1000 * seconds / len(bodies), 3),
-                    "sandbox_cpu_ms_per_request": round(1000 * cpu[middle] / len(bodies), 3),
-                }
-                print(
-                    f"sandbox {name}: {len(bodies) / seconds:,.1f} requests/s, "
-                    f"{len(bodies) * per_request / seconds:,.0f} events/s, "
-                    f"sandbox CPU {1000 * cpu[middle] / len(bodies):.2f} ms/request",
-                    file=sys.stderr,
-                )
+        for gc_setting, tuned in (("stock", False), ("tuned_gc", True)):
+            with common.sandbox_process(directory, tuned_gc=tuned) as sandbox:
+                for name, bodies, per_request, batch in (
+                    ("batch", [batch_body] * args.batches, args.batch, True),
+                    ("single", single_bodies, 1, False),
+                ):
+                    results[f"{name}_{gc_setting}"] = measure(sandbox, bodies, per_request, batch, args.repeat)
+                    print(f"sandbox ({gc_setting}) {name}: {summary(results[f'{name}_{gc_setting}'])}", file=sys.stderr)
     result = {
         "repeat": args.repeat,
         "command": "python -m bench.sandbox_capacity " + " ".join(argv if argv is not None else sys.argv[1:]),
         "measurements": results,
+        "tuned_gc": common.SANDBOX_GC,
     }
     path = common.save_result("sandbox_capacity", result)
     print(f"→ {path}", file=sys.stderr)
