@@ -22,5 +22,10 @@ format: $(STAMP)
 	$(PY) -m ruff format .
 	$(PY) -m ruff check --fix .
 
+# Benchmarks of issue 8 (one at a time, ~6 minutes): bench/results/*.json and docs/performance.md.
+bench: $(STAMP)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev,bench]'
+	$(PY) -m bench
+
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

@@ -30,6 +30,10 @@ TEST_REQUIREMENTS = [
     "ruff>=0.6,<1",
 ]
 
+BENCH_REQUIREMENTS = [
+    "py-spy>=0.3.14",  # `make bench` profiles the write path (bench/profile.py)
+]
+
 setup(
     name="airbyte-destination-linkedin-capi",
     version=VERSION,
@@ -42,7 +46,7 @@ setup(
     package_data={"destination_linkedin_capi": ["spec.json"], "": ["*.json", "*.jsonl"]},
     include_package_data=True,
     install_requires=MAIN_REQUIREMENTS,
-    extras_require={"dev": TEST_REQUIREMENTS},
+    extras_require={"dev": TEST_REQUIREMENTS, "bench": BENCH_REQUIREMENTS},
     entry_points={
         "console_scripts": [
             "destination-linkedin-capi=destination_linkedin_capi.run:run",

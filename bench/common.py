@@ -27,7 +27,7 @@ import requests
 from destination_linkedin_capi.sample_data import catalog, generate_lines
 
 ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "bench" / "results"
+RESULTS = Path(os.environ.get("BENCH_RESULTS_DIR") or ROOT / "bench" / "results")
 ACCOUNT = 512345678
 TOKEN = "AQX-bench-token"
 RULES = {"LEAD": 11, "PURCHASE": 12, "SIGN_UP": 13}

@@ -1,0 +1,36 @@
+"""`python -m bench` (`make bench`): every benchmark of issue 8 in turn, one at a time (they must not
+compete for the two cores), then the generated block of docs/performance.md."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from bench import docs, memory, profile, quota, sandbox_capacity, throughput
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument(
+        "--quick", action="store_true", help="tiny sizes, no profile: checks that the scripts run; measures nothing"
+    )
+    parser.add_argument("--docs", type=Path, default=docs.DOC, help="the performance page to update")
+    args = parser.parse_args(argv)
+    if args.quick:
+        throughput.main(["--records", "1000", "--repeat", "1", "--no-cli"])
+        quota.main(["--limit", "10", "--window", "0.5", "--windows", "2", "--batch", "5"])
+        memory.main(["--sizes", "500,1000"])
+        sandbox_capacity.main(["--batch", "50", "--batches", "2", "--singles", "10", "--repeat", "1"])
+    else:
+        throughput.main([])
+        sandbox_capacity.main([])
+        quota.main([])
+        memory.main([])
+        profile.main([])
+        profile.main(["--dry-run"])
+    print(f"docs → {docs.write(doc=args.docs)}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

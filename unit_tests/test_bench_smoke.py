@@ -1,0 +1,38 @@
+"""The benchmark scripts still run (`python -m bench --quick`: tiny sizes, no profile) and write
+result files the performance page can be rendered from. Measures nothing: speed lives in `make bench`."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(120)
+def test_bench_quick_writes_valid_results_and_the_performance_block(tmp_path):
+    doc = tmp_path / "performance.md"
+    env = {**os.environ, "BENCH_RESULTS_DIR": str(tmp_path)}
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench", "--quick", "--docs", str(doc)], cwd=ROOT, env=env, capture_output=True
+    )
+    assert proc.returncode == 0, proc.stderr.decode()[-3000:]
+    throughput = json.loads((tmp_path / "throughput.json").read_text())
+    assert throughput["measurements"]["sandbox_in_process"]["records_per_s"] > 0
+    assert set(throughput["ratio_to_ceiling"]) == {"dry_run_in_process", "sandbox_in_process"}
+    quota = json.loads((tmp_path / "quota.json").read_text())
+    assert quota["requests_429"] == 0 and quota["event_requests_accepted"] == 20
+    memory = json.loads((tmp_path / "memory.json").read_text())
+    assert [run["records"] for run in memory["runs"].values()] == [500, 1000]
+    capacity = json.loads((tmp_path / "sandbox_capacity.json").read_text())
+    assert set(capacity["measurements"]) == {"batch_stock", "single_stock", "batch_tuned_gc", "single_tuned_gc"}
+    for result in (throughput, quota, memory, capacity):
+        assert result["machine"]["cores"] and result["date"]
+    text = doc.read_text()
+    assert "### Throughput ratio" in text and "### Quota use" in text and "<!-- bench:end -->" in text
