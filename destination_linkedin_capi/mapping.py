@@ -139,6 +139,8 @@ class _Route:
     forced_unknown: str | None
     fallback: str | None
     primary_key: tuple[tuple[str, ...], ...]
+    key_names: tuple[str, ...] | None  # the primary key's top-level names, when no part is nested
+    id_prefixes: dict[str, bytes]  # event → the start of its derived eventIds' hashed text
 
 
 class _Plan:
@@ -240,7 +242,6 @@ class RecordMapper:
         self._configured = ", ".join(event.name for event in self._events.values())
         self._routes: dict[tuple[str | None, str], _Route] = {}
         self._layouts: dict[tuple[str, ...], tuple[Layout, _Plan | None]] = {}
-        self._id_prefixes: dict[tuple[str | None, str, str], bytes] = {}
 
     def map(self, stream: str, namespace: str | None, data: Mapping[str, Any]) -> ConversionEvent | Rejection:
         """One record → its conversion event, or the first problem found (event, time, identifiers,
@@ -424,7 +425,8 @@ class RecordMapper:
         if fallback is None and len(self._events) == 1:
             fallback = next(iter(self._events))
         key_paths = tuple(tuple(path) for path in info.primary_key if path)
-        route = _Route(forced, forced_unknown, fallback, key_paths)
+        key_names = tuple(path[0] for path in key_paths) if all(len(path) == 1 for path in key_paths) else None
+        route = _Route(forced, forced_unknown, fallback, key_paths, key_names, {})
         self._routes[(namespace, stream)] = route
         return route
 
@@ -588,13 +590,18 @@ class RecordMapper:
     ) -> str:
         """From the primary-key values when all are present, else from the whole record."""
         key: Any = data
-        if route.primary_key:
+        if route.key_names is not None:
+            if route.key_names:
+                values = [data.get(name) for name in route.key_names]
+                if None not in values:
+                    key = values
+        else:
             values = [data.get(path[0]) if len(path) == 1 else _dig(data, path) for path in route.primary_key]
             if None not in values:
                 key = values
-        prefix = self._id_prefixes.get((namespace, stream, event))
+        prefix = route.id_prefixes.get(event)
         if prefix is None:
-            prefix = self._id_prefixes[(namespace, stream, event)] = n.event_id_prefix(namespace, stream, event)
+            prefix = route.id_prefixes[event] = n.event_id_prefix(namespace, stream, event)
         return n.derived_event_id(prefix, key)
 
 
