@@ -33,6 +33,7 @@ logger = logging.getLogger("airbyte")
 CONNECT_TIMEOUT = 10.0
 BACKOFF_BASE = 1.0
 BACKOFF_CAP = 60.0
+ACCEPTED = {"status": 201}  # one element's status in a BATCH_CREATE answer (reference §4)
 
 
 def _body(response: requests.Response) -> Any:
@@ -149,6 +150,8 @@ class LinkedInClient:
                 f"LinkedIn answered the batch of {len(elements)} events with HTTP {response.status_code} "
                 "but without one status per event, so what it recorded is unknown."
             )
+        if statuses.count(ACCEPTED) == len(statuses):  # the usual answer, checked in C
+            return {}
         failures = {}
         for index, item in enumerate(statuses):
             status = item.get("status") if isinstance(item, dict) else None

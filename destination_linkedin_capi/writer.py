@@ -177,8 +177,9 @@ class BatchWriter:
         pending: list[list[int]] = [list(range(len(batch.payloads)))]
         while pending:
             indices = pending.pop()
+            whole = len(indices) == len(batch.payloads)  # the first attempt: no copy by index needed
             try:
-                refused = self._send([batch.payloads[i] for i in indices])
+                refused = self._send(batch.payloads[:] if whole else [batch.payloads[i] for i in indices])
             except RejectedRequestError as error:
                 named = {i: reasons for i, reasons in error.index_errors.items() if 0 <= i < len(indices)}
                 if named:
@@ -193,6 +194,9 @@ class BatchWriter:
                     middle = len(indices) // 2
                     pending.append(indices[middle:])
                     pending.append(indices[:middle])
+                continue
+            if not refused:
+                sent.extend(batch.origins if whole else [batch.origins[i] for i in indices])
                 continue
             for position, index in enumerate(indices):
                 if position in refused:
