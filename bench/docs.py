@@ -114,12 +114,14 @@ def _profile(result: dict[str, Any], title: str) -> list[str]:
         return [f"### {title}", "", f"Skipped: {result['skipped']}"]
     lines = [f"### {title} — {result['records']:,} records, py-spy, share of the write's samples", ""]
     for thread, info in result["threads"].items():
-        top = ", ".join(
-            f"{item['function'].split(' (')[0]} {item['share']:.1%}"
-            for item in info["top_self"]
-            if not item["function"].startswith(("Condition.wait", "Event.wait"))
-        )
-        lines.append(f"- **{thread}** ({info['share']:.0%}): {top}")
+        top = ", ".join(f"{item['function'].split(' (')[0]} {item['share']:.1%}" for item in info["top_self"])
+        lines.append(f"- **{thread}** (computing {info['computing']:.0%}, blocked {info['waiting']:.0%}): {top or '—'}")
+    lines += [
+        "",
+        "Self time of each function; `WriteSession._loop` includes the `orjson.loads` it calls, "
+        "`LinkedInClient.request` the `orjson.dumps` of the batch. A thread waiting for the GIL is "
+        "sampled in the function it wants to run.",
+    ]
     return lines
 
 

@@ -32,9 +32,16 @@ WriteSession(ConnectorConfig.parse(orjson.loads(open(config, "rb").read())), rea
 """
 
 
+# Leaf frames that mean the thread is blocked, not computing: on a queue or an event, on the
+# sandbox's answer, or on the GIL handed back after one of them.
+WAITS = ("Condition.wait", "Event.wait", "Thread._wait_for_tstate_lock", "SocketIO.readinto")
+
+
 def summarise(raw: Path, top: int) -> dict[str, Any]:
-    """Per thread: its share of the write's samples, and its top functions by self samples."""
+    """Per thread: its share of the write's samples (computing and waiting), and its top functions
+    by self samples while computing."""
     threads: dict[str, collections.Counter[str]] = collections.defaultdict(collections.Counter)
+    waiting: collections.Counter[str] = collections.Counter()
     total = 0
     for line in raw.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
@@ -43,18 +50,24 @@ def summarise(raw: Path, top: int) -> dict[str, Any]:
             continue  # start-up: imports and reading the input
         thread = "main" if "WriteSession.run" in stack else re.sub(r"^thread \(\d+\): ?", "", frames[0]) or "other"
         function = re.sub(r":\d+\)$", ")", frames[-1])
-        threads[thread][function] += int(count)
         total += int(count)
+        if function.startswith(WAITS):
+            waiting[thread] += int(count)
+        else:
+            threads[thread][function] += int(count)
+    names = sorted(set(threads) | set(waiting), key=lambda name: -sum(threads[name].values()))
     return {
         "samples": total,
         "threads": {
             name: {
-                "share": round(sum(counter.values()) / total, 4),
+                "computing": round(sum(threads[name].values()) / total, 4),
+                "waiting": round(waiting[name] / total, 4),
                 "top_self": [
-                    {"function": function, "share": round(n / total, 4)} for function, n in counter.most_common(top)
+                    {"function": function, "share": round(n / total, 4)}
+                    for function, n in threads[name].most_common(top)
                 ],
             }
-            for name, counter in sorted(threads.items(), key=lambda item: -sum(item[1].values()))
+            for name in names
         },
     }
 
