@@ -263,9 +263,10 @@ def _step_write(config_path: Path, workdir: Path, records: int) -> tuple[Outcome
         for line in generate_lines(records):
             handle.write(line + b"\n")
     streams = ", ".join(f"{name} → {event}" for name, (event, _) in STREAMS.items())
+    bad = len(bad_records(dt.datetime.now(dt.timezone.utc)))
     _say(
         f"\n3. `python main.py write`: {records:,} sample records from 3 streams ({streams}); mixed identifiers "
-        f"(email, LinkedIn click ID, name + company), and {len(bad_records(dt.datetime.now(dt.timezone.utc)))} deliberately bad rows."
+        f"(email, LinkedIn click ID, name + company), and {bad} deliberately bad rows."
     )
     started = time.monotonic()
     run = run_connector(["write", "--config", str(config_path), "--catalog", str(catalog_path)], stdin=input_path)
@@ -322,6 +323,8 @@ def _step_received(sandbox: SandboxProcess, outcome: Outcome, previews: list[dic
     if len(events) != outcome.sent:
         raise DemoFailed(f"The sandbox stored {len(events):,} events but the connector reported {outcome.sent:,} sent.")
     _say(f"   That is exactly the {outcome.sent:,} the connector reported as sent.")
+    if not events:
+        return
     sample = max(events[:1000], key=_showcase)
     _say("   One event as LinkedIn received it (the email is SHA-256 hashed; the eventId lets LinkedIn deduplicate):")
     _say(_indented({key: value for key, value in sample.items() if not key.startswith("_")}))
