@@ -86,13 +86,19 @@ def _number(text: str) -> int:
 
 @contextlib.contextmanager
 def _signals_deferred() -> Iterator[None]:
-    """Hold Ctrl-C and SIGTERM while children are stopped, so a second Ctrl-C cannot leave one running."""
-    held = {signal.SIGINT, signal.SIGTERM}
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    """Ctrl-C or SIGTERM arriving inside the block takes effect when it ends. Used around starting a child and
+    registering its stop, and around stopping it, so a signal can never leave a child that nobody will stop
+    (`subprocess.Popen` does not kill a child it has forked when it is interrupted before returning)."""
+    received: list[int] = []
+    signals = (signal.SIGINT, signal.SIGTERM)
+    previous = {signum: signal.signal(signum, lambda signum, frame: received.append(signum)) for signum in signals}
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        if received:
+            signal.raise_signal(received[0])
 
 
 def _stop(process: subprocess.Popen) -> None:
@@ -107,48 +113,43 @@ def _stop(process: subprocess.Popen) -> None:
                 process.wait()
 
 
+def _start(stack: contextlib.ExitStack, command: list[str], **options: Any) -> subprocess.Popen:
+    """Start a child whose stop is registered on `stack` before any signal can interrupt."""
+    with _signals_deferred():
+        process = subprocess.Popen(command, **options)
+        stack.enter_context(process)  # closes its pipes, after `_stop` has ended it
+        stack.callback(_stop, process)
+    return process
+
+
+@dataclass(frozen=True)
 class SandboxProcess:
-    """`python -m destination_linkedin_capi.sandbox` in its own process, read through its admin API."""
+    """The running sandbox, read through its admin API (docs/sandbox.md)."""
 
-    def __init__(self, seed_path: Path, log_path: Path) -> None:
-        self._log = open(log_path, "w+b")  # noqa: SIM115 - closed in stop()
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "destination_linkedin_capi.sandbox", "--port", "0", "--seed", str(seed_path)],
-            stdout=subprocess.PIPE,
-            stderr=self._log,
-            text=True,
-        )
-        self.pid = self.process.pid
-        try:
-            self.url = self._wait_for_url()
-        except BaseException:
-            self.stop()
-            raise
-
-    def _wait_for_url(self) -> str:
-        """The one `SANDBOX_URL=...` line the sandbox prints once it listens (docs/sandbox.md)."""
-        assert self.process.stdout is not None
-        with selectors.DefaultSelector() as selector:
-            selector.register(self.process.stdout, selectors.EVENT_READ)
-            ready = selector.select(START_TIMEOUT)
-        line = self.process.stdout.readline() if ready else ""
-        if not line.startswith("SANDBOX_URL="):
-            raise DemoFailed(f"The sandbox did not start: {self.stderr() or 'no output'}")
-        return line.strip().removeprefix("SANDBOX_URL=")
-
-    def stderr(self) -> str:
-        self._log.seek(0)
-        return self._log.read().decode("utf-8", "replace").strip()[-2000:]
+    pid: int
+    url: str
 
     def admin(self, path: str) -> Any:
         with urllib.request.urlopen(f"{self.url}/_sandbox/{path}", timeout=ADMIN_TIMEOUT) as answer:
             return json.loads(answer.read())
 
-    def stop(self) -> None:
-        _stop(self.process)
-        if self.process.stdout is not None:
-            self.process.stdout.close()
-        self._log.close()
+
+@contextlib.contextmanager
+def running_sandbox(seed_path: Path, log_path: Path) -> Iterator[SandboxProcess]:
+    """`python -m destination_linkedin_capi.sandbox` in its own process, stopped when the block ends."""
+    with contextlib.ExitStack() as stack:
+        log = stack.enter_context(open(log_path, "w+b"))
+        command = [sys.executable, "-m", "destination_linkedin_capi.sandbox", "--port", "0", "--seed", str(seed_path)]
+        process = _start(stack, command, stdout=subprocess.PIPE, stderr=log, text=True)
+        assert process.stdout is not None
+        with selectors.DefaultSelector() as selector:  # the one line it prints once it listens
+            selector.register(process.stdout, selectors.EVENT_READ)
+            line = process.stdout.readline() if selector.select(START_TIMEOUT) else ""
+        if not line.startswith("SANDBOX_URL="):
+            log.seek(0)
+            problem = log.read().decode("utf-8", "replace").strip()[-2000:] or "no output"
+            raise DemoFailed(f"The sandbox did not start: {problem}")
+        yield SandboxProcess(process.pid, line.strip().removeprefix("SANDBOX_URL="))
 
 
 @dataclass
@@ -172,22 +173,22 @@ class CliRun:
 
 
 def run_connector(args: list[str], stdin: Path | None = None) -> CliRun:
-    """The real CLI in a subprocess (subprocess.run kills it on timeout and on Ctrl-C)."""
+    """The real CLI, `python main.py ARGS`, in a subprocess that is stopped on timeout, Ctrl-C and SIGTERM."""
     with contextlib.ExitStack() as stack:
         source = stack.enter_context(open(stdin, "rb")) if stdin else subprocess.DEVNULL
-        done = subprocess.run(
-            [sys.executable, str(ROOT / "main.py"), *args],
-            stdin=source,
-            capture_output=True,
-            text=True,
-            timeout=CLI_TIMEOUT,
-            cwd=ROOT,
+        command = [sys.executable, str(ROOT / "main.py"), *args]
+        process = _start(
+            stack, command, stdin=source, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT
         )
+        try:
+            stdout, stderr = process.communicate(timeout=CLI_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            raise DemoFailed(f"`python main.py {args[0]}` did not finish within {CLI_TIMEOUT:.0f} s.") from None
     messages = []
-    for line in done.stdout.splitlines():
+    for line in stdout.splitlines():
         with contextlib.suppress(json.JSONDecodeError):
             messages.append(json.loads(line))
-    return CliRun(done.returncode, messages, done.stderr)
+    return CliRun(process.returncode, messages, stderr)
 
 
 def demo_config(url: str, *, dry_run: bool) -> dict[str, Any]:
@@ -349,8 +350,7 @@ def run_demo(records: int, *, dry_run: bool) -> None:
         workdir = Path(tmp)
         seed_path = workdir / "seed.json"
         seed_path.write_text(json.dumps(SEED))
-        sandbox = SandboxProcess(seed_path, workdir / "sandbox.log")
-        try:
+        with running_sandbox(seed_path, workdir / "sandbox.log") as sandbox:
             _say(
                 f"\n1. Sandbox: PID {sandbox.pid} at {sandbox.url} — a local stand-in for LinkedIn; nothing leaves this machine."
             )
@@ -370,9 +370,7 @@ def run_demo(records: int, *, dry_run: bool) -> None:
             outcome, previews = _step_write(config_path, workdir, records)
             _explain(outcome, dry_run=dry_run)
             _step_received(sandbox, outcome, previews, dry_run=dry_run)
-        finally:
-            sandbox.stop()
-            _say(f"\nSandbox stopped (PID {sandbox.pid}).")
+        _say(f"\nSandbox stopped (PID {sandbox.pid}).")
     _say(
         f"Done in {time.monotonic() - started:.1f} s. On real LinkedIn, conversions show in Campaign Manager within 72 h."
     )
