@@ -65,7 +65,7 @@ def test_12345_records_in_three_full_batches_with_every_state_gated(sandbox, tmp
 
 def test_every_event_arrives_through_a_storm_of_faults(sandbox, tmp_path):
     seed_access_token(sandbox)
-    sandbox.set_fault_rate(0.3, statuses=(500, 503, 429), drop_share=0.25, seed=11)
+    sandbox.set_fault_rate(0.3, statuses=(500, 503, 429), drop_share=0.25, seed=14)
     sandbox.add_fault(
         None, delay=2.5, count=2, after=3, path_prefix="/rest/conversionEvents"
     )  # beyond the read timeout
