@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 import signal
 import subprocess
@@ -17,6 +18,9 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from airbyte_cdk.utils.traced_exception import AirbyteTracedException
+
+from destination_linkedin_capi.destination import DestinationLinkedinCapi
 
 ROOT = Path(__file__).resolve().parent.parent
 ACCOUNT = 512345678
@@ -137,6 +141,44 @@ def run_write(
     run.logs = [m["log"]["message"] for m in messages if m["type"] == "LOG"]
     run.traces = [m["trace"] for m in messages if m["type"] == "TRACE"]
     return run
+
+
+@dataclass
+class InProcessRun:
+    """What `write_lines` (the CLI's write path, minus argument parsing) emitted and logged, and the error it raised."""
+
+    states: list[dict[str, Any]]
+    logs: list[str]
+    error: AirbyteTracedException | None
+
+
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+def write_in_process(
+    tmp_path: Path, config: dict[str, Any], catalog: dict[str, Any], lines: Iterable[bytes]
+) -> InProcessRun:
+    """Run the CLI's write path in this process: raw input lines in, emitted STATEs and log lines out."""
+    catalog_path = tmp_path / "catalog.json"
+    catalog_path.write_text(json.dumps(catalog))
+    collect = _Collect()
+    logger = logging.getLogger("airbyte")
+    logger.addHandler(collect)
+    states: list[dict[str, Any]] = []
+    error = None
+    try:
+        DestinationLinkedinCapi().write_lines(config, str(catalog_path), lines, states.append)
+    except AirbyteTracedException as raised:
+        error = raised
+    finally:
+        logger.removeHandler(collect)
+    return InProcessRun(states, collect.messages, error)
 
 
 def with_state_ids(lines: Iterable[bytes]) -> list[bytes]:
