@@ -50,6 +50,18 @@ def _example(line: bytes | str) -> str:
     return repr(text[:EXAMPLE_CHARS] + ("…" if len(text) > EXAMPLE_CHARS else ""))
 
 
+def _descriptor_key(state: dict[str, Any]) -> StreamKey | None:
+    """The stream a STREAM state is for; None when its descriptor is unreadable (the state then counts no records)."""
+    stream = state.get("stream")
+    descriptor = stream.get("stream_descriptor") if type(stream) is dict else None
+    if type(descriptor) is not dict:
+        return None
+    namespace, name = descriptor.get("namespace"), descriptor.get("name")
+    if type(name) is not str or (namespace is not None and type(namespace) is not str):
+        return None
+    return (namespace, name)
+
+
 def read_catalog(path: str) -> dict[StreamKey, StreamInfo]:
     """The configured streams, read from the raw JSON so fields the CDK drops (destination_object_name) survive."""
     try:
@@ -210,8 +222,10 @@ class WriteSession:
                     continue
             else:
                 message = item
-            if type(message) is not dict:
-                report.record_ignored("not_a_message", _example(orjson.dumps(message)))
+            if type(message) is not dict:  # the example is the line as read: deep JSON cannot be serialised again
+                report.record_ignored(
+                    "not_a_message", _example(item) if raw_lines else "a message that is not an object"
+                )
                 continue
             kind = message.get("type")
             if kind == "RECORD":
@@ -219,7 +233,11 @@ class WriteSession:
                 if type(record) is not dict or type(record.get("stream")) is not str:
                     report.record_ignored("not_a_message", "a RECORD without a record.stream")
                     continue
-                key = (record.get("namespace"), record["stream"])
+                namespace = record.get("namespace")
+                if namespace is not None and type(namespace) is not str:
+                    report.record_ignored("not_a_message", "a RECORD whose record.namespace is not text")
+                    continue
+                key = (namespace, record["stream"])
                 report.record_read(key)
                 since_state[key] = since_state.get(key, 0) + 1
                 self._since_global += 1
@@ -240,8 +258,10 @@ class WriteSession:
                 self._state(message)
             elif kind in ("TRACE", "LOG", "CONTROL"):
                 continue
-            else:
+            elif kind is None or type(kind) is str:
                 report.record_ignored("not_a_message", f"a message of type {kind!r}")
+            else:
+                report.record_ignored("not_a_message", "a message whose type is not text")
 
     def _state(self, message: dict[str, Any]) -> None:
         state = message.get("state")
@@ -249,9 +269,7 @@ class WriteSession:
             self.report.record_ignored("invalid_state", "a STATE message without a state object")
             return
         if state.get("type") == "STREAM":
-            descriptor = (state.get("stream") or {}).get("stream_descriptor") or {}
-            key = (descriptor.get("namespace"), descriptor.get("name"))
-            count = self._since_state.pop(key, 0)
+            count = self._since_state.pop(_descriptor_key(state), 0)
         else:  # GLOBAL, or LEGACY: covers every stream
             count = self._since_global
             self._since_global = 0
