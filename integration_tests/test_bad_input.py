@@ -291,6 +291,14 @@ CASES = [
 ]
 
 
+def strict(raw: bytes) -> Any:
+    """The line as strict JSON, or None."""
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+
+
 def echoed(states: list[dict[str, Any]]) -> list[tuple[int, float | None]]:
     return [(s["id"], ((s.get("state") or {}).get("destinationStats") or {}).get("recordCount")) for s in states]
 
@@ -322,7 +330,7 @@ def test_bad_input(linkedin: Sandbox, tmp_path: Path, case: Case):
         kind, text = case.example
         assert text in summary.examples[kind], summary.examples
     assert echoed(run.states) == list(case.states)
-    inputs = {m["id"]: m for m in map(orjson.loads, [ln for ln in case.lines if b'"STATE"' in ln]) if "id" in m}
+    inputs = {m["id"]: m for m in map(strict, case.lines) if isinstance(m, dict) and m.get("type") == "STATE"}
     for out in run.states:  # echoed unchanged but for destinationStats
         original = inputs[out["id"]]
         if isinstance(out.get("state"), dict):
@@ -369,10 +377,7 @@ def test_every_case_at_once_through_the_cli(sandbox: Sandbox, tmp_path: Path):
     lines, expected_ids = [], []
     for c in CASES:
         for ln in c.lines:
-            try:
-                message = orjson.loads(ln)
-            except orjson.JSONDecodeError:
-                message = None
+            message = strict(ln)
             if isinstance(message, dict) and message.get("type") == "STATE":  # echoed: renumbered to stay unique
                 message["id"] = len(expected_ids) + 1
                 expected_ids.append(message["id"])
