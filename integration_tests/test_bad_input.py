@@ -192,6 +192,12 @@ CASES = [
     case("time-too-old", lead(event_time=ago(days=100)), read=1, rejected={"too_old": 1}),
     case("time-in-the-future", lead(event_time=ago(days=-1)), read=1, rejected={"in_future": 1}),
     case("invalid-value", purchase(value="12,5"), read=1, rejected={"invalid_amount": 1}),
+    case(
+        "value-float-with-19-decimal-places",
+        purchase(value=0.0015415475286882053),
+        read=1,
+        rejected={"invalid_amount": 1},
+    ),
     case("negative-value", purchase(value=-5), read=1, rejected={"negative_amount": 1}),
     case("value-without-currency", purchase(currency=None), read=1, rejected={"missing_currency": 1}),
     case("invalid-currency", purchase(currency="XYZ"), read=1, rejected={"invalid_currency": 1}),
