@@ -41,6 +41,7 @@ _ONE_MS = dt.timedelta(milliseconds=1)
 # could otherwise build strings of any length ("1e999999").
 MAX_AMOUNT_INTEGER_DIGITS = 30
 MAX_AMOUNT_DECIMAL_PLACES = 18
+_FLOAT_PLACES = MAX_AMOUNT_DECIMAL_PLACES + 1  # a float's repr, from its dot to its end, within the limit
 _MAX_AMOUNT = 10**MAX_AMOUNT_INTEGER_DIGITS
 # Only thousands separators are understood: "1,234.50" or "1,234,567". A lone comma group without
 # a decimal point ("1,234", "12,5") reads differently in different locales, so it is refused.
@@ -202,7 +203,7 @@ def amount_text(value: Any) -> str:
         return _decimal_text(Decimal(value), value)
     if kind is float:
         text = repr(value + 0.0)  # + 0.0 turns -0.0 into 0.0
-        if value >= 0 and "e" not in text and "n" not in text:
+        if value >= 0 and "e" not in text and "n" not in text and len(text) - text.index(".") <= _FLOAT_PLACES:
             return text  # the shortest exact round-trip of the float, e.g. "12.5"
         return _decimal_text(Decimal(text), value)
     if kind is not str:
