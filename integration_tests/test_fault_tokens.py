@@ -69,11 +69,12 @@ def credentials(sandbox: Sandbox, mode: str) -> dict[str, Any]:
 
 
 def sync_losing_its_token(sandbox: Sandbox, tmp_path: Path, mode: str, state: str) -> tuple[WriteRun, list[bytes]]:
-    """Five 100-event batches at most four requests a second, so batches remain when the first STATE is printed."""
+    """Ten 50-event batches at most four requests a second: about two seconds of batches remain when the first
+    STATE is printed, so the token dies mid-sync even on a loaded machine."""
     config = access_token_config(
         sandbox,
         credentials=credentials(sandbox, mode),
-        batch_size=100,
+        batch_size=50,
         requests_per_minute=2,
         throttle_window_seconds=0.5,
     )
