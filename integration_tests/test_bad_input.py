@@ -48,7 +48,8 @@ def line(message: Any) -> bytes:
     return json.dumps(message, ensure_ascii=False).encode()
 
 
-def record(data: Any = LEAD, stream: str | None = "leads", **fields: Any) -> bytes:
+def record(data: Any = LEAD, stream: Any = "leads", **fields: Any) -> bytes:
+    """A RECORD line; `stream` None leaves the stream out, and any value may be given to break it."""
     body: dict[str, Any] = {"data": data, "emitted_at": 1} if stream is None else {"stream": stream, "data": data}
     body.update(fields)
     return line({"type": "RECORD", "record": body})
@@ -65,8 +66,8 @@ def purchase(**changes: Any) -> bytes:
     return record({k: v for k, v in data.items() if v is not None}, "purchases")
 
 
-def state(state_id: int, stream: str = "leads", **descriptor: Any) -> bytes:
-    body = {"type": "STREAM", "stream": {"stream_descriptor": {"name": stream, **descriptor}, "stream_state": {}}}
+def state(state_id: int, stream: Any = "leads") -> bytes:
+    body = {"type": "STREAM", "stream": {"stream_descriptor": {"name": stream}, "stream_state": {}}}
     return line({"type": "STATE", "id": state_id, "state": body})
 
 
