@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
+# `make demo RECORDS=50000`, `make demo DRY_RUN=1`
+RECORDS ?= 20000
+DRY_RUN ?=
 
 .PHONY: test lint format demo bench clean
 
@@ -13,6 +16,9 @@ $(STAMP): setup.py
 
 test: $(STAMP) lint
 	$(PY) -m pytest
+
+demo: $(STAMP)
+	$(PY) -m destination_linkedin_capi.demo --records $(RECORDS) $(if $(filter 1 true yes,$(DRY_RUN)),--dry-run)
 
 lint: $(STAMP)
 	$(PY) -m ruff check .

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from destination_linkedin_capi.config import ConnectorConfig
+from destination_linkedin_capi.mapping import ORACLE_MOAT_LAST_VERSION
 
 _STRING = {"type": ["string", "null"]}
 
@@ -50,21 +51,39 @@ FIELDS: dict[str, dict[str, Any]] = {
     },
 }
 REQUIRED = ["conversion_happened_at"]
-# Any one of these identifies the member (name counts as a pair).
-MATCHING_KEYS = [["email"], ["li_fat_id"], ["acxiom_id"], ["oracle_moat_id"], ["external_id"], ["lead_id"]]
+# Any one of these identifies the member; first and last name only as a pair.
+MATCHING_KEYS = [
+    ["email"],
+    ["li_fat_id"],
+    ["acxiom_id"],
+    ["oracle_moat_id"],
+    ["external_id"],
+    ["lead_id"],
+    ["first_name", "last_name"],
+]
+
+
+def _offered(config: ConnectorConfig) -> set[str]:
+    """The fields the mapping sends with this config: Oracle Moat IDs are dropped from API version 202605."""
+    if config.api_version <= ORACLE_MOAT_LAST_VERSION:
+        return set(FIELDS)
+    return set(FIELDS) - {"oracle_moat_id"}
 
 
 def destination_catalog(config: ConnectorConfig) -> dict[str, Any]:
-    """The DESTINATION_CATALOG message (as a JSON-ready dict) for the configured events."""
+    """The DESTINATION_CATALOG message (as a JSON-ready dict) for the configured events; it offers only fields
+    that reach LinkedIn, so a column mapped in Airbyte's UI is never silently left out."""
+    offered = _offered(config)
     schema = {
         "$schema": "http://json-schema.org/draft-07/schema#",
         "type": "object",
         "additionalProperties": True,
         "required": REQUIRED,
-        "properties": FIELDS,
+        "properties": {name: spec for name, spec in FIELDS.items() if name in offered},
     }
+    matching_keys = [key for key in MATCHING_KEYS if offered.issuperset(key)]
     operations = [
-        {"object_name": event.name, "sync_mode": "append", "json_schema": schema, "matching_keys": MATCHING_KEYS}
+        {"object_name": event.name, "sync_mode": "append", "json_schema": schema, "matching_keys": matching_keys}
         for event in config.events.values()
     ]
     return {"type": "DESTINATION_CATALOG", "destination_catalog": {"operations": operations}}

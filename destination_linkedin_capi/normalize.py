@@ -41,6 +41,7 @@ _ONE_MS = dt.timedelta(milliseconds=1)
 # could otherwise build strings of any length ("1e999999").
 MAX_AMOUNT_INTEGER_DIGITS = 30
 MAX_AMOUNT_DECIMAL_PLACES = 18
+_FLOAT_PLACES = MAX_AMOUNT_DECIMAL_PLACES + 1  # a float's repr, from its dot to its end, within the limit
 _MAX_AMOUNT = 10**MAX_AMOUNT_INTEGER_DIGITS
 # Only thousands separators are understood: "1,234.50" or "1,234,567". A lone comma group without
 # a decimal point ("1,234", "12,5") reads differently in different locales, so it is refused.
@@ -202,7 +203,7 @@ def amount_text(value: Any) -> str:
         return _decimal_text(Decimal(value), value)
     if kind is float:
         text = repr(value + 0.0)  # + 0.0 turns -0.0 into 0.0
-        if value >= 0 and "e" not in text and "n" not in text:
+        if value >= 0 and "e" not in text and "n" not in text and len(text) - text.index(".") <= _FLOAT_PLACES:
             return text  # the shortest exact round-trip of the float, e.g. "12.5"
         return _decimal_text(Decimal(text), value)
     if kind is not str:
@@ -304,6 +305,31 @@ def derived_event_id(prefix: bytes, key: Any) -> str:
     `[namespace, stream, event, key]` with sorted object keys (key: primary-key values or the record)."""
     try:
         body = orjson.dumps(key, option=orjson.OPT_SORT_KEYS)
-    except TypeError:  # integers beyond 64 bits: the standard encoder writes them exactly
-        body = json.dumps(key, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str).encode()
+    except TypeError:  # integers beyond 64 bits, or nesting beyond orjson's 254 levels
+        body = canonical_json(key).encode()
     return hashlib.sha256(prefix + body + b"]").hexdigest()[:32]
+
+
+def canonical_json(value: Any) -> str:
+    """`json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)`, built without
+    recursion: orjson parses records nested up to 1,024 levels, deeper than the standard encoder can write on
+    Python 3.10 and 3.11, and a record's derived eventId must not depend on the Python version."""
+    out: list[str] = []
+    todo: list[tuple[bool, Any]] = [(False, value)]  # (is output text, item), last first
+    while todo:
+        is_text, item = todo.pop()
+        if is_text:
+            out.append(item)
+        elif isinstance(item, dict):
+            parts: list[tuple[bool, Any]] = [(True, "{")]
+            for i, name in enumerate(sorted(item)):
+                parts += [(True, ("," if i else "") + json.dumps(name, ensure_ascii=False) + ":"), (False, item[name])]
+            todo += reversed([*parts, (True, "}")])
+        elif isinstance(item, (list, tuple)):
+            parts = [(True, "[")]
+            for i, element in enumerate(item):
+                parts += [(True, ","), (False, element)] if i else [(False, element)]
+            todo += reversed([*parts, (True, "]")])
+        else:
+            out.append(json.dumps(item, ensure_ascii=False, default=str))
+    return "".join(out)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import gc
+import json
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
@@ -52,6 +53,44 @@ def _example(line: bytes | str) -> str:
     return repr(text[:EXAMPLE_CHARS] + ("…" if len(text) > EXAMPLE_CHARS else ""))
 
 
+class _NotStrictJson:
+    """The data of a RECORD whose line is not strict JSON (see `WriteSession._salvage`): rejected, never sent."""
+
+    __slots__ = ("message",)
+
+    def __init__(self, line: bytes | str) -> None:
+        self.message = (
+            "The record's line is not strict JSON (it holds NaN, Infinity, a number too large for JSON, a lone "
+            f"surrogate or bytes that are not UTF-8), so its values cannot be read exactly: {_example(line)}"
+        )
+
+
+def _descriptor_key(state: dict[str, Any]) -> StreamKey | None:
+    """The stream a STREAM state is for; None when its descriptor is unreadable (the state then counts no records)."""
+    stream = state.get("stream")
+    descriptor = stream.get("stream_descriptor") if type(stream) is dict else None
+    if type(descriptor) is not dict:
+        return None
+    namespace, name = descriptor.get("namespace"), descriptor.get("name")
+    if type(name) is not str or (namespace is not None and type(namespace) is not str):
+        return None
+    return (namespace, name)
+
+
+@contextlib.contextmanager
+def _write_gc() -> Iterator[None]:
+    """Freeze the objects alive at start-up out of the collector's sight and collect less often;
+    both are restored afterwards (in-process callers such as tests share the interpreter)."""
+    thresholds = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)
+        gc.unfreeze()
+
+
 def read_catalog(path: str) -> dict[StreamKey, StreamInfo]:
     """The configured streams, read from the raw JSON so fields the CDK drops (destination_object_name) survive."""
     try:
@@ -70,20 +109,6 @@ def read_catalog(path: str) -> dict[StreamKey, StreamInfo]:
     except (OSError, orjson.JSONDecodeError, KeyError, TypeError) as error:
         raise ConfigError(f"The configured catalog {path} could not be read ({type(error).__name__}).") from None
     return streams
-
-
-@contextlib.contextmanager
-def _write_gc() -> Iterator[None]:
-    """Freeze the objects alive at start-up out of the collector's sight and collect less often;
-    both are restored afterwards (in-process callers such as tests share the interpreter)."""
-    thresholds = gc.get_threshold()
-    gc.freeze()
-    gc.set_threshold(*GC_THRESHOLDS)
-    try:
-        yield
-    finally:
-        gc.set_threshold(*thresholds)
-        gc.unfreeze()
 
 
 def failure_of(error: BaseException, config: ConnectorConfig) -> AirbyteTracedException:
@@ -223,14 +248,16 @@ class WriteSession:
             if raw_lines:
                 try:
                     message = loads(item)
-                except decode_error:
-                    if item.strip():
-                        report.record_ignored("non_json_line", _example(item))
-                    continue
+                except decode_error as error:
+                    message = self._salvage(item, error)
+                    if message is None:
+                        continue
             else:
                 message = item
-            if type(message) is not dict:
-                report.record_ignored("not_a_message", _example(orjson.dumps(message)))
+            if type(message) is not dict:  # the example is the line as read: deep JSON cannot be serialised again
+                report.record_ignored(
+                    "not_a_message", _example(item) if raw_lines else "a message that is not an object"
+                )
                 continue
             kind = message.get("type")
             if kind == "RECORD":
@@ -238,15 +265,25 @@ class WriteSession:
                 if type(record) is not dict or type(record.get("stream")) is not str:
                     report.record_ignored("not_a_message", "a RECORD without a record.stream")
                     continue
-                key = (record.get("namespace"), record["stream"])
+                namespace = record.get("namespace")
+                if namespace is not None and type(namespace) is not str:
+                    report.record_ignored("not_a_message", "a RECORD whose record.namespace is not text")
+                    continue
+                key = (namespace, record["stream"])
                 read[key] += 1  # report.record_read, inlined: this loop runs once per record
                 since_state[key] = since_state.get(key, 0) + 1
                 if key not in streams:
-                    report.record_ignored("unknown_stream", f"stream {key[1]!r} is not in the configured catalog")
+                    where = f" in namespace {namespace!r}" if namespace is not None else ""
+                    report.record_ignored(
+                        "unknown_stream", f"stream {key[1]!r}{where} is not in the configured catalog"
+                    )
                     continue
                 data = record.get("data")
                 if type(data) is not dict:
-                    writer.reject(key, None, "record_not_object", "The record's data is not a JSON object.")
+                    if type(data) is _NotStrictJson:
+                        writer.reject(key, None, "invalid_json", data.message)
+                    else:
+                        writer.reject(key, None, "record_not_object", "The record's data is not a JSON object.")
                     continue
                 result = map_record(key[1], key[0], data)
                 if type(result) is Rejection:
@@ -258,23 +295,54 @@ class WriteSession:
                 self._state(message)
             elif kind in ("TRACE", "LOG", "CONTROL"):
                 continue
-            else:
+            elif kind is None or type(kind) is str:
                 report.record_ignored("not_a_message", f"a message of type {kind!r}")
+            else:
+                report.record_ignored("not_a_message", "a message whose type is not text")
+
+    def _salvage(self, line: bytes | str, error: orjson.JSONDecodeError) -> dict[str, Any] | None:
+        """A line orjson refused. Python's json.dumps writes NaN and Infinity, and hand-made files hold bytes that
+        are not UTF-8, so the line is read leniently, only to learn what it was: a RECORD is then counted on its
+        stream and rejected (`invalid_json`), never sent with guessed values; a STATE is not echoed, as it could
+        not be echoed unchanged (`invalid_state`). Anything else, and JSON nested deeper than orjson's 1,024
+        levels, is a `non_json_line`. Returns the message to process, or None once the line is counted."""
+        if not line.strip():
+            return None
+        message = None
+        if error.msg != "depth limit exceeded":  # too deep to read is not "not strict"
+            text = line.decode("utf-8", "replace") if isinstance(line, bytes) else line
+            with contextlib.suppress(ValueError, RecursionError):
+                message = json.loads(text)
+        if type(message) is not dict or message.get("type") not in ("RECORD", "STATE"):
+            self.report.record_ignored("non_json_line", _example(line))
+            return None
+        if message["type"] == "STATE":
+            self.report.record_ignored(
+                "invalid_state",
+                "a STATE line that is not strict JSON (NaN, Infinity or bytes that are not UTF-8); it cannot be "
+                f"echoed unchanged: {_example(line)}",
+            )
+            return None
+        record = message.get("record")
+        if type(record) is dict:
+            for name in ("stream", "namespace"):  # a lone surrogate (\ud800) cannot be written to the log
+                if type(record.get(name)) is str:
+                    record[name] = record[name].encode("utf-8", "replace").decode()
+            record["data"] = _NotStrictJson(line)
+        return message
 
     def _state(self, message: dict[str, Any]) -> None:
+        assert self.writer is not None
         state = message.get("state")
-        if type(state) is not dict:
-            self.report.record_ignored("invalid_state", "a STATE message without a state object")
+        if type(state) is not dict:  # nothing to add destinationStats to: echoed as received, after its records
+            self.writer.add_state(message)
             return
         if state.get("type") == "STREAM":
-            descriptor = (state.get("stream") or {}).get("stream_descriptor") or {}
-            key = (descriptor.get("namespace"), descriptor.get("name"))
-            count = self._since_state.pop(key, 0)
+            count = self._since_state.pop(_descriptor_key(state), 0)
         else:  # GLOBAL, or LEGACY: covers every stream
             read = self.report.total_read
             count = read - self._read_at_global
             self._read_at_global = read
             self._since_state.clear()
         state["destinationStats"] = {"recordCount": float(count)}
-        assert self.writer is not None
         self.writer.add_state(message)

@@ -1,0 +1,94 @@
+"""Data activation end to end: `discover` offers the fields, Airbyte maps a stream to an operation
+(`destination_object_name`), and `write` sends its records to that event's rule — with no event field in the
+records and a stream name that matches no event.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import subprocess
+import sys
+
+import orjson
+import pytest
+
+from integration_tests.writing import ROOT, RULES, TOKEN, access_token_config, run_write, seed_access_token
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def discovered(tmp_path, config) -> dict[str, dict]:
+    path = tmp_path / "discover-config.json"
+    path.write_text(json.dumps(config))
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "main.py"), "discover", "--config", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
+    assert out.returncode == 0, out.stderr
+    (message,) = [json.loads(line) for line in out.stdout.splitlines()]
+    return {op["object_name"]: op for op in message["destination_catalog"]["operations"]}
+
+
+def activation_stream(name: str, object_name: str) -> dict:
+    """A configured stream as the platform sends it after the user picked an operation in the mapping UI."""
+    return {
+        "stream": {"name": name, "json_schema": {"type": "object"}, "supported_sync_modes": ["full_refresh"]},
+        "sync_mode": "full_refresh",
+        "destination_sync_mode": "append",
+        "destination_object_name": object_name,
+    }
+
+
+def record(stream: str, data: dict) -> bytes:
+    return orjson.dumps({"type": "RECORD", "record": {"stream": stream, "data": data, "emitted_at": 0}})
+
+
+def test_streams_mapped_to_operations_land_on_their_rules(sandbox, tmp_path):
+    seed_access_token(sandbox)
+    config = access_token_config(sandbox)  # stream_events names leads/purchases/signups only
+    operations = discovered(tmp_path, config)
+    assert set(operations) == set(RULES)
+    fields = set(operations["PURCHASE"]["json_schema"]["properties"])
+    when = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=2)).isoformat()
+    orders = [
+        {
+            "email": f"buyer{n}@example.com",
+            "first_name": "Jane",
+            "last_name": "Doe",
+            "conversion_happened_at": when,
+            "conversion_value": f"{10 + n}.50",
+            "currency_code": "EUR",
+            "event_id": f"order-{n}",
+        }
+        for n in range(5)
+    ]
+    assert all(set(order) <= fields for order in orders)  # only columns discover offered
+    # A record naming another event still follows the stream's operation: the user mapped the stream.
+    orders.append({"li_fat_id": "AQE-7", "conversion_happened_at": when, "event_id": "order-5", "event_name": "LEAD"})
+    lines = [record("warehouse_orders", order) for order in orders]
+    lines += [record("crm_contacts", {"email": "lead@example.com", "conversion_happened_at": when, "event_id": "c1"})]
+    lines += [record("wishlist", {"email": "w@example.com", "conversion_happened_at": when, "event_id": "w1"})]
+    catalog = {
+        "streams": [
+            activation_stream("warehouse_orders", "PURCHASE"),
+            activation_stream("crm_contacts", "lead"),  # object names match case-insensitively
+            activation_stream("wishlist", "ADD_TO_CART"),  # not a configured event
+        ]
+    }
+
+    run = run_write(tmp_path, config, catalog, lines)
+
+    assert run.code == 0, run.output
+    purchases = sandbox.events(RULES["PURCHASE"])
+    assert [event["eventId"] for event in purchases] == [f"order-{n}" for n in range(6)]
+    assert purchases[0]["conversionValue"] == {"currencyCode": "EUR", "amount": "10.50"}
+    assert purchases[0]["user"]["userInfo"] == {"firstName": "Jane", "lastName": "Doe"}
+    assert [event["eventId"] for event in sandbox.events(RULES["LEAD"])] == ["c1"]
+    assert sandbox.events(RULES["SIGN_UP"]) == []
+    assert any("Sync summary: 8 records read, 7 sent, 1 rejected" in line for line in run.logs), run.logs
+    assert any("unknown_event: e.g. Stream 'wishlist' is set to send to 'ADD_TO_CART'" in line for line in run.logs)
+    assert TOKEN not in run.output

@@ -1,0 +1,140 @@
+"""`make demo`'s module as a subprocess: the real check + write against the sandbox, counts that add up, reasons
+shown, no secret printed, and no process left behind — after success and after Ctrl-C / SIGTERM mid-run.
+
+Each run gets its own TMPDIR, and every process the demo starts names a file in it on its command line (the
+sandbox's seed, the connector's config), so a leftover process is found by scanning /proc for that directory.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from destination_linkedin_capi.demo import SERVICE_KEY
+from destination_linkedin_capi.mapping import REJECTION_REASONS
+from integration_tests.writing import ROOT
+
+pytestmark = pytest.mark.timeout(120)
+MINTED = re.compile(r"\b(?:cdp|oauth)-[A-Za-z0-9_-]{16,}")  # the sandbox's minted token format
+IN_SHORT = re.compile(
+    r"In short: ([\d,]+) records read = ([\d,]+) (sent to LinkedIn|would be sent) \+ ([\d,]+) rejected"
+)
+REASON_ROW = re.compile(r"^ {5}([a-z_]+) +([\d,]+)  (.+)$", re.M)
+RULE_ROW = re.compile(r"^ {3}rule (\d+) +'Airbyte CAPI (\w+)' +\w+ +([\d,]+) events", re.M)
+BAD_ROW_REASONS = {"too_old", "no_identifier", "invalid_currency", "missing_timestamp"}
+
+
+def number(text: str) -> int:
+    return int(text.replace(",", ""))
+
+
+def demo_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "destination_linkedin_capi.demo", *args]
+
+
+def demo_env(tmp_path: Path) -> dict[str, str]:
+    return {**os.environ, "TMPDIR": str(tmp_path)}
+
+
+def processes_naming(directory: Path) -> list[str]:
+    """Command lines of live processes that mention `directory` (zombies have none)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if str(directory).encode() in cmdline:
+            found.append(cmdline.replace(b"\0", b" ").decode("utf-8", "replace"))
+    return found
+
+
+def sandbox_pid(output: str) -> int:
+    match = re.search(r"Sandbox: PID (\d+)", output)
+    assert match, output
+    return int(match.group(1))
+
+
+def assert_gone(pid: int, tmp_path: Path) -> None:
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+    assert processes_naming(tmp_path) == []
+
+
+def run_demo(tmp_path: Path, *args: str) -> str:
+    done = subprocess.run(
+        demo_command(*args), capture_output=True, text=True, timeout=110, cwd=ROOT, env=demo_env(tmp_path)
+    )
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output
+    assert SERVICE_KEY not in output
+    assert not MINTED.search(output), "a minted access token was printed"
+    return output
+
+
+def test_the_demo_sends_20000_records_and_accounts_for_each(tmp_path):
+    output = run_demo(tmp_path)
+
+    read, sent, verb, rejected = IN_SHORT.search(output).groups()
+    assert verb == "sent to LinkedIn"
+    assert number(read) == 20_000 == number(sent) + number(rejected)
+    reasons = {reason: (number(count), meaning) for reason, count, meaning in REASON_ROW.findall(output)}
+    assert set(reasons) == BAD_ROW_REASONS
+    assert sum(count for count, _ in reasons.values()) == number(rejected)
+    for reason, (_, meaning) in reasons.items():
+        assert meaning == REJECTION_REASONS[reason]
+    assert "SUCCEEDED: Connected to ad account 512345678" in output
+    rules = {event: number(count) for _, event, count in RULE_ROW.findall(output)}
+    assert set(rules) == {"LEAD", "PURCHASE", "SIGN_UP"}  # created by the connector in token-ID mode
+    assert sum(rules.values()) == number(sent)
+    assert f"That is exactly the {sent} the connector reported as sent." in output
+    assert '"idType": "SHA256_EMAIL"' in output  # the sample event
+    assert_gone(sandbox_pid(output), tmp_path)
+
+
+def test_the_dry_run_shows_payloads_and_sends_nothing(tmp_path):
+    output = run_demo(tmp_path, "--dry-run", "--records", "1000")
+
+    read, sent, verb, rejected = IN_SHORT.search(output).groups()
+    assert verb == "would be sent"
+    assert number(read) == 1000 == number(sent) + number(rejected)
+    assert {reason for reason, _, _ in REASON_ROW.findall(output)} == BAD_ROW_REASONS
+    assert "Dry run: LinkedIn was not contacted." in output
+    assert "Nothing: 0 requests." in output
+    assert output.count('"conversion": "urn:lla:llaPartnerConversion:0"') == 3
+    assert_gone(sandbox_pid(output), tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("signum", "after", "code"),
+    [(signal.SIGINT, "1. Sandbox: PID", 130), (signal.SIGTERM, "3. `python main.py write`", 143)],
+    ids=["ctrl-c-after-sandbox-start", "sigterm-during-write"],
+)
+def test_an_interrupted_demo_leaves_no_process(tmp_path, signum, after, code):
+    demo = subprocess.Popen(
+        demo_command(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT, env=demo_env(tmp_path)
+    )
+    try:
+        assert demo.stdout is not None
+        seen = []
+        for line in demo.stdout:
+            seen.append(line)
+            if line.startswith(after):
+                break
+        demo.send_signal(signum)
+        rest = demo.stdout.read()
+        assert demo.wait(timeout=60) == code, "".join(seen) + rest
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+            demo.wait()
+    assert "Interrupted; every process the demo started has been stopped." in rest
+    assert_gone(sandbox_pid("".join(seen)), tmp_path)

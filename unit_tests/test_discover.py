@@ -1,0 +1,173 @@
+"""`python main.py discover` (Airbyte data activation): the message has the protocol's shape, and its schema only
+offers fields the mapping really uses — a record shaped by it maps to a LinkedIn event.
+
+The protocol's wire names (airbyte_protocol.yaml, DestinationOperation) are object_name, sync_mode, json_schema
+and the optional matching_keys; the message is validated by loading it into the protocol's own dataclasses.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+from airbyte_protocol_dataclasses.models import AirbyteMessage, DestinationSyncMode, Type
+from serpyco_rs import Serializer
+
+from destination_linkedin_capi.config import ConnectorConfig
+from destination_linkedin_capi.mapping import RECOGNISED_FIELDS, ConversionEvent, RecordMapper, StreamInfo
+from unit_tests.conftest import ROOT, run_cli
+
+NOW = dt.datetime(2026, 11, 20, 12, tzinfo=dt.timezone.utc)
+NOW_MS = int(NOW.timestamp() * 1000)
+ACCESS = {"auth_type": "access_token", "access_token": "tok-SECRET", "conversion_mapping": "Lead=11,purchase=12"}
+TOKEN_ID = {"auth_type": "token_id", "token_id": "590708082141560832", "token_service_url": "https://t.example/x"}
+OAUTH = {"auth_type": "oauth2", "client_id": "app", "client_secret": "s-SECRET", "refresh_token": "r-SECRET"}
+# A usable value for every field discover may offer; a new field must be added here to be tested.
+VALUES: dict[str, Any] = {
+    "email": " Jane.Doe@Example.com ",
+    "li_fat_id": "AQE12345-abcdef",
+    "first_name": "Jane",
+    "last_name": "Doe",
+    "company_name": "Acme GmbH",
+    "title": "CFO",
+    "country_code": "Germany",
+    "acxiom_id": "AX-1",
+    "oracle_moat_id": "OM-1",
+    "external_id": "crm-42",
+    "lead_id": "urn:li:leadGenFormResponse:123",
+    "conversion_happened_at": "2026-11-20T10:00:00Z",
+    "conversion_value": "129.90",
+    "currency_code": "EUR",
+    "event_id": "order-42",
+}
+
+
+def discover(write_json, config: dict[str, Any]) -> tuple[int, list[dict], str]:
+    code, messages, _, stderr = run_cli(["discover", "--config", str(write_json("config.json", config))])
+    return code, messages, stderr
+
+
+def catalog_of(write_json, config: dict[str, Any]) -> dict[str, Any]:
+    code, messages, stderr = discover(write_json, config)
+    assert code == 0, stderr
+    assert len(messages) == 1, messages
+    return messages[0]
+
+
+def operations(message: dict[str, Any]) -> list[dict[str, Any]]:
+    return message["destination_catalog"]["operations"]
+
+
+def mapper(config: dict[str, Any], operation: dict[str, Any]) -> RecordMapper:
+    """The mapper of a sync whose stream `activation` was mapped to the operation in Airbyte's UI."""
+    parsed = ConnectorConfig.parse(config)
+    rules = {key: number for number, key in enumerate(parsed.events, start=100)}
+    stream = StreamInfo(destination_object_name=operation["object_name"])
+    return RecordMapper(parsed, rules, {(None, "activation"): stream}, now_ms=lambda: NOW_MS)
+
+
+def base(credentials: dict[str, Any], **overrides: Any) -> dict[str, Any]:
+    return {"account_id": "512345678", "credentials": credentials, **overrides}
+
+
+@pytest.mark.parametrize(
+    ("credentials", "events", "names"),
+    [
+        (ACCESS, None, ["Lead", "purchase"]),
+        (ACCESS, ["LEAD"], ["Lead"]),
+        (TOKEN_ID, ["LEAD", "PURCHASE", "SIGN_UP"], ["LEAD", "PURCHASE", "SIGN_UP"]),
+        (OAUTH, ["SIGN_UP"], ["SIGN_UP"]),
+    ],
+    ids=["access-token-mapping", "access-token-subset", "token-id", "oauth"],
+)
+def test_one_protocol_valid_operation_per_configured_event(write_json, credentials, events, names):
+    config = base(credentials, **({"conversion_events": events} if events else {}))
+    message = catalog_of(write_json, config)
+
+    loaded = Serializer(AirbyteMessage, omit_none=True).load(message)
+    assert loaded.type == Type.DESTINATION_CATALOG
+    assert Serializer(AirbyteMessage, omit_none=True).dump(loaded) == message  # nothing the protocol lacks
+    assert [operation.object_name for operation in loaded.destination_catalog.operations] == names
+    assert {operation.sync_mode for operation in loaded.destination_catalog.operations} == {DestinationSyncMode.append}
+
+
+def test_each_schema_is_json_schema_of_fields_the_mapping_recognises(write_json):
+    for operation in operations(catalog_of(write_json, base(TOKEN_ID, conversion_events=["LEAD", "PURCHASE"]))):
+        schema = operation["json_schema"]
+        jsonschema.Draft7Validator.check_schema(schema)
+        properties = schema["properties"]
+        assert set(properties) <= set(RECOGNISED_FIELDS), set(properties) - set(RECOGNISED_FIELDS)
+        assert set(properties) <= set(VALUES), "add a usable value for the new field to VALUES"
+        assert all(spec.get("description") for spec in properties.values())
+        assert set(schema["required"]) <= set(properties)
+        for key in operation["matching_keys"]:
+            assert key and set(key) <= set(properties), key
+
+
+@pytest.mark.parametrize("api_version", ["202604", "202607"])
+def test_a_record_shaped_by_the_schema_validates_and_maps_with_every_field_used(write_json, api_version):
+    config = base(ACCESS, api_version=api_version)
+    operation = operations(catalog_of(write_json, config))[0]
+    record = {name: VALUES[name] for name in operation["json_schema"]["properties"]}
+    jsonschema.Draft7Validator(operation["json_schema"]).validate(record)
+
+    result = mapper(config, operation).map("activation", None, record)
+    assert isinstance(result, ConversionEvent), result
+    assert result.notes == ()  # nothing offered by discover was dropped
+    assert result.payload["eventId"] == "order-42"
+    assert result.payload["conversionValue"] == {"currencyCode": "EUR", "amount": "129.90"}
+    assert set(result.payload["user"]["userInfo"]) == {"firstName", "lastName", "companyName", "title", "countryCode"}
+
+
+@pytest.mark.parametrize("api_version", ["202604", "202607"])
+def test_every_matching_key_alone_identifies_the_member(write_json, api_version):
+    """matching_keys are the alternative ways LinkedIn matches a member: each one alone must be enough."""
+    config = base(ACCESS, api_version=api_version)
+    operation = operations(catalog_of(write_json, config))[0]
+    mapped = mapper(config, operation)
+    for key in operation["matching_keys"]:
+        record = {"conversion_happened_at": VALUES["conversion_happened_at"], **{name: VALUES[name] for name in key}}
+        result = mapped.map("activation", None, record)
+        assert isinstance(result, ConversionEvent), (key, result)
+        assert result.notes == (), key
+
+
+def test_matching_keys_cover_every_way_the_mapping_identifies_a_member(write_json):
+    config = base(ACCESS)
+    operation = operations(catalog_of(write_json, config))[0]
+    mapped = mapper(config, operation)
+    time = {"conversion_happened_at": VALUES["conversion_happened_at"]}
+    alone = [
+        (name,)
+        for name in operation["json_schema"]["properties"]
+        if isinstance(mapped.map("activation", None, {**time, name: VALUES[name]}), ConversionEvent)
+    ]
+    assert ("email",) in alone and ("li_fat_id",) in alone
+    names = {**time, "first_name": "Jane", "last_name": "Doe"}
+    assert isinstance(mapped.map("activation", None, names), ConversionEvent)
+    assert sorted(map(tuple, operation["matching_keys"])) == sorted([*alone, ("first_name", "last_name")])
+
+
+def test_schema_requires_the_conversion_time(write_json):
+    operation = operations(catalog_of(write_json, base(ACCESS)))[0]
+    with pytest.raises(jsonschema.ValidationError, match="conversion_happened_at"):
+        jsonschema.Draft7Validator(operation["json_schema"]).validate({"email": VALUES["email"]})
+
+
+def test_an_invalid_config_is_a_config_error_trace_without_a_catalog(write_json):
+    code, messages, _ = discover(write_json, base({"auth_type": "access_token", "access_token": "tok-SECRET"}))
+    assert code != 0
+    traces = [message["trace"]["error"] for message in messages if message["type"] == "TRACE"]
+    assert [trace["failure_type"] for trace in traces] == ["config_error"]
+    assert "Conversion mapping is required" in traces[0]["message"]
+    assert not [message for message in messages if message["type"] == "DESTINATION_CATALOG"]
+    assert "tok-SECRET" not in str(messages)
+
+
+def test_metadata_declares_data_activation_and_discover_answers(write_json):
+    data = yaml.safe_load((ROOT / "metadata.yaml").read_text())["data"]
+    assert data["supportsDataActivation"] is True
+    assert operations(catalog_of(write_json, base(ACCESS)))
