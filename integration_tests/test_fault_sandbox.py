@@ -124,7 +124,7 @@ def test_each_fault_class_loses_nothing_and_never_runs_a_state_ahead(sandbox, tm
     assert stats["by_path"][EVENTS_PATH] == BATCHES + failures
     assert {status: n for status, n in stats["by_status"].items() if status != 200} == statuses
     assert stats["batch_sizes"] == [BATCH] * (BATCHES + scenario.resent_batches)
-    retries = [line for line in run.logs if line.startswith(f"POST {EVENTS_PATH} failed (")]
+    retries = [line for line in run.logs if line.startswith(f"POST {EVENTS_PATH} failed: ")]
     assert len(retries) == failures
     summary = parse_summary(run.logs)
     assert (summary.read, summary.sent, summary.rejected, summary.unsettled) == (RECORDS, RECORDS, 0, 0)

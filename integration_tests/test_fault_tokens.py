@@ -115,8 +115,10 @@ def test_a_dead_access_token_ends_with_a_config_error_after_the_last_safe_state(
     assert run.code == 1
     (trace,) = run.traces
     assert trace["error"]["failure_type"] == "config_error"
-    code = "REVOKED_ACCESS_TOKEN" if state == "revoked" else "EXPIRED_ACCESS_TOKEN"
-    assert f"LinkedIn rejected the access token (HTTP 401, {code})" in trace["error"]["message"]
+    problem, code = (
+        ("has been revoked", "REVOKED_ACCESS_TOKEN") if state == "revoked" else ("has expired", "EXPIRED_ACCESS_TOKEN")
+    )
+    assert f"LinkedIn rejected the access token: it {problem} ({code})" in trace["error"]["message"]
     assert "Signals manager → Direct API" in trace["error"]["message"]
 
     # The states printed are exactly those whose records all reached LinkedIn: the last safe one is there, and

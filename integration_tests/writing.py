@@ -308,7 +308,7 @@ _TOTALS = re.compile(
     r"(?:, ([\d,]+) not sent because the sync stopped)?, in "
 )
 _STREAM = re.compile(r"  stream (.*): read ([\d,]+), (?:would be )?sent ([\d,]+), rejected [\d,]+(?: \((.*)\))?$")
-_COUNTED = re.compile(r"  (ignored|note) ([a-z0-9_]+): ([\d,]+)(?: records)?$")
+_COUNTED = re.compile(r"  (ignored|note) ([a-z0-9_]+): ([\d,]+)(?: records| \(e\.g\. (.*)\))?$", re.S)
 _EXAMPLE = re.compile(r"  ([a-z0-9_]+): e\.g\. (.*)$", re.S)
 
 
@@ -333,6 +333,8 @@ def parse_summary(logs: list[str]) -> Summary:
         elif match := _COUNTED.match(line):
             target = summary.ignored if match.group(1) == "ignored" else summary.notes
             target[match.group(2)] = _number(match.group(3))
+            if match.group(4) is not None:  # an ignored kind quotes its first few lines
+                summary.examples[match.group(2)] = match.group(4)
         elif (match := _EXAMPLE.match(line)) and not line.startswith("  event "):
             summary.examples[match.group(1)] = match.group(2)
     return summary
