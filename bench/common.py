@@ -12,11 +12,10 @@ import json
 import os
 import platform
 import signal
-import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -64,11 +63,6 @@ def machine() -> dict[str, Any]:
         "platform": platform.platform(),
         "load_average_at_start": [round(x, 2) for x in load] if load else None,
     }
-
-
-def median_of(repeat: int, measure: Callable[[], float]) -> tuple[float, list[float]]:
-    values = [measure() for _ in range(repeat)]
-    return statistics.median(values), values
 
 
 def write_input(path: Path, count: int, *, state_every: int = 100) -> int:
