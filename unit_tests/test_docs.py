@@ -240,8 +240,6 @@ def test_the_limits_section_quotes_the_constants():
 
 @pytest.mark.parametrize("document", ["README.md", "docs/linkedin-capi.md"])
 def test_relative_links_point_to_files(document):
-    pending = {"docs/performance.md"}  # written on the benchmark branch
     base = (ROOT / document).parent
     for target in re.findall(r"\]\((?!https?://|#)([^)#]+)", (ROOT / document).read_text(encoding="utf-8")):
-        resolved = (base / target).resolve()
-        assert resolved.exists() or str(resolved.relative_to(ROOT)) in pending, target
+        assert (base / target).resolve().exists(), target
