@@ -9,13 +9,12 @@ from __future__ import annotations
 import json
 import re
 import socket
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from unit_tests.conftest import run_cli
+
 ACCOUNT = 512345678
 OTHER_ACCOUNT = 598765432
 ACCESS_TOKEN = "AQXsandbox-access-token-SECRET-a1"
@@ -31,24 +30,14 @@ MINTED = re.compile(r"\b(?:cdp|oauth)-[A-Za-z0-9_-]{16,}")  # the sandbox's mint
 def check(tmp_path: Path, config: dict) -> dict:
     path = tmp_path / "config.json"
     path.write_text(json.dumps(config))
-    proc = subprocess.run(
-        [sys.executable, str(ROOT / "main.py"), "check", "--config", str(path)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=ROOT,
-    )
-    output = proc.stdout + proc.stderr
-    assert proc.returncode == 0, output
+    code, messages, stdout, stderr = run_cli(["check", "--config", str(path)])
+    output = stdout + stderr
+    assert code == 0, output
     assert "Traceback" not in output
     for secret in SECRETS:
         assert secret not in output
     assert not MINTED.search(output), "a minted access token was printed"
-    statuses = [
-        json.loads(line)["connectionStatus"]
-        for line in proc.stdout.splitlines()
-        if line.strip() and json.loads(line)["type"] == "CONNECTION_STATUS"
-    ]
+    statuses = [message["connectionStatus"] for message in messages if message["type"] == "CONNECTION_STATUS"]
     assert len(statuses) == 1, output
     return statuses[0]
 

@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import subprocess
-import sys
 
 import orjson
 import pytest
 
-from integration_tests.writing import ROOT, RULES, TOKEN, access_token_config, run_write, seed_access_token
+from integration_tests.writing import RULES, TOKEN, access_token_config, run_write, seed_access_token
+from unit_tests.conftest import run_cli
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -21,15 +20,9 @@ pytestmark = pytest.mark.timeout(120)
 def discovered(tmp_path, config) -> dict[str, dict]:
     path = tmp_path / "discover-config.json"
     path.write_text(json.dumps(config))
-    out = subprocess.run(
-        [sys.executable, str(ROOT / "main.py"), "discover", "--config", str(path)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=ROOT,
-    )
-    assert out.returncode == 0, out.stderr
-    (message,) = [json.loads(line) for line in out.stdout.splitlines()]
+    code, messages, _, stderr = run_cli(["discover", "--config", str(path)], timeout=60)
+    assert code == 0, stderr
+    (message,) = messages
     return {op["object_name"]: op for op in message["destination_catalog"]["operations"]}
 
 
