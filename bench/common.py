@@ -23,15 +23,12 @@ from typing import Any
 import orjson
 import requests
 
-from destination_linkedin_capi.sample_data import catalog, generate_lines
+from destination_linkedin_capi.sample_data import ACCOUNT, RULES, access_token_config, catalog, generate_lines
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(os.environ.get("BENCH_RESULTS_DIR") or ROOT / "bench" / "results")
-ACCOUNT = 512345678
 TOKEN = "AQX-bench-token"
-RULES = {"LEAD": 11, "PURCHASE": 12, "SIGN_UP": 13}
 RULES_BY_EVENT = {event.casefold(): rule for event, rule in RULES.items()}
-STREAM_EVENTS = "leads=LEAD,purchases=PURCHASE,signups=SIGN_UP"
 SEED = {
     "tokens": [{"token": TOKEN, "accounts": {str(ACCOUNT): "ACCOUNT_MANAGER"}}],
     "rules": [
@@ -90,23 +87,7 @@ def read_lines(path: Path) -> list[bytes]:
 def connector_config(url: str | None, **overrides: Any) -> dict[str, Any]:
     """The connector config for the sandbox at `url` (None: a dry run). The client-side budget is
     600 requests per 0.1 s unless overridden, i.e. off for throughput runs."""
-    config: dict[str, Any] = {
-        "account_id": str(ACCOUNT),
-        "credentials": {
-            "auth_type": "access_token",
-            "access_token": TOKEN,
-            "conversion_mapping": ",".join(f"{e}={r}" for e, r in RULES.items()),
-        },
-        "stream_events": STREAM_EVENTS,
-        "throttle_window_seconds": 0.1,
-    }
-    if url is None:
-        config["dry_run"] = True
-    else:
-        config["api_base_url"] = url
-        config["oauth_base_url"] = url
-    config.update(overrides)
-    return config
+    return access_token_config(TOKEN, url, **{"throttle_window_seconds": 0.1, **overrides})
 
 
 def write_files(directory: Path, config: dict[str, Any]) -> tuple[Path, Path]:

@@ -21,6 +21,30 @@ CURRENCIES = ["EUR", "USD", "GBP", "JPY"]
 
 # stream → (event name, share of records)
 STREAMS = {"leads": ("LEAD", 0.5), "purchases": ("PURCHASE", 0.3), "signups": ("SIGN_UP", 0.2)}
+# The ad account and conversion rules that the tests and benchmarks seed for these streams.
+ACCOUNT = 512345678
+RULES = {"LEAD": 11, "PURCHASE": 12, "SIGN_UP": 13}
+STREAM_EVENTS = ",".join(f"{stream}={event}" for stream, (event, _) in STREAMS.items())
+
+
+def access_token_config(token: str, base_url: str | None, **overrides: Any) -> dict[str, Any]:
+    """Access-token-mode config sending the sample streams to RULES at `base_url` (None: a dry run)."""
+    config: dict[str, Any] = {
+        "account_id": str(ACCOUNT),
+        "credentials": {
+            "auth_type": "access_token",
+            "access_token": token,
+            "conversion_mapping": ",".join(f"{event}={rule}" for event, rule in RULES.items()),
+        },
+        "stream_events": STREAM_EVENTS,
+    }
+    if base_url is None:
+        config["dry_run"] = True
+    else:
+        config["api_base_url"] = base_url
+        config["oauth_base_url"] = base_url
+    config.update(overrides)
+    return config
 
 
 def _record(rng: random.Random, stream: str, n: int, now: dt.datetime) -> dict[str, Any]:

@@ -21,12 +21,11 @@ import orjson
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 from destination_linkedin_capi.destination import DestinationLinkedinCapi
+from destination_linkedin_capi.sample_data import ACCOUNT, RULES
+from destination_linkedin_capi.sample_data import access_token_config as sample_access_token_config
 
 ROOT = Path(__file__).resolve().parent.parent
-ACCOUNT = 512345678
 TOKEN = "AQX-write-test-token-SECRET"
-RULES = {"LEAD": 11, "PURCHASE": 12, "SIGN_UP": 13}
-STREAM_EVENTS = "leads=LEAD,purchases=PURCHASE,signups=SIGN_UP"
 SAMPLE_EVENTS = {"leads": "lead", "purchases": "purchase", "signups": "sign_up"}  # stream → configured event key
 #: An access token the sandbox minted (OAuth or CDP token service): `<prefix>-<token_urlsafe(24)>`.
 MINTED_TOKEN = re.compile(r"\b(?:oauth|cdp)-[A-Za-z0-9_-]{32}")
@@ -43,19 +42,7 @@ def seed_rules(sandbox: Any) -> None:
 
 
 def access_token_config(sandbox: Any, **overrides: Any) -> dict[str, Any]:
-    config = {
-        "account_id": str(ACCOUNT),
-        "credentials": {
-            "auth_type": "access_token",
-            "access_token": TOKEN,
-            "conversion_mapping": ",".join(f"{e}={r}" for e, r in RULES.items()),
-        },
-        "stream_events": STREAM_EVENTS,
-        "api_base_url": sandbox.url,
-        "oauth_base_url": sandbox.url,
-    }
-    config.update(overrides)
-    return config
+    return sample_access_token_config(TOKEN, sandbox.url, **overrides)
 
 
 @dataclass
