@@ -136,6 +136,8 @@ class LinkedInClient:
                 ) from failure
             self.retries += 1
             logger.warning("%s %s failed: %s; retry %d in %.1f s", method, path, failure, attempt, wait)
+            if self.budget is not None and isinstance(failure, RetryableError) and failure.status == 429:
+                self.budget.pause(wait)  # every sync sharing the budget waits it out, not only this one
             self._sleep(wait)
 
     def send_events(self, elements: list[dict[str, Any]]) -> dict[int, str]:

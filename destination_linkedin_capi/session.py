@@ -18,6 +18,7 @@ import orjson
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException, FailureType
 
 from destination_linkedin_capi.auth import TokenProvider, make_token_provider
+from destination_linkedin_capi.budget.setup import make_budget
 from destination_linkedin_capi.check import token_rejected, version_warning
 from destination_linkedin_capi.client import LinkedInClient
 from destination_linkedin_capi.config import ConnectorConfig
@@ -162,9 +163,7 @@ class WriteSession:
         self.client: LinkedInClient | None = None
         if not config.dry_run:
             self.tokens = make_token_provider(config)
-            self.budget = RequestBudget(
-                config.requests_per_minute, config.requests_per_day, window_seconds=config.throttle_window_seconds
-            )
+            self.budget = make_budget(config)
             self.client = LinkedInClient(
                 config.api_base_url,
                 config.api_version,
