@@ -94,9 +94,8 @@ class RequestBudget:
         self._rejoin_at = now + min(REJOIN_SECONDS, max(1.0, self.window_seconds))
         self.outages += 1
         logger.warning(
-            "The request budget store (%s) is unreachable: %s. This sync goes on with a local budget of %d requests "
+            "The request budget store is unreachable: %s. This sync goes on with a local budget of %d requests "
             "per %g s (%d%% of the shared limit) and rejoins the store when it answers again.",
-            self.store.description,
             problem,
             self._local_limits.per_window,
             self.window_seconds,
