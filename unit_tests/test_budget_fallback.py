@@ -62,7 +62,7 @@ def test_a_spent_shared_day_stops_the_sync_with_the_reset_time(tmp_path):
         first.acquire()
     second = RequestBudget(600, 3, store=SqliteStore(path), key="m", sync_key="m:second")
     second.acquire()
-    with pytest.raises(DailyBudgetExhaustedError, match="shared by every sync of this LinkedIn member.*resets at"):
+    with pytest.raises(DailyBudgetExhaustedError, match=r"shared by every sync of this LinkedIn member.*resets at"):
         second.acquire()
 
 
