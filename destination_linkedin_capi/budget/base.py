@@ -15,6 +15,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
+WINDOW_MARGIN_SECONDS = 0.2
+
 
 class StoreUnavailable(Exception):
     """The shared store did not answer or refused; `str()` names the store (host:port or path), never a password."""
@@ -29,9 +31,10 @@ class Limits:
 
     @property
     def window_with_margin(self) -> float:
-        """The window plus a small margin, so requests that arrive closer together than they were sent
-        (network jitter) never put `per_window + 1` into one of LinkedIn's windows."""
-        return self.window_seconds + max(0.05, self.window_seconds * 0.01)
+        """The window plus a margin, so requests that arrive closer together than they were sent (network
+        jitter, a sync descheduled between booking its slot and sending) never put `per_window + 1` into one of
+        LinkedIn's windows. Such delays do not grow with the window: 1% of it, but at least 0.2 s."""
+        return self.window_seconds + max(WINDOW_MARGIN_SECONDS, self.window_seconds * 0.01)
 
 
 @dataclass(frozen=True)
