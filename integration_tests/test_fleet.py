@@ -18,7 +18,7 @@ from destination_linkedin_capi.sample_data import ACCOUNT, RULES, access_token_c
 from destination_linkedin_capi.sandbox import Sandbox
 from integration_tests.fleet import event_ids, run_fleet, sync_lines, token_id_credentials
 from integration_tests.writing import assert_states_echoed, seed_rules
-from unit_tests.conftest import run_cli, write_json  # noqa: F401 (write_json is a fixture)
+from unit_tests.conftest import run_cli
 from unit_tests.redis_server import RedisServer, free_port
 
 PER_SECOND = 10
@@ -104,21 +104,23 @@ def test_the_day_is_shared_by_syncs_one_after_the_other(sandbox, tmp_path, redis
     assert [s["id"] for s in run_two.states] == []  # its first state follows 10 records: not all were sent
 
 
-def test_check_names_a_store_that_is_down_and_reports_the_budget_when_up(sandbox, tmp_path, redis_server, write_json):
+def check_status(tmp_path, name: str, config: dict) -> tuple[dict, str]:
+    path = tmp_path / name
+    path.write_text(json.dumps(config))
+    _code, messages, raw, _ = run_cli(["check", "--config", str(path)])
+    (status,) = [m["connectionStatus"] for m in messages if m["type"] == "CONNECTION_STATUS"]
+    return status, raw
+
+
+def test_check_names_a_store_that_is_down_and_reports_the_budget_when_up(sandbox, tmp_path, redis_server):
     sandbox.add_token(TOKEN, {ACCOUNT: "ACCOUNT_MANAGER"})
     port = free_port()
     down = {"store": "redis", "url": f"redis://:{REDIS_PASSWORD}@127.0.0.1:{port}/0"}
-    _code, messages, raw, _ = run_cli(
-        ["check", "--config", str(write_json("down.json", fleet_config(sandbox, "access_token", down)))]
-    )
-    (status,) = [m["connectionStatus"] for m in messages if m["type"] == "CONNECTION_STATUS"]
+    status, raw = check_status(tmp_path, "down.json", fleet_config(sandbox, "access_token", down))
     assert status["status"] == "FAILED"
     assert f"Redis at 127.0.0.1:{port}" in status["message"] and REDIS_PASSWORD not in raw
     up = store_setting("redis", tmp_path, redis_server)
-    _code, messages, raw, _ = run_cli(
-        ["check", "--config", str(write_json("up.json", fleet_config(sandbox, "access_token", up)))]
-    )
-    (status,) = [m["connectionStatus"] for m in messages if m["type"] == "CONNECTION_STATUS"]
+    status, raw = check_status(tmp_path, "up.json", fleet_config(sandbox, "access_token", up))
     assert status["status"] == "SUCCEEDED", status["message"]
     assert "today 0 of 300,000 requests used by every sync of this LinkedIn member" in status["message"]
     assert REDIS_PASSWORD not in raw and TOKEN not in raw
