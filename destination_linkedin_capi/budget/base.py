@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
-WINDOW_MARGIN_SECONDS = 0.2
+WINDOW_MARGIN_SECONDS = 0.05
 
 
 class StoreUnavailable(Exception):
@@ -33,7 +33,7 @@ class Limits:
     def window_with_margin(self) -> float:
         """The window plus a margin, so requests that arrive closer together than they were sent (network
         jitter, a sync descheduled between booking its slot and sending) never put `per_window + 1` into one of
-        LinkedIn's windows. Such delays do not grow with the window: 1% of it, but at least 0.2 s."""
+        LinkedIn's windows: 1% of it (0.6 s of LinkedIn's minute), at least 50 ms."""
         return self.window_seconds + max(WINDOW_MARGIN_SECONDS, self.window_seconds * 0.01)
 
 
