@@ -135,17 +135,23 @@ class RequestBudget:
 
     def _exhausted(self, grant: Grant, now: float) -> DailyBudgetExhaustedError:
         day_end = next_utc_midnight(now)
-        reset = dt.datetime.fromtimestamp(day_end, tz=dt.timezone.utc)
+        reset = f"{dt.datetime.fromtimestamp(day_end, tz=dt.timezone.utc):%Y-%m-%d %H:%M}"
         if grant.exhausted == "sync":
-            what = f"This connection's daily request cap (Requests per day for this connection: {self.limits.sync_per_day:,})"
+            message = (
+                f"This connection's daily request cap ({self.limits.sync_per_day:,} requests, Requests per day for "
+                f"this connection) is spent; it resets at {reset} UTC. The next sync continues where this one stopped."
+            )
         elif self.store.shared:
-            what = f"The daily request budget ({self.per_day:,} requests, shared by every sync of this LinkedIn member)"
+            message = (
+                f"The daily request budget ({self.per_day:,} requests, shared by every sync of this LinkedIn member) "
+                f"is spent; it resets at {reset} UTC. The next sync continues where this one stopped."
+            )
         else:
-            what = f"The daily request budget ({self.per_day:,} requests)"
-        return DailyBudgetExhaustedError(
-            f"{what} is spent; it resets at {reset:%Y-%m-%d %H:%M} UTC. The next sync continues where this one stopped.",
-            day_end,
-        )
+            message = (
+                f"The daily request budget ({self.per_day:,} requests) is spent; it resets at {reset} UTC. The next "
+                "sync continues where this one stopped."
+            )
+        return DailyBudgetExhaustedError(message, day_end)
 
     def acquire(self) -> None:
         with self._lock:
