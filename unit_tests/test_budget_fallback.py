@@ -7,8 +7,10 @@ import logging
 
 import pytest
 
+from destination_linkedin_capi.auth import StaticTokenProvider
 from destination_linkedin_capi.budget.redis_store import RedisStore
 from destination_linkedin_capi.budget.sqlite_store import SqliteStore
+from destination_linkedin_capi.client import LinkedInClient
 from destination_linkedin_capi.errors import DailyBudgetExhaustedError
 from destination_linkedin_capi.throttle import FALLBACK_SHARE, RequestBudget
 from unit_tests.redis_server import RedisServer
@@ -81,3 +83,31 @@ def test_a_429_pauses_the_other_syncs_of_the_budget(tmp_path):
     one.pause(7.0)
     other.acquire()
     assert fake.slept == [pytest.approx(7.0)]
+
+
+def test_a_429_the_budget_did_not_predict_pauses_every_sync_of_the_member(tmp_path, requests_mock):
+    """The client writes LinkedIn's Retry-After to the shared store; another sync's next request waits it out."""
+    base = "https://api.example.test"
+    requests_mock.post(
+        f"{base}/rest/conversionEvents",
+        [
+            {"status_code": 429, "json": {"status": 429}, "headers": {"Retry-After": "7"}},
+            {"status_code": 200, "json": {"elements": [{"status": 201}]}},
+        ],
+    )
+    fake = FakeTime(1_800_000_000.0)
+    path = str(tmp_path / "b.sqlite")
+
+    def budget() -> RequestBudget:
+        store = SqliteStore(path)
+        return RequestBudget(600, 100, clock=fake.clock, sleep=fake.sleep, store=store, key="m", rng=lambda: 0)
+
+    client = LinkedInClient(
+        base, "202607", StaticTokenProvider("tok"), budget(), sleep=fake.sleep, monotonic=fake.clock
+    )
+    other = budget()
+    assert client.send_events([{"eventId": "e1"}]) == {}
+    assert fake.slept == [7.0]  # this sync waited LinkedIn's Retry-After itself...
+    fake.now -= 7.0  # ...and another sync of the member, asking at the moment of the 429, waits it out too
+    other.acquire()
+    assert fake.slept[1:] == [pytest.approx(7.0)]
