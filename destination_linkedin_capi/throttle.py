@@ -153,7 +153,18 @@ class RequestBudget:
             )
         return DailyBudgetExhaustedError(message, day_end)
 
+    def _late(self, slot: float) -> bool:
+        """Woken so long after the booked slot (a loaded machine) that the request could arrive inside a window
+        the store already filled after it: give the stale slot back and book a fresh one instead."""
+        return self._clock() - slot > (self.limits.window_with_margin - self.window_seconds) / 2
+
+    def _release(self, booking: str) -> None:
+        """Give back a slot that no request will use, and its count in the day."""
+        with contextlib.suppress(StoreUnavailable):
+            (self._local or self.store).release(self.key, self.sync_key, booking, self._clock())
+
     def acquire(self) -> None:
+        rebooked = False
         with self._lock:
             while True:
                 now = self._clock()
@@ -164,6 +175,10 @@ class RequestBudget:
                     self.used_today, self.sync_used_today = grant.used_today, grant.sync_used_today
                     if grant.wait > 0:
                         self._sleep(grant.wait)
+                        if self._late(now + grant.wait) and not rebooked and grant.booking is not None:
+                            rebooked = True  # see _late
+                            self._release(grant.booking)
+                            continue
                         self._wait_out_pause()
                     return
                 # Paused by the fleet, or the local window is full: wait, with a little jitter so that

@@ -111,3 +111,21 @@ def test_a_429_the_budget_did_not_predict_pauses_every_sync_of_the_member(tmp_pa
     fake.now -= 7.0  # ...and another sync of the member, asking at the moment of the 429, waits it out too
     other.acquire()
     assert fake.slept[1:] == [pytest.approx(7.0)]
+
+
+def test_a_sync_woken_late_gives_its_stale_slot_back_and_books_anew(tmp_path):
+    """On a loaded machine a sync may wake well after its slot; sending then could put one request too many
+    into a window the store already filled after it, so it books again, without counting twice."""
+    fake = FakeTime(1_800_000_000.0)
+    overshoot = [1.0]
+
+    def sleep(seconds: float) -> None:
+        fake.sleep(seconds + (overshoot.pop() if overshoot else 0.0))
+
+    store = SqliteStore(str(tmp_path / "b.sqlite"))
+    budget = RequestBudget(1, 100, window_seconds=10, clock=fake.clock, sleep=sleep, store=store, key="m")
+    budget.acquire()
+    budget.acquire()  # booked 10.1 s ahead (window + 1%), woken 1 s late: rebooked, sent at once
+    assert fake.slept == [pytest.approx(11.1, abs=0.01)]
+    usage = store.usage("m", budget.limits, fake.now)
+    assert (usage.in_window, usage.used_today, budget.used_today) == (1, 2, 2)

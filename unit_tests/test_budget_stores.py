@@ -160,3 +160,19 @@ def test_an_sqlite_file_that_cannot_be_created_is_reported(tmp_path):
     store = SqliteStore(str(tmp_path / "missing-dir" / "b.sqlite"))
     with pytest.raises(StoreUnavailable, match="missing-dir"):
         store.ping()
+
+
+def test_a_released_booking_frees_its_slot_and_its_count(make_store):
+    if make_store.kind == "process":
+        pytest.skip("the process store grants only free slots: nothing is booked ahead to release")
+    store = make_store()
+    limits = Limits(per_window=2, window_seconds=10, per_day=100)
+    now = time.time()
+    store.reserve("m", "m:c", limits, now)
+    late = store.reserve("m", "m:c", limits, now)
+    ahead = store.reserve("m", "m:c", limits, now)
+    assert ahead.wait > 9 and ahead.used_today == 3
+    store.release("m", "m:c", late.booking, now)
+    store.release("m", "m:c", ahead.booking, now)
+    again = store.reserve("m", "m:c", limits, now)
+    assert again.wait == 0 and again.used_today == 2  # the second slot of the window is free again

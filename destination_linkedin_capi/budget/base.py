@@ -47,6 +47,8 @@ class Grant:
     used_today: int = 0
     sync_used_today: int = 0
     exhausted: str | None = None
+    #: The booked slot's name in the store, to `release` it when the sync wakes too late to use it.
+    booking: str | None = None
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,9 @@ class BudgetStore(Protocol):
         """Every sync of `key` waits `seconds` from now before its next request."""
 
     def paused_until(self, key: str, now: float) -> float: ...
+
+    def release(self, key: str, sync_key: str, booking: str, now: float) -> None:
+        """Forget a booked slot that will not be used (no request will arrive for it), and its count in the day."""
 
     def usage(self, key: str, limits: Limits, now: float) -> Usage: ...
 

@@ -58,6 +58,9 @@ class ProcessStore:
         with self._lock:
             self._pauses[key] = max(now + seconds, self._pauses.get(key, 0.0))
 
+    def release(self, key: str, sync_key: str, booking: str, now: float) -> None:
+        return None  # nothing is booked ahead here: a slot is granted only when it is free now
+
     def paused_until(self, key: str, now: float) -> float:
         with self._lock:
             return self._pauses.get(key, 0.0)

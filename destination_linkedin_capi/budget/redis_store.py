@@ -131,12 +131,22 @@ class RedisStore:
         sync_day = f"{self.prefix}:{sync_key}:day:{utc_day(now)}"
         window_ms = int(limits.window_with_margin * 1000)
         args = [window_ms, limits.per_window, limits.per_day, limits.sync_per_day or 0, self._day_lifetime_ms(now)]
+        booking = uuid.uuid4().hex
         with self._talking():
             status, wait_ms, used, sync_used = self._reserve(
-                keys=[window, day, sync_day, pause], args=[*args, uuid.uuid4().hex, 1000]
+                keys=[window, day, sync_day, pause], args=[*args, booking, 1000]
             )
         exhausted = {2: "member", 3: "sync"}.get(int(status))
-        return Grant(int(status) == 0, int(wait_ms) / 1000, int(used), int(sync_used), exhausted)
+        return Grant(int(status) == 0, int(wait_ms) / 1000, int(used), int(sync_used), exhausted, booking)
+
+    def release(self, key: str, sync_key: str, booking: str, now: float) -> None:
+        window, day, _ = self._keys(key, now)
+        with self._talking():
+            pipe = self._redis.pipeline()
+            pipe.zrem(window, booking)
+            pipe.decr(day)
+            pipe.decr(f"{self.prefix}:{sync_key}:day:{utc_day(now)}")
+            pipe.execute()
 
     def pause(self, key: str, seconds: float, now: float) -> None:
         with self._talking():

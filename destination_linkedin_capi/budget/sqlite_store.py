@@ -96,10 +96,16 @@ class SqliteStore:
                 "SELECT at FROM slots WHERE key = ? ORDER BY at DESC LIMIT 1 OFFSET ?", (key, limits.per_window - 1)
             ).fetchone()
             slot = max(now, kth[0] + window) if kth else now
-            db.execute("INSERT INTO slots (key, at) VALUES (?, ?)", (key, slot))
+            booking = db.execute("INSERT INTO slots (key, at) VALUES (?, ?)", (key, slot)).lastrowid
             used, sync_used = self._count(db, key, day, 1), self._count(db, sync_key, day, 1)
             db.execute("DELETE FROM days WHERE day < ?", (utc_day(now - 86400),))
-        return Grant(True, slot - now, used, sync_used)
+        return Grant(True, slot - now, used, sync_used, booking=str(booking))
+
+    def release(self, key: str, sync_key: str, booking: str, now: float) -> None:
+        with self._transaction() as db:
+            db.execute("DELETE FROM slots WHERE key = ? AND rowid = ?", (key, int(booking)))
+            for name in (key, sync_key):
+                self._count(db, name, utc_day(now), -1)
 
     def pause(self, key: str, seconds: float, now: float) -> None:
         with self._transaction() as db:
