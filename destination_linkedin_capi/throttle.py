@@ -174,8 +174,9 @@ class RequestBudget:
                 if grant.granted:
                     self.used_today, self.sync_used_today = grant.used_today, grant.sync_used_today
                     if grant.wait > 0:
+                        slot = self._clock() + grant.wait  # the wait counts from the store's answer
                         self._sleep(grant.wait)
-                        if self._late(now + grant.wait) and not rebooked and grant.booking is not None:
+                        if self._late(slot) and not rebooked and grant.booking is not None:
                             rebooked = True  # see _late
                             self._release(grant.booking)
                             continue

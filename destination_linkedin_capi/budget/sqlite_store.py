@@ -51,13 +51,14 @@ class SqliteStore:
         return db
 
     @contextlib.contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
+    def _transaction(self, write: bool = True) -> Iterator[sqlite3.Connection]:
+        """A write transaction takes the write lock first (BEGIN IMMEDIATE); a read one never waits for it (WAL)."""
         with self._guard:
             try:
                 if self._db is None:
                     self._db = self._open()
                 db = self._db
-                db.execute("BEGIN IMMEDIATE")
+                db.execute("BEGIN IMMEDIATE" if write else "BEGIN DEFERRED")
                 try:
                     yield db
                 except BaseException:
@@ -81,8 +82,12 @@ class SqliteStore:
         return SqliteStore._used(db, key, day)
 
     def reserve(self, key: str, sync_key: str, limits: Limits, now: float) -> Grant:
-        window, day = limits.window_with_margin, utc_day(now)
+        asked = time.monotonic()
         with self._transaction() as db:
+            # Waiting for the write lock (SQLite's busy handler sleeps up to 100 ms at a time) must not leave
+            # `now` stale: a slot booked in the past would be sent late, inside a window booked after it.
+            now += time.monotonic() - asked
+            window, day = limits.window_with_margin, utc_day(now)
             row = db.execute("SELECT until FROM pauses WHERE key = ?", (key,)).fetchone()
             if row and row[0] > now:
                 return Grant(False, wait=row[0] - now)
@@ -115,12 +120,12 @@ class SqliteStore:
             )
 
     def paused_until(self, key: str, now: float) -> float:
-        with self._transaction() as db:
+        with self._transaction(write=False) as db:
             row = db.execute("SELECT until FROM pauses WHERE key = ?", (key,)).fetchone()
         return float(row[0]) if row and row[0] > now else 0.0
 
     def usage(self, key: str, limits: Limits, now: float) -> Usage:
-        with self._transaction() as db:
+        with self._transaction(write=False) as db:
             (in_window,) = db.execute(
                 "SELECT count(*) FROM slots WHERE key = ? AND at > ?", (key, now - limits.window_with_margin)
             ).fetchone()
@@ -161,7 +166,7 @@ class SqliteStore:
                 db.execute("DELETE FROM locks WHERE name = ? AND holder = ?", (name, holder))
 
     def ping(self) -> None:
-        with self._transaction() as db:
+        with self._transaction(write=False) as db:
             db.execute("SELECT 1")
 
     def close(self) -> None:
