@@ -22,7 +22,8 @@ from bench import common
 TARGET = """
 import logging, sys
 from destination_linkedin_capi.config import ConnectorConfig
-from destination_linkedin_capi.session import WriteSession, read_catalog
+from destination_linkedin_capi.catalog import read_catalog
+from destination_linkedin_capi.session import WriteSession
 logging.getLogger("airbyte").setLevel(logging.WARNING)
 config, catalog, data = sys.argv[1:4]
 import orjson

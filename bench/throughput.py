@@ -26,8 +26,9 @@ from typing import Any
 import orjson
 
 from bench import common
+from destination_linkedin_capi.catalog import read_catalog
 from destination_linkedin_capi.config import ConnectorConfig
-from destination_linkedin_capi.session import WriteSession, read_catalog
+from destination_linkedin_capi.session import WriteSession
 
 # (wall seconds, connector CPU seconds, sandbox CPU seconds or None)
 Run = tuple[float, float, float | None]

@@ -7,6 +7,7 @@ and so is every secret a provider is built from. Error sentences never contain a
 from __future__ import annotations
 
 import logging
+import random
 import re
 import threading
 import time
@@ -26,6 +27,7 @@ from destination_linkedin_capi.config import (
     TokenIdCredentials,
 )
 from destination_linkedin_capi.errors import ConfigError, TransportError
+from destination_linkedin_capi.retry import RetryPolicy, retry_after_seconds
 
 logger = logging.getLogger("airbyte")
 
@@ -36,9 +38,6 @@ EXPIRY_MARGIN_SECONDS = 300.0
 #: and a token the issuer stands by gets one pause if it was minted within the window.
 PROPAGATION_WINDOW_SECONDS = 120.0
 PROPAGATION_WAIT_SECONDS = 5.0
-CONNECT_TIMEOUT = 10.0
-BACKOFF_BASE = 1.0
-BACKOFF_CAP = 30.0
 _ERROR_CODE = re.compile(r"[A-Za-z0-9_.-]{1,60}")
 
 
@@ -138,12 +137,13 @@ class _MintingProvider:
         read_timeout: float = 60.0,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
+        rng: Callable[[], float] = random.random,
     ) -> None:
         self._session = session or requests.Session()
-        self._max_retry_seconds = max_retry_seconds
-        self._timeout = (CONNECT_TIMEOUT, read_timeout)
+        self._policy = RetryPolicy(max_seconds=max_retry_seconds, read_timeout=read_timeout)
         self._clock = clock
         self._sleep = sleep
+        self._rng = rng
         self._lock = threading.Lock()
         self._current: IssuedToken | None = None
         self.scopes: frozenset[str] | None = None
@@ -198,23 +198,23 @@ class _MintingProvider:
             return True
 
     def _post(self, url: str, **kwargs: Any) -> requests.Response:
-        """POST to the issuing service; retry 429/5xx/no answer with backoff within `max_retry_seconds`."""
-        started = self._clock()
-        attempt = 0
+        """POST to the issuing service; retry 429/5xx/no answer per the retry policy (`Retry-After` honoured)."""
+        attempts = self._policy.attempts(clock=self._clock, rng=self._rng)
         while True:
-            attempt += 1
+            retry_after = None
             try:
-                response = self._session.post(url, timeout=self._timeout, **kwargs)
+                response = self._session.post(url, timeout=self._policy.timeout, **kwargs)
             except (requests.ConnectionError, requests.Timeout) as error:
                 problem = f"no answer ({type(error).__name__})"
             else:
                 if response.status_code != 429 and response.status_code < 500:
                     return response
                 problem = f"HTTP {response.status_code}"
-            wait = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (attempt - 1))
-            if self._clock() - started + wait > self._max_retry_seconds:
-                raise TransportError(self._down_sentence(url, problem, attempt))
-            logger.warning("%s: %s; retry %d in %.0f s", self.service_name, problem, attempt, wait)
+                retry_after = retry_after_seconds(response.headers.get("Retry-After"))
+            wait = attempts.next_wait(retry_after)
+            if wait is None:
+                raise TransportError(self._down_sentence(url, problem, attempts.count))
+            logger.warning("%s: %s; retry %d in %.1f s", self.service_name, problem, attempts.count, wait)
             self._sleep(wait)
 
     def _down_sentence(self, url: str, problem: str, attempts: int) -> str:

@@ -23,12 +23,12 @@ from airbyte_cdk.models import (
 from airbyte_cdk.utils.airbyte_secrets_utils import get_secrets, update_secrets
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException, FailureType
 
+from destination_linkedin_capi.catalog import catalog_streams, read_catalog
 from destination_linkedin_capi.check import run_check
 from destination_linkedin_capi.config import ConnectorConfig
 from destination_linkedin_capi.discover import destination_catalog
 from destination_linkedin_capi.errors import ConfigError
-from destination_linkedin_capi.mapping import StreamInfo
-from destination_linkedin_capi.session import WriteSession, read_catalog
+from destination_linkedin_capi.session import WriteSession
 
 logger = logging.getLogger("airbyte")
 
@@ -125,14 +125,7 @@ class DestinationLinkedinCapi(Destination):
             parsed = ConnectorConfig.parse(config)
         except ConfigError as error:
             raise AirbyteTracedException(message=str(error), failure_type=FailureType.config_error) from None
-        streams = {}
-        for configured in configured_catalog.streams:
-            stream = configured.stream
-            primary_key = tuple(
-                tuple(part) for part in (configured.primary_key or stream.source_defined_primary_key or ())
-            )
-            name = getattr(configured, "destination_object_name", None)
-            streams[(stream.namespace, stream.name)] = StreamInfo(primary_key=primary_key, destination_object_name=name)
+        streams = catalog_streams(configured_catalog)
         out: deque[dict[str, Any]] = deque()
         session = WriteSession(parsed, streams, out.append)
         dumped = (AirbyteMessageSerializer.dump(message) for message in input_messages)

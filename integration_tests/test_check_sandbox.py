@@ -214,7 +214,7 @@ def test_rule_disabled(sandbox, tmp_path):
 def test_non_capi_rule(sandbox, tmp_path):
     cfg, rule = access(sandbox, conversion_method="INSIGHT_TAG_URL_MATCH_RULES")
     assert_failed(
-        check(tmp_path, cfg), f"Event LEAD: conversion rule {rule} ('CRM leads') is a INSIGHT_TAG_URL_MATCH_RULES rule"
+        check(tmp_path, cfg), f"Event LEAD: conversion rule {rule} ('CRM leads') is an INSIGHT_TAG_URL_MATCH_RULES rule"
     )
 
 
@@ -240,4 +240,4 @@ def test_listed_campaign_of_another_account(sandbox, tmp_path):
 def test_sunset_version(sandbox, tmp_path):
     cfg, _ = access(sandbox)
     cfg["api_version"] = "202508"  # sunset 2026-08-17
-    assert_failed(check(tmp_path, cfg), "LinkedIn no longer serves API version 202508 (HTTP 426)")
+    assert_failed(check(tmp_path, cfg), "LinkedIn no longer serves API version 202508 (HTTP 426, version sunset)")

@@ -1,0 +1,134 @@
+"""Error → user-facing sentence and Airbyte failure type: the one place `check`, `write` and rules take them from.
+
+Every sentence is built from codes, IDs and LinkedIn's own error message, never from a token or a record
+value. docs/linkedin-capi.md's Troubleshooting section quotes each one (a test keeps it true).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from airbyte_cdk.utils.traced_exception import AirbyteTracedException, FailureType
+
+from destination_linkedin_capi import constants as c
+from destination_linkedin_capi.config import ConnectorConfig
+from destination_linkedin_capi.errors import (
+    AuthenticationError,
+    ConfigError,
+    ConnectorError,
+    DailyBudgetExhaustedError,
+    ForbiddenError,
+    LinkedInApiError,
+    RetriesExhaustedError,
+    TransportError,
+    VersionSunsetError,
+)
+
+_TOKEN_PROBLEMS = {
+    "INVALID_ACCESS_TOKEN": "is not valid",
+    "REVOKED_ACCESS_TOKEN": "has been revoked",
+    "EXPIRED_ACCESS_TOKEN": "has expired",
+}
+#: Errors the user fixes in the configuration (or by re-authorising): Airbyte does not retry them.
+_CONFIG = (AuthenticationError, ForbiddenError, VersionSunsetError, ConfigError)
+#: Errors that may pass on their own: Airbyte retries the sync.
+_TRANSIENT = (RetriesExhaustedError, TransportError, DailyBudgetExhaustedError)
+
+
+def token_rejected(config: ConnectorConfig, code: str | None) -> str:
+    """What to do when LinkedIn answers 401, per auth mode (the token is never quoted)."""
+    problem = _TOKEN_PROBLEMS.get(code or "", "is invalid, revoked or expired")
+    detail = f" ({code})" if code in _TOKEN_PROBLEMS else ""
+    if config.auth_type == "access_token":
+        return (
+            f"LinkedIn rejected the access token: it {problem}{detail}. Generate a new one in Campaign Manager → "
+            "Data → Signals manager → Direct API and paste it into Access token."
+        )
+    if config.auth_type == "token_id":
+        return (
+            f"LinkedIn rejected the access token the token service issued for this token ID: it {problem}{detail}. "
+            "Re-authorise LinkedIn in your CDP, or ask it to issue a fresh token."
+        )
+    return (
+        f"LinkedIn rejected the access token minted from the refresh token: it {problem}{detail}. Re-authorise "
+        "the app (rw_conversions and r_ads scopes) and paste the new refresh token."
+    )
+
+
+def version_sunset(config: ConnectorConfig) -> str:
+    """LinkedIn answered 426: the pinned `LinkedIn-Version` is no longer served."""
+    return (
+        f"LinkedIn no longer serves API version {config.api_version} (HTTP 426, version sunset); set LinkedIn API "
+        "version (api_version, in the advanced settings) to a current YYYYMM release, or upgrade the connector."
+    )
+
+
+def version_warning(api_version: str, today: dt.date) -> str | None:
+    """A sentence when the pinned `LinkedIn-Version` is sunset within SUNSET_WARNING_DAYS (LinkedIn serves each
+    version for about a year; see docs/linkedin-capi.md, "LinkedIn facts we rely on")."""
+    sunset = c.VERSION_SUNSET_DATES.get(api_version)
+    if sunset is None:
+        return None
+    days = (sunset - today).days
+    if days > c.SUNSET_WARNING_DAYS:
+        return None
+    when = f"was sunset on {sunset}" if days <= 0 else f"is sunset on {sunset}, in {days} days"
+    return (
+        f"LinkedIn API version {api_version} {when}; LinkedIn then refuses every call (HTTP 426). "
+        "Set LinkedIn API version to a newer YYYYMM release."
+    )
+
+
+def forbidden(config: ConnectorConfig, doing: str, error: LinkedInApiError) -> str:
+    """LinkedIn answered 403 while trying to `doing`: the same advice wherever it happens."""
+    return (
+        f"LinkedIn refused to {doing} (HTTP 403: {error.message}); the token needs the r_ads and rw_conversions "
+        f"permissions and a role other than VIEWER on ad account {config.account_id}, and mapped conversion rules "
+        "must belong to that account."
+    )
+
+
+def not_conversions_api_rule(rule: str) -> str:
+    """LinkedIn refused a batch because its rule is an Insight Tag rule, not a Conversions API one."""
+    return (
+        f"LinkedIn refused events for conversion rule {rule}: it is not a Conversions API rule. "
+        "Map the event to a rule created for the Conversions API (conversion method CONVERSIONS_API)."
+    )
+
+
+def sentence(error: BaseException, config: ConnectorConfig, doing: str | None = None) -> str:
+    """One user-facing sentence for an error met while trying to `doing` (e.g. "list the rules"); without
+    `doing`, for an error that ends a sync, where the step is not known."""
+    if isinstance(error, AuthenticationError):
+        return token_rejected(config, error.code)
+    if isinstance(error, VersionSunsetError):
+        return version_sunset(config)
+    if isinstance(error, ForbiddenError):
+        events = ", ".join(event.name for event in config.events.values())
+        return forbidden(
+            config, doing or f"let this token use ad account {config.account_id} or the rules of {events}", error
+        )
+    if isinstance(error, LinkedInApiError):
+        if doing is None:
+            return f"LinkedIn answered HTTP {error.status}: {error.message}"
+        return f"LinkedIn refused to {doing} (HTTP {error.status}: {error.message})."
+    if isinstance(error, ConnectorError) or doing is None:
+        return str(error)
+    return f"Could not {doing}: {error}"
+
+
+def failure_type(error: BaseException) -> FailureType:
+    """config_error: the user must change something; transient_error: Airbyte retries; system_error: a bug or an
+    answer the connector does not expect."""
+    if isinstance(error, _CONFIG):
+        return FailureType.config_error
+    if isinstance(error, _TRANSIENT):
+        return FailureType.transient_error
+    return FailureType.system_error
+
+
+def traced(error: BaseException, config: ConnectorConfig) -> AirbyteTracedException:
+    """The Airbyte error that ends a sync: the sentence and failure type of `error`."""
+    if not isinstance(error, ConnectorError):
+        return AirbyteTracedException.from_exception(error)
+    return AirbyteTracedException(message=sentence(error, config), failure_type=failure_type(error))
