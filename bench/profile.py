@@ -1,4 +1,4 @@
-"""Where the time goes (issue 8): a py-spy profile of the in-process write path into the sandbox,
+"""Where the time goes: a py-spy profile of the in-process write path into the sandbox,
 summarised per thread as the functions with the most samples of their own (self) time.
 
 py-spy samples another process without slowing it; install it with `pip install -e '.[bench]'`.

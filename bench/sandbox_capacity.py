@@ -1,4 +1,4 @@
-"""Sandbox capacity (issue 8): how many requests and events per second the sandbox serves, so it
+"""Sandbox capacity: how many requests and events per second the sandbox serves, so it
 is known whether it, rather than the connector, bounds the throughput benchmark.
 
 A minimal client (http.client, one keep-alive connection, bodies serialised once beforehand)

@@ -1,4 +1,4 @@
-"""Throughput ratio (issue 8): the write path's records/s against the bare `orjson.loads` ceiling of the same input.
+"""Throughput ratio: the write path's records/s against the bare `orjson.loads` ceiling of the same input.
 
 (a) ceiling: `orjson.loads` of every line of the generated file, nothing else;
 (b) the in-process write path (`WriteSession.run` over the file's lines, as `python main.py write`

@@ -34,7 +34,7 @@ logger = logging.getLogger("airbyte")
 #: A cached token is renewed this long before it expires (or at 10% of its lifetime, if that is shorter).
 EXPIRY_MARGIN_SECONDS = 300.0
 #: LinkedIn may answer 401 (65601 REVOKED_ACCESS_TOKEN) for a token minted moments ago, until it has
-#: propagated (peers.md §3.5: a 5-10 s pause fixes it). So a renewed token is used only after this pause,
+#: propagated (a 5-10 s pause fixes it: docs/linkedin-facts.md §8). So a renewed token is used only after this pause,
 #: and a token the issuer stands by gets one pause if it was minted within the window.
 PROPAGATION_WINDOW_SECONDS = 120.0
 PROPAGATION_WAIT_SECONDS = 5.0
@@ -297,7 +297,7 @@ class TokenIdProvider(_MintingProvider):
 
 
 class OAuth2Provider(_MintingProvider):
-    """OAuth mode: mint access tokens from the app's refresh token at LinkedIn's token endpoint (reference §6)."""
+    """OAuth mode: mint access tokens from the app's refresh token at LinkedIn's token endpoint (docs/linkedin-facts.md §8)."""
 
     description = "the access token minted from the OAuth refresh token"
     service_name = "LinkedIn's OAuth service"

@@ -32,7 +32,7 @@ from destination_linkedin_capi.throttle import RequestBudget
 
 logger = logging.getLogger("airbyte")
 
-ACCEPTED = {"status": 201}  # one element's status in a BATCH_CREATE answer (docs/linkedin-capi.md, "LinkedIn facts")
+ACCEPTED = {"status": 201}  # one element's status in a BATCH_CREATE answer (docs/linkedin-facts.md §6)
 
 
 def _body(response: requests.Response) -> Any:

@@ -85,7 +85,7 @@ _INDICES = re.compile(r"indices \[([\d,\s]+)\]")
 
 
 def parse_index_errors(message: str) -> dict[int, list[str]]:
-    """Read LinkedIn's per-element error text (LinkedIn's "Conversions API" guide, "Error handling"; quoted in docs/linkedin-capi.md) into {index: [reasons]}.
+    """Read LinkedIn's per-element error text (docs/linkedin-facts.md §6) into {index: [reasons]}.
 
     422: `Index: n, ERROR :: /ptr :: reason\\n` then further `ERROR ::` lines for the same index.
     400: `... indices [0, 3] (0-indexed)`: every listed index gets the whole message.

@@ -65,7 +65,7 @@ def version_sunset(config: ConnectorConfig) -> str:
 
 def version_warning(api_version: str, today: dt.date) -> str | None:
     """A sentence when the pinned `LinkedIn-Version` is sunset within SUNSET_WARNING_DAYS (LinkedIn serves each
-    version for about a year; see docs/linkedin-capi.md, "LinkedIn facts we rely on")."""
+    version for at least a year: docs/linkedin-facts.md §2)."""
     sunset = c.VERSION_SUNSET_DATES.get(api_version)
     if sunset is None:
         return None

@@ -29,13 +29,13 @@ from destination_linkedin_capi.errors import (
 CONVERSIONS_API = "CONVERSIONS_API"
 #: Tries at creating one rule; between tries the rules are listed again (with the client's usual retries).
 CREATE_ATTEMPTS = 3
-#: The longest click-through window every rule type accepts; 365 days only suits POST_CLICK_365_TYPES (§5.2).
+#: The longest click-through window every rule type accepts; 365 days only suits POST_CLICK_365_TYPES (docs/linkedin-facts.md §7).
 FALLBACK_POST_CLICK_WINDOW = 90
 
 
 @dataclass(frozen=True)
 class Rule:
-    """A conversion rule as LinkedIn lists it (reference §5.4)."""
+    """A conversion rule as LinkedIn lists it (docs/linkedin-facts.md §7)."""
 
     id: int
     name: str
@@ -66,7 +66,7 @@ class Rule:
 
     @property
     def usable(self) -> bool:
-        """Only enabled CONVERSIONS_API rules record streamed events (reference §5.2)."""
+        """Only enabled CONVERSIONS_API rules record streamed events (docs/linkedin-facts.md §7)."""
         return self.enabled and self.conversion_method == CONVERSIONS_API
 
 
@@ -160,7 +160,7 @@ def post_click_window(config: ConnectorConfig, conversion_type: str, logger: log
 
 
 def create_rule(client: LinkedInClient, config: ConnectorConfig, resolution: Resolution, logger: logging.Logger) -> int:
-    """POST a new CONVERSIONS_API rule; its ID comes from the body or the `x-restli-id` header (§2.1)."""
+    """POST a new CONVERSIONS_API rule; its ID comes from the body or the `x-restli-id` header (docs/linkedin-facts.md §1)."""
     event = resolution.event
     assert event.conversion_type is not None and resolution.name is not None
     payload = {

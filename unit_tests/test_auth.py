@@ -300,7 +300,7 @@ def test_refresh_of_an_already_replaced_token_needs_no_new_one(m, clock):
 
 
 def test_client_retries_with_a_renewed_token_after_the_propagation_wait(m, clock):
-    """LinkedIn's 65601 right after minting: renew, wait, repeat (Segment's fix, peers.md §3.5)."""
+    """LinkedIn's 65601 right after minting: renew, wait, repeat (Segment's fix, docs/linkedin-facts.md §8)."""
     m.post(OAUTH_URL, [{"json": {"access_token": "t1-SECRET"}}, {"json": {"access_token": "t2-SECRET"}}])
     revoked = {"status": 401, "serviceErrorCode": 65601, "code": "REVOKED_ACCESS_TOKEN", "message": "revoked"}
     rejected = m.get(

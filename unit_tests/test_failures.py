@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException, FailureType
 
