@@ -20,6 +20,7 @@ import requests
 from airbyte_cdk.utils.airbyte_secrets_utils import add_to_secrets
 
 from destination_linkedin_capi import constants as c
+from destination_linkedin_capi import failures
 from destination_linkedin_capi.config import (
     AccessTokenCredentials,
     ConnectorConfig,
@@ -34,8 +35,8 @@ logger = logging.getLogger("airbyte")
 #: A cached token is renewed this long before it expires (or at 10% of its lifetime, if that is shorter).
 EXPIRY_MARGIN_SECONDS = 300.0
 #: LinkedIn may answer 401 (65601 REVOKED_ACCESS_TOKEN) for a token minted moments ago, until it has
-#: propagated (a 5-10 s pause fixes it: docs/linkedin-facts.md §8). So a renewed token is used only after this pause,
-#: and a token the issuer stands by gets one pause if it was minted within the window.
+#: propagated (a 5-10 s pause fixes it: docs/linkedin-facts.md §8). So a renewed token is used only after
+#: this pause, and a token the issuer stands by gets one pause if it was minted within the window.
 PROPAGATION_WINDOW_SECONDS = 120.0
 PROPAGATION_WAIT_SECONDS = 5.0
 _ERROR_CODE = re.compile(r"[A-Za-z0-9_.-]{1,60}")
@@ -265,35 +266,10 @@ class TokenIdProvider(_MintingProvider):
         return IssuedToken(access_token, now, now + expires_in if expires_in else None)
 
     def _refusal(self, status: int, code: str | None) -> str:
-        if code == "invalid_service_key":
-            problem = "refused the Token service key" if self._key else "requires a Token service key"
-            return f"The token service {problem} (invalid_service_key); enter the key your CDP gave you."
-        if code == "unknown_token_id":
-            return (
-                "The token service does not know this Token ID (unknown_token_id); copy it again from your CDP's "
-                "LinkedIn connection."
-            )
-        if code == "account_not_authorized":
-            return (
-                f"The token service says this Token ID is not authorised for ad account {self._account_id} "
-                "(account_not_authorized); authorise that ad account in your CDP, or correct Ad account ID."
-            )
-        if code == "invalid_request":
-            return (
-                "The token service refused the request as malformed (invalid_request); check that Token service URL "
-                "is the service's token endpoint."
-            )
-        detail = f"HTTP {status}" + (f", {code}" if code else "")
-        return (
-            f"The token service at {_where(self._url)} refused the token ID ({detail}); check Token service URL "
-            "and Token service key."
-        )
+        return failures.token_service_refused(status, code, _where(self._url), self._key is not None, self._account_id)
 
     def _down_sentence(self, url: str, problem: str, attempts: int) -> str:
-        return (
-            f"The token service at {_where(url)} is not answering ({problem}, {attempts} attempts); it may be down. "
-            "Try again later, or check Token service URL."
-        )
+        return failures.token_service_down(_where(url), problem, attempts)
 
 
 class OAuth2Provider(_MintingProvider):
@@ -344,28 +320,10 @@ class OAuth2Provider(_MintingProvider):
 
     @staticmethod
     def _refusal(status: int, code: str | None) -> str:
-        if code == "invalid_grant":
-            return (
-                "LinkedIn refused the refresh token (invalid_grant): it has expired, was revoked or belongs to "
-                "another app. Re-authorise the app and paste the new refresh token: refresh tokens last 365 days "
-                "from the first authorisation."
-            )
-        if code == "invalid_client" or status == 401:
-            return (
-                "LinkedIn refused the client ID or client secret (invalid_client); copy both again from Developer "
-                "Portal → My apps → your app → Auth."
-            )
-        detail = f"HTTP {status}" + (f", {code}" if code else "")
-        return (
-            f"LinkedIn's OAuth service refused to refresh the access token ({detail}); check Client ID, "
-            "Client secret and Refresh token."
-        )
+        return failures.oauth_refused(status, code)
 
     def _down_sentence(self, url: str, problem: str, attempts: int) -> str:
-        return (
-            f"LinkedIn's OAuth service at {_where(url)} is not answering ({problem}, {attempts} attempts). "
-            "Try again later."
-        )
+        return failures.oauth_down(_where(url), problem, attempts)
 
 
 def make_token_provider(

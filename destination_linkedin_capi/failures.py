@@ -1,4 +1,5 @@
-"""Error → user-facing sentence and Airbyte failure type: the one place `check`, `write` and rules take them from.
+"""Error → user-facing sentence and Airbyte failure type: the one place `check`, `write`, rules and the token
+issuers take them from.
 
 Every sentence is built from codes, IDs and LinkedIn's own error message, never from a token or a record
 value. docs/linkedin-capi.md's Troubleshooting section quotes each one (a test keeps it true).
@@ -132,3 +133,61 @@ def traced(error: BaseException, config: ConnectorConfig) -> AirbyteTracedExcept
     if not isinstance(error, ConnectorError):
         return AirbyteTracedException.from_exception(error)
     return AirbyteTracedException(message=sentence(error, config), failure_type=failure_type(error))
+
+
+# --- the token issuers (auth.py): a CDP's token service, LinkedIn's OAuth service ----------------------------
+def token_service_refused(status: int, code: str | None, where: str, has_key: bool, account_id: int) -> str:
+    """The token service answered an error; `code` is its OAuth-style `error` (only ever a code, never text)."""
+    if code == "invalid_service_key":
+        problem = "refused the Token service key" if has_key else "requires a Token service key"
+        return f"The token service {problem} (invalid_service_key); enter the key your CDP gave you."
+    if code == "unknown_token_id":
+        return (
+            "The token service does not know this Token ID (unknown_token_id); copy it again from your CDP's "
+            "LinkedIn connection."
+        )
+    if code == "account_not_authorized":
+        return (
+            f"The token service says this Token ID is not authorised for ad account {account_id} "
+            "(account_not_authorized); authorise that ad account in your CDP, or correct Ad account ID."
+        )
+    if code == "invalid_request":
+        return (
+            "The token service refused the request as malformed (invalid_request); check that Token service URL "
+            "is the service's token endpoint."
+        )
+    detail = f"HTTP {status}" + (f", {code}" if code else "")
+    return (
+        f"The token service at {where} refused the token ID ({detail}); check Token service URL and Token service key."
+    )
+
+
+def token_service_down(where: str, problem: str, attempts: int) -> str:
+    return (
+        f"The token service at {where} is not answering ({problem}, {attempts} attempts); it may be down. "
+        "Try again later, or check Token service URL."
+    )
+
+
+def oauth_refused(status: int, code: str | None) -> str:
+    """LinkedIn's OAuth service refused to refresh the access token."""
+    if code == "invalid_grant":
+        return (
+            "LinkedIn refused the refresh token (invalid_grant): it has expired, was revoked or belongs to "
+            "another app. Re-authorise the app and paste the new refresh token: refresh tokens last 365 days "
+            "from the first authorisation."
+        )
+    if code == "invalid_client" or status == 401:
+        return (
+            "LinkedIn refused the client ID or client secret (invalid_client); copy both again from Developer "
+            "Portal → My apps → your app → Auth."
+        )
+    detail = f"HTTP {status}" + (f", {code}" if code else "")
+    return (
+        f"LinkedIn's OAuth service refused to refresh the access token ({detail}); check Client ID, "
+        "Client secret and Refresh token."
+    )
+
+
+def oauth_down(where: str, problem: str, attempts: int) -> str:
+    return f"LinkedIn's OAuth service at {where} is not answering ({problem}, {attempts} attempts). Try again later."

@@ -188,7 +188,7 @@ def test_the_extractor_finds_messages_of_every_kind():
     clauses = error_templates()
     assert len(clauses) > 50
     for expected in (
-        "The token service does not know this Token ID (unknown_token_id)",  # auth.py, via _refusal
+        "The token service does not know this Token ID (unknown_token_id)",  # failures.py, via auth._refusal
         "LinkedIn rejected the access token: it …",  # failures.py, via token_rejected
         "Unexpected error while checking the connection (…)",  # check.py, a (False, sentence) pair
         "LinkedIn API version …",  # failures.py version_warning, logged as a warning
