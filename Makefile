@@ -9,9 +9,9 @@ DRY_RUN ?=
 
 .PHONY: test lint format demo bench clean
 
-$(STAMP): setup.py
+$(STAMP): setup.py sandbox/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(PY) -m pip install --quiet --disable-pip-version-check -e ./sandbox -e '.[dev]'
 	touch $(STAMP)
 
 test: $(STAMP) lint
@@ -30,7 +30,7 @@ format: $(STAMP)
 
 # Benchmarks of issue 8 (one at a time, ~6 minutes): bench/results/*.json and docs/performance.md.
 bench: $(STAMP)
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev,bench]'
+	$(PY) -m pip install --quiet --disable-pip-version-check -e ./sandbox -e '.[dev,bench]'
 	$(PY) -m bench
 
 clean:

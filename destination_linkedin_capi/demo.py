@@ -136,10 +136,10 @@ class SandboxProcess:
 
 @contextlib.contextmanager
 def running_sandbox(seed_path: Path, log_path: Path) -> Iterator[SandboxProcess]:
-    """`python -m destination_linkedin_capi.sandbox` in its own process, stopped when the block ends."""
+    """`python -m linkedin_capi_sandbox` in its own process, stopped when the block ends."""
     with contextlib.ExitStack() as stack:
         log = stack.enter_context(open(log_path, "w+b"))
-        command = [sys.executable, "-m", "destination_linkedin_capi.sandbox", "--port", "0", "--seed", str(seed_path)]
+        command = [sys.executable, "-m", "linkedin_capi_sandbox", "--port", "0", "--seed", str(seed_path)]
         process = _start(stack, command, stdout=subprocess.PIPE, stderr=log, text=True)
         assert process.stdout is not None
         with selectors.DefaultSelector() as selector:  # the one line it prints once it listens

@@ -22,11 +22,11 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from linkedin_capi_sandbox import Sandbox
 
 from destination_linkedin_capi.config import ConnectorConfig
 from destination_linkedin_capi.mapping import REJECTION_REASONS, StreamInfo
 from destination_linkedin_capi.report import SyncReport
-from destination_linkedin_capi.sandbox import Sandbox
 from destination_linkedin_capi.session import WriteSession
 
 ACCOUNT = 512345678

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 import requests
-
-from destination_linkedin_capi.sandbox import Sandbox
-from destination_linkedin_capi.sandbox.pytest_plugin import ManualClock
+from linkedin_capi_sandbox import Sandbox
+from linkedin_capi_sandbox.pytest_plugin import ManualClock
 
 ACCOUNT = 512345678
 NOW = 1788258060.0

@@ -14,7 +14,7 @@ import threading
 from collections.abc import Sequence
 
 from destination_linkedin_capi import constants as c
-from destination_linkedin_capi.sandbox.app import Sandbox
+from linkedin_capi_sandbox.app import Sandbox
 
 
 def _limit(text: str) -> int | None:

@@ -4,6 +4,6 @@ LinkedIn offers no test environment for CAPI; this server reproduces its documen
 (reference §11) so that code which passes against it would pass against LinkedIn.
 """
 
-from destination_linkedin_capi.sandbox.app import Sandbox
+from linkedin_capi_sandbox.app import Sandbox
 
 __all__ = ["Sandbox"]

@@ -14,14 +14,14 @@ from typing import Any
 import orjson
 
 from destination_linkedin_capi import constants as c
-from destination_linkedin_capi.sandbox import responses as r
-from destination_linkedin_capi.sandbox.admin_api import AdminApi
-from destination_linkedin_capi.sandbox.auth_api import handle_cdp, handle_oauth
-from destination_linkedin_capi.sandbox.faults import FaultPlan
-from destination_linkedin_capi.sandbox.quotas import Quotas
-from destination_linkedin_capi.sandbox.rest_api import RestGateway, VersionPolicy
-from destination_linkedin_capi.sandbox.server import HttpServer, Request
-from destination_linkedin_capi.sandbox.store import (
+from linkedin_capi_sandbox import responses as r
+from linkedin_capi_sandbox.admin_api import AdminApi
+from linkedin_capi_sandbox.auth_api import handle_cdp, handle_oauth
+from linkedin_capi_sandbox.faults import FaultPlan
+from linkedin_capi_sandbox.quotas import Quotas
+from linkedin_capi_sandbox.rest_api import RestGateway, VersionPolicy
+from linkedin_capi_sandbox.server import HttpServer, Request
+from linkedin_capi_sandbox.store import (
     ACCOUNT_STATUSES,
     CAMPAIGN_STATUSES,
     CONVERSION_METHODS,

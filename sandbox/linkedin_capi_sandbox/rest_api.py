@@ -10,14 +10,14 @@ import datetime as dt
 from collections.abc import Callable
 
 from destination_linkedin_capi import constants as c
-from destination_linkedin_capi.sandbox import responses as r
-from destination_linkedin_capi.sandbox.accounts_api import handle_ad_account_users, handle_ad_accounts
-from destination_linkedin_capi.sandbox.events_api import handle as handle_events
-from destination_linkedin_capi.sandbox.quotas import Quotas
-from destination_linkedin_capi.sandbox.rest_call import Call
-from destination_linkedin_capi.sandbox.rules_api import handle_campaign_conversions, handle_rules
-from destination_linkedin_capi.sandbox.server import Request
-from destination_linkedin_capi.sandbox.store import Store, Token
+from linkedin_capi_sandbox import responses as r
+from linkedin_capi_sandbox.accounts_api import handle_ad_account_users, handle_ad_accounts
+from linkedin_capi_sandbox.events_api import handle as handle_events
+from linkedin_capi_sandbox.quotas import Quotas
+from linkedin_capi_sandbox.rest_call import Call
+from linkedin_capi_sandbox.rules_api import handle_campaign_conversions, handle_rules
+from linkedin_capi_sandbox.server import Request
+from linkedin_capi_sandbox.store import Store, Token
 
 # §2.3: no 202512 release appears in LinkedIn's listings.
 NEVER_RELEASED = frozenset({"202512"})

@@ -12,8 +12,7 @@ from pathlib import Path
 
 import pytest
 import requests
-
-from destination_linkedin_capi.sandbox.examples import (
+from linkedin_capi_sandbox.examples import (
     EXAMPLE_ACCOUNT_ID,
     EXAMPLE_BATCH_BODY,
     EXAMPLE_HEADERS,
@@ -157,7 +156,7 @@ def test_admin_api_limits_and_errors(sandbox):
 
 def start_cli(*args: str, module: bool = False) -> tuple[subprocess.Popen, str]:
     command = (
-        [sys.executable, "-m", "destination_linkedin_capi.sandbox"]
+        [sys.executable, "-m", "linkedin_capi_sandbox"]
         if module
         else [str(Path(sys.executable).with_name("linkedin-capi-sandbox"))]
     )
@@ -216,7 +215,7 @@ def test_cli_refuses_a_bad_seed(tmp_path):
     seed = tmp_path / "seed.json"
     seed.write_text('{"nope": []}')
     result = subprocess.run(
-        [sys.executable, "-m", "destination_linkedin_capi.sandbox", "--seed", str(seed)],
+        [sys.executable, "-m", "linkedin_capi_sandbox", "--seed", str(seed)],
         capture_output=True,
         text=True,
         timeout=30,
@@ -226,8 +225,7 @@ def test_cli_refuses_a_bad_seed(tmp_path):
 
 def test_invalidate_tokens_ends_every_valid_session():
     import requests as _requests
-
-    from destination_linkedin_capi.sandbox import Sandbox
+    from linkedin_capi_sandbox import Sandbox
 
     with Sandbox() as sb:
         sb.add_token("a", {1: "ACCOUNT_MANAGER"})

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from destination_linkedin_capi.sandbox.app import Sandbox
+    from linkedin_capi_sandbox.app import Sandbox
 
 EXAMPLE_ACCOUNT_ID = 512345678
 EXAMPLE_RULE_IDS = (123456, 123457)

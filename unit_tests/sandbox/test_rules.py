@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 import requests
-
-from destination_linkedin_capi.sandbox import Sandbox
-from destination_linkedin_capi.sandbox.examples import EXAMPLE_ACCOUNT_ID, EXAMPLE_HEADERS, EXAMPLE_NOW, seed_example
+from linkedin_capi_sandbox import Sandbox
+from linkedin_capi_sandbox.examples import EXAMPLE_ACCOUNT_ID, EXAMPLE_HEADERS, EXAMPLE_NOW, seed_example
 
 ACCOUNT_URN = f"urn:li:sponsoredAccount:{EXAMPLE_ACCOUNT_ID}"
 ENCODED_ACCOUNT = ACCOUNT_URN.replace(":", "%3A")

@@ -10,11 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 from destination_linkedin_capi import constants as c
-from destination_linkedin_capi.sandbox import responses as r
-from destination_linkedin_capi.sandbox.rest_call import Call, require_json_body
-from destination_linkedin_capi.sandbox.restli import urn_id
-from destination_linkedin_capi.sandbox.store import WRITE_ROLES, Rule, Store
-from destination_linkedin_capi.sandbox.validation import WINDOW_REASONS, validate_element
+from linkedin_capi_sandbox import responses as r
+from linkedin_capi_sandbox.rest_call import Call, require_json_body
+from linkedin_capi_sandbox.restli import urn_id
+from linkedin_capi_sandbox.store import WRITE_ROLES, Rule, Store
+from linkedin_capi_sandbox.validation import WINDOW_REASONS, validate_element
 
 
 def handle(store: Store, call: Call) -> r.Reply:

@@ -12,9 +12,9 @@ from urllib.parse import parse_qs
 
 import orjson
 
-from destination_linkedin_capi.sandbox import responses as r
-from destination_linkedin_capi.sandbox.server import Request
-from destination_linkedin_capi.sandbox.store import Store, Token
+from linkedin_capi_sandbox import responses as r
+from linkedin_capi_sandbox.server import Request
+from linkedin_capi_sandbox.store import Store, Token
 
 SCOPE = "r_ads,rw_conversions"
 

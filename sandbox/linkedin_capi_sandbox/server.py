@@ -24,10 +24,10 @@ from typing import Any
 
 import orjson
 
-from destination_linkedin_capi.sandbox import restli
-from destination_linkedin_capi.sandbox.responses import Reply, error
+from linkedin_capi_sandbox import restli
+from linkedin_capi_sandbox.responses import Reply, error
 
-logger = logging.getLogger("destination_linkedin_capi.sandbox")
+logger = logging.getLogger("linkedin_capi_sandbox")
 
 IDLE_TIMEOUT_SECONDS = 300.0
 SHUTDOWN_POLL_SECONDS = 0.02  # how fast stop() returns; an idle wake-up 50 times a second costs nothing

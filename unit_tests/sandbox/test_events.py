@@ -7,9 +7,8 @@ import json
 
 import pytest
 import requests
-
-from destination_linkedin_capi.sandbox import Sandbox
-from destination_linkedin_capi.sandbox.examples import (
+from linkedin_capi_sandbox import Sandbox
+from linkedin_capi_sandbox.examples import (
     EXAMPLE_ACCOUNT_ID,
     EXAMPLE_BATCH_BODY,
     EXAMPLE_HEADERS,

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from destination_linkedin_capi import constants as c
-from destination_linkedin_capi.sandbox import responses as r
-from destination_linkedin_capi.sandbox.rest_call import Call, collection, finder, project, search_finder
-from destination_linkedin_capi.sandbox.rules_api import CAMPAIGN_URN_PREFIX
-from destination_linkedin_capi.sandbox.store import Account, Campaign, Store
+from linkedin_capi_sandbox import responses as r
+from linkedin_capi_sandbox.rest_call import Call, collection, finder, project, search_finder
+from linkedin_capi_sandbox.rules_api import CAMPAIGN_URN_PREFIX
+from linkedin_capi_sandbox.store import Account, Campaign, Store
 
 SANDBOX_MEMBER_URN = "urn:li:person:sandboxMember"
 

@@ -6,9 +6,8 @@ import copy
 import json
 
 import pytest
-
-from destination_linkedin_capi.sandbox.examples import EXAMPLE_BATCH_BODY, EXAMPLE_NOW
-from destination_linkedin_capi.sandbox.validation import (
+from linkedin_capi_sandbox.examples import EXAMPLE_BATCH_BODY, EXAMPLE_NOW
+from linkedin_capi_sandbox.validation import (
     IN_FUTURE,
     REQUIRED,
     TOO_OLD,

@@ -1,4 +1,4 @@
-"""Pytest plugin (`-p destination_linkedin_capi.sandbox.pytest_plugin`): the `sandbox` fixture.
+"""Pytest plugin (`-p linkedin_capi_sandbox.pytest_plugin`): the `sandbox` fixture.
 
 Every test in the repo can ask for `sandbox`: a started `Sandbox` on an ephemeral port with
 LinkedIn's default quotas, stopped after the test. Seed it through its Python API. Tests that
@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from destination_linkedin_capi.sandbox.app import Sandbox
+from linkedin_capi_sandbox.app import Sandbox
 
 
 class ManualClock:

@@ -7,10 +7,9 @@ import json
 
 import pytest
 import requests
-
-from destination_linkedin_capi.sandbox import Sandbox
-from destination_linkedin_capi.sandbox.examples import EXAMPLE_BATCH_BODY, EXAMPLE_HEADERS, EXAMPLE_NOW, seed_example
-from destination_linkedin_capi.sandbox.pytest_plugin import ManualClock
+from linkedin_capi_sandbox import Sandbox
+from linkedin_capi_sandbox.examples import EXAMPLE_BATCH_BODY, EXAMPLE_HEADERS, EXAMPLE_NOW, seed_example
+from linkedin_capi_sandbox.pytest_plugin import ManualClock
 
 THROTTLE = {"status": 429, "message": "Resource level throttle limit for calls to this resource is reached."}
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from destination_linkedin_capi import constants as c
-from destination_linkedin_capi.sandbox import responses as r
-from destination_linkedin_capi.sandbox.rest_call import (
+from linkedin_capi_sandbox import responses as r
+from linkedin_capi_sandbox.rest_call import (
     Call,
     account_param,
     collection,
@@ -18,9 +18,9 @@ from destination_linkedin_capi.sandbox.rest_call import (
     project,
     require_json_body,
 )
-from destination_linkedin_capi.sandbox.restli import RestliSyntaxError, parse_element, urn_id
-from destination_linkedin_capi.sandbox.store import CONVERSION_METHODS, WRITE_ROLES, Store
-from destination_linkedin_capi.sandbox.validation import REQUIRED, UNRECOGNIZED
+from linkedin_capi_sandbox.restli import RestliSyntaxError, parse_element, urn_id
+from linkedin_capi_sandbox.store import CONVERSION_METHODS, WRITE_ROLES, Store
+from linkedin_capi_sandbox.validation import REQUIRED, UNRECOGNIZED
 
 CAMPAIGN_URN_PREFIX = "urn:li:sponsoredCampaign:"
 READ_ONLY_FIELDS = frozenset(

@@ -6,9 +6,8 @@ import time
 
 import pytest
 import requests
-
-from destination_linkedin_capi.sandbox import Sandbox
-from destination_linkedin_capi.sandbox.examples import EXAMPLE_BATCH_BODY, EXAMPLE_HEADERS, EXAMPLE_NOW, seed_example
+from linkedin_capi_sandbox import Sandbox
+from linkedin_capi_sandbox.examples import EXAMPLE_BATCH_BODY, EXAMPLE_HEADERS, EXAMPLE_NOW, seed_example
 
 
 @pytest.fixture

@@ -7,10 +7,10 @@ from typing import Any
 from urllib.parse import unquote
 
 from destination_linkedin_capi import constants as c
-from destination_linkedin_capi.sandbox import responses as r
-from destination_linkedin_capi.sandbox.restli import RestliSyntaxError, parse_element, primitive_param, urn_id
-from destination_linkedin_capi.sandbox.server import Request
-from destination_linkedin_capi.sandbox.store import Token
+from linkedin_capi_sandbox import responses as r
+from linkedin_capi_sandbox.restli import RestliSyntaxError, parse_element, primitive_param, urn_id
+from linkedin_capi_sandbox.server import Request
+from linkedin_capi_sandbox.store import Token
 
 DEFAULT_PAGE_SIZE = 10  # Rest.li's default `count` for finders
 

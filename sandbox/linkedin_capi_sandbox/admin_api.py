@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from destination_linkedin_capi.sandbox import responses as r
-from destination_linkedin_capi.sandbox.restli import parse_query
-from destination_linkedin_capi.sandbox.server import Request
+from linkedin_capi_sandbox import responses as r
+from linkedin_capi_sandbox.restli import parse_query
+from linkedin_capi_sandbox.server import Request
 
 if TYPE_CHECKING:
-    from destination_linkedin_capi.sandbox.app import Sandbox
+    from linkedin_capi_sandbox.app import Sandbox
 
 Route = Callable[[Any, dict[str, str]], r.Reply]
 
