@@ -1,10 +1,10 @@
-"""Ad accounts, the token's account roles and campaigns: what `check` and campaign association read (§2.1, §6)."""
+"""Ad accounts, the token's account roles and campaigns: what `check` and campaign association read."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from destination_linkedin_capi import constants as c
+from linkedin_capi_sandbox import facts
 from linkedin_capi_sandbox import responses as r
 from linkedin_capi_sandbox.rest_call import Call, collection, finder, project, search_finder
 from linkedin_capi_sandbox.rules_api import CAMPAIGN_URN_PREFIX
@@ -29,7 +29,7 @@ def campaign_view(campaign: Campaign) -> dict[str, Any]:
     return {
         "id": campaign.id,
         "name": campaign.name,
-        "account": f"{c.SPONSORED_ACCOUNT_URN_PREFIX}{campaign.account_id}",
+        "account": f"{facts.SPONSORED_ACCOUNT_URN_PREFIX}{campaign.account_id}",
         "status": campaign.status,
         "type": "SPONSORED_UPDATES",
         "urn": f"{CAMPAIGN_URN_PREFIX}{campaign.id}",
@@ -90,7 +90,7 @@ def handle_ad_account_users(store: Store, call: Call) -> r.Reply:
     if refusal is not None:
         return refusal
     users = [
-        {"account": f"{c.SPONSORED_ACCOUNT_URN_PREFIX}{account_id}", "role": role, "user": SANDBOX_MEMBER_URN}
+        {"account": f"{facts.SPONSORED_ACCOUNT_URN_PREFIX}{account_id}", "role": role, "user": SANDBOX_MEMBER_URN}
         for account_id, role in sorted(call.token.accounts.items())
     ]
     return collection(call.request, users)

@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 
-from destination_linkedin_capi import constants as c
+from linkedin_capi_sandbox import facts
 from linkedin_capi_sandbox import responses as r
 from linkedin_capi_sandbox.admin_api import AdminApi
 from linkedin_capi_sandbox.auth_api import handle_cdp, handle_oauth
@@ -24,8 +24,6 @@ from linkedin_capi_sandbox.server import HttpServer, Request
 from linkedin_capi_sandbox.store import (
     ACCOUNT_STATUSES,
     CAMPAIGN_STATUSES,
-    CONVERSION_METHODS,
-    REFRESH_TOKEN_LIFETIME,
     Account,
     Campaign,
     CdpTokenId,
@@ -35,7 +33,7 @@ from linkedin_capi_sandbox.store import (
     check_roles,
 )
 
-OAUTH_PATH = c.OAUTH_TOKEN_PATH
+OAUTH_PATH = facts.OAUTH_TOKEN_PATH
 CDP_TOKEN_PATH = "/cdp/v1/token"
 ADMIN_PREFIX = "/_sandbox/"
 
@@ -45,8 +43,8 @@ class Sandbox:
 
     def __init__(
         self,
-        requests_per_minute: int | None = c.MAX_REQUESTS_PER_MINUTE,
-        requests_per_day: int | None = c.DEFAULT_REQUESTS_PER_DAY,
+        requests_per_minute: int | None = facts.MAX_REQUESTS_PER_MINUTE,
+        requests_per_day: int | None = facts.DEFAULT_REQUESTS_PER_DAY,
         window_seconds: float = 60.0,
         day_seconds: float = 86400.0,
         sunset_versions: set[str] | None = None,
@@ -169,8 +167,8 @@ class Sandbox:
         enabled: bool = True,
     ) -> int:
         """Create (or replace) a conversion rule; returns its id."""
-        check_choice(type, c.CONVERSION_TYPES, "conversion type")
-        check_choice(conversion_method, CONVERSION_METHODS, "conversion method")
+        check_choice(type, facts.CONVERSION_TYPES, "conversion type")
+        check_choice(conversion_method, facts.CONVERSION_METHODS, "conversion method")
         data = {"name": name, "type": type, "conversionMethod": conversion_method, "enabled": bool(enabled)}
         return self._store.add_rule(int(account_id), rule_id, data)
 
@@ -203,10 +201,12 @@ class Sandbox:
         access_token_ttl: int = 5_184_000,
         refresh_token_expires_at: float | None = None,
     ) -> None:
-        """A refresh token of `client_id`; it expires 365 days from now unless told otherwise (§6)."""
+        """A refresh token of `client_id`; it expires 365 days from now unless told otherwise."""
         check_choice(state, frozenset({"valid", "revoked", "expired"}), "refresh token state")
         expires_at = (
-            self._clock() + REFRESH_TOKEN_LIFETIME if refresh_token_expires_at is None else refresh_token_expires_at
+            self._clock() + facts.REFRESH_TOKEN_LIFETIME
+            if refresh_token_expires_at is None
+            else refresh_token_expires_at
         )
         grant = RefreshToken(client_id, check_roles(accounts), state, int(access_token_ttl), float(expires_at))
         with self._store.lock:
@@ -256,8 +256,8 @@ class Sandbox:
     def set_limits(
         self,
         *,
-        requests_per_minute: int | None = c.MAX_REQUESTS_PER_MINUTE,
-        requests_per_day: int | None = c.DEFAULT_REQUESTS_PER_DAY,
+        requests_per_minute: int | None = facts.MAX_REQUESTS_PER_MINUTE,
+        requests_per_day: int | None = facts.DEFAULT_REQUESTS_PER_DAY,
         window_seconds: float = 60.0,
         day_seconds: float = 86400.0,
     ) -> None:

@@ -1,4 +1,4 @@
-"""Token minting: LinkedIn's OAuth refresh (`POST /oauth/v2/accessToken`, reference §6) and the CDP
+"""Token minting: LinkedIn's OAuth refresh (`POST /oauth/v2/accessToken`) and the CDP
 token service of the `token_id` auth mode (`POST /cdp/v1/token`, contract in docs/sandbox.md).
 
 Both mint a fresh access token per call and register it in the store with the grant's accounts,

@@ -13,7 +13,7 @@ import sys
 import threading
 from collections.abc import Sequence
 
-from destination_linkedin_capi import constants as c
+from linkedin_capi_sandbox import facts
 from linkedin_capi_sandbox.app import Sandbox
 
 
@@ -44,13 +44,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--requests-per-minute",
         type=_limit,
-        default=c.MAX_REQUESTS_PER_MINUTE,
+        default=facts.MAX_REQUESTS_PER_MINUTE,
         help="requests per window and token, or 'unlimited'",
     )
     parser.add_argument(
         "--requests-per-day",
         type=_limit,
-        default=c.DEFAULT_REQUESTS_PER_DAY,
+        default=facts.DEFAULT_REQUESTS_PER_DAY,
         help="requests per day and token, or 'unlimited'",
     )
     parser.add_argument("--window-seconds", type=float, default=60.0, help="length of the request window (default 60)")

@@ -1,4 +1,4 @@
-"""`POST /rest/conversionEvents`, single and `BATCH_CREATE` (reference §3, §4, §11 items 3-7).
+"""`POST /rest/conversionEvents`, single and `BATCH_CREATE`.
 
 All or nothing: the first failing class of check decides the answer and nothing is stored.
 Precedence follows Rest.li's layering: schema (422) before the resource's own checks, which
@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from destination_linkedin_capi import constants as c
+from linkedin_capi_sandbox import facts
 from linkedin_capi_sandbox import responses as r
 from linkedin_capi_sandbox.rest_call import Call, require_json_body
 from linkedin_capi_sandbox.restli import urn_id
-from linkedin_capi_sandbox.store import WRITE_ROLES, Rule, Store
+from linkedin_capi_sandbox.store import Rule, Store
 from linkedin_capi_sandbox.validation import WINDOW_REASONS, validate_element
 
 
@@ -30,9 +30,9 @@ def handle(store: Store, call: Call) -> r.Reply:
         if not isinstance(body, dict) or set(body) != {"elements"} or not isinstance(body["elements"], list):
             return r.bad_request('A BATCH_CREATE body must be {"elements": [...]}')
         elements = body["elements"]
-        if not 1 <= len(elements) <= c.MAX_BATCH_SIZE:
+        if not 1 <= len(elements) <= facts.MAX_BATCH_SIZE:
             return r.bad_request(
-                f"A BATCH_CREATE request must hold 1 to {c.MAX_BATCH_SIZE} elements; this one has {len(elements)}"
+                f"A BATCH_CREATE request must hold 1 to {facts.MAX_BATCH_SIZE} elements; this one has {len(elements)}"
             )
         batch = True
     elif method in ("", "CREATE"):
@@ -78,12 +78,12 @@ def _resolve_rules(store: Store, call: Call, elements: list[dict[str, Any]]) -> 
     rules: list[Rule] = []
     read_only = False
     for element in elements:
-        rule_id = urn_id(element["conversion"], c.CONVERSION_URN_PREFIX)
+        rule_id = urn_id(element["conversion"], facts.CONVERSION_URN_PREFIX)
         rule = store.rules.get(rule_id) if rule_id is not None else None
         role = call.token.accounts.get(rule.account_id) if rule is not None else None
         if rule is None or role is None:
             return r.error(403, r.NO_AD_ACCOUNTS_MESSAGE)
-        read_only = read_only or role not in WRITE_ROLES
+        read_only = read_only or role not in facts.WRITE_ROLES
         rules.append(rule)
     if read_only:
         method = "BATCH_CREATE" if call.request.header("X-RestLi-Method") else "CREATE"

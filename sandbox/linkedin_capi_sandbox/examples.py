@@ -1,4 +1,4 @@
-"""The reference's worked batch example (§4), byte for byte, with the seed it needs.
+"""A worked BATCH_CREATE example in the shape of LinkedIn's documented one, with the seed it needs.
 
 Shared by the sandbox's tests, its docs and anyone who wants a known-good request to replay.
 """

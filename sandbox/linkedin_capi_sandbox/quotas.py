@@ -1,4 +1,4 @@
-"""Request quotas per access token (reference §1, §7): N per sliding window and M per day.
+"""Request quotas per access token: N per sliding window and M per day.
 
 The window slides (no more than N requests in any `window_seconds` span), which is stricter
 than a fixed minute: a client that keeps it also keeps LinkedIn's. The day is a fixed UTC day

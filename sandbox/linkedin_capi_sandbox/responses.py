@@ -1,4 +1,4 @@
-"""What the sandbox answers: a small `Reply` value and LinkedIn's error bodies (reference §4, §7).
+"""What the sandbox answers: a small `Reply` value and LinkedIn's error bodies.
 
 Every error body is built here so its exact shape is written down once and tested once.
 """
@@ -67,7 +67,7 @@ def revoked_token() -> Reply:
 
 
 def expired_token() -> Reply:
-    """LinkedIn's expired-token body is not in the reference; 65602/EXPIRED_ACCESS_TOKEN is this sandbox's choice."""
+    """LinkedIn's expired-token body is not documented; 65602/EXPIRED_ACCESS_TOKEN is this sandbox's choice."""
     return error(401, "The token used in the request has expired", serviceErrorCode=65602, code="EXPIRED_ACCESS_TOKEN")
 
 

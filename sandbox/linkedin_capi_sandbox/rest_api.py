@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
-from destination_linkedin_capi import constants as c
+from linkedin_capi_sandbox import facts
 from linkedin_capi_sandbox import responses as r
 from linkedin_capi_sandbox.accounts_api import handle_ad_account_users, handle_ad_accounts
 from linkedin_capi_sandbox.events_api import handle as handle_events
@@ -19,9 +19,9 @@ from linkedin_capi_sandbox.rules_api import handle_campaign_conversions, handle_
 from linkedin_capi_sandbox.server import Request
 from linkedin_capi_sandbox.store import Store, Token
 
-# §2.3: no 202512 release appears in LinkedIn's listings.
+# No 202512 release appears in LinkedIn's listings.
 NEVER_RELEASED = frozenset({"202512"})
-OLDEST_LISTED = min(c.VERSION_SUNSET_DATES)
+OLDEST_LISTED = min(facts.VERSION_SUNSET_DATES)
 
 
 class VersionPolicy:
@@ -42,7 +42,7 @@ class VersionPolicy:
             return False
         if self.sunset_versions is not None:
             return version not in self.sunset_versions
-        sunset = c.VERSION_SUNSET_DATES.get(version)
+        sunset = facts.VERSION_SUNSET_DATES.get(version)
         return version >= OLDEST_LISTED and (sunset is None or sunset > today)
 
 

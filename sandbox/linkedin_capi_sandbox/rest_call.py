@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
-from destination_linkedin_capi import constants as c
+from linkedin_capi_sandbox import facts
 from linkedin_capi_sandbox import responses as r
 from linkedin_capi_sandbox.restli import RestliSyntaxError, parse_element, primitive_param, urn_id
 from linkedin_capi_sandbox.server import Request
@@ -43,9 +43,9 @@ def account_param(request: Request, name: str = "account") -> int | r.Reply:
         return r.bad_request(f"Invalid query parameter {name}: {exc}")
     if value is None:
         return r.bad_request(f"Query parameter {name} is required")
-    account_id = urn_id(value, c.SPONSORED_ACCOUNT_URN_PREFIX)
+    account_id = urn_id(value, facts.SPONSORED_ACCOUNT_URN_PREFIX)
     if account_id is None:
-        return r.bad_request(f"Query parameter {name} must be a {c.SPONSORED_ACCOUNT_URN_PREFIX}{{id}} URN")
+        return r.bad_request(f"Query parameter {name} must be a {facts.SPONSORED_ACCOUNT_URN_PREFIX}{{id}} URN")
     return account_id
 
 

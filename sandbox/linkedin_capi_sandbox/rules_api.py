@@ -1,4 +1,4 @@
-"""Conversion rules (`/rest/conversions`) and campaign associations (`/rest/campaignConversions`), §2.1, §5.
+"""Conversion rules (`/rest/conversions`) and campaign associations (`/rest/campaignConversions`).
 
 Rule bodies are checked field by field with Rest.li's wording, so a client that creates or edits
 a rule wrongly gets the 422 LinkedIn would give instead of a silent success.
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from destination_linkedin_capi import constants as c
+from linkedin_capi_sandbox import facts
 from linkedin_capi_sandbox import responses as r
 from linkedin_capi_sandbox.rest_call import (
     Call,
@@ -19,7 +19,7 @@ from linkedin_capi_sandbox.rest_call import (
     require_json_body,
 )
 from linkedin_capi_sandbox.restli import RestliSyntaxError, parse_element, urn_id
-from linkedin_capi_sandbox.store import CONVERSION_METHODS, WRITE_ROLES, Store
+from linkedin_capi_sandbox.store import Store
 from linkedin_capi_sandbox.validation import REQUIRED, UNRECOGNIZED
 
 CAMPAIGN_URN_PREFIX = "urn:li:sponsoredCampaign:"
@@ -41,13 +41,13 @@ EDITABLE_FIELDS = frozenset(
     {"name", "type", "enabled", "attributionType", "postClickAttributionWindowSize", "viewThroughAttributionWindowSize"}
 )
 ENUMS: dict[str, frozenset[str] | tuple[str, ...]] = {
-    "type": c.CONVERSION_TYPES,
-    "conversionMethod": CONVERSION_METHODS,
-    "attributionType": c.ATTRIBUTION_TYPES,
+    "type": facts.CONVERSION_TYPES,
+    "conversionMethod": facts.CONVERSION_METHODS,
+    "attributionType": facts.ATTRIBUTION_TYPES,
 }
 WINDOWS = {
-    "postClickAttributionWindowSize": c.POST_CLICK_WINDOWS,
-    "viewThroughAttributionWindowSize": c.VIEW_THROUGH_WINDOWS,
+    "postClickAttributionWindowSize": facts.POST_CLICK_WINDOWS,
+    "viewThroughAttributionWindowSize": facts.VIEW_THROUGH_WINDOWS,
 }
 
 
@@ -105,13 +105,15 @@ def _create_rule(store: Store, call: Call) -> r.Reply:
     problems += [(f"/{key}", UNRECOGNIZED) for key in body if key not in allowed]
     problems += [(f"/{key}", REQUIRED) for key in ("name", "account", "conversionMethod", "type") if key not in body]
     problems += _field_problems(body)
-    account_id = urn_id(body.get("account"), c.SPONSORED_ACCOUNT_URN_PREFIX)
+    account_id = urn_id(body.get("account"), facts.SPONSORED_ACCOUNT_URN_PREFIX)
     if "account" in body and account_id is None:
-        problems.append(("/account", f"{body['account']} is not a valid {c.SPONSORED_ACCOUNT_URN_PREFIX}{{id}} URN"))
+        problems.append(
+            ("/account", f"{body['account']} is not a valid {facts.SPONSORED_ACCOUNT_URN_PREFIX}{{id}} URN")
+        )
     if problems:
         return _unprocessable(problems)
     assert account_id is not None
-    if call.token.accounts.get(account_id) not in WRITE_ROLES:
+    if call.token.accounts.get(account_id) not in facts.WRITE_ROLES:
         return r.access_denied("conversions.CREATE")
     rule_id = store.add_rule(account_id, None, body)
     headers = {"x-restli-id": str(rule_id), "Location": f"/conversions/{rule_id}"}
@@ -152,7 +154,7 @@ def _update_rule(store: Store, call: Call, rule_id: int) -> r.Reply:
         problems += _field_problems({**rule.data, **changes})
     if problems:
         return _unprocessable(problems)
-    if call.token.accounts.get(account_id) not in WRITE_ROLES:
+    if call.token.accounts.get(account_id) not in facts.WRITE_ROLES:
         return r.access_denied("conversions.PARTIAL_UPDATE")
     if rule is None or rule.account_id != account_id:
         return r.not_found(f"Conversion {rule_id} not found in account {account_id}")
@@ -176,7 +178,7 @@ def _field_problems(fields: dict[str, Any]) -> list[tuple[str, str]]:
         value = fields.get(key)
         if key in fields and (type(value) is not int or value not in sizes):
             problems.append((f"/{key}", f"{value} is not one of {list(sizes)}"))
-    if fields.get("postClickAttributionWindowSize") == 365 and fields.get("type") not in c.POST_CLICK_365_TYPES:
+    if fields.get("postClickAttributionWindowSize") == 365 and fields.get("type") not in facts.POST_CLICK_365_TYPES:
         problems.append(("/postClickAttributionWindowSize", f"365 is not allowed for type {fields.get('type')}"))
     return problems
 
@@ -228,7 +230,7 @@ def _associate(store: Store, call: Call, raw_key: str, entity: Any) -> tuple[int
     if not isinstance(key, dict) or set(key) != {"campaign", "conversion"}:
         return 400, "A campaignConversions key is (campaign:<encoded URN>,conversion:<encoded URN>)"
     campaign_id = urn_id(key["campaign"], CAMPAIGN_URN_PREFIX)
-    rule_id = urn_id(key["conversion"], c.CONVERSION_URN_PREFIX)
+    rule_id = urn_id(key["conversion"], facts.CONVERSION_URN_PREFIX)
     if campaign_id is None or rule_id is None:
         return 400, "campaign must be a urn:li:sponsoredCampaign URN and conversion a urn:lla:llaPartnerConversion URN"
     if not isinstance(entity, dict):
@@ -242,7 +244,7 @@ def _associate(store: Store, call: Call, raw_key: str, entity: Any) -> tuple[int
     campaign = store.campaigns.get(campaign_id)
     if rule is None or call.token.accounts.get(rule.account_id) is None:
         return 403, r.NO_AD_ACCOUNTS_MESSAGE
-    if call.token.accounts[rule.account_id] not in WRITE_ROLES:
+    if call.token.accounts[rule.account_id] not in facts.WRITE_ROLES:
         return 403, "Not enough permissions to access: campaignConversions.UPDATE"
     if campaign is None or campaign.account_id != rule.account_id:
         return 400, f"Campaign {campaign_id} is not a campaign of ad account {rule.account_id}"

@@ -12,17 +12,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from destination_linkedin_capi import constants as c
+from linkedin_capi_sandbox import facts
 
-WRITE_ROLES = frozenset({"ACCOUNT_BILLING_ADMIN", "ACCOUNT_MANAGER", "CAMPAIGN_MANAGER", "CREATIVE_MANAGER"})
-ROLES = WRITE_ROLES | {"VIEWER"}
 TOKEN_STATES = frozenset({"valid", "revoked", "expired"})
 ACCOUNT_STATUSES = frozenset({"ACTIVE", "CANCELED", "DRAFT", "PENDING_DELETION", "REMOVED"})
 CAMPAIGN_STATUSES = frozenset(
     {"ACTIVE", "PAUSED", "ARCHIVED", "COMPLETED", "CANCELED", "DRAFT", "PENDING_DELETION", "REMOVED"}
 )
-CONVERSION_METHODS = frozenset({"CONVERSIONS_API", "INSIGHT_TAG_URL_MATCH_RULES", "INSIGHT_TAG_JAVASCRIPT_EVENT"})
-REFRESH_TOKEN_LIFETIME = 365 * 86400  # §6: refresh tokens live 365 days from first authorization
 
 
 @dataclass
@@ -42,7 +38,7 @@ class Token:
 
 @dataclass
 class Rule:
-    """A conversion rule, stored in LinkedIn's own field names (reference §5.1)."""
+    """A conversion rule, stored in LinkedIn's own field names."""
 
     id: int
     account_id: int
@@ -96,8 +92,8 @@ def check_roles(accounts: dict[int, str]) -> dict[int, str]:
     """Validate an {account id: role} map; keys may arrive as digit strings from JSON."""
     checked = {}
     for account_id, role in accounts.items():
-        if role not in ROLES:
-            raise ValueError(f"unknown role {role!r}; expected one of {sorted(ROLES)}")
+        if role not in facts.ROLES:
+            raise ValueError(f"unknown role {role!r}; expected one of {sorted(facts.ROLES)}")
         checked[int(account_id)] = role
     return checked
 
@@ -158,16 +154,16 @@ class Store:
             body = {
                 "id": rule_id,
                 "name": data["name"],
-                "account": f"{c.SPONSORED_ACCOUNT_URN_PREFIX}{account_id}",
+                "account": f"{facts.SPONSORED_ACCOUNT_URN_PREFIX}{account_id}",
                 "conversionMethod": data["conversionMethod"],
                 "type": data["type"],
                 "enabled": data.get("enabled", True),
                 "attributionType": data.get("attributionType", "LAST_TOUCH_BY_CAMPAIGN"),
                 "postClickAttributionWindowSize": data.get(
-                    "postClickAttributionWindowSize", c.DEFAULT_POST_CLICK_WINDOW
+                    "postClickAttributionWindowSize", facts.DEFAULT_POST_CLICK_WINDOW
                 ),
                 "viewThroughAttributionWindowSize": data.get(
-                    "viewThroughAttributionWindowSize", c.DEFAULT_VIEW_THROUGH_WINDOW
+                    "viewThroughAttributionWindowSize", facts.DEFAULT_VIEW_THROUGH_WINDOW
                 ),
                 "campaigns": [],
                 "associatedCampaigns": [],
@@ -194,7 +190,7 @@ class Store:
         view["associatedCampaigns"] = [
             {
                 "campaign": f"urn:li:sponsoredCampaign:{cid}",
-                "conversion": f"{c.CONVERSION_URN_PREFIX}{rule.id}",
+                "conversion": f"{facts.CONVERSION_URN_PREFIX}{rule.id}",
                 "associatedAt": at,
             }
             for cid, at in pairs

@@ -1,9 +1,9 @@
-"""Schema-level validation of one conversion event, as LinkedIn's Rest.li layer does it (reference §3, §4).
+"""Schema-level validation of one conversion event, as LinkedIn's Rest.li layer does it.
 
 Straight-line checks instead of jsonschema: a 5,000-element batch must validate in milliseconds.
 Reasons use Rest.li's own wording (`ValidateDataAgainstSchema`) where LinkedIn's validator would
 produce one; checks LinkedIn makes in its resource code (rule lookups) live in the request handler.
-Where the reference is uncertain the check is the stricter reading (docs/sandbox.md lists them).
+Where LinkedIn's documentation is silent the check is the stricter reading (docs/sandbox.md lists them).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from destination_linkedin_capi import constants as c
+from linkedin_capi_sandbox import facts
 
 REQUIRED = "field is required but not found and has no default value"
 UNRECOGNIZED = "unrecognized field found but not allowed"
@@ -20,25 +20,8 @@ TOO_OLD = "conversionHappenedAt is more than 90 days in the past"
 IN_FUTURE = "conversionHappenedAt is in the future"
 WINDOW_REASONS = frozenset({TOO_OLD, IN_FUTURE})
 
-MAX_AGE_MS = int(c.MAX_EVENT_AGE.total_seconds() * 1000)
-# Future timestamps are undocumented (§12); allow only clock skew between sender and LinkedIn.
-FUTURE_TOLERANCE_MS = 5 * 60 * 1000
+MAX_AGE_MS = int(facts.MAX_EVENT_AGE.total_seconds() * 1000)
 MAX_LONG = 2**63 - 1
-
-# idType → (first version that accepts it, last version that accepts it or None) — reference §3.2.
-# ORACLE_MOAT_ID: absent from the 2026-05 docs, so the last version taken is 202604 (stricter reading).
-# PLAINTEXT_IP_ADDRESS: observed accepted with 202601; SHA256_IP_ADDRESS and GOOGLE_AID: 202607.
-ID_TYPE_VERSIONS: dict[str, tuple[str, str | None]] = {
-    c.ID_SHA256_EMAIL: ("000000", None),
-    c.ID_LINKEDIN_UUID: ("000000", None),
-    c.ID_ACXIOM: ("000000", None),
-    c.ID_ORACLE_MOAT: ("000000", "202604"),
-    "PLAINTEXT_IP_ADDRESS": ("202601", None),
-    "SHA256_IP_ADDRESS": ("202607", None),
-    "GOOGLE_AID": ("202607", None),
-}
-HASHED_ID_TYPES = frozenset({c.ID_SHA256_EMAIL, "SHA256_IP_ADDRESS"})
-EXTERNAL_IDS_SINCE = "202410"  # §3.1
 
 EVENT_FIELDS = ("conversion", "conversionHappenedAt", "conversionValue", "eventId", "user")
 VALUE_FIELDS = ("currencyCode", "amount")
@@ -55,7 +38,7 @@ def id_types_for_version(api_version: str) -> frozenset[str]:
     """The idType symbols LinkedIn's schema has for `api_version` (YYYYMM)."""
     return frozenset(
         name
-        for name, (first, last) in ID_TYPE_VERSIONS.items()
+        for name, (first, last) in facts.ID_TYPE_VERSIONS.items()
         if first <= api_version and (last is None or api_version <= last)
     )
 
@@ -64,7 +47,7 @@ def id_types_for_version(api_version: str) -> frozenset[str]:
 def user_fields_for_version(api_version: str) -> frozenset[str]:
     """Fields of `user`: `externalIds` only exists from 202410 on."""
     fields = {"userIds", "userInfo", "lead"}
-    if api_version >= EXTERNAL_IDS_SINCE:
+    if api_version >= facts.EXTERNAL_IDS_SINCE:
         fields.add("externalIds")
     return frozenset(fields)
 
@@ -151,9 +134,9 @@ def _record(value: Any, path: str, problems: Problems) -> bool:
 def _conversion_urn(value: Any, problems: Problems) -> None:
     if not _string(value, "/conversion", problems):
         return
-    rule = value[len(c.CONVERSION_URN_PREFIX) :] if value.startswith(c.CONVERSION_URN_PREFIX) else ""
+    rule = value[len(facts.CONVERSION_URN_PREFIX) :] if value.startswith(facts.CONVERSION_URN_PREFIX) else ""
     if not (rule.isascii() and rule.isdigit() and rule[0] != "0" and len(rule) <= 19):
-        problems.append(("/conversion", f"{value} is not a valid {c.CONVERSION_URN_PREFIX}{{id}} URN"))
+        problems.append(("/conversion", f"{value} is not a valid {facts.CONVERSION_URN_PREFIX}{{id}} URN"))
 
 
 def _timestamp(value: Any, now_ms: int, problems: Problems) -> None:
@@ -161,7 +144,7 @@ def _timestamp(value: Any, now_ms: int, problems: Problems) -> None:
         problems.append(("/conversionHappenedAt", f"{_java(value)} cannot be coerced to Long"))
     elif value < now_ms - MAX_AGE_MS:
         problems.append(("/conversionHappenedAt", TOO_OLD))
-    elif value > now_ms + FUTURE_TOLERANCE_MS:
+    elif value > now_ms + facts.FUTURE_TOLERANCE_MS:
         problems.append(("/conversionHappenedAt", IN_FUTURE))
 
 
@@ -186,8 +169,8 @@ def _conversion_value(value: Any, problems: Problems) -> None:
 
 
 def _event_id(value: Any, problems: Problems) -> None:
-    if _non_empty_string(value, "/eventId", problems) and len(value) > c.MAX_EVENT_ID_LENGTH:
-        problems.append(("/eventId", f"length {len(value)} is out of range 1..{c.MAX_EVENT_ID_LENGTH}"))
+    if _non_empty_string(value, "/eventId", problems) and len(value) > facts.MAX_EVENT_ID_LENGTH:
+        problems.append(("/eventId", f"length {len(value)} is out of range 1..{facts.MAX_EVENT_ID_LENGTH}"))
 
 
 def _user(user: Any, api_version: str, problems: Problems) -> None:
@@ -216,9 +199,9 @@ def _user(user: Any, api_version: str, problems: Problems) -> None:
     if "lead" in user:
         lead = user["lead"]
         if _string(lead, "/user/lead", problems) and not (
-            lead.startswith(c.LEAD_URN_PREFIX) and len(lead) > len(c.LEAD_URN_PREFIX)
+            lead.startswith(facts.LEAD_URN_PREFIX) and len(lead) > len(facts.LEAD_URN_PREFIX)
         ):
-            problems.append(("/user/lead", f"{lead} is not a valid {c.LEAD_URN_PREFIX}{{id}} URN"))
+            problems.append(("/user/lead", f"{lead} is not a valid {facts.LEAD_URN_PREFIX}{{id}} URN"))
     if len(problems) == before and not (user_ids or "userInfo" in user or external_ids or "lead" in user):
         problems.append(("/user", "no user identifier: userIds is empty and there is no userInfo, externalIds or lead"))
 
@@ -240,7 +223,7 @@ def _user_id(entry: Any, path: str, allowed: frozenset[str], problems: Problems)
     value = entry["idValue"]
     if not _non_empty_string(value, f"{path}/idValue", problems):
         return
-    if id_type in HASHED_ID_TYPES and not (len(value) == 64 and _HEX.issuperset(value)):
+    if id_type in facts.HASHED_ID_TYPES and not (len(value) == 64 and _HEX.issuperset(value)):
         problems.append((f"{path}/idValue", f"{value} is not a lower-case hex SHA-256 digest (64 characters)"))
 
 
