@@ -18,7 +18,7 @@ test: $(STAMP) lint
 	$(PY) -m pytest
 
 demo: $(STAMP)
-	$(PY) -m destination_linkedin_capi.demo --records $(RECORDS) $(if $(filter 1 true yes,$(DRY_RUN)),--dry-run)
+	$(PY) -m devtools.demo --records $(RECORDS) $(if $(filter 1 true yes,$(DRY_RUN)),--dry-run)
 
 lint: $(STAMP)
 	$(PY) -m ruff check .

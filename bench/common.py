@@ -23,7 +23,7 @@ from typing import Any
 import orjson
 import requests
 
-from destination_linkedin_capi.sample_data import ACCOUNT, RULES, access_token_config, catalog, generate_lines
+from devtools.sample_data import ACCOUNT, RULES, access_token_config, catalog, generate_lines
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(os.environ.get("BENCH_RESULTS_DIR") or ROOT / "bench" / "results")

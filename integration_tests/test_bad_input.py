@@ -20,7 +20,7 @@ import orjson
 import pytest
 from linkedin_capi_sandbox import Sandbox
 
-from destination_linkedin_capi.sample_data import catalog
+from devtools.sample_data import catalog
 from integration_tests.writing import (
     ROOT,
     TOKEN,

@@ -16,8 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from destination_linkedin_capi.demo import SERVICE_KEY
 from destination_linkedin_capi.mapping import REJECTION_REASONS
+from devtools.demo import SERVICE_KEY
+from devtools.sample_data import ACCOUNT
 from integration_tests.writing import ROOT
 
 pytestmark = pytest.mark.timeout(120)
@@ -35,7 +36,7 @@ def number(text: str) -> int:
 
 
 def demo_command(*args: str) -> list[str]:
-    return [sys.executable, "-m", "destination_linkedin_capi.demo", *args]
+    return [sys.executable, "-m", "devtools.demo", *args]
 
 
 def demo_env(tmp_path: Path) -> dict[str, str]:
@@ -91,7 +92,7 @@ def test_the_demo_sends_20000_records_and_accounts_for_each(tmp_path):
     assert sum(count for count, _ in reasons.values()) == number(rejected)
     for reason, (_, meaning) in reasons.items():
         assert meaning == REJECTION_REASONS[reason]
-    assert "SUCCEEDED: Connected to ad account 512345678" in output
+    assert f"SUCCEEDED: Connected to ad account {ACCOUNT}" in output
     rules = {event: number(count) for _, event, count in RULE_ROW.findall(output)}
     assert set(rules) == {"LEAD", "PURCHASE", "SIGN_UP"}  # created by the connector in token-ID mode
     assert sum(rules.values()) == number(sent)

@@ -9,7 +9,7 @@ import orjson
 import pytest
 from linkedin_capi_sandbox import Sandbox
 
-from destination_linkedin_capi.sample_data import catalog, generate_lines
+from devtools.sample_data import catalog, generate_lines
 from integration_tests.writing import (
     ACCOUNT,
     TOKEN,

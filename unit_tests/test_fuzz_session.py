@@ -28,8 +28,8 @@ from destination_linkedin_capi.config import ConnectorConfig
 from destination_linkedin_capi.mapping import REJECTION_REASONS, StreamInfo
 from destination_linkedin_capi.report import SyncReport
 from destination_linkedin_capi.session import WriteSession
+from devtools.sample_data import ACCOUNT
 
-ACCOUNT = 512345678
 TOKEN = "fuzz-token"
 RULES = {"LEAD": 11, "PURCHASE": 12, "SIGN_UP": 13}
 STREAMS = {

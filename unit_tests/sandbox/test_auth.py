@@ -7,7 +7,8 @@ import requests
 from linkedin_capi_sandbox import Sandbox
 from linkedin_capi_sandbox.pytest_plugin import ManualClock
 
-ACCOUNT = 512345678
+from devtools.sample_data import ACCOUNT
+
 NOW = 1788258060.0
 
 

@@ -8,7 +8,13 @@ import json
 import pytest
 import requests
 from linkedin_capi_sandbox import Sandbox
-from linkedin_capi_sandbox.examples import EXAMPLE_BATCH_BODY, EXAMPLE_HEADERS, EXAMPLE_NOW, seed_example
+from linkedin_capi_sandbox.examples import (
+    EXAMPLE_ACCOUNT_ID,
+    EXAMPLE_BATCH_BODY,
+    EXAMPLE_HEADERS,
+    EXAMPLE_NOW,
+    seed_example,
+)
 from linkedin_capi_sandbox.pytest_plugin import ManualClock
 
 THROTTLE = {"status": 429, "message": "Resource level throttle limit for calls to this resource is reached."}
@@ -71,9 +77,9 @@ EXPIRED = {
 
 
 def test_expired_token_by_state_and_by_time(sb, clock):
-    sb.add_token("old", {512345678: "ACCOUNT_MANAGER"}, state="expired")
+    sb.add_token("old", {EXAMPLE_ACCOUNT_ID: "ACCOUNT_MANAGER"}, state="expired")
     assert read_accounts(sb, Authorization="Bearer old").json() == EXPIRED
-    sb.add_token("short", {512345678: "ACCOUNT_MANAGER"}, expires_at=clock.now + 10)
+    sb.add_token("short", {EXAMPLE_ACCOUNT_ID: "ACCOUNT_MANAGER"}, expires_at=clock.now + 10)
     assert read_accounts(sb, Authorization="Bearer short").status_code == 200
     clock.now += 10
     assert read_accounts(sb, Authorization="Bearer short").json() == EXPIRED
@@ -149,7 +155,7 @@ def test_the_601st_request_in_a_minute_is_429(sb, clock):
 def test_quotas_are_per_token_and_can_be_unlimited(clock):
     with Sandbox(requests_per_minute=2, requests_per_day=None, clock=clock) as sb:
         seed_example(sb)
-        sb.add_token("second", {512345678: "ACCOUNT_MANAGER"})
+        sb.add_token("second", {EXAMPLE_ACCOUNT_ID: "ACCOUNT_MANAGER"})
         assert [read_accounts(sb).status_code for _ in range(3)] == [200, 200, 429]
         assert read_accounts(sb, Authorization="Bearer second").status_code == 200
         sb.set_limits(requests_per_minute=None, requests_per_day=None)

@@ -6,7 +6,7 @@ but no conversion rules), runs the real CLI — `python main.py check`, then `py
 bundled sample data — and prints what the connector said and what "LinkedIn" received. Every process it
 starts is stopped again, also on failure, Ctrl-C or SIGTERM.
 
-Needs a source checkout (it runs `main.py`): `make demo`, or `python -m destination_linkedin_capi.demo`.
+Needs a source checkout (it runs `main.py`): `make demo`, or `python -m devtools.demo`.
 """
 
 from __future__ import annotations
@@ -30,10 +30,10 @@ from pathlib import Path
 from typing import Any
 
 from destination_linkedin_capi.mapping import REJECTION_REASONS
-from destination_linkedin_capi.sample_data import STREAMS, bad_records, catalog, generate_lines
+from devtools.sample_data import ACCOUNT as ACCOUNT_ID
+from devtools.sample_data import STREAMS, bad_records, catalog, generate_lines
 
 ROOT = Path(__file__).resolve().parent.parent
-ACCOUNT_ID = 512345678
 TOKEN_ID = "590708082141560832"
 #: Only the local sandbox knows this key; the demo still treats it as a secret and never prints it.
 SERVICE_KEY = "demo-service-key-5f1c0d"
@@ -386,7 +386,7 @@ def _raise_terminated(signum: int, frame: object) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m destination_linkedin_capi.demo", description="Run the connector against the local sandbox."
+        prog="python -m devtools.demo", description="Run the connector against the local sandbox."
     )
     parser.add_argument("--records", type=int, default=DEFAULT_RECORDS, help="sample records to write (default 20000)")
     parser.add_argument("--dry-run", action="store_true", help="map and validate only; show the would-be payloads")
