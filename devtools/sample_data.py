@@ -1,6 +1,7 @@
 """Deterministic, realistic Airbyte input for the demo, the benchmarks and the integration tests.
 
-Timestamps are relative to `now`, so the data never ages past LinkedIn's 90-day window.
+Timestamps are relative to `now`, so the data never ages past LinkedIn's 90-day window; that is why the
+by-hand messages are generated (`python -m devtools.sample_data`) rather than shipped as a file.
 """
 
 from __future__ import annotations
@@ -125,3 +126,39 @@ def catalog(streams: list[str] | None = None) -> dict[str, Any]:
             for name in streams or list(STREAMS)
         ]
     }
+
+
+BY_HAND_PORT = 8787
+BY_HAND_TOKEN = "by-hand-access-token-1"
+
+
+def by_hand_seed() -> dict[str, Any]:
+    """The sandbox seed of README's "Running the connector by hand": the account, the token, one rule per event."""
+    return {
+        "accounts": [{"account_id": ACCOUNT, "name": "Acme GmbH"}],
+        "tokens": [{"token": BY_HAND_TOKEN, "accounts": {str(ACCOUNT): "ACCOUNT_MANAGER"}, "expires_at": None}],
+        "rules": [
+            {"account_id": ACCOUNT, "rule_id": rule, "name": f"Sample {event}", "type": event}
+            for event, rule in RULES.items()
+        ],
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m devtools.sample_data --records N`: fresh sample Airbyte messages on stdout, one a line."""
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(prog="python -m devtools.sample_data", description=main.__doc__)
+    parser.add_argument("--records", type=int, default=20, help="RECORD messages to print (default 20)")
+    parser.add_argument("--no-bad", action="store_true", help="leave out the deliberately bad rows")
+    args = parser.parse_args(argv)
+    if args.records < 1:
+        parser.error("--records must be at least 1")
+    for line in generate_lines(args.records, state_every=10, bad=not args.no_bad):
+        sys.stdout.buffer.write(line + b"\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
