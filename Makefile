@@ -11,7 +11,8 @@ DRY_RUN ?=
 
 $(STAMP): setup.py sandbox/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -e ./sandbox -e '.[dev]'
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(PY) -m pip install --quiet --disable-pip-version-check -e ./sandbox  # second: re-installing an older connector removes its `linkedin-capi-sandbox`
 	touch $(STAMP)
 
 test: $(STAMP) lint
@@ -30,7 +31,7 @@ format: $(STAMP)
 
 # Benchmarks of issue 8 (one at a time, ~6 minutes): bench/results/*.json and docs/performance.md.
 bench: $(STAMP)
-	$(PY) -m pip install --quiet --disable-pip-version-check -e ./sandbox -e '.[dev,bench]'
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev,bench]' -e ./sandbox
 	$(PY) -m bench
 
 clean:
