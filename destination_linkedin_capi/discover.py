@@ -1,6 +1,6 @@
 """Data-activation `discover`: one DESTINATION_CATALOG operation per configured conversion event.
 
-The Python CDK has no destination discover (reference airbyte-destination.md §1), so the message is
+The Python CDK has no destination discover (its `Destination` implements spec, check and write only), so the message is
 built as plain JSON in the protocol's shape (`DestinationCatalog{operations: [DestinationOperation]}`;
 wire names `object_name`, `sync_mode`, `json_schema`, `matching_keys`).
 """
