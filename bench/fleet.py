@@ -23,7 +23,7 @@ import orjson
 import requests
 
 from bench import common
-from destination_linkedin_capi.sample_data import generate_lines
+from devtools.sample_data import generate_lines
 from unit_tests.redis_server import RedisServer
 
 

@@ -2,7 +2,8 @@
 
 Knows nothing of Airbyte. Every call goes through `request`, so every call gets the same treatment:
 the request budget, `LinkedIn-Version`, a retry policy for 429/5xx/network failures (full-jitter
-exponential backoff, `Retry-After` honoured, bounded by `max_retry_seconds`) and one token refresh on 401.
+exponential backoff, `Retry-After` honoured, bounded by `max_retry_seconds`: `retry.RetryPolicy`) and one
+token refresh on 401.
 """
 
 from __future__ import annotations
@@ -26,14 +27,12 @@ from destination_linkedin_capi.errors import (
     TransportError,
     error_from_response,
 )
+from destination_linkedin_capi.retry import RetryPolicy
 from destination_linkedin_capi.throttle import RequestBudget
 
 logger = logging.getLogger("airbyte")
 
-CONNECT_TIMEOUT = 10.0
-BACKOFF_BASE = 1.0
-BACKOFF_CAP = 60.0
-ACCEPTED = {"status": 201}  # one element's status in a BATCH_CREATE answer (reference §4)
+ACCEPTED = {"status": 201}  # one element's status in a BATCH_CREATE answer (docs/linkedin-facts.md §6)
 
 
 def _body(response: requests.Response) -> Any:
@@ -64,8 +63,7 @@ class LinkedInClient:
         self.api_version = api_version
         self.tokens = tokens
         self.budget = budget
-        self.max_retry_seconds = max_retry_seconds
-        self.timeout = (CONNECT_TIMEOUT, read_timeout)
+        self.policy = RetryPolicy(max_seconds=max_retry_seconds, read_timeout=read_timeout)
         self._sleep = sleep
         self._monotonic = monotonic
         self._rng = rng
@@ -73,8 +71,6 @@ class LinkedInClient:
         adapter = HTTPAdapter(pool_connections=2, pool_maxsize=4, max_retries=0)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
-        self.requests_sent = 0
-        self.retries = 0
 
     def request(
         self,
@@ -97,8 +93,7 @@ class LinkedInClient:
         if restli_method:
             headers["X-RestLi-Method"] = restli_method
         url = self.base_url + path
-        started = self._monotonic()
-        attempt = 0
+        attempts = self.policy.attempts(clock=self._monotonic, rng=self._rng)
         refreshed = False
         while True:
             if self.budget is not None:
@@ -106,9 +101,8 @@ class LinkedInClient:
             token = self.tokens.token()
             headers["Authorization"] = f"Bearer {token}"
             try:
-                self.requests_sent += 1
                 response = self.session.request(
-                    method, url, params=params, data=data, headers=headers, timeout=self.timeout
+                    method, url, params=params, data=data, headers=headers, timeout=self.policy.timeout
                 )
             except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as error:
                 failure: Exception = TransportError(f"no answer from LinkedIn ({type(error).__name__})")
@@ -125,17 +119,14 @@ class LinkedInClient:
                 if not isinstance(failure, RetryableError):
                     raise failure
                 retry_after = failure.retry_after
-            attempt += 1
-            wait = retry_after if retry_after is not None else self._rng() * min(BACKOFF_CAP, BACKOFF_BASE * 2**attempt)
-            elapsed = self._monotonic() - started
-            if elapsed + wait > self.max_retry_seconds:
+            wait = attempts.next_wait(retry_after)
+            if wait is None:
                 raise RetriesExhaustedError(
-                    f"LinkedIn kept failing for {elapsed:.0f} s ({attempt} attempts; last: {failure}) on {method} "
-                    f"{path}; gave up after the retry time limit of {self.max_retry_seconds:.0f} s. The next sync "
-                    "resumes from the last checkpoint."
+                    f"LinkedIn kept failing for {attempts.elapsed:.0f} s ({attempts.count} attempts; last: {failure}) "
+                    f"on {method} {path}; gave up after the retry time limit of {self.policy.max_seconds:.0f} s. "
+                    "The next sync resumes from the last checkpoint."
                 ) from failure
-            self.retries += 1
-            logger.warning("%s %s failed: %s; retry %d in %.1f s", method, path, failure, attempt, wait)
+            logger.warning("%s %s failed: %s; retry %d in %.1f s", method, path, failure, attempts.count, wait)
             if self.budget is not None and isinstance(failure, RetryableError) and failure.status == 429:
                 self.budget.pause(wait)  # every sync sharing the budget waits it out, not only this one
             self._sleep(wait)
@@ -167,5 +158,5 @@ class LinkedInClient:
         before trying again: a blind retry after a lost answer would create a duplicate."""
         once = LinkedInClient.__new__(LinkedInClient)
         once.__dict__.update(self.__dict__)
-        once.max_retry_seconds = 0.0
+        once.policy = self.policy.once()
         return once

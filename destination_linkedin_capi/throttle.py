@@ -1,10 +1,10 @@
 """The request budget: never more than `per_minute` requests in any sliding window, nor `per_day` per UTC day —
 counted in a store shared by every sync of one LinkedIn member (budget/), or in this process alone.
 
-LinkedIn meters per member, across all of its tokens (reference §1, §7), so the limits are the member's totals.
-A shared store that stops answering never stops the sync: it goes on with a local budget limited to a
-conservative share of the limits, says so, and rejoins the store (adding what it sent meanwhile) once it is
-back. Clock and sleep are injectable so tests can prove the bound without waiting.
+LinkedIn meters per member, across all of its tokens (docs/linkedin-facts.md §3), so the limits are the member's
+totals; its daily quotas reset at midnight UTC. A shared store that stops answering never stops the sync: it goes
+on with a local budget limited to a conservative share of the limits, says so, and rejoins the store (adding what
+it sent meanwhile) once it is back. Clock and sleep are injectable so tests can prove the bound without waiting.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from typing import Any
 
 import orjson
 
-from destination_linkedin_capi.sample_data import ACCOUNT, catalog, generate_lines
+from devtools.sample_data import ACCOUNT, catalog, generate_lines
 from integration_tests.writing import WriteRun, run_write, with_state_ids
 
 TOKEN_ID = "590708082141560832"

@@ -13,9 +13,9 @@ import threading
 import time
 
 import pytest
+from linkedin_capi_sandbox import Sandbox
 
-from destination_linkedin_capi.sample_data import ACCOUNT, RULES, access_token_config
-from destination_linkedin_capi.sandbox import Sandbox
+from devtools.sample_data import ACCOUNT, RULES, access_token_config
 from integration_tests.fleet import event_ids, run_fleet, sync_lines, token_id_credentials
 from integration_tests.writing import assert_states_echoed, seed_rules
 from unit_tests.conftest import run_cli

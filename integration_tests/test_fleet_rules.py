@@ -12,9 +12,9 @@ import time
 
 import orjson
 import pytest
+from linkedin_capi_sandbox import Sandbox
 
-from destination_linkedin_capi.sample_data import ACCOUNT
-from destination_linkedin_capi.sandbox import Sandbox
+from devtools.sample_data import ACCOUNT
 from integration_tests.fleet import event_ids, run_fleet, sync_lines, token_id_credentials
 from unit_tests.redis_server import RedisServer
 
