@@ -47,11 +47,15 @@ DEFAULT_REQUESTS_PER_DAY = 300_000
 MAX_EVENT_AGE = dt.timedelta(days=90)
 MAX_EVENT_ID_LENGTH = 64  # §3 (Salesforce's cap; LinkedIn documents none)
 
-# §4 — identifier types. ORACLE_MOAT_ID is uncertain from 202609 on.
+# §4 — identifier types.
 ID_SHA256_EMAIL = "SHA256_EMAIL"
 ID_LINKEDIN_UUID = "LINKEDIN_FIRST_PARTY_ADS_TRACKING_UUID"
 ID_ACXIOM = "ACXIOM_ID"
 ID_ORACLE_MOAT = "ORACLE_MOAT_ID"
+# §4 — ORACLE_MOAT_ID is missing from LinkedIn's documentation from its 2026-05 version (202605) on and
+# reported removed from the schema by 202609. One refused idType fails a whole batch, so the stricter
+# reading is taken: 202604 is the last API version the connector sends it with.
+ORACLE_MOAT_LAST_VERSION = "202604"
 
 CONVERSION_URN_PREFIX = "urn:lla:llaPartnerConversion:"
 SPONSORED_ACCOUNT_URN_PREFIX = "urn:li:sponsoredAccount:"

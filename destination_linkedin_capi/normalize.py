@@ -1,6 +1,6 @@
 """Field rules: turn one record value into the exact form LinkedIn's event schema wants.
 
-Pure functions on single values, shared by `mapping.py`. The rules follow `docs/linkedin-facts.md` §4/§5;
+Pure functions on single values, shared by the `mapping` package. The rules follow `docs/linkedin-facts.md` §4/§5;
 the choices where LinkedIn is silent are documented in `docs/mapping.md`. A value that cannot be used raises `Invalid` (it decides a
 rejection) or yields None (the caller drops it with a note) — never anything else.
 """
