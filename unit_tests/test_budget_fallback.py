@@ -103,7 +103,12 @@ def test_a_429_the_budget_did_not_predict_pauses_every_sync_of_the_member(tmp_pa
         return RequestBudget(600, 100, clock=fake.clock, sleep=fake.sleep, store=store, key="m", rng=lambda: 0)
 
     client = LinkedInClient(
-        base, "202607", StaticTokenProvider("budget-test-token-SECRET"), budget(), sleep=fake.sleep, monotonic=fake.clock
+        base,
+        "202607",
+        StaticTokenProvider("budget-test-token-SECRET"),
+        budget(),
+        sleep=fake.sleep,
+        monotonic=fake.clock,
     )
     other = budget()
     assert client.send_events([{"eventId": "e1"}]) == {}
