@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 from collections import deque
@@ -34,8 +35,13 @@ logger = logging.getLogger("airbyte")
 
 
 def emit_to_stdout(message: dict[str, Any]) -> None:
-    """Write one message line through the CDK's print buffer, so it stays in order with the log lines."""
-    PRINT_BUFFER.write(orjson.dumps(message).decode() + "\n")
+    """Write one message line through the CDK's print buffer, so it stays in order with the log lines. A STATE
+    holding an integer beyond 64 bits, which orjson cannot write, is written digit for digit by Python's encoder."""
+    try:
+        text = orjson.dumps(message).decode()
+    except orjson.JSONEncodeError:
+        text = json.dumps(message, ensure_ascii=False, separators=(",", ":"))
+    PRINT_BUFFER.write(text + "\n")
     PRINT_BUFFER.flush()
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -17,6 +18,10 @@ import orjson
 from destination_linkedin_capi.report import StreamKey, SyncReport
 
 EXAMPLE_CHARS = 80
+#: orjson reads an integer beyond 64 bits as a float (99999999999999999999 → 1e+20), silently. Every such
+#: integer has a run of at least 19 digits (-9223372036854775809 is the first below the range), so only lines
+#: with such a run are read again, exactly, by Python's parser.
+_LONG_DIGITS = re.compile(rb"\d{19}")
 
 
 def example(line: bytes | str) -> str:
@@ -70,6 +75,22 @@ def salvage(line: bytes | str, error: orjson.JSONDecodeError, report: SyncReport
     return message
 
 
+def _refuse_constant(name: str) -> None:
+    raise ValueError(name)
+
+
+def exact(line: bytes | str, parsed: Any) -> Any:
+    """`parsed` (orjson's reading of `line`) with integers beyond 64 bits exact, when the line has a long run of
+    digits: a STATE's cursor must be echoed digit for digit, a primary key must derive its own eventId. Python's
+    parser reads them as ints; when it cannot read the line (over 4,300 digits, too deep), orjson's reading stays."""
+    if _LONG_DIGITS.search(line if isinstance(line, bytes) else line.encode("utf-8", "replace")) is None:
+        return parsed
+    try:
+        return json.loads(line, parse_constant=_refuse_constant)
+    except (ValueError, RecursionError):
+        return parsed
+
+
 def messages(items: Iterable[Any], report: SyncReport, *, raw_lines: bool = True) -> Iterator[dict[str, Any]]:
     """The input's messages as dicts: raw lines are parsed (and salvaged); anything that is not a JSON object
     is counted as `not_a_message` and skipped."""
@@ -83,6 +104,8 @@ def messages(items: Iterable[Any], report: SyncReport, *, raw_lines: bool = True
                 message = salvage(item, error, report)
                 if message is None:
                     continue
+            else:
+                message = exact(item, message)
         else:
             message = item
         if type(message) is dict:

@@ -25,6 +25,7 @@ from integration_tests.writing import (
     ROOT,
     TOKEN,
     access_token_config,
+    derived_event_id,
     parse_summary,
     run_write,
     seed_access_token,
@@ -40,6 +41,8 @@ def ago(**delta: float) -> str:
     return (NOW - dt.timedelta(**delta)).isoformat()
 
 
+BIG = 99999999999999999999  # beyond 64 bits: orjson alone would read 1e+20
+BIG_KEYS = (12345678901234567890123, 12345678901234567890124)  # 23 digits, one apart: equal as doubles
 LEAD = {"id": "l1", "email": "jane@example.com", "event_time": ago(hours=1)}
 PURCHASE = {"id": "p1", "email": "sam@example.com", "event_time": ago(hours=2), "value": "49.90", "currency": "EUR"}
 
@@ -285,6 +288,17 @@ CASES = [
         sent=1,
         states=((1, 0.0), (2, 0.0), (3, 0.0), (4, 1.0)),
     ),
+    # --- integers beyond 64 bits: exact, never rounded to a float
+    case(
+        "state-cursor-beyond-64-bits",
+        lead(),
+        line({"type": "STATE", "id": 1, "state": {"type": "GLOBAL", "global": {"shared_state": {"cursor": BIG}}}}),
+        read=1,
+        sent=1,
+        states=((1, 1.0),),
+    ),
+    case("primary-keys-beyond-64-bits", lead(id=BIG_KEYS[0]), lead(id=BIG_KEYS[1]), read=2, sent=2),
+    case("external-id-beyond-64-bits", lead(external_id=BIG_KEYS[0]), read=1, sent=1),
     case(
         "state-line-not-strict-json",
         lead(),
@@ -299,11 +313,15 @@ CASES = [
 
 
 def strict(raw: bytes) -> Any:
-    """The line as strict JSON, or None."""
+    """The line as strict JSON (integers exact, as Python reads them), or None."""
     try:
-        return orjson.loads(raw)
+        parsed = orjson.loads(raw)
     except orjson.JSONDecodeError:
         return None
+    try:
+        return json.loads(raw)
+    except RecursionError:  # nested deeper than Python's parser goes: no long integer in those cases
+        return parsed
 
 
 def echoed(states: list[dict[str, Any]]) -> list[tuple[int, float | None]]:
@@ -368,6 +386,19 @@ def test_duplicate_event_ids_in_one_batch_are_sent_as_they_are(linkedin: Sandbox
     assert linkedin.stats()["batch_sizes"] == [2]
 
 
+def test_integers_beyond_64_bits_keep_their_digits(linkedin: Sandbox, tmp_path: Path):
+    """Two primary keys one apart in the 23rd digit derive two eventIds, from the exact digits (docs/mapping.md's
+    formula); an external ID of 23 digits reaches LinkedIn as those digits."""
+    linkedin.reset_events()
+    keys = BIG_KEYS
+    lines = [lead(id=keys[0]), lead(id=keys[1], external_id=keys[1])]
+    run = write_in_process(tmp_path, access_token_config(linkedin), catalog(), lines)
+    assert run.error is None
+    assert linkedin.event_ids() == [derived_event_id(None, "leads", "lead", [key]) for key in keys]
+    assert len(set(linkedin.event_ids())) == 2
+    assert [event["user"].get("externalIds") for event in linkedin.events()] == [None, [str(keys[1])]]
+
+
 def test_the_input_lines_table_documents_every_outcome():
     """Every ignored kind and input-level rejection code the cases meet has a row in docs/architecture.md."""
     doc = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
@@ -388,7 +419,7 @@ def test_every_case_at_once_through_the_cli(sandbox: Sandbox, tmp_path: Path):
             if isinstance(message, dict) and message.get("type") == "STATE":  # echoed: renumbered to stay unique
                 message["id"] = len(expected_ids) + 1
                 expected_ids.append(message["id"])
-                ln = orjson.dumps(message)
+                ln = json.dumps(message).encode()
             lines.append(ln)
     run = run_write(tmp_path, access_token_config(sandbox), catalog(), lines, line_end=b"\r\n")
     assert run.code == 0, run.output
@@ -399,4 +430,5 @@ def test_every_case_at_once_through_the_cli(sandbox: Sandbox, tmp_path: Path):
     assert summary.rejected == sum(sum(c.rejected.values()) for c in CASES)
     assert sum(summary.ignored.values()) == sum(sum(c.ignored.values()) for c in CASES)
     assert [s["id"] for s in run.states] == expected_ids
+    assert b'"cursor":99999999999999999999' in b"".join(run.raw)  # echoed digit for digit
     assert TOKEN not in run.output
