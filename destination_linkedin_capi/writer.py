@@ -163,10 +163,11 @@ class BatchWriter:
             except BaseException as error:  # the main thread re-raises it; later batches are not sent
                 self.fatal = error
                 continue
+            if self._policy_error is not None:  # under `fail`, no state may cover the refused row
+                self.fatal = self._policy_error
+                continue
             self._settled_seq = batch.seq
             self._emit_ready_states()
-            if self._policy_error is not None:
-                self.fatal = self._policy_error
 
     def _deliver(self, batch: Batch) -> None:
         """Send the batch; isolate refused elements by LinkedIn's indices, else by bisection."""

@@ -169,7 +169,22 @@ def test_fail_policy_on_a_linkedin_rejection():
     with pytest.raises(ConfigError, match="linkedin_rejected"):
         writer.finish()
     assert sorted(linkedin.delivered) == [n for n in range(10) if n != 4]
-    assert [m["id"] for m in emitted] == [9]
+    assert emitted == []  # state 9 covers the refused record 4: the next sync must send it again
+
+
+def test_fail_policy_emits_no_state_covering_a_row_linkedin_refused():
+    """Batches of 10, a state every 5 records, LinkedIn refuses record 13 (422): the states after records 4 and 9
+    come back, those after 14 and 19 (their batch holds record 13) never do, nor any later one."""
+    linkedin = FakeLinkedIn()
+    emitted = []
+    writer, _ = make_writer(linkedin, emitted, fail=True, batch_size=10)
+    with pytest.raises(ConfigError, match="linkedin_rejected"):
+        for n in range(40):
+            writer.add_event(STREAM, "purchase", {"n": n, "bad": n == 13})
+            if n % 5 == 4:
+                writer.add_state(state(n))
+        writer.finish()
+    assert [m["id"] for m in emitted] == [4, 9]
 
 
 def test_non_capi_rule_is_a_config_error():
