@@ -142,12 +142,22 @@ class SyncReport:
         return False
 
     def progress_line(self, requests_in_window: int, requests_today: int) -> str:
+        """Run by the watchdog thread while the main and sender threads count: it reads copies taken under the
+        lock (`read`, counted without it on the main thread, is copied in one C-level step)."""
         elapsed = max(self._clock() - self.started, 1e-9)
-        reasons = ", ".join(f"{reason} {n:,}" for reason, n in self.rejected_by_reason().most_common()) or "none"
+        with self._lock:
+            rejected = dict(self.rejected)
+            sent = sum(self.sent.values())
+            batches = self.batches
+        read = sum(dict(self.read).values())
+        by_reason: Counter[str] = Counter()
+        for (_, reason), count in rejected.items():
+            by_reason[reason] += count
+        reasons = ", ".join(f"{reason} {n:,}" for reason, n in by_reason.most_common()) or "none"
         return (
-            f"Progress: read {self.total_read:,}, sent {self.total_sent:,}, rejected {self.total_rejected:,} "
-            f"({reasons}), batches {self.batches:,}, requests this minute {requests_in_window}, today "
-            f"{requests_today:,}, {self.total_read / elapsed:,.0f} records/s."
+            f"Progress: read {read:,}, sent {sent:,}, rejected {sum(rejected.values()):,} "
+            f"({reasons}), batches {batches:,}, requests this minute {requests_in_window}, today "
+            f"{requests_today:,}, {read / elapsed:,.0f} records/s."
         )
 
     @property

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 
 from destination_linkedin_capi.report import SyncReport
@@ -111,3 +112,31 @@ def test_settling_from_another_thread_while_the_main_thread_rejects_loses_no_cou
         report.record_rejected(LEADS, "lead", "linkedin_rejected", "x")
     sender.join()
     assert (report.total_sent, report.total_rejected, report.batches) == (2000, 2000, 2000)
+
+
+def test_progress_lines_are_safe_while_other_threads_count():
+    """The watchdog writes progress lines while the sender adds rejection reasons and the main thread reads new
+    streams; with thread switches forced every microsecond, iterating a live counter would fail with
+    'dictionary changed size during iteration'."""
+    report = SyncReport()
+    done = threading.Event()
+
+    def count() -> None:
+        for n in range(20_000):
+            report.record_rejected(LEADS, "lead", f"reason_{n}", "m")
+            report.record_read((None, f"stream_{n}"))
+        done.set()
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        counter = threading.Thread(target=count)
+        counter.start()
+        lines = 0
+        while not done.is_set():
+            assert report.progress_line(0, 0).startswith("Progress: read ")
+            lines += 1
+        counter.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert report.progress_line(0, 0).startswith("Progress: read 20,000, sent 0, rejected 20,000 ")
