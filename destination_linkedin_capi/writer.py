@@ -27,8 +27,14 @@ logger = logging.getLogger("airbyte")
 
 QUEUE_DEPTH = 2
 PREVIEW_EVENTS = 3
+#: How often a thread waiting for the queue looks whether the sender is still alive.
+LIVENESS_POLL_SECONDS = 0.5
 
 SendBatch = Callable[[list[dict[str, Any]]], dict[int, str]]
+
+
+class HelperThreadDied(RuntimeError):
+    """The sender or watchdog thread stopped; the sync cannot go on without it."""
 
 
 def policy_error(reason: str, message: str) -> ConfigError:
@@ -109,6 +115,8 @@ class BatchWriter:
 
     def add_state(self, message: dict[str, Any]) -> None:
         """Hold a STATE until every record before it is settled."""
+        if self.fatal is not None:
+            raise self.fatal
         with self._lock:
             required = self._batch.seq if self._batch is not None else self._handed_seq
         with self._state_lock:
@@ -122,7 +130,7 @@ class BatchWriter:
         self._finished = True
         with self._lock:
             self._hand_off()
-        self._queue.put(None)
+        self._put(None)
         self._sender.join()
         self._stop.set()
         self._watchdog.join()
@@ -137,18 +145,37 @@ class BatchWriter:
             return
         self._batch = None
         self._handed_seq = batch.seq
-        self._queue.put(batch)
+        self._put(batch)
+
+    def _put(self, item: Batch | None) -> None:
+        """Queue `item` for the sender; a dead sender never frees a slot, so notice it instead of waiting for ever."""
+        while True:
+            try:
+                self._queue.put(item, timeout=LIVENESS_POLL_SECONDS)
+                return
+            except queue.Full:
+                if not self._sender.is_alive():
+                    raise self.fatal or HelperThreadDied("The thread sending batches to LinkedIn stopped.") from None
+
+    def _fail(self, error: BaseException) -> None:
+        """A helper thread met `error`: the main thread raises it at its next call (the first error wins)."""
+        if self.fatal is None:
+            self.fatal = error
 
     # --- watchdog thread ---------------------------------------------------------------------
     def _watchdog_loop(self) -> None:
+        """Without it no batch age is enforced, so its death fails the sync like any other error."""
         tick = min(1.0, self._max_age / 4)
-        while not self._stop.wait(tick):
-            with self._lock:
-                batch = self._batch
-                if batch is not None and self._clock() - batch.started >= self._max_age:
-                    self._hand_off()
-            if self._progress is not None:
-                self._progress()
+        try:
+            while not self._stop.wait(tick):
+                with self._lock:
+                    batch = self._batch
+                    if batch is not None and self._clock() - batch.started >= self._max_age:
+                        self._hand_off()
+                if self._progress is not None:
+                    self._progress()
+        except BaseException as error:
+            self._fail(error)
 
     # --- sender thread -------------------------------------------------------------------------
     def _sender_loop(self) -> None:
@@ -158,16 +185,14 @@ class BatchWriter:
                 return
             if self.fatal is not None:
                 continue
-            try:
+            try:  # any error, emitting states included (stdout closed): the main thread re-raises it
                 self._deliver(batch)
-            except BaseException as error:  # the main thread re-raises it; later batches are not sent
-                self.fatal = error
-                continue
-            if self._policy_error is not None:  # under `fail`, no state may cover the refused row
-                self.fatal = self._policy_error
-                continue
-            self._settled_seq = batch.seq
-            self._emit_ready_states()
+                if self._policy_error is not None:  # under `fail`, no state may cover the refused row
+                    raise self._policy_error
+                self._settled_seq = batch.seq
+                self._emit_ready_states()
+            except BaseException as error:  # later batches are drained, not sent
+                self._fail(error)
 
     def _deliver(self, batch: Batch) -> None:
         """Send the batch; isolate refused elements by LinkedIn's indices, else by bisection."""

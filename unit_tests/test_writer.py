@@ -247,3 +247,44 @@ def test_batch_age_flushes_a_partial_batch_and_releases_its_state():
     assert [m["id"] for m in emitted] == [2]  # released by the watchdog, before end of input
     assert linkedin.delivered == [0, 1, 2]
     writer.finish()
+
+
+@pytest.mark.timeout(60)
+def test_a_sender_that_cannot_emit_a_state_ends_the_sync_instead_of_hanging():
+    """stdout closed: emitting a state from the sender thread raises BrokenPipeError. The main thread, which would
+    wait for ever for a queue slot, raises it instead."""
+
+    def closed_stdout(message):
+        raise BrokenPipeError(32, "Broken pipe")
+
+    report = SyncReport()
+    writer = BatchWriter(send=FakeLinkedIn().send, report=report, emit=closed_stdout, batch_size=10, max_age=600.0)
+    with pytest.raises(BrokenPipeError):
+        for n in range(10_000):
+            writer.add_event(STREAM, "purchase", {"n": n})
+            if n % 10 == 5:  # held for the open batch: the sender emits it once that batch is sent
+                writer.add_state(state(n))
+        writer.finish()
+
+
+@pytest.mark.timeout(60)
+def test_a_dead_watchdog_fails_the_sync():
+    def broken_progress():
+        raise RuntimeError("dictionary changed size during iteration")
+
+    report = SyncReport()
+    writer = BatchWriter(
+        send=FakeLinkedIn().send,
+        report=report,
+        emit=lambda message: None,
+        batch_size=10,
+        max_age=0.04,
+        progress=broken_progress,
+    )
+    writer.add_event(STREAM, "purchase", {"n": 0})
+    while writer.fatal is None:  # the watchdog ticks every 10 ms
+        time.sleep(0.01)
+    with pytest.raises(RuntimeError, match="dictionary changed size"):
+        writer.add_event(STREAM, "purchase", {"n": 1})
+    with pytest.raises(RuntimeError, match="dictionary changed size"):
+        writer.finish()
