@@ -54,6 +54,7 @@ class LinkedInClient:
         *,
         max_retry_seconds: float = 600.0,
         read_timeout: float = 60.0,
+        deadline_bounds_attempts: bool = False,
         session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
         monotonic: Callable[[], float] = time.monotonic,
@@ -63,7 +64,9 @@ class LinkedInClient:
         self.api_version = api_version
         self.tokens = tokens
         self.budget = budget
-        self.policy = RetryPolicy(max_seconds=max_retry_seconds, read_timeout=read_timeout)
+        self.policy = RetryPolicy(
+            max_seconds=max_retry_seconds, read_timeout=read_timeout, deadline_bounds_attempts=deadline_bounds_attempts
+        )
         self._sleep = sleep
         self._monotonic = monotonic
         self._rng = rng
@@ -102,7 +105,7 @@ class LinkedInClient:
             headers["Authorization"] = f"Bearer {token}"
             try:
                 response = self.session.request(
-                    method, url, params=params, data=data, headers=headers, timeout=self.policy.timeout
+                    method, url, params=params, data=data, headers=headers, timeout=attempts.timeout
                 )
             except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as error:
                 failure: Exception = TransportError(f"no answer from LinkedIn ({type(error).__name__})")
@@ -122,9 +125,8 @@ class LinkedInClient:
             wait = attempts.next_wait(retry_after)
             if wait is None:
                 raise RetriesExhaustedError(
-                    f"LinkedIn kept failing for {attempts.elapsed:.0f} s ({attempts.count} attempts; last: {failure}) "
-                    f"on {method} {path}; gave up after the retry time limit of {self.policy.max_seconds:.0f} s. "
-                    "The next sync resumes from the last checkpoint."
+                    f"LinkedIn kept failing for {attempts.elapsed:.0f} s (last: {failure}) on {method} {path}; "
+                    f"{attempts.gave_up()}. The next sync resumes from the last checkpoint."
                 ) from failure
             logger.warning("%s %s failed: %s; retry %d in %.1f s", method, path, failure, attempts.count, wait)
             self._sleep(wait)

@@ -24,6 +24,7 @@ from destination_linkedin_capi.errors import (
     TransportError,
     VersionSunsetError,
 )
+from destination_linkedin_capi.retry import plural
 
 _TOKEN_PROBLEMS = {
     "INVALID_ACCESS_TOKEN": "is not valid",
@@ -164,7 +165,7 @@ def token_service_refused(status: int, code: str | None, where: str, has_key: bo
 
 def token_service_down(where: str, problem: str, attempts: int) -> str:
     return (
-        f"The token service at {where} is not answering ({problem}, {attempts} attempts); it may be down. "
+        f"The token service at {where} is not answering ({problem}, {plural(attempts, 'attempt')}); it may be down. "
         "Try again later, or check Token service URL."
     )
 
@@ -190,4 +191,7 @@ def oauth_refused(status: int, code: str | None) -> str:
 
 
 def oauth_down(where: str, problem: str, attempts: int) -> str:
-    return f"LinkedIn's OAuth service at {where} is not answering ({problem}, {attempts} attempts). Try again later."
+    return (
+        f"LinkedIn's OAuth service at {where} is not answering ({problem}, {plural(attempts, 'attempt')}). "
+        "Try again later."
+    )

@@ -223,6 +223,20 @@ def test_each_attempt_uses_the_policys_connect_and_read_timeouts(requests_mock):
 def test_a_single_attempt_client_does_not_retry_even_a_zero_pause(requests_mock):
     requests_mock.post(EVENTS, status_code=503)
     client, waits = make_client(rng=lambda: 0.0)  # every backoff pause would be 0 s
-    with pytest.raises(RetriesExhaustedError, match="1 attempts"):
+    with pytest.raises(RetriesExhaustedError, match=r"gave up after 1 attempt, the most this request may take"):
         client.single_attempt().send_events([{"n": 1}])
     assert requests_mock.call_count == 1 and waits.waits == []
+
+
+def test_the_giving_up_sentence_is_true_to_the_numbers(requests_mock):
+    """503 for ever, a 4 s limit, pauses of 2 then 4 s: after 2 s and 2 attempts the next pause would end past the
+    limit. The sentence says so, rather than that the limit was reached."""
+    requests_mock.post(EVENTS, status_code=503)
+    client, waits = make_client(max_retry=4.0)
+    with pytest.raises(RetriesExhaustedError) as raised:
+        client.send_events([{"n": 1}])
+    assert waits.waits == [2.0]
+    assert str(raised.value).startswith(
+        "LinkedIn kept failing for 2 s (last: HTTP 503) on POST /rest/conversionEvents; gave up after 2 attempts: "
+        "the next retry, due in 4 s, would have passed the retry time limit of 4 s."
+    )
