@@ -24,8 +24,10 @@ from destination_linkedin_capi.errors import (
     AuthenticationError,
     RetriesExhaustedError,
     RetryableError,
+    TransientElementsError,
     TransportError,
     error_from_response,
+    is_transient_status,
 )
 from destination_linkedin_capi.retry import RetryPolicy
 from destination_linkedin_capi.throttle import RequestBudget
@@ -132,7 +134,9 @@ class LinkedInClient:
             self._sleep(wait)
 
     def send_events(self, elements: list[dict[str, Any]]) -> dict[int, str]:
-        """BATCH_CREATE the elements; return {index: reason} for elements LinkedIn refused inside a 200."""
+        """BATCH_CREATE the elements; return {index: reason} for elements LinkedIn refused inside a 200 (4xx statuses).
+        Elements with a transient status (5xx/429) were not recorded: TransientElementsError says which, so that the
+        caller sends only those again."""
         response = self.request(
             "POST", c.CONVERSION_EVENTS_PATH, json={"elements": elements}, restli_method="BATCH_CREATE"
         )
@@ -145,11 +149,15 @@ class LinkedInClient:
             )
         if statuses.count(ACCEPTED) == len(statuses):  # the usual answer, checked in C
             return {}
-        failures = {}
+        failures: dict[int, str] = {}
+        transient: dict[int, str] = {}
         for index, item in enumerate(statuses):
             status = item.get("status") if isinstance(item, dict) else None
             if status not in (200, 201):
-                failures[index] = str(item.get("error") or item.get("message") or f"status {status}")
+                reason = str(item.get("error") or item.get("message") or f"status {status}")
+                (transient if is_transient_status(status) else failures)[index] = reason
+        if transient:
+            raise TransientElementsError(transient, failures)
         return failures
 
     def single_attempt(self) -> LinkedInClient:

@@ -20,6 +20,7 @@ from destination_linkedin_capi.errors import (
     DailyBudgetExhaustedError,
     ForbiddenError,
     LinkedInApiError,
+    RequestRefusedError,
     RetriesExhaustedError,
     TransportError,
     VersionSunsetError,
@@ -34,7 +35,7 @@ _TOKEN_PROBLEMS = {
 #: Errors the user fixes in the configuration (or by re-authorising): Airbyte does not retry them.
 _CONFIG = (AuthenticationError, ForbiddenError, VersionSunsetError, ConfigError)
 #: Errors that may pass on their own: Airbyte retries the sync.
-_TRANSIENT = (RetriesExhaustedError, TransportError, DailyBudgetExhaustedError)
+_TRANSIENT = (RetriesExhaustedError, TransportError, DailyBudgetExhaustedError, RequestRefusedError)
 
 
 def token_rejected(config: ConnectorConfig, code: str | None) -> str:

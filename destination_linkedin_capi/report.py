@@ -108,6 +108,11 @@ class SyncReport:
             if len(shown) < IGNORED_EXAMPLES:
                 shown.append(example)
 
+    def record_sent(self, sent: Iterable[tuple[StreamKey, str]]) -> None:
+        """Events LinkedIn accepted from a batch the sync stopped in the middle of: sent, though not settled."""
+        with self._lock:
+            self.sent.update(sent)
+
     def batch_settled(self, sent: Iterable[tuple[StreamKey, str]], size: int) -> None:
         with self._lock:
             self.batches += 1

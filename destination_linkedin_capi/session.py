@@ -116,6 +116,7 @@ class WriteSession:
                 max_age=self.config.batch_max_age_seconds,
                 fail_on_rejection=self.config.invalid_record_policy == "fail",
                 progress=self._progress,
+                retry=self.client.policy if self.client else None,
             )
             with _write_gc():
                 self._loop(messages, mapper, raw_lines)

@@ -19,9 +19,10 @@ from typing import Any
 
 import orjson
 
-from destination_linkedin_capi import failures
-from destination_linkedin_capi.errors import ConfigError, NotConversionsApiRuleError, RejectedRequestError
+from destination_linkedin_capi.delivery import BatchDelivery, SendBatch
+from destination_linkedin_capi.errors import ConfigError
 from destination_linkedin_capi.report import StreamKey, SyncReport
+from destination_linkedin_capi.retry import RetryPolicy
 
 logger = logging.getLogger("airbyte")
 
@@ -29,8 +30,6 @@ QUEUE_DEPTH = 2
 PREVIEW_EVENTS = 3
 #: How often a thread waiting for the queue looks whether the sender is still alive.
 LIVENESS_POLL_SECONDS = 0.5
-
-SendBatch = Callable[[list[dict[str, Any]]], dict[int, str]]
 
 
 class HelperThreadDied(RuntimeError):
@@ -64,6 +63,8 @@ class BatchWriter:
         max_age: float,
         fail_on_rejection: bool = False,
         progress: Callable[[], None] | None = None,
+        retry: RetryPolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._send = send
@@ -74,6 +75,8 @@ class BatchWriter:
         self._fail_on_rejection = fail_on_rejection
         self._progress = progress
         self._clock = clock
+        self._retry = retry or RetryPolicy()  # for elements LinkedIn could not record (5xx/429 inside a 200)
+        self._sleep = sleep
         self._lock = threading.Lock()  # guards the open batch
         self._state_lock = threading.Lock()  # guards held states and their emission order
         self._queue: queue.Queue[Batch | None] = queue.Queue(maxsize=QUEUE_DEPTH)
@@ -195,45 +198,26 @@ class BatchWriter:
                 self._fail(error)
 
     def _deliver(self, batch: Batch) -> None:
-        """Send the batch; isolate refused elements by LinkedIn's indices, else by bisection."""
+        """Send the batch (see `delivery`); what LinkedIn accepted counts as sent even when the batch fails half-way."""
         if self._send is None:
             self._preview(batch.payloads)
             self._report.batch_settled(batch.origins, len(batch.payloads))
             return
-        sent: list[tuple[StreamKey, str]] = []
-        pending: list[list[int]] = [list(range(len(batch.payloads)))]
-        while pending:
-            indices = pending.pop()
-            whole = len(indices) == len(batch.payloads)  # the first attempt: no copy by index needed
-            try:
-                refused = self._send(batch.payloads[:] if whole else [batch.payloads[i] for i in indices])
-            except NotConversionsApiRuleError as error:
-                positions = sorted(i for i in error.index_errors if 0 <= i < len(indices)) or [0]
-                rule = batch.payloads[indices[positions[0]]].get("conversion", "?")
-                raise ConfigError(failures.not_conversions_api_rule(rule)) from error
-            except RejectedRequestError as error:
-                named = {i: reasons for i, reasons in error.index_errors.items() if 0 <= i < len(indices)}
-                if named:
-                    for position, reasons in named.items():
-                        self._linkedin_rejected(batch, indices[position], "; ".join(reasons))
-                    rest = [index for position, index in enumerate(indices) if position not in named]
-                    if rest:
-                        pending.append(rest)
-                elif len(indices) == 1:
-                    self._linkedin_rejected(batch, indices[0], error.message)
-                else:
-                    middle = len(indices) // 2
-                    pending.append(indices[middle:])
-                    pending.append(indices[:middle])
-                continue
-            if not refused:
-                sent.extend(batch.origins if whole else [batch.origins[i] for i in indices])
-                continue
-            for position, index in enumerate(indices):
-                if position in refused:
-                    self._linkedin_rejected(batch, index, refused[position])
-                else:
-                    sent.append(batch.origins[index])
+        delivery = BatchDelivery(
+            batch.payloads,
+            self._send,
+            refuse=lambda index, reason: self._linkedin_rejected(batch, index, reason),
+            attempts=lambda: self._retry.attempts(clock=self._clock),
+            sleep=self._sleep,
+        )
+        try:
+            unnamed = delivery.run()
+        except BaseException:
+            self._report.record_sent([batch.origins[i] for i in delivery.accepted])
+            raise
+        for index, reason in unnamed:
+            self._linkedin_rejected(batch, index, reason)
+        sent = batch.origins if delivery.all_accepted else [batch.origins[i] for i in delivery.accepted]
         self._report.batch_settled(sent, len(batch.payloads))
 
     def _linkedin_rejected(self, batch: Batch, index: int, reason: str) -> None:

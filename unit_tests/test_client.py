@@ -12,6 +12,7 @@ from destination_linkedin_capi.errors import (
     ForbiddenError,
     RejectedRequestError,
     RetriesExhaustedError,
+    TransientElementsError,
     TransportError,
     VersionSunsetError,
 )
@@ -85,6 +86,18 @@ def test_statuses_inside_a_200_are_reported_by_index(requests_mock):
     )
     client, _ = make_client()
     assert client.send_events([{}, {}, {}]) == {1: "bad"}
+
+
+def test_transient_statuses_inside_a_200_are_not_refusals(requests_mock):
+    """5xx and 429 elements were not recorded and may be sent again; only 4xx elements are refusals."""
+    statuses = [{"status": 500}, {"status": 429}, {"status": 201}, {"status": 422, "message": "bad"}, {"status": 503}]
+    requests_mock.post(EVENTS, status_code=200, json={"elements": statuses})
+    client, waits = make_client()
+    with pytest.raises(TransientElementsError) as raised:
+        client.send_events([{}] * 5)
+    assert raised.value.transient == {0: "status 500", 1: "status 429", 4: "status 503"}
+    assert raised.value.refused == {3: "bad"}
+    assert requests_mock.call_count == 1 and waits.waits == []  # the writer sends those elements again, alone
 
 
 def test_a_200_without_one_status_per_event_is_an_error(requests_mock):
