@@ -139,9 +139,9 @@ class DestinationLinkedinCapi(Destination):
         """The CDK's in-process interface (the CLI uses `write_lines`): CDK messages in, STATE messages out."""
         try:
             parsed = ConnectorConfig.parse(config)
+            streams = catalog_streams(configured_catalog)
         except ConfigError as error:
             raise AirbyteTracedException(message=str(error), failure_type=FailureType.config_error) from None
-        streams = catalog_streams(configured_catalog)
         out: deque[dict[str, Any]] = deque()
         session = WriteSession(parsed, streams, out.append)
         dumped = (AirbyteMessageSerializer.dump(message) for message in input_messages)

@@ -432,3 +432,25 @@ def test_every_case_at_once_through_the_cli(sandbox: Sandbox, tmp_path: Path):
     assert [s["id"] for s in run.states] == expected_ids
     assert b'"cursor":99999999999999999999' in b"".join(run.raw)  # echoed digit for digit
     assert TOKEN not in run.output
+
+
+@pytest.mark.parametrize(
+    "change, problem",
+    [
+        ({"destination_object_name": 123}, "stream 1 ('leads'): 'destination_object_name' is not text"),
+        ({"stream": None}, "stream 1 has no 'stream' object"),
+    ],
+    ids=["destination-object-name-a-number", "stream-null"],
+)
+def test_a_catalog_with_a_mistyped_field_is_a_config_error(sandbox: Sandbox, tmp_path: Path, change, problem):
+    """Through the CLI: exit 1, one config_error TRACE naming the stream and field, no traceback."""
+    seed_access_token(sandbox)
+    broken = catalog()
+    broken["streams"][0].update(change)
+    run = run_write(tmp_path, access_token_config(sandbox), broken, [lead(), CLOSING_STATE])
+    assert run.code == 1, run.output
+    assert "Traceback" not in run.output and "Something went wrong" not in run.output
+    (trace,) = run.traces
+    assert trace["error"]["failure_type"] == "config_error"
+    assert trace["error"]["message"].endswith(f"could not be used: {problem}.")
+    assert run.states == [] and sandbox.event_ids() == []
