@@ -48,12 +48,14 @@ class BatchDelivery:
         refuse: Callable[[int, str], None],
         attempts: Callable[[], Attempts],
         sleep: Callable[[float], None],
+        check: Callable[[], None] = lambda: None,
     ) -> None:
         self._payloads = payloads
         self._send = send
         self._refuse = refuse  # counts an element refused with its indexed reason, at once
         self._new_attempts = attempts
         self._sleep = sleep
+        self._check = check  # raises to abandon the batch between two requests (a cancelled sync)
         self.accepted: list[int] = []
         self.all_accepted = False  # the first request took the whole batch
         self._unnamed: list[tuple[int, str]] = []  # isolated by bisection: counted only once the batch is done
@@ -69,6 +71,7 @@ class BatchDelivery:
             if not pending:
                 self._pause(retry)
                 pending, retry = [sorted(retry)], {}
+            self._check()
             indices = pending.pop()
             whole = len(indices) == size  # no copy by index needed
             try:

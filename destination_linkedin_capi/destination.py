@@ -24,6 +24,7 @@ from airbyte_cdk.models import (
 from airbyte_cdk.utils.airbyte_secrets_utils import get_secrets, update_secrets
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException, FailureType
 
+from destination_linkedin_capi.cancel import SyncCancelled
 from destination_linkedin_capi.catalog import catalog_streams, read_catalog
 from destination_linkedin_capi.check import run_check
 from destination_linkedin_capi.config import ConnectorConfig
@@ -61,7 +62,8 @@ class DestinationLinkedinCapi(Destination):
             assert message.trace is not None and message.trace.error is not None
             message.trace.error.stack_trace = None
             emit_to_stdout(AirbyteMessageSerializer.dump(message))
-            sys.exit(1)
+            cancelled = error.__cause__
+            sys.exit(128 + cancelled.signum if isinstance(cancelled, SyncCancelled) else 1)
 
     def parse_args(self, args: list[str]) -> argparse.Namespace:
         """The CDK's commands (spec, check, write) plus data activation's `discover --config`, all in `--help`."""
@@ -124,7 +126,9 @@ class DestinationLinkedinCapi(Destination):
             streams = read_catalog(catalog_path)
         except ConfigError as error:
             raise AirbyteTracedException(message=str(error), failure_type=FailureType.config_error) from None
-        WriteSession(parsed, streams, emit).run(lines)
+        session = WriteSession(parsed, streams, emit)
+        with session.cancellation.handling_signals():  # SIGTERM/SIGINT: see cancel.py
+            session.run(lines)
 
     def check(self, logger: logging.Logger, config: Mapping[str, Any]) -> AirbyteConnectionStatus:
         """Never raises and never echoes a secret: every failure is one plain FAILED sentence (see check.py)."""

@@ -12,6 +12,7 @@ import datetime as dt
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException, FailureType
 
 from destination_linkedin_capi import constants as c
+from destination_linkedin_capi.cancel import SyncCancelled
 from destination_linkedin_capi.config import ConnectorConfig
 from destination_linkedin_capi.errors import (
     AuthenticationError,
@@ -35,7 +36,7 @@ _TOKEN_PROBLEMS = {
 #: Errors the user fixes in the configuration (or by re-authorising): Airbyte does not retry them.
 _CONFIG = (AuthenticationError, ForbiddenError, VersionSunsetError, ConfigError)
 #: Errors that may pass on their own: Airbyte retries the sync.
-_TRANSIENT = (RetriesExhaustedError, TransportError, DailyBudgetExhaustedError, RequestRefusedError)
+_TRANSIENT = (RetriesExhaustedError, TransportError, DailyBudgetExhaustedError, RequestRefusedError, SyncCancelled)
 
 
 def token_rejected(config: ConnectorConfig, code: str | None) -> str:

@@ -9,6 +9,7 @@ full and LinkedIn's 600 requests/min go further. Memory: at most `QUEUE_DEPTH + 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import threading
@@ -34,6 +35,10 @@ LIVENESS_POLL_SECONDS = 0.5
 
 class HelperThreadDied(RuntimeError):
     """The sender or watchdog thread stopped; the sync cannot go on without it."""
+
+
+class CancelledBatch(Exception):
+    """Raised in the sender between two requests of a batch once the sync is cancelled: the batch is abandoned."""
 
 
 def policy_error(reason: str, message: str) -> ConfigError:
@@ -89,6 +94,8 @@ class BatchWriter:
         self.fatal: BaseException | None = None
         self._policy_error: ConfigError | None = None
         self._finished = False
+        self._cancelled = False  # SIGTERM/SIGINT: nothing more is sent
+        self._closed = False  # after a cancellation's grace: no state is emitted any more
         self._stop = threading.Event()
         self._sender = threading.Thread(target=self._sender_loop, name="linkedin-sender", daemon=True)
         self._watchdog = threading.Thread(target=self._watchdog_loop, name="batch-watchdog", daemon=True)
@@ -141,6 +148,22 @@ class BatchWriter:
         if self.fatal is not None:
             raise self.fatal
 
+    def cancel(self, grace: float) -> None:
+        """The sync was cancelled: send nothing more and give the request in flight `grace` seconds. Its states are
+        emitted if it settles by then; after that no state is (an abandoned request is never settled)."""
+        self._cancelled = True
+        self._finished = True
+        self._stop.set()
+        with contextlib.suppress(queue.Full):
+            self._queue.put_nowait(None)
+        self._sender.join(grace)
+        with self._state_lock:
+            self._closed = True
+
+    def _check_cancelled(self) -> None:
+        if self._cancelled:
+            raise CancelledBatch("The sync was cancelled before this batch was delivered.")
+
     def _hand_off(self) -> None:
         """Caller holds `_lock`. Blocks while the queue is full (backpressure bounds memory)."""
         batch = self._batch
@@ -186,7 +209,7 @@ class BatchWriter:
             batch = self._queue.get()
             if batch is None:
                 return
-            if self.fatal is not None:
+            if self.fatal is not None or self._cancelled:
                 continue
             try:  # any error, emitting states included (stdout closed): the main thread re-raises it
                 self._deliver(batch)
@@ -209,6 +232,7 @@ class BatchWriter:
             refuse=lambda index, reason: self._linkedin_rejected(batch, index, reason),
             attempts=lambda: self._retry.attempts(clock=self._clock),
             sleep=self._sleep,
+            check=self._check_cancelled,
         )
         try:
             unnamed = delivery.run()
@@ -234,5 +258,5 @@ class BatchWriter:
 
     def _emit_ready_states(self) -> None:
         with self._state_lock:
-            while self._states and self._states[0][0] <= self._settled_seq:
+            while not self._closed and self._states and self._states[0][0] <= self._settled_seq:
                 self._emit(self._states.popleft()[1])
