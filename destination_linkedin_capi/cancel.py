@@ -12,8 +12,9 @@ from __future__ import annotations
 import contextlib
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from types import FrameType
+from typing import Any
 
 from destination_linkedin_capi.errors import ConnectorError
 
@@ -41,6 +42,8 @@ class Cancellation:
         self._event = threading.Event()
         self.signum: int | None = None
         self._armed = False
+        self._printing = False  # the main thread is printing a message: a signal waits for the end of it
+        self._deferred = False
 
     @property
     def cancelled(self) -> bool:
@@ -57,7 +60,30 @@ class Cancellation:
         self.signum = signum
         self._event.set()
         if self._armed:
-            raise SyncCancelled(signum)
+            if self._printing:
+                self._deferred = True
+            else:
+                raise SyncCancelled(signum)
+
+    def whole_lines(self, emit: Callable[[dict[str, Any]], None]) -> Callable[[dict[str, Any]], None]:
+        """`emit`, such that a signal never stops the main thread half-way through printing a message (the CDK's
+        print buffer could then print a STATE line twice): SyncCancelled is raised once the line is out."""
+        main = threading.main_thread()
+
+        def emit_whole(message: dict[str, Any]) -> None:
+            if threading.current_thread() is not main:  # signals only ever interrupt the main thread
+                emit(message)
+                return
+            self._printing = True
+            try:
+                emit(message)
+            finally:
+                self._printing = False
+            if self._deferred:
+                self._deferred = False
+                raise SyncCancelled(self.signum or signal.SIGTERM)
+
+        return emit_whole
 
     @contextlib.contextmanager
     def handling_signals(self) -> Iterator[None]:

@@ -82,7 +82,7 @@ class WriteSession:
                 read_timeout=config.read_timeout_seconds,
                 sleep=self.cancellation.sleep,
             )
-        self._emit = emit
+        self._emit = self.cancellation.whole_lines(emit)
         self._now_ms = now_ms
         self._state_counts = StateCounts(self.report)
         self.writer: BatchWriter | None = None
