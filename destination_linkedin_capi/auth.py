@@ -6,6 +6,7 @@ and so is every secret a provider is built from. Error sentences never contain a
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import threading
@@ -24,8 +25,9 @@ from destination_linkedin_capi.config import (
     ConnectorConfig,
     OAuth2Credentials,
     TokenIdCredentials,
+    is_header_safe,
 )
-from destination_linkedin_capi.errors import ConfigError, TransportError
+from destination_linkedin_capi.errors import ConfigError, TransportError, redirect_refused
 
 logger = logging.getLogger("airbyte")
 
@@ -40,6 +42,20 @@ CONNECT_TIMEOUT = 10.0
 BACKOFF_BASE = 1.0
 BACKOFF_CAP = 30.0
 _ERROR_CODE = re.compile(r"[A-Za-z0-9_.-]{1,60}")
+#: Pieces of a secret (split at whitespace and control characters) at least this long are masked on their own.
+_MIN_PIECE = 8
+
+
+def register_secret(value: str) -> None:
+    """Register a secret with the CDK's secret filter in every form it could be printed in: as given, stripped,
+    JSON-escaped, repr-escaped, and each long enough piece between whitespace or control characters (an error
+    text may quote a header with its line break escaped, or cut at it)."""
+    forms = {value, value.strip(), json.dumps(value)[1:-1], json.dumps(value, ensure_ascii=False)[1:-1]}
+    forms.add(repr(value)[1:-1])
+    forms.update(re.split(r"[\s\x00-\x1f\x7f-\x9f]+", value))
+    for form in sorted(forms, key=len, reverse=True):  # the longest first, so no piece spoils a longer form
+        if form and (form == value or len(form) >= _MIN_PIECE):
+            add_to_secrets(form)
 
 
 class TokenProvider(Protocol):
@@ -70,7 +86,7 @@ class StaticTokenProvider:
 
     def __init__(self, access_token: str) -> None:
         self._token = access_token.strip()
-        add_to_secrets(self._token)
+        register_secret(access_token)
 
     def token(self) -> str:
         return self._token
@@ -129,6 +145,8 @@ class _MintingProvider:
 
     description = "the access token"
     service_name = "the token service"
+    #: The config field to check when the issuing service misbehaves (a redirect, a malformed token).
+    url_field = "Token service URL"
 
     def __init__(
         self,
@@ -153,10 +171,21 @@ class _MintingProvider:
         raise NotImplementedError
 
     def _issue(self) -> IssuedToken:
-        """Mint and register the token with the secret filter before anything can log it."""
+        """Mint and register the token with the secret filter before anything can log it; refuse a token no HTTP
+        header can carry (a line break would split the header, and the HTTP client's error quotes it escaped)."""
         issued = self._mint()
-        add_to_secrets(issued.value)
+        register_secret(issued.value)
+        if not is_header_safe(issued.value):
+            raise ConfigError(
+                f"{self._issuer()} returned an access token that is not a valid HTTP header value (it holds a line "
+                f"break, space, control or non-ASCII character), so it cannot be used; check {self.url_field}, or "
+                "ask the service's operator to fix it."
+            )
         return issued
+
+    def _issuer(self) -> str:
+        """ "The token service at host:port", as the start of a sentence."""
+        raise NotImplementedError
 
     def _is_expiring(self, issued: IssuedToken) -> bool:
         if issued.expires_at is None:
@@ -204,10 +233,12 @@ class _MintingProvider:
         while True:
             attempt += 1
             try:
-                response = self._session.post(url, timeout=self._timeout, **kwargs)
+                response = self._session.post(url, timeout=self._timeout, allow_redirects=False, **kwargs)
             except (requests.ConnectionError, requests.Timeout) as error:
                 problem = f"no answer ({type(error).__name__})"
             else:
+                if 300 <= response.status_code < 400:
+                    raise redirect_refused(response.status_code, self._issuer(), self.url_field)
                 if response.status_code != 429 and response.status_code < 500:
                     return response
                 problem = f"HTTP {response.status_code}"
@@ -240,7 +271,7 @@ class TokenIdProvider(_MintingProvider):
         self._key = service_key.strip() if service_key and service_key.strip() else None
         self._account_id = account_id
         if self._key:
-            add_to_secrets(self._key)
+            register_secret(service_key or "")
 
     def _mint(self) -> IssuedToken:
         headers = {"Accept": "application/json"}
@@ -263,6 +294,9 @@ class TokenIdProvider(_MintingProvider):
         self.scopes = _scopes(body.get("scope"))
         self.refresh_token_expires_at = _seconds(body.get("refresh_token_expires_at"))
         return IssuedToken(access_token, now, now + expires_in if expires_in else None)
+
+    def _issuer(self) -> str:
+        return f"The token service at {_where(self._url)}"
 
     def _refusal(self, status: int, code: str | None) -> str:
         if code == "invalid_service_key":
@@ -301,6 +335,7 @@ class OAuth2Provider(_MintingProvider):
 
     description = "the access token minted from the OAuth refresh token"
     service_name = "LinkedIn's OAuth service"
+    url_field = "OAuth base URL"
 
     def __init__(self, client_id: str, client_secret: str, refresh_token: str, oauth_base_url: str, **kwargs: Any):
         super().__init__(**kwargs)
@@ -308,8 +343,8 @@ class OAuth2Provider(_MintingProvider):
         self._client_secret = client_secret.strip()
         self._refresh_token = refresh_token.strip()
         self._url = oauth_base_url.rstrip("/") + c.OAUTH_TOKEN_PATH
-        add_to_secrets(self._client_secret)
-        add_to_secrets(self._refresh_token)
+        register_secret(client_secret)
+        register_secret(refresh_token)
 
     def _mint(self) -> IssuedToken:
         now = self._clock()
@@ -334,13 +369,16 @@ class OAuth2Provider(_MintingProvider):
             )
         new_refresh_token = body.get("refresh_token")
         if isinstance(new_refresh_token, str) and new_refresh_token.strip():
-            add_to_secrets(new_refresh_token)
+            register_secret(new_refresh_token)
             self._refresh_token = new_refresh_token.strip()
         expires_in = _seconds(body.get("expires_in"))
         refresh_expires_in = _seconds(body.get("refresh_token_expires_in"))
         self.scopes = _scopes(body.get("scope"))
         self.refresh_token_expires_at = now + refresh_expires_in if refresh_expires_in else None
         return IssuedToken(access_token, now, now + expires_in if expires_in else None)
+
+    def _issuer(self) -> str:
+        return f"LinkedIn's OAuth service at {_where(self._url)}"
 
     @staticmethod
     def _refusal(status: int, code: str | None) -> str:

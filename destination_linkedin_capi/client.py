@@ -21,10 +21,12 @@ from destination_linkedin_capi import constants as c
 from destination_linkedin_capi.auth import TokenProvider
 from destination_linkedin_capi.errors import (
     AuthenticationError,
+    ConfigError,
     RetriesExhaustedError,
     RetryableError,
     TransportError,
     error_from_response,
+    redirect_refused,
 )
 from destination_linkedin_capi.throttle import RequestBudget
 
@@ -108,14 +110,21 @@ class LinkedInClient:
             try:
                 self.requests_sent += 1
                 response = self.session.request(
-                    method, url, params=params, data=data, headers=headers, timeout=self.timeout
+                    method, url, params=params, data=data, headers=headers, timeout=self.timeout, allow_redirects=False
                 )
+            except requests.exceptions.InvalidHeader:  # its text quotes the header, token included: never shown
+                raise ConfigError(
+                    f"{self.tokens.description.capitalize()} is not a valid HTTP header value (it holds a line break "
+                    "or another control character); nothing was sent."
+                ) from None
             except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as error:
                 failure: Exception = TransportError(f"no answer from LinkedIn ({type(error).__name__})")
                 retry_after = None
             else:
-                if response.status_code < 400:
+                if response.status_code < 300:
                     return response
+                if response.status_code < 400:  # never followed: events or a token must not go to another origin
+                    raise redirect_refused(response.status_code, f"LinkedIn ({method} {path})", "API base URL")
                 failure = error_from_response(response.status_code, _body(response), response.headers)
                 if isinstance(failure, AuthenticationError):
                     if not refreshed and self.tokens.refresh(token):
@@ -154,7 +163,12 @@ class LinkedInClient:
             return {}
         failures = {}
         for index, item in enumerate(statuses):
-            status = item.get("status") if isinstance(item, dict) else None
+            if not isinstance(item, dict):
+                raise TransportError(
+                    f"LinkedIn answered the batch of {len(elements)} events with HTTP {response.status_code}, but "
+                    f"status {index + 1} of its answer is not an object, so what it recorded is unknown."
+                )
+            status = item.get("status")
             if status not in (200, 201):
                 failures[index] = str(item.get("error") or item.get("message") or f"status {status}")
         return failures

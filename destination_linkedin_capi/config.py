@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 import jsonschema
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from urllib3.util import parse_url
 
 from destination_linkedin_capi import constants as c
 from destination_linkedin_capi.errors import ConfigError
@@ -95,16 +96,87 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def check_url(value: str, field: str) -> str:
-    """HTTPS anywhere; plain HTTP only to this machine, so a token never travels in clear."""
-    parts = urlsplit(value.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(f"{field} must be an http(s) URL such as https://host/path.")
-    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+#: A DNS name (letters, digits, '-' and '.') or a bracketed IPv6 address: the only hosts a URL may name.
+_HOST = re.compile(
+    r"[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*\.?|\[[0-9A-Fa-f:.]+\]"
+)
+
+
+def _url_problem(text: str, allow_query: bool) -> str | None:
+    """Why `text` is not a plain http(s) URL that every parser reads the same way, or None.
+
+    The host is judged both by urllib.parse and by urllib3's `parse_url`, the parser requests connects with:
+    a URL they read differently (`http://evil.example\\@127.0.0.1`) would pass one check and reach another host.
+    """
+    if not text.isascii():
+        return "holds non-ASCII characters (write an international domain name in its xn-- form)"
+    if any(ch.isspace() or not ch.isprintable() for ch in text):
+        return "holds whitespace or control characters"
+    if "\\" in text:
+        return "holds a backslash"
+    try:
+        ours = urlsplit(text)
+        theirs = parse_url(text)
+        port = ours.port
+    except ValueError:  # urllib3's LocationParseError is a ValueError too
+        return "is not a valid URL"
+    if ours.scheme not in ("http", "https") or not ours.hostname:
+        return "is not an http(s) URL"
+    if "@" in ours.netloc or theirs.auth is not None:
+        return "holds a user name or password (user:password@host); put credentials in their own fields"
+    if not _HOST.fullmatch(ours.netloc.rpartition(":")[0] if port is not None else ours.netloc):
+        return "does not have a valid host name"
+    if ours.fragment or "#" in text or (not allow_query and (ours.query or "?" in text)):
+        return "holds a " + ("fragment (#...)" if allow_query else "query or fragment (? or #)")
+    if (theirs.scheme, (theirs.host or "").strip("[]").lower(), theirs.port) != (ours.scheme, ours.hostname, port):
+        return "is read differently by different URL parsers"
+    return None
+
+
+def check_url(value: str, field: str, *, allow_query: bool = False) -> str:
+    """HTTPS anywhere; plain HTTP only to this machine, so a token never travels in clear. The sentence of a
+    refusal names the field and the problem, never the URL (it may hold a password)."""
+    text = value.strip()
+    problem = _url_problem(text, allow_query)
+    if problem:
+        raise ConfigError(f"{field} {problem}; expected a plain URL such as https://host/path.")
+    if urlsplit(text).scheme == "http" and not _is_loopback(urlsplit(text).hostname or ""):
         raise ConfigError(
             f"{field} uses plain http:// to a remote host; use https:// so the access token is never sent unencrypted."
         )
-    return value.strip().rstrip("/")
+    return text.rstrip("/")
+
+
+#: What a secret may hold: visible ASCII. Secrets travel in HTTP headers (and form bodies); a pasted line break
+#: would split a header, and the error the HTTP client raises for it quotes the value, escaped.
+_HEADER_SAFE = re.compile(r"[\x21-\x7e]+")
+_SECRET_FIELDS = {
+    "access_token": "Access token",
+    "token_service_key": "Token service key",
+    "client_id": "Client ID",
+    "client_secret": "Client secret",
+    "refresh_token": "Refresh token",
+}
+
+
+def is_header_safe(value: str) -> bool:
+    """True when `value` can be sent as (part of) an HTTP header value as it is: visible ASCII only."""
+    return bool(_HEADER_SAFE.fullmatch(value))
+
+
+def _check_secrets(credentials: BaseModel) -> None:
+    """Refuse a secret holding a line break, space, control or non-ASCII character; never quote it."""
+    for name, field in _SECRET_FIELDS.items():
+        value = getattr(credentials, name, None)
+        if value is None or (name == "token_service_key" and not value.strip()):
+            continue
+        if not value.strip():
+            raise ConfigError(f"{field} is empty (config field 'credentials.{name}').")
+        if not is_header_safe(value.strip()):
+            raise ConfigError(
+                f"{field} (config field 'credentials.{name}') holds a line break, space, control character or "
+                "non-ASCII character; paste it again exactly as it was issued."
+            )
 
 
 class _Model(BaseModel):
@@ -260,10 +332,11 @@ class ConnectorConfig:
         self.raw = raw
         self.account_id = int(raw.account_id.strip().removeprefix(c.SPONSORED_ACCOUNT_URN_PREFIX))
         self.credentials = raw.credentials
+        _check_secrets(raw.credentials)
         self.api_base_url = check_url(raw.api_base_url, "API base URL")
         self.oauth_base_url = check_url(raw.oauth_base_url, "OAuth base URL")
         if isinstance(raw.credentials, TokenIdCredentials):
-            check_url(raw.credentials.token_service_url, "Token service URL")
+            check_url(raw.credentials.token_service_url, "Token service URL", allow_query=True)
         mapping = (
             parse_conversion_mapping(raw.credentials.conversion_mapping) if raw.credentials.conversion_mapping else {}
         )

@@ -65,6 +65,14 @@ class RetryableError(LinkedInApiError):
         self.retry_after = retry_after
 
 
+def redirect_refused(status: int, what: str, field: str) -> ConfigError:
+    """The error for a 3xx answer: redirects are never followed, so no event or credential goes elsewhere."""
+    return ConfigError(
+        f"{what} answered HTTP {status}, a redirect; the connector does not follow redirects, so nothing was sent "
+        f"to the other address. Check {field}."
+    )
+
+
 class TransportError(ConnectorError):
     """No HTTP answer: connection refused or reset, DNS failure, timeout."""
 
