@@ -48,10 +48,10 @@ _MIN_PIECE = 8
 
 def register_secret(value: str) -> None:
     """Register a secret with the CDK's secret filter in every form it could be printed in: as given, stripped,
-    JSON-escaped, repr-escaped, and each long enough piece between whitespace or control characters (an error
+    JSON-escaped, repr- and ascii-escaped, and each long enough piece between whitespace or control characters (an error
     text may quote a header with its line break escaped, or cut at it)."""
     forms = {value, value.strip(), json.dumps(value)[1:-1], json.dumps(value, ensure_ascii=False)[1:-1]}
-    forms.add(repr(value)[1:-1])
+    forms.update((repr(value)[1:-1], ascii(value)[1:-1]))
     forms.update(re.split(r"[\s\x00-\x1f\x7f-\x9f]+", value))
     for form in sorted(forms, key=len, reverse=True):  # the longest first, so no piece spoils a longer form
         if form and (form == value or len(form) >= _MIN_PIECE):

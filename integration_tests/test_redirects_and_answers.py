@@ -60,7 +60,7 @@ def test_a_307_on_batch_create_is_not_followed(sandbox, tmp_path: Path):
     and the redirect is not retried."""
     seed_access_token(sandbox)
     with TinyServer(redirect_to(sandbox.url, 307)) as front:
-        run, message = failed_write(tmp_path, access_token_config(sandbox, api_base_url=front.url), "config_error")
+        _, message = failed_write(tmp_path, access_token_config(sandbox, api_base_url=front.url), "config_error")
     assert "HTTP 307" in message and "does not follow redirects" in message and "API base URL" in message, message
     assert f"POST {c.CONVERSION_EVENTS_PATH}" in message, message
     assert [(r.method, r.path) for r in front.requests] == [("POST", c.CONVERSION_EVENTS_PATH)]
