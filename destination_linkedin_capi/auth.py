@@ -6,7 +6,6 @@ and so is every secret a provider is built from. Error sentences never contain a
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import threading
@@ -17,7 +16,6 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import requests
-from airbyte_cdk.utils.airbyte_secrets_utils import add_to_secrets
 
 from destination_linkedin_capi import constants as c
 from destination_linkedin_capi.config import (
@@ -25,9 +23,9 @@ from destination_linkedin_capi.config import (
     ConnectorConfig,
     OAuth2Credentials,
     TokenIdCredentials,
-    is_header_safe,
 )
 from destination_linkedin_capi.errors import ConfigError, TransportError, redirect_refused
+from destination_linkedin_capi.safety import is_header_safe, register_secret
 
 logger = logging.getLogger("airbyte")
 
@@ -42,20 +40,6 @@ CONNECT_TIMEOUT = 10.0
 BACKOFF_BASE = 1.0
 BACKOFF_CAP = 30.0
 _ERROR_CODE = re.compile(r"[A-Za-z0-9_.-]{1,60}")
-#: Pieces of a secret (split at whitespace and control characters) at least this long are masked on their own.
-_MIN_PIECE = 8
-
-
-def register_secret(value: str) -> None:
-    """Register a secret with the CDK's secret filter in every form it could be printed in: as given, stripped,
-    JSON-escaped, repr- and ascii-escaped, and each long enough piece between whitespace or control characters (an error
-    text may quote a header with its line break escaped, or cut at it)."""
-    forms = {value, value.strip(), json.dumps(value)[1:-1], json.dumps(value, ensure_ascii=False)[1:-1]}
-    forms.update((repr(value)[1:-1], ascii(value)[1:-1]))
-    forms.update(re.split(r"[\s\x00-\x1f\x7f-\x9f]+", value))
-    for form in sorted(forms, key=len, reverse=True):  # the longest first, so no piece spoils a longer form
-        if form and (form == value or len(form) >= _MIN_PIECE):
-            add_to_secrets(form)
 
 
 class TokenProvider(Protocol):

@@ -6,7 +6,6 @@ Everything else reads `ConnectorConfig`, never the raw dict. Every problem becom
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import re
 from collections.abc import Mapping
@@ -14,15 +13,14 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit
 
 import jsonschema
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from urllib3.util import parse_url
 
 from destination_linkedin_capi import constants as c
 from destination_linkedin_capi.errors import ConfigError
 from destination_linkedin_capi.iso import CURRENCY_CODES
+from destination_linkedin_capi.safety import check_url, is_header_safe
 
 EVENT_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.-]*")
 MAPPING_FORM = "EVENT=CONVERSION_ID pairs separated by commas, e.g. LEAD=22285180,PURCHASE=22285181"
@@ -87,69 +85,6 @@ def parse_stream_events(text: str) -> dict[str, str]:
     return result
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-#: A DNS name (letters, digits, '-' and '.') or a bracketed IPv6 address: the only hosts a URL may name.
-_HOST = re.compile(
-    r"[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*\.?|\[[0-9A-Fa-f:.]+\]"
-)
-
-
-def _url_problem(text: str, allow_query: bool) -> str | None:
-    """Why `text` is not a plain http(s) URL that every parser reads the same way, or None.
-
-    The host is judged both by urllib.parse and by urllib3's `parse_url`, the parser requests connects with:
-    a URL they read differently (`http://evil.example\\@127.0.0.1`) would pass one check and reach another host.
-    """
-    if not text.isascii():
-        return "holds non-ASCII characters (write an international domain name in its xn-- form)"
-    if any(ch.isspace() or not ch.isprintable() for ch in text):
-        return "holds whitespace or control characters"
-    if "\\" in text:
-        return "holds a backslash"
-    try:
-        ours = urlsplit(text)
-        theirs = parse_url(text)
-        port = ours.port
-    except ValueError:  # urllib3's LocationParseError is a ValueError too
-        return "is not a valid URL"
-    if ours.scheme not in ("http", "https") or not ours.hostname:
-        return "is not an http(s) URL"
-    if "@" in ours.netloc or theirs.auth is not None:
-        return "holds a user name or password (user:password@host); put credentials in their own fields"
-    if not _HOST.fullmatch(ours.netloc.rpartition(":")[0] if port is not None else ours.netloc):
-        return "does not have a valid host name"
-    if ours.fragment or "#" in text or (not allow_query and (ours.query or "?" in text)):
-        return "holds a " + ("fragment (#...)" if allow_query else "query or fragment (? or #)")
-    if (theirs.scheme, (theirs.host or "").strip("[]").lower(), theirs.port) != (ours.scheme, ours.hostname, port):
-        return "is read differently by different URL parsers"
-    return None
-
-
-def check_url(value: str, field: str, *, allow_query: bool = False) -> str:
-    """HTTPS anywhere; plain HTTP only to this machine, so a token never travels in clear. The sentence of a
-    refusal names the field and the problem, never the URL (it may hold a password)."""
-    text = value.strip()
-    problem = _url_problem(text, allow_query)
-    if problem:
-        raise ConfigError(f"{field} {problem}; expected a plain URL such as https://host/path.")
-    if urlsplit(text).scheme == "http" and not _is_loopback(urlsplit(text).hostname or ""):
-        raise ConfigError(
-            f"{field} uses plain http:// to a remote host; use https:// so the access token is never sent unencrypted."
-        )
-    return text.rstrip("/")
-
-
-#: What a secret may hold: visible ASCII. Secrets travel in HTTP headers (and form bodies); a pasted line break
-#: would split a header, and the error the HTTP client raises for it quotes the value, escaped.
-_HEADER_SAFE = re.compile(r"[\x21-\x7e]+")
 _SECRET_FIELDS = {
     "access_token": "Access token",
     "token_service_key": "Token service key",
@@ -157,11 +92,6 @@ _SECRET_FIELDS = {
     "client_secret": "Client secret",
     "refresh_token": "Refresh token",
 }
-
-
-def is_header_safe(value: str) -> bool:
-    """True when `value` can be sent as (part of) an HTTP header value as it is: visible ASCII only."""
-    return bool(_HEADER_SAFE.fullmatch(value))
 
 
 def _check_secrets(credentials: BaseModel) -> None:

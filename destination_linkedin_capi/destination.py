@@ -23,12 +23,12 @@ from airbyte_cdk.models import (
 from airbyte_cdk.utils.airbyte_secrets_utils import get_secrets, update_secrets
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException, FailureType
 
-from destination_linkedin_capi.auth import register_secret
 from destination_linkedin_capi.check import run_check
 from destination_linkedin_capi.config import ConnectorConfig
 from destination_linkedin_capi.discover import destination_catalog
 from destination_linkedin_capi.errors import ConfigError
 from destination_linkedin_capi.mapping import StreamInfo
+from destination_linkedin_capi.safety import register_secret
 from destination_linkedin_capi.session import WriteSession, read_catalog
 
 logger = logging.getLogger("airbyte")
