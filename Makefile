@@ -28,7 +28,7 @@ format: $(STAMP)
 	$(PY) -m ruff format .
 	$(PY) -m ruff check --fix .
 
-# Benchmarks of issue 8 (one at a time, ~6 minutes): bench/results/*.json and docs/performance.md.
+# Benchmarks (one at a time, ~6 minutes): bench/results/*.json and docs/performance.md.
 bench: $(STAMP)
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev,bench]'
 	$(PY) -m bench

@@ -1,4 +1,4 @@
-"""Local-development entry point: `python main.py spec|check|write ...`."""
+"""Local-development entry point: `python main.py spec|check|discover|write ...` (`--help` lists them)."""
 
 from destination_linkedin_capi.run import run
 

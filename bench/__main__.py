@@ -1,4 +1,4 @@
-"""`python -m bench` (`make bench`): every benchmark of issue 8 in turn, one at a time (they must not
+"""`python -m bench` (`make bench`): every benchmark in turn, one at a time (they must not
 compete for the two cores), then the generated block of docs/performance.md."""
 
 from __future__ import annotations

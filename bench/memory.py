@@ -1,4 +1,4 @@
-"""Memory (issue 8): peak RSS of `python main.py write` at 100k and 1M records into the sandbox.
+"""Memory: peak RSS of `python main.py write` at 100k and 1M records into the sandbox.
 
 Target: the two peaks within 10% of each other, i.e. memory bounded by the batches in flight
 (the open one, two queued, one being sent), not by the input. The input streams from a file on

@@ -1,4 +1,4 @@
-"""Where the time goes (issue 8): a py-spy profile of the in-process write path into the sandbox,
+"""Where the time goes: a py-spy profile of the in-process write path into the sandbox,
 summarised per thread as the functions with the most samples of their own (self) time.
 
 py-spy samples another process without slowing it; install it with `pip install -e '.[bench]'`.
@@ -22,7 +22,8 @@ from bench import common
 TARGET = """
 import logging, sys
 from destination_linkedin_capi.config import ConnectorConfig
-from destination_linkedin_capi.session import WriteSession, read_catalog
+from destination_linkedin_capi.catalog import read_catalog
+from destination_linkedin_capi.session import WriteSession
 logging.getLogger("airbyte").setLevel(logging.WARNING)
 config, catalog, data = sys.argv[1:4]
 import orjson

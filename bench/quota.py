@@ -1,4 +1,4 @@
-"""Quota use (issue 8): with the sandbox enforcing a known request limit, how close the connector
+"""Quota use: with the sandbox enforcing a known request limit, how close the connector
 gets to it (achieved request rate / limit, target ≥ 0.95) and how many 429s it meets (target 0).
 
 The window is short so the run takes seconds: the sandbox allows `--limit` requests in any sliding

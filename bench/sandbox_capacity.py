@@ -1,4 +1,4 @@
-"""Sandbox capacity (issue 8): how many requests and events per second the sandbox serves, so it
+"""Sandbox capacity: how many requests and events per second the sandbox serves, so it
 is known whether it, rather than the connector, bounds the throughput benchmark.
 
 A minimal client (http.client, one keep-alive connection, bodies serialised once beforehand)
@@ -20,9 +20,9 @@ import orjson
 
 from bench import common
 from destination_linkedin_capi import constants as c
+from destination_linkedin_capi.catalog import read_catalog
 from destination_linkedin_capi.config import ConnectorConfig
 from destination_linkedin_capi.mapping import ConversionEvent, RecordMapper
-from destination_linkedin_capi.session import read_catalog
 
 
 def elements(count: int, directory: Path) -> list[dict[str, Any]]:

@@ -1,4 +1,4 @@
-"""Throughput ratio (issue 8): the write path's records/s against the bare `orjson.loads` ceiling of the same input.
+"""Throughput ratio: the write path's records/s against the bare `orjson.loads` ceiling of the same input.
 
 (a) ceiling: `orjson.loads` of every line of the generated file, nothing else;
 (b) the in-process write path (`WriteSession.run` over the file's lines, as `python main.py write`
@@ -26,8 +26,9 @@ from typing import Any
 import orjson
 
 from bench import common
+from destination_linkedin_capi.catalog import read_catalog
 from destination_linkedin_capi.config import ConnectorConfig
-from destination_linkedin_capi.session import WriteSession, read_catalog
+from destination_linkedin_capi.session import WriteSession
 
 # (wall seconds, connector CPU seconds, sandbox CPU seconds or None)
 Run = tuple[float, float, float | None]

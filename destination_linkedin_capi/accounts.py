@@ -16,7 +16,7 @@ from destination_linkedin_capi.errors import TransportError
 PAGE_SIZE = 100
 MAX_PAGES = 1000
 CAMPAIGN_URN_PREFIX = "urn:li:sponsoredCampaign:"
-#: Roles that may stream conversions and manage rules (reference §1; LinkedIn's workflow: "not VIEWER").
+#: Roles that may stream conversions and manage rules (every role but VIEWER: docs/linkedin-facts.md §8).
 WRITER_ROLES = frozenset({"ACCOUNT_BILLING_ADMIN", "ACCOUNT_MANAGER", "CAMPAIGN_MANAGER", "CREATIVE_MANAGER"})
 
 
@@ -28,7 +28,7 @@ def urn_id(urn: Any, prefix: str) -> int | None:
 
 
 def encoded(urn: str) -> str:
-    """A URN as Rest.li wants it inside a query or key: every reserved character percent-encoded (§2.1)."""
+    """A URN as Rest.li wants it inside a query or key: every reserved character percent-encoded (docs/linkedin-facts.md §1)."""
     return quote(urn, safe="")
 
 

@@ -7,6 +7,7 @@ and so is every secret a provider is built from. Error sentences never contain a
 from __future__ import annotations
 
 import logging
+import random
 import re
 import threading
 import time
@@ -18,13 +19,15 @@ from urllib.parse import urlsplit
 import requests
 
 from destination_linkedin_capi import constants as c
+from destination_linkedin_capi import failures
 from destination_linkedin_capi.config import (
     AccessTokenCredentials,
     ConnectorConfig,
     OAuth2Credentials,
     TokenIdCredentials,
 )
-from destination_linkedin_capi.errors import ConfigError, TransportError, redirect_refused
+from destination_linkedin_capi.errors import ConfigError, TransportError
+from destination_linkedin_capi.retry import RetryPolicy, retry_after_seconds
 from destination_linkedin_capi.safety import is_header_safe, register_secret
 
 logger = logging.getLogger("airbyte")
@@ -32,13 +35,10 @@ logger = logging.getLogger("airbyte")
 #: A cached token is renewed this long before it expires (or at 10% of its lifetime, if that is shorter).
 EXPIRY_MARGIN_SECONDS = 300.0
 #: LinkedIn may answer 401 (65601 REVOKED_ACCESS_TOKEN) for a token minted moments ago, until it has
-#: propagated (peers.md §3.5: a 5-10 s pause fixes it). So a renewed token is used only after this pause,
-#: and a token the issuer stands by gets one pause if it was minted within the window.
+#: propagated (a 5-10 s pause fixes it: docs/linkedin-facts.md §8). So a renewed token is used only after
+#: this pause, and a token the issuer stands by gets one pause if it was minted within the window.
 PROPAGATION_WINDOW_SECONDS = 120.0
 PROPAGATION_WAIT_SECONDS = 5.0
-CONNECT_TIMEOUT = 10.0
-BACKOFF_BASE = 1.0
-BACKOFF_CAP = 30.0
 _ERROR_CODE = re.compile(r"[A-Za-z0-9_.-]{1,60}")
 
 
@@ -140,12 +140,13 @@ class _MintingProvider:
         read_timeout: float = 60.0,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
+        rng: Callable[[], float] = random.random,
     ) -> None:
         self._session = session or requests.Session()
-        self._max_retry_seconds = max_retry_seconds
-        self._timeout = (CONNECT_TIMEOUT, read_timeout)
+        self._policy = RetryPolicy(max_seconds=max_retry_seconds, read_timeout=read_timeout)
         self._clock = clock
         self._sleep = sleep
+        self._rng = rng
         self._lock = threading.Lock()
         self._current: IssuedToken | None = None
         self.scopes: frozenset[str] | None = None
@@ -160,11 +161,7 @@ class _MintingProvider:
         issued = self._mint()
         register_secret(issued.value)
         if not is_header_safe(issued.value):
-            raise ConfigError(
-                f"{self._issuer()} returned an access token that is not a valid HTTP header value (it holds a line "
-                f"break, space, control or non-ASCII character), so it cannot be used; check {self.url_field}, or "
-                "ask the service's operator to fix it."
-            )
+            raise ConfigError(failures.token_not_header_safe(self._issuer(), self.url_field))
         return issued
 
     def _issuer(self) -> str:
@@ -211,25 +208,25 @@ class _MintingProvider:
             return True
 
     def _post(self, url: str, **kwargs: Any) -> requests.Response:
-        """POST to the issuing service; retry 429/5xx/no answer with backoff within `max_retry_seconds`."""
-        started = self._clock()
-        attempt = 0
+        """POST to the issuing service; retry 429/5xx/no answer per the retry policy (`Retry-After` honoured)."""
+        attempts = self._policy.attempts(clock=self._clock, rng=self._rng)
         while True:
-            attempt += 1
+            retry_after = None
             try:
-                response = self._session.post(url, timeout=self._timeout, allow_redirects=False, **kwargs)
+                response = self._session.post(url, timeout=self._policy.timeout, allow_redirects=False, **kwargs)
             except (requests.ConnectionError, requests.Timeout) as error:
                 problem = f"no answer ({type(error).__name__})"
             else:
                 if 300 <= response.status_code < 400:
-                    raise redirect_refused(response.status_code, self._issuer(), self.url_field)
+                    raise ConfigError(failures.redirected(response.status_code, self._issuer(), self.url_field))
                 if response.status_code != 429 and response.status_code < 500:
                     return response
                 problem = f"HTTP {response.status_code}"
-            wait = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (attempt - 1))
-            if self._clock() - started + wait > self._max_retry_seconds:
-                raise TransportError(self._down_sentence(url, problem, attempt))
-            logger.warning("%s: %s; retry %d in %.0f s", self.service_name, problem, attempt, wait)
+                retry_after = retry_after_seconds(response.headers.get("Retry-After"))
+            wait = attempts.next_wait(retry_after)
+            if wait is None:
+                raise TransportError(self._down_sentence(url, problem, attempts.count))
+            logger.warning("%s: %s; retry %d in %.1f s", self.service_name, problem, attempts.count, wait)
             self._sleep(wait)
 
     def _down_sentence(self, url: str, problem: str, attempts: int) -> str:
@@ -283,39 +280,14 @@ class TokenIdProvider(_MintingProvider):
         return f"The token service at {_where(self._url)}"
 
     def _refusal(self, status: int, code: str | None) -> str:
-        if code == "invalid_service_key":
-            problem = "refused the Token service key" if self._key else "requires a Token service key"
-            return f"The token service {problem} (invalid_service_key); enter the key your CDP gave you."
-        if code == "unknown_token_id":
-            return (
-                "The token service does not know this Token ID (unknown_token_id); copy it again from your CDP's "
-                "LinkedIn connection."
-            )
-        if code == "account_not_authorized":
-            return (
-                f"The token service says this Token ID is not authorised for ad account {self._account_id} "
-                "(account_not_authorized); authorise that ad account in your CDP, or correct Ad account ID."
-            )
-        if code == "invalid_request":
-            return (
-                "The token service refused the request as malformed (invalid_request); check that Token service URL "
-                "is the service's token endpoint."
-            )
-        detail = f"HTTP {status}" + (f", {code}" if code else "")
-        return (
-            f"The token service at {_where(self._url)} refused the token ID ({detail}); check Token service URL "
-            "and Token service key."
-        )
+        return failures.token_service_refused(status, code, _where(self._url), self._key is not None, self._account_id)
 
     def _down_sentence(self, url: str, problem: str, attempts: int) -> str:
-        return (
-            f"The token service at {_where(url)} is not answering ({problem}, {attempts} attempts); it may be down. "
-            "Try again later, or check Token service URL."
-        )
+        return failures.token_service_down(_where(url), problem, attempts)
 
 
 class OAuth2Provider(_MintingProvider):
-    """OAuth mode: mint access tokens from the app's refresh token at LinkedIn's token endpoint (reference §6)."""
+    """OAuth mode: mint access tokens from the app's refresh token at LinkedIn's token endpoint (docs/linkedin-facts.md §8)."""
 
     description = "the access token minted from the OAuth refresh token"
     service_name = "LinkedIn's OAuth service"
@@ -366,28 +338,10 @@ class OAuth2Provider(_MintingProvider):
 
     @staticmethod
     def _refusal(status: int, code: str | None) -> str:
-        if code == "invalid_grant":
-            return (
-                "LinkedIn refused the refresh token (invalid_grant): it has expired, was revoked or belongs to "
-                "another app. Re-authorise the app and paste the new refresh token: refresh tokens last 365 days "
-                "from the first authorisation."
-            )
-        if code == "invalid_client" or status == 401:
-            return (
-                "LinkedIn refused the client ID or client secret (invalid_client); copy both again from Developer "
-                "Portal → My apps → your app → Auth."
-            )
-        detail = f"HTTP {status}" + (f", {code}" if code else "")
-        return (
-            f"LinkedIn's OAuth service refused to refresh the access token ({detail}); check Client ID, "
-            "Client secret and Refresh token."
-        )
+        return failures.oauth_refused(status, code)
 
     def _down_sentence(self, url: str, problem: str, attempts: int) -> str:
-        return (
-            f"LinkedIn's OAuth service at {_where(url)} is not answering ({problem}, {attempts} attempts). "
-            "Try again later."
-        )
+        return failures.oauth_down(_where(url), problem, attempts)
 
 
 def make_token_provider(

@@ -21,18 +21,13 @@ from airbyte_cdk.models import AirbyteConnectionStatus, Status
 from airbyte_cdk.utils.airbyte_secrets_utils import filter_secrets
 
 from destination_linkedin_capi import constants as c
+from destination_linkedin_capi import failures
 from destination_linkedin_capi.accounts import WRITER_ROLES, account_roles, campaign_ids
 from destination_linkedin_capi.auth import TokenProvider, make_token_provider
 from destination_linkedin_capi.client import LinkedInClient
 from destination_linkedin_capi.config import ConnectorConfig
-from destination_linkedin_capi.errors import (
-    AuthenticationError,
-    ConfigError,
-    ConnectorError,
-    ForbiddenError,
-    LinkedInApiError,
-    VersionSunsetError,
-)
+from destination_linkedin_capi.errors import ConfigError, ConnectorError, ForbiddenError
+from destination_linkedin_capi.failures import version_warning
 from destination_linkedin_capi.rules import CONVERSIONS_API, Rule, get_rule, list_rules, plan
 
 #: `check` gives up on an unresponsive LinkedIn or token service after this long, not the sync's limit.
@@ -40,30 +35,10 @@ CHECK_RETRY_SECONDS = 20.0
 REFRESH_TOKEN_WARNING_DAYS = 30
 #: How many other reachable ad accounts to search for a mapped rule that is not in the configured one.
 MAX_OTHER_ACCOUNTS = 20
-_TOKEN_PROBLEMS = {
-    "INVALID_ACCESS_TOKEN": "is not valid",
-    "REVOKED_ACCESS_TOKEN": "has been revoked",
-    "EXPIRED_ACCESS_TOKEN": "has expired",
-}
 
 
 class CheckFailed(Exception):
     """One step found a problem; `str()` is the sentence for the user."""
-
-
-def version_warning(api_version: str, today: dt.date) -> str | None:
-    """A sentence when the pinned `LinkedIn-Version` is sunset within SUNSET_WARNING_DAYS (reference §2.3)."""
-    sunset = c.VERSION_SUNSET_DATES.get(api_version)
-    if sunset is None:
-        return None
-    days = (sunset - today).days
-    if days > c.SUNSET_WARNING_DAYS:
-        return None
-    when = f"was sunset on {sunset}" if days <= 0 else f"is sunset on {sunset}, in {days} days"
-    return (
-        f"LinkedIn API version {api_version} {when}; LinkedIn then refuses every call (HTTP 426). "
-        "Set LinkedIn API version to a newer YYYYMM release."
-    )
 
 
 def refresh_token_warning(config: ConnectorConfig, tokens: TokenProvider, now: float) -> str | None:
@@ -86,47 +61,6 @@ def refresh_token_warning(config: ConnectorConfig, tokens: TokenProvider, now: f
     )
 
 
-def token_rejected(config: ConnectorConfig, code: str | None) -> str:
-    """What to do when LinkedIn answers 401, per auth mode (the token is never quoted)."""
-    problem = _TOKEN_PROBLEMS.get(code or "", "is invalid, revoked or expired")
-    detail = f" ({code})" if code in _TOKEN_PROBLEMS else ""
-    if config.auth_type == "access_token":
-        return (
-            f"LinkedIn rejected the access token: it {problem}{detail}. Generate a new one in Campaign Manager → "
-            "Data → Signals manager → Direct API and paste it into Access token."
-        )
-    if config.auth_type == "token_id":
-        return (
-            f"LinkedIn rejected the access token the token service issued for this token ID: it {problem}{detail}. "
-            "Re-authorise LinkedIn in your CDP, or ask it to issue a fresh token."
-        )
-    return (
-        f"LinkedIn rejected the access token minted from the refresh token: it {problem}{detail}. Re-authorise "
-        "the app (rw_conversions and r_ads scopes) and paste the new refresh token."
-    )
-
-
-def failure_sentence(error: Exception, config: ConnectorConfig, doing: str) -> str:
-    """One user-facing sentence for a typed error met while trying to `doing` (e.g. "list the rules")."""
-    if isinstance(error, AuthenticationError):
-        return token_rejected(config, error.code)
-    if isinstance(error, VersionSunsetError):
-        return (
-            f"LinkedIn no longer serves API version {config.api_version} (HTTP 426); set LinkedIn API version to a "
-            f"current YYYYMM release, e.g. {c.DEFAULT_API_VERSION}."
-        )
-    if isinstance(error, ForbiddenError):
-        return (
-            f"LinkedIn refused to {doing} (HTTP 403: {error.message}); the token needs the r_ads and rw_conversions "
-            f"permissions and a role other than VIEWER on ad account {config.account_id}."
-        )
-    if isinstance(error, LinkedInApiError):
-        return f"LinkedIn refused to {doing} (HTTP {error.status}: {error.message})."
-    if isinstance(error, ConfigError):
-        return str(error)
-    return f"Could not {doing}: {error}"
-
-
 def _obtain_token(tokens: TokenProvider) -> None:
     try:
         tokens.token()
@@ -139,7 +73,7 @@ def _check_role(config: ConnectorConfig, client: LinkedInClient) -> dict[int, st
     try:
         roles = account_roles(client)
     except ConnectorError as error:
-        raise CheckFailed(failure_sentence(error, config, "list the ad accounts this token can reach")) from None
+        raise CheckFailed(failures.sentence(error, config, "list the ad accounts this token can reach")) from None
     role = roles.get(config.account_id)
     if role is None:
         raise CheckFailed(
@@ -161,7 +95,7 @@ def _list_rules(config: ConnectorConfig, client: LinkedInClient) -> list[Rule]:
         return list_rules(client, config.account_urn)
     except ConnectorError as error:
         raise CheckFailed(
-            failure_sentence(error, config, f"list the conversion rules of ad account {config.account_id}")
+            failures.sentence(error, config, f"list the conversion rules of ad account {config.account_id}")
         ) from None
 
 
@@ -191,7 +125,9 @@ def _check_mapped_rules(
             try:
                 owner = _owner_elsewhere(client, event.rule_id, others)
             except ConnectorError as error:
-                raise CheckFailed(failure_sentence(error, config, f"look up conversion rule {event.rule_id}")) from None
+                raise CheckFailed(
+                    failures.sentence(error, config, f"look up conversion rule {event.rule_id}")
+                ) from None
             if owner is not None:
                 raise CheckFailed(
                     f"{where} belongs to ad account {owner}, not {config.account_id}; map the event to a rule of ad "
@@ -202,8 +138,10 @@ def _check_mapped_rules(
                 "(Campaign Manager → Analyze → Conversion tracking → open the rule: the number at the end of its URL)."
             )
         if rule.conversion_method != CONVERSIONS_API:
+            method = rule.conversion_method or "non-Conversions-API"
+            article = "an" if method[:1] in ("A", "E", "I", "O", "U") else "a"
             raise CheckFailed(
-                f"{where} ('{rule.name}') is a {rule.conversion_method or 'non-Conversions-API'} rule, so LinkedIn "
+                f"{where} ('{rule.name}') is {article} {method} rule, so LinkedIn "
                 "rejects streamed events for it; create a rule whose data source is the Conversions API and map "
                 "the event to it."
             )
@@ -231,7 +169,7 @@ def _check_campaigns(config: ConnectorConfig, client: LinkedInClient) -> str:
             active = campaign_ids(client, config.account_id, "ACTIVE")
             return f" Rules will be linked to the account's {len(active)} active campaigns."
     except ConnectorError as error:
-        raise CheckFailed(failure_sentence(error, config, doing)) from None
+        raise CheckFailed(failures.sentence(error, config, doing)) from None
     return ""
 
 

@@ -2,7 +2,8 @@
 
 Knows nothing of Airbyte. Every call goes through `request`, so every call gets the same treatment:
 the request budget, `LinkedIn-Version`, a retry policy for 429/5xx/network failures (full-jitter
-exponential backoff, `Retry-After` honoured, bounded by `max_retry_seconds`) and one token refresh on 401.
+exponential backoff, `Retry-After` honoured, bounded by `max_retry_seconds`: `retry.RetryPolicy`) and one
+token refresh on 401.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from destination_linkedin_capi import constants as c
+from destination_linkedin_capi import failures
 from destination_linkedin_capi.auth import TokenProvider
 from destination_linkedin_capi.errors import (
     AuthenticationError,
@@ -26,16 +28,13 @@ from destination_linkedin_capi.errors import (
     RetryableError,
     TransportError,
     error_from_response,
-    redirect_refused,
 )
+from destination_linkedin_capi.retry import RetryPolicy
 from destination_linkedin_capi.throttle import RequestBudget
 
 logger = logging.getLogger("airbyte")
 
-CONNECT_TIMEOUT = 10.0
-BACKOFF_BASE = 1.0
-BACKOFF_CAP = 60.0
-ACCEPTED = {"status": 201}  # one element's status in a BATCH_CREATE answer (reference §4)
+ACCEPTED = {"status": 201}  # one element's status in a BATCH_CREATE answer (docs/linkedin-facts.md §6)
 
 
 def _body(response: requests.Response) -> Any:
@@ -66,8 +65,7 @@ class LinkedInClient:
         self.api_version = api_version
         self.tokens = tokens
         self.budget = budget
-        self.max_retry_seconds = max_retry_seconds
-        self.timeout = (CONNECT_TIMEOUT, read_timeout)
+        self.policy = RetryPolicy(max_seconds=max_retry_seconds, read_timeout=read_timeout)
         self._sleep = sleep
         self._monotonic = monotonic
         self._rng = rng
@@ -75,8 +73,6 @@ class LinkedInClient:
         adapter = HTTPAdapter(pool_connections=2, pool_maxsize=4, max_retries=0)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
-        self.requests_sent = 0
-        self.retries = 0
 
     def request(
         self,
@@ -99,8 +95,7 @@ class LinkedInClient:
         if restli_method:
             headers["X-RestLi-Method"] = restli_method
         url = self.base_url + path
-        started = self._monotonic()
-        attempt = 0
+        attempts = self.policy.attempts(clock=self._monotonic, rng=self._rng)
         refreshed = False
         while True:
             if self.budget is not None:
@@ -108,9 +103,14 @@ class LinkedInClient:
             token = self.tokens.token()
             headers["Authorization"] = f"Bearer {token}"
             try:
-                self.requests_sent += 1
                 response = self.session.request(
-                    method, url, params=params, data=data, headers=headers, timeout=self.timeout, allow_redirects=False
+                    method,
+                    url,
+                    params=params,
+                    data=data,
+                    headers=headers,
+                    timeout=self.policy.timeout,
+                    allow_redirects=False,
                 )
             except requests.exceptions.InvalidHeader:  # its text quotes the header, token included: never shown
                 raise ConfigError(
@@ -124,7 +124,9 @@ class LinkedInClient:
                 if response.status_code < 300:
                     return response
                 if response.status_code < 400:  # never followed: events or a token must not go to another origin
-                    raise redirect_refused(response.status_code, f"LinkedIn ({method} {path})", "API base URL")
+                    raise ConfigError(
+                        failures.redirected(response.status_code, f"LinkedIn ({method} {path})", "API base URL")
+                    )
                 failure = error_from_response(response.status_code, _body(response), response.headers)
                 if isinstance(failure, AuthenticationError):
                     if not refreshed and self.tokens.refresh(token):
@@ -134,17 +136,14 @@ class LinkedInClient:
                 if not isinstance(failure, RetryableError):
                     raise failure
                 retry_after = failure.retry_after
-            attempt += 1
-            wait = retry_after if retry_after is not None else self._rng() * min(BACKOFF_CAP, BACKOFF_BASE * 2**attempt)
-            elapsed = self._monotonic() - started
-            if elapsed + wait > self.max_retry_seconds:
+            wait = attempts.next_wait(retry_after)
+            if wait is None:
                 raise RetriesExhaustedError(
-                    f"LinkedIn kept failing for {elapsed:.0f} s ({attempt} attempts; last: {failure}) on {method} "
-                    f"{path}; gave up after the retry time limit of {self.max_retry_seconds:.0f} s. The next sync "
-                    "resumes from the last checkpoint."
+                    f"LinkedIn kept failing for {attempts.elapsed:.0f} s ({attempts.count} attempts; last: {failure}) "
+                    f"on {method} {path}; gave up after the retry time limit of {self.policy.max_seconds:.0f} s. "
+                    "The next sync resumes from the last checkpoint."
                 ) from failure
-            self.retries += 1
-            logger.warning("%s %s failed: %s; retry %d in %.1f s", method, path, failure, attempt, wait)
+            logger.warning("%s %s failed: %s; retry %d in %.1f s", method, path, failure, attempts.count, wait)
             self._sleep(wait)
 
     def send_events(self, elements: list[dict[str, Any]]) -> dict[int, str]:
@@ -179,5 +178,5 @@ class LinkedInClient:
         before trying again: a blind retry after a lost answer would create a duplicate."""
         once = LinkedInClient.__new__(LinkedInClient)
         once.__dict__.update(self.__dict__)
-        once.max_retry_seconds = 0.0
+        once.policy = self.policy.once()
         return once

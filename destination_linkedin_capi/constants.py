@@ -1,6 +1,7 @@
 """LinkedIn facts the connector relies on, in one place.
 
-Every value cites `../shared/reference/linkedin-capi.md` (the "reference") by section.
+Each group cites the section of `docs/linkedin-facts.md` that says where its values come from (LinkedIn's docs,
+its own connectors, integrators or observation).
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ import datetime as dt
 
 VERSION = "0.1.0"
 
-# §1 / §2.1
+# §1 endpoints
 DEFAULT_API_BASE_URL = "https://api.linkedin.com"
 DEFAULT_OAUTH_BASE_URL = "https://www.linkedin.com"
 CONVERSION_EVENTS_PATH = "/rest/conversionEvents"
@@ -21,7 +22,7 @@ OAUTH_TOKEN_PATH = "/oauth/v2/accessToken"
 
 RESTLI_PROTOCOL_VERSION = "2.0.0"
 
-# §2.3 — sunset dates of Marketing API versions (first day a version answers 426).
+# §2 — sunset dates of Marketing API versions (first day a version answers 426).
 VERSION_SUNSET_DATES: dict[str, dt.date] = {
     "202508": dt.date(2026, 8, 17),
     "202509": dt.date(2026, 9, 15),
@@ -35,28 +36,33 @@ VERSION_SUNSET_DATES: dict[str, dt.date] = {
     "202606": dt.date(2027, 6, 15),
     "202607": dt.date(2027, 7, 15),
 }
-# Newest version the reference shows live (PostHog, docs mirror) with the longest runway left.
+# The newest version seen live in LinkedIn's docs and integrators' clients, with the longest runway left (§2).
 DEFAULT_API_VERSION = "202607"
 SUNSET_WARNING_DAYS = 60
 
-# §1 limits
+# §3 limits
 MAX_BATCH_SIZE = 5000
 MAX_REQUESTS_PER_MINUTE = 600
 DEFAULT_REQUESTS_PER_DAY = 300_000
 MAX_EVENT_AGE = dt.timedelta(days=90)
-MAX_EVENT_ID_LENGTH = 64  # §3.1 (Salesforce cap; LinkedIn documents none)
+MAX_EVENT_ID_LENGTH = 64  # §3 (Salesforce's cap; LinkedIn documents none)
 
-# §3.2 — identifier types. ORACLE_MOAT_ID is uncertain from 202609 on (reference §12).
+# §4 — identifier types.
 ID_SHA256_EMAIL = "SHA256_EMAIL"
 ID_LINKEDIN_UUID = "LINKEDIN_FIRST_PARTY_ADS_TRACKING_UUID"
 ID_ACXIOM = "ACXIOM_ID"
 ID_ORACLE_MOAT = "ORACLE_MOAT_ID"
+# ORACLE_MOAT_ID is missing from LinkedIn's "Conversions API" documentation from its 2026-05 version
+# (202605) on, and reported removed from the schema by 202609. One refused idType fails a whole batch,
+# so the stricter reading is taken: 202604 is the last API version the connector sends it with
+# (docs/mapping.md, "LinkedIn click ID, Acxiom, Oracle Moat, external ID").
+ORACLE_MOAT_LAST_VERSION = "202604"
 
 CONVERSION_URN_PREFIX = "urn:lla:llaPartnerConversion:"
 SPONSORED_ACCOUNT_URN_PREFIX = "urn:li:sponsoredAccount:"
 LEAD_URN_PREFIX = "urn:li:leadGenFormResponse:"
 
-# §5.3 — conversion rule types.
+# §7 — conversion rule types.
 CONVERSION_TYPES: tuple[str, ...] = (
     "ADD_TO_CART",
     "DOWNLOAD",
@@ -97,7 +103,7 @@ CONVERSION_TYPES: tuple[str, ...] = (
     "QUALIFIED_LEAD",
 )
 
-# §5.2 — rule attribution settings.
+# §7 — rule attribution settings.
 ATTRIBUTION_TYPES = ("LAST_TOUCH_BY_CAMPAIGN", "LAST_TOUCH_BY_CONVERSION")
 POST_CLICK_WINDOWS = (1, 7, 30, 90, 365)
 POST_CLICK_365_TYPES = frozenset({"SUBMIT_APPLICATION", "PURCHASE", "ADD_TO_CART", "QUALIFIED_LEAD", "LEAD"})

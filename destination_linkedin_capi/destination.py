@@ -23,13 +23,13 @@ from airbyte_cdk.models import (
 from airbyte_cdk.utils.airbyte_secrets_utils import get_secrets, update_secrets
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException, FailureType
 
+from destination_linkedin_capi.catalog import catalog_streams, read_catalog
 from destination_linkedin_capi.check import run_check
 from destination_linkedin_capi.config import ConnectorConfig
 from destination_linkedin_capi.discover import destination_catalog
 from destination_linkedin_capi.errors import ConfigError
-from destination_linkedin_capi.mapping import StreamInfo
 from destination_linkedin_capi.safety import register_secret
-from destination_linkedin_capi.session import WriteSession, read_catalog
+from destination_linkedin_capi.session import WriteSession
 
 logger = logging.getLogger("airbyte")
 
@@ -59,14 +59,24 @@ class DestinationLinkedinCapi(Destination):
             sys.exit(1)
 
     def parse_args(self, args: list[str]) -> argparse.Namespace:
-        """The CDK's commands plus `discover --config` (data activation)."""
-        if args and args[0] == "discover":
-            parser = argparse.ArgumentParser(prog="destination-linkedin-capi discover")
-            parser.add_argument("--config", type=str, required=True, help="path to the JSON configuration file")
-            parsed = parser.parse_args(args[1:])
-            parsed.command = "discover"
-            return parsed
-        return super().parse_args(args)
+        """The CDK's commands (spec, check, write) plus data activation's `discover --config`, all in `--help`."""
+        parser = argparse.ArgumentParser(
+            prog="destination-linkedin-capi", description="Airbyte destination for the LinkedIn Conversions API."
+        )
+        commands = parser.add_subparsers(title="commands", dest="command", required=True, metavar="COMMAND")
+        commands.add_parser("spec", help="print the configuration specification (JSON schema)")
+        for name, help_text in (
+            ("check", "check that the config can reach the ad account and its conversion rules"),
+            ("discover", "print the destination catalog of data activation (the objects records can map to)"),
+            ("write", "send the records read on stdin to LinkedIn, echoing each STATE once its records are settled"),
+        ):
+            command = commands.add_parser(name, help=help_text)
+            command.add_argument("--config", type=str, required=True, help="path to the JSON configuration file")
+            if name == "write":
+                command.add_argument(
+                    "--catalog", type=str, required=True, help="path to the configured catalog JSON file"
+                )
+        return parser.parse_args(args)
 
     def run_cmd(self, parsed_args: argparse.Namespace) -> Iterable[AirbyteMessage]:
         """As the CDK's, but config problems are reported by our own validation (field names, no values)."""
@@ -130,14 +140,7 @@ class DestinationLinkedinCapi(Destination):
             parsed = ConnectorConfig.parse(config)
         except ConfigError as error:
             raise AirbyteTracedException(message=str(error), failure_type=FailureType.config_error) from None
-        streams = {}
-        for configured in configured_catalog.streams:
-            stream = configured.stream
-            primary_key = tuple(
-                tuple(part) for part in (configured.primary_key or stream.source_defined_primary_key or ())
-            )
-            name = getattr(configured, "destination_object_name", None)
-            streams[(stream.namespace, stream.name)] = StreamInfo(primary_key=primary_key, destination_object_name=name)
+        streams = catalog_streams(configured_catalog)
         out: deque[dict[str, Any]] = deque()
         session = WriteSession(parsed, streams, out.append)
         dumped = (AirbyteMessageSerializer.dump(message) for message in input_messages)

@@ -1,6 +1,6 @@
 """Data-activation `discover`: one DESTINATION_CATALOG operation per configured conversion event.
 
-The Python CDK has no destination discover (reference airbyte-destination.md §1), so the message is
+The Python CDK has no destination discover (its `Destination` implements spec, check and write only), so the message is
 built as plain JSON in the protocol's shape (`DestinationCatalog{operations: [DestinationOperation]}`;
 wire names `object_name`, `sync_mode`, `json_schema`, `matching_keys`).
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from destination_linkedin_capi.config import ConnectorConfig
-from destination_linkedin_capi.mapping import ORACLE_MOAT_LAST_VERSION
+from destination_linkedin_capi.constants import ORACLE_MOAT_LAST_VERSION
 
 _STRING = {"type": ["string", "null"]}
 
@@ -64,7 +64,7 @@ MATCHING_KEYS = [
 
 
 def _offered(config: ConnectorConfig) -> set[str]:
-    """The fields the mapping sends with this config: Oracle Moat IDs are dropped from API version 202605."""
+    """The fields the mapping sends with this config: no Oracle Moat IDs after `ORACLE_MOAT_LAST_VERSION`."""
     if config.api_version <= ORACLE_MOAT_LAST_VERSION:
         return set(FIELDS)
     return set(FIELDS) - {"oracle_moat_id"}

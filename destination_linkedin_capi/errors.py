@@ -9,6 +9,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from destination_linkedin_capi.retry import retry_after_seconds
+
 
 class ConnectorError(Exception):
     """An error whose `str()` is a sentence safe to show the user (it never contains a secret)."""
@@ -21,11 +23,10 @@ class ConfigError(ConnectorError):
 class LinkedInApiError(ConnectorError):
     """LinkedIn answered with an error status."""
 
-    def __init__(self, status: int, message: str, *, code: str | None = None, body: Any = None) -> None:
+    def __init__(self, status: int, message: str, *, code: str | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
-        self.body = body
         self.message = message
 
 
@@ -44,9 +45,19 @@ class VersionSunsetError(LinkedInApiError):
 class RejectedRequestError(LinkedInApiError):
     """400/422: LinkedIn refused the content of the request; `index_errors` maps element index → reasons."""
 
-    def __init__(self, status: int, message: str, *, code: str | None = None, body: Any = None) -> None:
-        super().__init__(status, message, code=code, body=body)
+    def __init__(self, status: int, message: str, *, code: str | None = None) -> None:
+        super().__init__(status, message, code=code)
         self.index_errors: dict[int, list[str]] = parse_index_errors(message)
+
+
+class NotConversionsApiRuleError(RejectedRequestError):
+    """400: the batch names a conversion rule that is not a Conversions API rule (an Insight Tag rule); no event
+    of that rule can ever be accepted, so the sync stops with a configuration error."""
+
+
+#: How LinkedIn's 400 for such a rule reads ("Conversion's method should be CONVERSIONS_API"); recognised here,
+#: where the answer is parsed, so that no caller has to read message text.
+_NOT_CAPI = re.compile(r"method should be CONVERSIONS_API")
 
 
 class RetryableError(LinkedInApiError):
@@ -58,19 +69,10 @@ class RetryableError(LinkedInApiError):
         message: str,
         *,
         code: str | None = None,
-        body: Any = None,
         retry_after: float | None = None,
     ) -> None:
-        super().__init__(status, message, code=code, body=body)
+        super().__init__(status, message, code=code)
         self.retry_after = retry_after
-
-
-def redirect_refused(status: int, what: str, field: str) -> ConfigError:
-    """The error for a 3xx answer: redirects are never followed, so no event or credential goes elsewhere."""
-    return ConfigError(
-        f"{what} answered HTTP {status}, a redirect; the connector does not follow redirects, so nothing was sent "
-        f"to the other address. Check {field}."
-    )
 
 
 class TransportError(ConnectorError):
@@ -83,7 +85,7 @@ _INDICES = re.compile(r"indices \[([\d,\s]+)\]")
 
 
 def parse_index_errors(message: str) -> dict[int, list[str]]:
-    """Read LinkedIn's per-element error text (reference §4) into {index: [reasons]}.
+    """Read LinkedIn's per-element error text (docs/linkedin-facts.md §6) into {index: [reasons]}.
 
     422: `Index: n, ERROR :: /ptr :: reason\\n` then further `ERROR ::` lines for the same index.
     400: `... indices [0, 3] (0-indexed)`: every listed index gets the whole message.
@@ -120,28 +122,24 @@ def error_from_response(status: int, body: Any, headers: Mapping[str, str] | Non
         message = body
     message = message or f"HTTP {status}"
     if status == 401:
-        return AuthenticationError(status, message, code=code, body=body)
+        return AuthenticationError(status, message, code=code)
     if status == 403:
-        return ForbiddenError(status, message, code=code, body=body)
+        return ForbiddenError(status, message, code=code)
     if status == 426:
-        return VersionSunsetError(status, message, code=code, body=body)
+        return VersionSunsetError(status, message, code=code)
+    if status == 400 and _NOT_CAPI.search(message):
+        return NotConversionsApiRuleError(status, message, code=code)
     if status in (400, 422):
-        return RejectedRequestError(status, message, code=code, body=body)
+        return RejectedRequestError(status, message, code=code)
     if status in (408, 423, 429) or status >= 500:
-        return RetryableError(status, message, code=code, body=body, retry_after=_retry_after(headers))
-    return LinkedInApiError(status, message, code=code, body=body)
+        return RetryableError(status, message, code=code, retry_after=_retry_after(headers))
+    return LinkedInApiError(status, message, code=code)
 
 
 def _retry_after(headers: Mapping[str, str] | None) -> float | None:
     if not headers:
         return None
-    value = headers.get("Retry-After") or headers.get("retry-after")
-    if value is None:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        return None
+    return retry_after_seconds(headers.get("Retry-After") or headers.get("retry-after"))
 
 
 class RetriesExhaustedError(ConnectorError):

@@ -1,8 +1,7 @@
 """Field rules: turn one record value into the exact form LinkedIn's event schema wants.
 
-Pure functions on single values, shared by `mapping.py`. The rules follow reference §3.1/§3.4
-(`../shared/reference/linkedin-capi.md`); the choices where the reference is silent are
-documented in `docs/mapping.md`. A value that cannot be used raises `Invalid` (it decides a
+Pure functions on single values, shared by the `mapping` package. The rules follow `docs/linkedin-facts.md` §4/§5;
+the choices where LinkedIn is silent are documented in `docs/mapping.md`. A value that cannot be used raises `Invalid` (it decides a
 rejection) or yields None (the caller drops it with a note) — never anything else.
 """
 
@@ -103,7 +102,7 @@ def shown(value: Any, limit: int = 40) -> str:
 
 
 def is_sha256_hex(text: str) -> bool:
-    """64 hex digits in any case — an email that was hashed already (reference §3.4)."""
+    """64 hex digits in any case — an email that was hashed already (docs/linkedin-facts.md §5)."""
     if len(text) != 64 or not text.isascii() or not text.isalnum():
         return False
     try:
@@ -194,7 +193,7 @@ def _decimal_text(number: Decimal, original: Any) -> str:
 
 
 def amount_text(value: Any) -> str:
-    """A plain decimal string (reference §3.1: the amount is a JSON string): exact digits, no
+    """A plain decimal string (docs/linkedin-facts.md §4: the amount is a JSON string): exact digits, no
     exponent, no float rounding; "1,234.50" → "1234.50"; "12,5" is refused as ambiguous."""
     kind = value.__class__
     if kind is int:

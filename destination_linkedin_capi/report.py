@@ -60,10 +60,14 @@ class SyncReport:
         self.events_in_batches = 0
 
     # --- counting -------------------------------------------------------------------------
+    # `record_read` and `record_mapped` run once per record on the main thread only (the sender thread never
+    # touches these two counters), so they take no lock.
     def record_read(self, stream: StreamKey) -> None:
+        """A RECORD message of `stream` was read (whether or not the stream is configured)."""
         self.read[stream] += 1
 
     def record_mapped(self, event: str, identifiers: tuple[str, ...], notes: tuple[str, ...]) -> None:
+        """A record became an event of `event`, identified by `identifiers`, with mapping `notes`."""
         self.mapped[(event, identifiers, notes)] += 1
 
     @property

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from destination_linkedin_capi import constants as c
+from destination_linkedin_capi import failures
 from destination_linkedin_capi.accounts import CAMPAIGN_URN_PREFIX, campaign_ids, encoded, paged, urn_id
 from destination_linkedin_capi.client import LinkedInClient
 from destination_linkedin_capi.config import ConnectorConfig, EventConfig
@@ -28,20 +29,19 @@ from destination_linkedin_capi.errors import (
 CONVERSIONS_API = "CONVERSIONS_API"
 #: Tries at creating one rule; between tries the rules are listed again (with the client's usual retries).
 CREATE_ATTEMPTS = 3
-#: The longest click-through window every rule type accepts; 365 days only suits POST_CLICK_365_TYPES (§5.2).
+#: The longest click-through window every rule type accepts; 365 days only suits POST_CLICK_365_TYPES (docs/linkedin-facts.md §7).
 FALLBACK_POST_CLICK_WINDOW = 90
 
 
 @dataclass(frozen=True)
 class Rule:
-    """A conversion rule as LinkedIn lists it (reference §5.4)."""
+    """A conversion rule as LinkedIn lists it (docs/linkedin-facts.md §7)."""
 
     id: int
     name: str
     type: str | None
     conversion_method: str | None
     enabled: bool
-    account: str | None
     campaigns: frozenset[int] = field(default_factory=frozenset)
 
     @classmethod
@@ -61,13 +61,12 @@ class Rule:
             if isinstance(element.get("conversionMethod"), str)
             else None,
             enabled=element.get("enabled", True) is not False,
-            account=element.get("account") if isinstance(element.get("account"), str) else None,
             campaigns=frozenset(i for urn in campaigns if (i := urn_id(urn, CAMPAIGN_URN_PREFIX)) is not None),
         )
 
     @property
     def usable(self) -> bool:
-        """Only enabled CONVERSIONS_API rules record streamed events (reference §5.2)."""
+        """Only enabled CONVERSIONS_API rules record streamed events (docs/linkedin-facts.md §7)."""
         return self.enabled and self.conversion_method == CONVERSIONS_API
 
 
@@ -161,7 +160,7 @@ def post_click_window(config: ConnectorConfig, conversion_type: str, logger: log
 
 
 def create_rule(client: LinkedInClient, config: ConnectorConfig, resolution: Resolution, logger: logging.Logger) -> int:
-    """POST a new CONVERSIONS_API rule; its ID comes from the body or the `x-restli-id` header (§2.1)."""
+    """POST a new CONVERSIONS_API rule; its ID comes from the body or the `x-restli-id` header (docs/linkedin-facts.md §1)."""
     event = resolution.event
     assert event.conversion_type is not None and resolution.name is not None
     payload = {
@@ -177,10 +176,12 @@ def create_rule(client: LinkedInClient, config: ConnectorConfig, resolution: Res
     try:
         response = client.request("POST", c.CONVERSIONS_PATH, json=payload)
     except (ForbiddenError, RejectedRequestError) as error:
+        doing = f"create conversion rule '{resolution.name}' for event {event.name} in ad account {config.account_id}"
+        if isinstance(error, ForbiddenError):
+            raise ConfigError(failures.forbidden(config, doing, error)) from error
         raise ConfigError(
-            f"LinkedIn refused to create conversion rule '{resolution.name}' for event {event.name} in ad account "
-            f"{config.account_id} (HTTP {error.status}: {error.message}). The token needs the rw_conversions "
-            f"permission and a role other than VIEWER; or map {event.name} to an existing rule in Conversion mapping."
+            f"LinkedIn refused to {doing} (HTTP {error.status}: {error.message}); map {event.name} to an existing "
+            "rule in Conversion mapping, or correct the rule settings (Advanced)."
         ) from error
     body = response.json() if response.content else None
     created = Rule.from_api(body) if isinstance(body, dict) else None
@@ -262,8 +263,7 @@ def resolve_rules(config: ConnectorConfig, client: LinkedInClient, logger: loggi
         rules = list_rules(client, config.account_urn)
     except ForbiddenError as error:
         raise ConfigError(
-            f"LinkedIn refused to list the conversion rules of ad account {config.account_id} (HTTP 403); the "
-            "token needs the r_ads and rw_conversions permissions and a role other than VIEWER on that account."
+            failures.forbidden(config, f"list the conversion rules of ad account {config.account_id}", error)
         ) from error
     by_id = {rule.id: rule for rule in rules}
     resolved: dict[str, int] = {}

@@ -1,7 +1,7 @@
 """The request budget: never more than `per_minute` requests in any sliding window, nor `per_day` per UTC day.
 
 The sliding window is pyrate-limiter's in-memory bucket; the day is a fixed UTC calendar day because
-LinkedIn's daily quotas reset at midnight UTC (reference §7). Clock and sleep are injectable so
+LinkedIn's daily quotas reset at midnight UTC (docs/linkedin-facts.md §3). Clock and sleep are injectable so
 tests can prove the bound without waiting.
 """
 

@@ -19,7 +19,8 @@ from typing import Any
 
 import orjson
 
-from destination_linkedin_capi.errors import ConfigError, RejectedRequestError
+from destination_linkedin_capi import failures
+from destination_linkedin_capi.errors import ConfigError, NotConversionsApiRuleError, RejectedRequestError
 from destination_linkedin_capi.report import StreamKey, SyncReport
 
 logger = logging.getLogger("airbyte")
@@ -180,6 +181,10 @@ class BatchWriter:
             whole = len(indices) == len(batch.payloads)  # the first attempt: no copy by index needed
             try:
                 refused = self._send(batch.payloads[:] if whole else [batch.payloads[i] for i in indices])
+            except NotConversionsApiRuleError as error:
+                positions = sorted(i for i in error.index_errors if 0 <= i < len(indices)) or [0]
+                rule = batch.payloads[indices[positions[0]]].get("conversion", "?")
+                raise ConfigError(failures.not_conversions_api_rule(rule)) from error
             except RejectedRequestError as error:
                 named = {i: reasons for i, reasons in error.index_errors.items() if 0 <= i < len(indices)}
                 if named:
@@ -206,12 +211,6 @@ class BatchWriter:
         self._report.batch_settled(sent, len(batch.payloads))
 
     def _linkedin_rejected(self, batch: Batch, index: int, reason: str) -> None:
-        if "CONVERSIONS_API" in reason:
-            rule = batch.payloads[index].get("conversion", "?")
-            raise ConfigError(
-                f"LinkedIn refused events for conversion rule {rule}: it is not a Conversions API rule. "
-                "Map the event to a rule created for the Conversions API (conversion method CONVERSIONS_API)."
-            )
         stream, event = batch.origins[index]
         message = f"LinkedIn refused the event: {reason}"
         self._report.record_rejected(stream, event, "linkedin_rejected", message)

@@ -185,7 +185,7 @@ CASES = [
         sent=1,
     ),
     case("nested-beyond-the-parser-limit", with_raw(lead(extra="@RAW@"), nested(1100)), ignored={"non_json_line": 1}),
-    # --- each mapped field missing or invalid (docs/mapping.md §4)
+    # --- each mapped field missing or invalid (docs/mapping.md, rejection reasons)
     case("no-identifier", lead(email=None), read=1, rejected={"no_identifier": 1}),
     case("invalid-email", lead(email="jane(at)example"), read=1, rejected={"invalid_email": 1}),
     case("missing-time", lead(event_time=None), read=1, rejected={"missing_timestamp": 1}),

@@ -54,7 +54,14 @@ def clock():
 
 def token_id_provider(clock, key=SERVICE_KEY, max_retry_seconds=30.0):
     return TokenIdProvider(
-        TOKEN_ID, TOKEN_SERVICE, key, ACCOUNT, max_retry_seconds=max_retry_seconds, clock=clock, sleep=clock.sleep
+        TOKEN_ID,
+        TOKEN_SERVICE,
+        key,
+        ACCOUNT,
+        max_retry_seconds=max_retry_seconds,
+        clock=clock,
+        sleep=clock.sleep,
+        rng=lambda: 1.0,  # the top of each full-jitter range: 2, 4, 8 s
     )
 
 
@@ -67,6 +74,7 @@ def oauth_provider(clock, max_retry_seconds=30.0):
         max_retry_seconds=max_retry_seconds,
         clock=clock,
         sleep=clock.sleep,
+        rng=lambda: 1.0,
     )
 
 
@@ -157,7 +165,13 @@ def test_token_service_5xx_is_retried_with_backoff(m, clock):
     service = m.post(TOKEN_SERVICE, [{"status_code": 503}, {"status_code": 502}, {"json": {"access_token": MINTED}}])
     assert token_id_provider(clock).token() == MINTED
     assert service.call_count == 3
-    assert clock.sleeps == [1.0, 2.0]
+    assert clock.sleeps == [2.0, 4.0]
+
+
+def test_token_service_retry_after_is_honoured(m, clock):
+    m.post(TOKEN_SERVICE, [{"status_code": 429, "headers": {"Retry-After": "7"}}, {"json": {"access_token": MINTED}}])
+    assert token_id_provider(clock).token() == MINTED
+    assert clock.sleeps == [7.0]
 
 
 @pytest.mark.parametrize(
@@ -167,8 +181,8 @@ def test_token_service_down_gives_up_within_the_time_limit(m, clock, response, p
     service = m.post(TOKEN_SERVICE, **response)
     with pytest.raises(TransportError) as raised:
         token_id_provider(clock, max_retry_seconds=10).token()
-    assert clock.sleeps == [1.0, 2.0, 4.0]  # 1 + 2 + 4 = 7; one more (8 s) would pass 10 s
-    assert service.call_count == 4
+    assert clock.sleeps == [2.0, 4.0]  # 2 + 4 = 6; one more (8 s) would pass 10 s
+    assert service.call_count == 3
     text = str(raised.value)
     assert "token service at cdp.example.test is not answering" in text and problem in text
     assert "it may be down" in text
@@ -286,7 +300,7 @@ def test_refresh_of_an_already_replaced_token_needs_no_new_one(m, clock):
 
 
 def test_client_retries_with_a_renewed_token_after_the_propagation_wait(m, clock):
-    """LinkedIn's 65601 right after minting: renew, wait, repeat (Segment's fix, peers.md §3.5)."""
+    """LinkedIn's 65601 right after minting: renew, wait, repeat (Segment's fix, docs/linkedin-facts.md §8)."""
     m.post(OAUTH_URL, [{"json": {"access_token": "t1-SECRET"}}, {"json": {"access_token": "t2-SECRET"}}])
     revoked = {"status": 401, "serviceErrorCode": 65601, "code": "REVOKED_ACCESS_TOKEN", "message": "revoked"}
     rejected = m.get(

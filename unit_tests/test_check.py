@@ -11,8 +11,9 @@ import requests_mock
 from airbyte_cdk.models import Status
 
 from destination_linkedin_capi import check as check_module
-from destination_linkedin_capi.check import refresh_token_warning, run_check, version_warning
+from destination_linkedin_capi.check import refresh_token_warning, run_check
 from destination_linkedin_capi.config import ConnectorConfig
+from destination_linkedin_capi.failures import version_warning
 from unit_tests.linkedin_mocks import (
     ACCESS_TOKEN,
     ACCOUNT,
@@ -169,7 +170,7 @@ def test_viewer_role(m):
 
 def test_sunset_version_is_named(m):
     mock_account_users(m, ACCESS_TOKEN, status_code=426, json={"status": 426, "code": "NONEXISTENT_VERSION"})
-    failed(access_config(), "no longer serves API version 202607 (HTTP 426)")
+    failed(access_config(), "no longer serves API version 202607 (HTTP 426, version sunset)", "upgrade the connector")
 
 
 def test_forbidden_text_from_linkedin_is_secret_filtered(m):
@@ -226,7 +227,7 @@ def test_rule_disabled(m):
 def test_non_capi_rule(m):
     mock_account_users(m, ACCESS_TOKEN)
     mock_rules(m, ACCESS_TOKEN, [rule(111, "Thank-you page", conversionMethod="INSIGHT_TAG_URL_MATCH_RULES")])
-    failed(access_config(), "Event LEAD: conversion rule 111 ('Thank-you page') is a INSIGHT_TAG_URL_MATCH_RULES rule")
+    failed(access_config(), "Event LEAD: conversion rule 111 ('Thank-you page') is an INSIGHT_TAG_URL_MATCH_RULES rule")
 
 
 def test_the_first_bad_mapped_event_is_named(m):

@@ -208,3 +208,21 @@ def test_final_errors_are_typed_and_not_retried(requests_mock, status, body, err
     assert requests_mock.call_count == 1 and waits.waits == []
     if status == 422:
         assert raised.value.index_errors == {1: ["/user/userIds :: field is required"]}
+
+
+def test_each_attempt_uses_the_policys_connect_and_read_timeouts(requests_mock):
+    requests_mock.post(EVENTS, [{"status_code": 503}, {"json": {"elements": [{"status": 201}]}}])
+    waits = Waits()
+    client = LinkedInClient(
+        BASE, "202607", StaticTokenProvider("tok-1"), read_timeout=17.0, sleep=waits.sleep, monotonic=waits.monotonic
+    )
+    assert client.send_events([{"n": 1}]) == {}
+    assert [request.timeout for request in requests_mock.request_history] == [(10.0, 17.0), (10.0, 17.0)]
+
+
+def test_a_single_attempt_client_does_not_retry_even_a_zero_pause(requests_mock):
+    requests_mock.post(EVENTS, status_code=503)
+    client, waits = make_client(rng=lambda: 0.0)  # every backoff pause would be 0 s
+    with pytest.raises(RetriesExhaustedError, match="1 attempts"):
+        client.single_attempt().send_events([{"n": 1}])
+    assert requests_mock.call_count == 1 and waits.waits == []

@@ -161,7 +161,7 @@ def _constant_args(module: str, method: str, position: int) -> set[str]:
 def outcome_codes() -> set[str]:
     """Every code a record or message can be counted under in the sync summary."""
     rejected = _constant_args("session.py", "reject", 2) | _constant_args("writer.py", "record_rejected", 2)
-    ignored = _constant_args("session.py", "record_ignored", 0)
+    ignored = _constant_args("session.py", "record_ignored", 0) | _constant_args("input_lines.py", "record_ignored", 0)
     return set(REJECTION_REASONS) | set(NOTE_REASONS) | rejected | ignored
 
 
@@ -188,11 +188,11 @@ def test_the_extractor_finds_messages_of_every_kind():
     clauses = error_templates()
     assert len(clauses) > 50
     for expected in (
-        "The token service does not know this Token ID (unknown_token_id)",  # auth.py, via _refusal
-        "LinkedIn rejected the access token: it …",  # check.py, via token_rejected
+        "The token service does not know this Token ID (unknown_token_id)",  # failures.py, via auth._refusal
+        "LinkedIn rejected the access token: it …",  # failures.py, via token_rejected
         "Unexpected error while checking the connection (…)",  # check.py, a (False, sentence) pair
-        "LinkedIn API version …",  # check.py version_warning, logged as a warning
-        "LinkedIn refused access (HTTP 403: …) to ad account … or the conversion rules of …",  # session.py
+        "LinkedIn API version …",  # failures.py version_warning, logged as a warning
+        "LinkedIn refused to … (HTTP 403: …)",  # failures.py forbidden, via sentence
         "The daily request budget (… requests) is spent",  # throttle.py
         "… is required (config field '…')",  # config.py, via _describe
     ):

@@ -1,4 +1,4 @@
-"""Property-based tests of the mapper (issue 4): it never raises on a JSON object, what it sends
+"""Property-based tests of the mapper: it never raises on a JSON object, what it sends
 is well formed (and passes the sandbox's validator once that exists), event IDs are stable, and
 hashed emails are always 64 lowercase hex digits."""
 

@@ -1,5 +1,5 @@
 """Table-driven mapping tests: one record in, the exact LinkedIn element (key order included) or
-the exact rejection code out. Each row covers one rule of issue 4 / docs/mapping.md.
+the exact rejection code out. Each row covers one rule of docs/mapping.md.
 
 The clock is fixed at NOW = 2026-11-20T12:00:00Z = 1795176000000 ms; the 90-day limit is then
 2026-08-22T12:00:00Z, and with the default 60-minute margin the oldest accepted time is 13:00Z.
@@ -26,7 +26,7 @@ from destination_linkedin_capi.mapping import (
 
 NOW = 1795176000000
 T10 = 1795168800000  # 2026-11-20T10:00:00Z
-JANE = "86e0b9e56c17cc4d12387e1949b85053fbe73bc3ce5a1188713a9d300cc6133d"  # reference §4: jane.doe@example.com
+JANE = "86e0b9e56c17cc4d12387e1949b85053fbe73bc3ce5a1188713a9d300cc6133d"  # docs/linkedin-facts.md §5: jane.doe@example.com
 BASE = {"email": "jane.doe@example.com", "created_at": "2026-11-20T10:00:00Z", "event_id": "e1"}
 UUID = "LINKEDIN_FIRST_PARTY_ADS_TRACKING_UUID"
 
@@ -49,7 +49,7 @@ def element(
     external: str | None = None,
     lead: str | None = None,
 ) -> dict:
-    """An element in the key order of reference §4."""
+    """An element in the key order of LinkedIn's worked batch example."""
     payload: dict[str, Any] = {"conversion": f"urn:lla:llaPartnerConversion:{rule}", "conversionHappenedAt": at}
     if value is not None:
         payload["conversionValue"] = {"currencyCode": value[0], "amount": value[1]}
@@ -474,7 +474,7 @@ def test_mapping(case: Case):
         assert result.message.endswith(".")
         return
     assert isinstance(result, ConversionEvent), result
-    # Compared as JSON text so that key order counts too (reference §4).
+    # Compared as JSON text so that key order counts too.
     assert json.dumps(result.payload, ensure_ascii=False) == json.dumps(case.expected, ensure_ascii=False)
     assert result.notes == case.notes
     if case.identifiers is not None:

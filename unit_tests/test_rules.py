@@ -52,7 +52,7 @@ def rules_of(*elements) -> list[Rule]:
 def test_list_rules_reads_every_page_with_the_account_urn_encoded(m, client):
     first = [rule(i, f"r{i}") for i in range(1, 101)]
     second = [rule(i, f"r{i}") for i in range(101, 201)]
-    mock_rules(m, MINTED, first, start=0, total=-1)  # LinkedIn may not know the total (§5.4)
+    mock_rules(m, MINTED, first, start=0, total=-1)  # LinkedIn may not know the total (docs/linkedin-facts.md §7)
     mock_rules(m, MINTED, second, start=100, total=-1)
     mock_rules(m, MINTED, [rule(201, "last")], start=200, total=-1)
 

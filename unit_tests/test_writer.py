@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from destination_linkedin_capi.errors import AuthenticationError, ConfigError, RejectedRequestError
+from destination_linkedin_capi.errors import AuthenticationError, ConfigError, RejectedRequestError, error_from_response
 from destination_linkedin_capi.report import SyncReport
 from destination_linkedin_capi.writer import BatchWriter
 
@@ -175,9 +175,13 @@ def test_fail_policy_on_a_linkedin_rejection():
 def test_non_capi_rule_is_a_config_error():
     class NonCapi(FakeLinkedIn):
         def send(self, elements):
-            raise RejectedRequestError(
+            raise error_from_response(
                 400,
-                "Incorrect conversions information provided. Conversion's method should be CONVERSIONS_API, indices [0] (0-indexed)",
+                {
+                    "status": 400,
+                    "message": "Incorrect conversions information provided. Conversion's method should be "
+                    "CONVERSIONS_API, indices [0] (0-indexed)",
+                },
             )
 
     emitted = []
@@ -185,6 +189,21 @@ def test_non_capi_rule_is_a_config_error():
     writer.add_event(STREAM, "purchase", {"n": 0, "conversion": "urn:lla:llaPartnerConversion:77"})
     with pytest.raises(ConfigError, match="urn:lla:llaPartnerConversion:77: it is not a Conversions API rule"):
         writer.finish()
+
+
+def test_a_refused_element_whose_reason_mentions_conversions_api_is_only_a_rejection():
+    """The writer branches on the error's type, not on its text: an element refusal inside a 200 that happens to
+    name CONVERSIONS_API is one counted rejection, and the sync goes on."""
+
+    class Mentions(FakeLinkedIn):
+        def send(self, elements):
+            return {0: "conversion urn:lla:llaPartnerConversion:77 is not a CONVERSIONS_API rule"}
+
+    emitted = []
+    writer, report = make_writer(Mentions(), emitted)
+    writer.add_event(STREAM, "purchase", {"n": 0})
+    writer.finish()
+    assert report.rejected_by_reason() == {"linkedin_rejected": 1}
 
 
 def test_dry_run_sends_nothing_and_emits_states(caplog):

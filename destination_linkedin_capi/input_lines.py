@@ -1,0 +1,157 @@
+"""What comes in on stdin, line by line: strict JSON parsing, salvage of lines that are not, the RECORD
+envelope, and the per-stream counts each STATE carries back as `destinationStats`.
+
+Input lines stay plain dicts (orjson). Nothing here decides what a record means; a line that is not a
+usable message is counted on the report as ignored, with a short quoted example, never dropped silently.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import orjson
+
+from destination_linkedin_capi.report import StreamKey, SyncReport
+
+EXAMPLE_CHARS = 80
+
+
+def example(line: bytes | str) -> str:
+    """The start of an input line, quoted, for the summary's examples of ignored input."""
+    text = line.decode("utf-8", "replace") if isinstance(line, bytes) else line
+    text = text.strip()
+    return repr(text[:EXAMPLE_CHARS] + ("…" if len(text) > EXAMPLE_CHARS else ""))
+
+
+class NotStrictJson:
+    """The data of a RECORD whose line is not strict JSON (see `salvage`): rejected, never sent."""
+
+    __slots__ = ("message",)
+
+    def __init__(self, line: bytes | str) -> None:
+        self.message = (
+            "The record's line is not strict JSON (it holds NaN, Infinity, a number too large for JSON, a lone "
+            f"surrogate or bytes that are not UTF-8), so its values cannot be read exactly: {example(line)}"
+        )
+
+
+def salvage(line: bytes | str, error: orjson.JSONDecodeError, report: SyncReport) -> dict[str, Any] | None:
+    """A line orjson refused. Python's json.dumps writes NaN and Infinity, and hand-made files hold bytes that
+    are not UTF-8, so the line is read leniently, only to learn what it was: a RECORD is then counted on its
+    stream and rejected (`invalid_json`), never sent with guessed values; a STATE is not echoed, as it could
+    not be echoed unchanged (`invalid_state`). Anything else, and JSON nested deeper than orjson's 1,024
+    levels, is a `non_json_line`. Returns the message to process, or None once the line is counted."""
+    if not line.strip():
+        return None
+    message = None
+    if error.msg != "depth limit exceeded":  # too deep to read is not "not strict"
+        text = line.decode("utf-8", "replace") if isinstance(line, bytes) else line
+        with contextlib.suppress(ValueError, RecursionError):
+            message = json.loads(text)
+    if type(message) is not dict or message.get("type") not in ("RECORD", "STATE"):
+        report.record_ignored("non_json_line", example(line))
+        return None
+    if message["type"] == "STATE":
+        report.record_ignored(
+            "invalid_state",
+            "a STATE line that is not strict JSON (NaN, Infinity or bytes that are not UTF-8); it cannot be "
+            f"echoed unchanged: {example(line)}",
+        )
+        return None
+    record = message.get("record")
+    if type(record) is dict:
+        for name in ("stream", "namespace"):  # a lone surrogate (\ud800) cannot be written to the log
+            if type(record.get(name)) is str:
+                record[name] = record[name].encode("utf-8", "replace").decode()
+        record["data"] = NotStrictJson(line)
+    return message
+
+
+def messages(items: Iterable[Any], report: SyncReport, *, raw_lines: bool = True) -> Iterator[dict[str, Any]]:
+    """The input's messages as dicts: raw lines are parsed (and salvaged); anything that is not a JSON object
+    is counted as `not_a_message` and skipped."""
+    loads = orjson.loads
+    decode_error = orjson.JSONDecodeError
+    for item in items:
+        if raw_lines:
+            try:
+                message = loads(item)
+            except decode_error as error:
+                message = salvage(item, error, report)
+                if message is None:
+                    continue
+        else:
+            message = item
+        if type(message) is dict:
+            yield message
+        else:  # the example is the line as read: deep JSON cannot be serialised again
+            report.record_ignored("not_a_message", example(item) if raw_lines else "a message that is not an object")
+
+
+def record_stream(message: dict[str, Any], report: SyncReport) -> StreamKey | None:
+    """(namespace, stream) of a RECORD message; None, counted as `not_a_message`, when its envelope is broken."""
+    record = message.get("record")
+    if type(record) is not dict or type(record.get("stream")) is not str:
+        report.record_ignored("not_a_message", "a RECORD without a record.stream")
+        return None
+    namespace = record.get("namespace")
+    if namespace is not None and type(namespace) is not str:
+        report.record_ignored("not_a_message", "a RECORD whose record.namespace is not text")
+        return None
+    return (namespace, record["stream"])
+
+
+def ignore_other(kind: Any, report: SyncReport) -> None:
+    """A message that is neither RECORD, STATE nor one Airbyte sends for the platform (TRACE, LOG, CONTROL)."""
+    if kind in ("TRACE", "LOG", "CONTROL"):
+        return
+    if kind is None or type(kind) is str:
+        report.record_ignored("not_a_message", f"a message of type {kind!r}")
+    else:
+        report.record_ignored("not_a_message", "a message whose type is not text")
+
+
+def _descriptor_key(state: dict[str, Any]) -> StreamKey | None:
+    """The stream a STREAM state is for; None when its descriptor is unreadable (the state then counts no records)."""
+    stream = state.get("stream")
+    descriptor = stream.get("stream_descriptor") if type(stream) is dict else None
+    if type(descriptor) is not dict:
+        return None
+    namespace, name = descriptor.get("namespace"), descriptor.get("name")
+    if type(name) is not str or (namespace is not None and type(namespace) is not str):
+        return None
+    return (namespace, name)
+
+
+class StateCounts:
+    """What Airbyte expects in each STATE's `destinationStats.recordCount`: the records read since the previous
+    STATE — of its stream for a STREAM state, of every stream for a GLOBAL or LEGACY one. Worked out from the
+    report's read counts, so the input loop counts each record once, on the report."""
+
+    def __init__(self, report: SyncReport) -> None:
+        self._report = report
+        self._read_at_state: dict[StreamKey, int] = {}  # report.read per stream when its last state was stamped
+        self._read_at_global = 0  # records read when the last GLOBAL/LEGACY state arrived
+
+    def stamp(self, message: dict[str, Any]) -> dict[str, Any]:
+        """Add `destinationStats` to a STATE message (in place; every other field is kept as received)."""
+        state = message.get("state")
+        if type(state) is not dict:  # nothing to add destinationStats to: echoed as received
+            return message
+        read = self._report.read
+        if state.get("type") == "STREAM":
+            key = _descriptor_key(state)
+            count = 0
+            if key is not None:
+                count = read[key] - self._read_at_state.get(key, 0)
+                self._read_at_state[key] = read[key]
+        else:
+            total = self._report.total_read
+            count = total - self._read_at_global
+            self._read_at_global = total
+            self._read_at_state = dict(read)
+        state["destinationStats"] = {"recordCount": float(count)}
+        return message

@@ -1,0 +1,197 @@
+"""The general mapping path: the full rules for any record — several candidate fields, nested
+paths, every rejection and every note (docs/mapping.md). The planned path must give exactly
+what this one gives; it defers here whenever the record is not the usual all-usable case."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from destination_linkedin_capi import constants as c
+from destination_linkedin_capi import normalize as n
+from destination_linkedin_capi.mapping import reasons
+from destination_linkedin_capi.mapping.fields import (
+    RAW_IDS,
+    RECOGNISED_FIELDS,
+    TIME,
+    USER_INFO_FIELDS,
+    Layout,
+    dig,
+    source_name,
+)
+from destination_linkedin_capi.mapping.results import ConversionEvent, Rejection
+from destination_linkedin_capi.mapping.routing import Route, Router
+from destination_linkedin_capi.mapping.settings import Settings
+
+
+class _Rejected(Exception):
+    """Raised inside the general path to stop at the first problem; `field` names the LinkedIn field
+    whose record field the sentence starts with (None: the message is a whole sentence)."""
+
+    def __init__(self, reason: str, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+        self.field = field
+
+    def rejection(self, layout: Layout, data: Mapping[str, Any]) -> Rejection:
+        if self.field is None:
+            return Rejection(self.reason, self.message)
+        return Rejection(self.reason, f"Field '{source_name(layout, data, self.field)}' {self.message}.")
+
+
+def map_general(
+    s: Settings, router: Router, layout: Layout, route: Route, data: Mapping[str, Any]
+) -> ConversionEvent | Rejection:
+    """One record → its conversion event, or the first problem found (event, time, identifiers,
+    value, event ID — in that order)."""
+    found: dict[str, Any] = {}
+    for field, source in layout:
+        if field not in found:
+            value = data[source] if isinstance(source, str) else dig(data, source)
+            if value is None or (value.__class__ is str and (not value or value.isspace())):
+                continue
+            found[field] = value
+
+    if route.forced is None and route.forced_unknown is None and "event_name" not in found and route.fallback:
+        event = route.fallback  # the common case, without a call
+    else:
+        selected = router.select(route, found, layout, data)
+        if isinstance(selected, Rejection):
+            return selected
+        event = selected
+    urn = s.urns.get(event)
+    if urn is None:
+        return Rejection("no_conversion_rule", reasons.no_conversion_rule(s.events[event].name))
+    try:
+        happened = _happened_at(s, found)
+        user, identifiers, notes = _user(s, found, layout, data)
+        payload: dict[str, Any] = {"conversion": urn, "conversionHappenedAt": happened}
+        if "conversion_value" in found:
+            payload["conversionValue"] = _value(s, found)
+        if "event_id" in found:
+            try:
+                payload["eventId"] = n.event_id_text(found["event_id"])
+            except n.Invalid as error:
+                raise _Rejected(error.reason, error.detail, "event_id") from None
+        else:
+            payload["eventId"] = route.derived_event_id(event, data)
+    except _Rejected as rejected:
+        return rejected.rejection(layout, data)
+    payload["user"] = user
+    return ConversionEvent(event, payload, identifiers, notes)
+
+
+def _happened_at(s: Settings, found: dict[str, Any]) -> int:
+    value = found.get(TIME)
+    if value is None:
+        raise _Rejected("missing_timestamp", reasons.missing_timestamp(s.explicit.get(TIME), RECOGNISED_FIELDS[TIME]))
+    try:
+        happened = n.timestamp_ms(value)
+    except n.Invalid as error:
+        raise _Rejected(error.reason, error.detail, TIME) from None
+    now = s.now_ms()
+    if happened < now - s.max_age_ms:
+        days_ago = (now - happened) // 86_400_000
+        raise _Rejected("too_old", reasons.too_old(n.format_ms(happened), days_ago, s.margin_minutes), TIME)
+    if happened > now + reasons.MAX_FUTURE_SKEW_MS:
+        raise _Rejected("in_future", reasons.in_future(n.format_ms(happened), n.format_ms(now)), TIME)
+    return happened
+
+
+def _user(
+    s: Settings, found: dict[str, Any], layout: Layout, data: Mapping[str, Any]
+) -> tuple[dict[str, Any], tuple[str, ...], tuple[str, ...]]:
+    """The `user` object (userIds always present), its match keys and the non-fatal drops."""
+    user_ids: list[dict[str, str]] = []
+    identifiers: list[str] = []
+    notes: list[str] = []
+    if "email" in found:
+        hashed = n.email_sha256(found["email"])
+        if hashed is None:  # a later email field may still hold a usable value
+            emails = (data[src] if isinstance(src, str) else dig(data, src) for f, src in layout if f == "email")
+            hashed = next((h for h in map(n.email_sha256, emails) if h is not None), None)
+        if hashed is None:
+            notes.append("invalid_email_dropped")
+        else:
+            user_ids.append({"idType": c.ID_SHA256_EMAIL, "idValue": hashed})
+            identifiers.append("email")
+    for field, id_type in RAW_IDS:
+        if field in found:
+            text = n.identifier_text(found[field])
+            if text is None:
+                notes.append(f"invalid_{field}_dropped")
+            elif id_type == c.ID_ORACLE_MOAT and not s.oracle_supported:
+                notes.append("oracle_moat_id_unsupported_dropped")
+            else:
+                user_ids.append({"idType": id_type, "idValue": text})
+                identifiers.append(field)
+    user: dict[str, Any] = {"userIds": user_ids}
+    if not found.keys().isdisjoint(USER_INFO_FIELDS):
+        info = _user_info(found, notes)
+        if info is not None:
+            user["userInfo"] = info
+            identifiers.append("name")
+    if "external_id" in found:
+        value = found["external_id"]
+        if isinstance(value, list) and value:
+            value = value[0]  # LinkedIn uses only the first external ID (docs/mapping.md §3)
+        external = n.identifier_text(value)
+        if external is None:
+            notes.append("invalid_external_id_dropped")
+        else:
+            user["externalIds"] = [external]
+            identifiers.append("external_id")
+    if "lead_id" in found:
+        lead = n.lead_urn(found["lead_id"])
+        if lead is None:
+            notes.append("invalid_lead_dropped")
+        else:
+            user["lead"] = lead
+            identifiers.append("lead")
+    if not identifiers:
+        raise _Rejected(*reasons.no_identifier(notes))
+    return user, tuple(identifiers), tuple(notes)
+
+
+def _user_info(found: dict[str, Any], notes: list[str]) -> dict[str, str] | None:
+    """userInfo only with both names: LinkedIn's "Conversions API Schema" requires firstName and
+    lastName together (docs/mapping.md §3)."""
+    first = n.clean_text(found.get("first_name"))
+    last = n.clean_text(found.get("last_name"))
+    if first is None or last is None:
+        notes.append("partial_name_dropped")
+        return None
+    info = {"firstName": first, "lastName": last}
+    company = n.clean_text(found.get("company_name"))
+    if company is not None:
+        info["companyName"] = company
+    title = n.clean_text(found.get("title"))
+    if title is not None:
+        info["title"] = title
+    if "country_code" in found:
+        country = n.country_alpha2(found["country_code"])
+        if country is None:
+            notes.append("unknown_country_dropped")
+        else:
+            info["countryCode"] = country
+    return info
+
+
+def _value(s: Settings, found: dict[str, Any]) -> dict[str, str]:
+    """conversionValue, currency first as in LinkedIn's "Conversions API" examples (only called when an
+    amount is present)."""
+    try:
+        amount = n.amount_text(found["conversion_value"])
+    except n.Invalid as error:
+        raise _Rejected(error.reason, error.detail, "conversion_value") from None
+    if "currency_code" in found:
+        try:
+            currency = n.currency_code(found["currency_code"])
+        except n.Invalid as error:
+            raise _Rejected(error.reason, error.detail, "currency_code") from None
+    elif s.default_currency is not None:
+        currency = s.default_currency
+    else:
+        raise _Rejected("missing_currency", reasons.MISSING_CURRENCY, "conversion_value")
+    return {"currencyCode": currency, "amount": amount}

@@ -1,0 +1,80 @@
+"""`RecordMapper`: the entry point of the mapping. It keeps one sync's caches — each stream's
+route and each record key set's layout and plan — and sends each record down the planned path,
+falling back to the general path whenever the planned one defers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from destination_linkedin_capi.config import ConnectorConfig
+from destination_linkedin_capi.mapping.fields import Layout, Plan, layout_of
+from destination_linkedin_capi.mapping.general import map_general
+from destination_linkedin_capi.mapping.planned import map_planned
+from destination_linkedin_capi.mapping.results import ConversionEvent, Rejection
+from destination_linkedin_capi.mapping.routing import Route, Router, StreamInfo
+from destination_linkedin_capi.mapping.settings import Settings
+
+# Distinct record key sets remembered; sparse sources could otherwise grow the cache without end.
+LAYOUT_CACHE_SIZE = 4096
+
+Shape = tuple[Layout, Plan | None]
+
+
+class RecordMapper:
+    """Maps the records of one sync; build it once per sync (it caches per stream and key set)."""
+
+    def __init__(
+        self,
+        config: ConnectorConfig,
+        rule_ids: Mapping[str, int],
+        streams: Mapping[tuple[str | None, str], StreamInfo],
+        *,
+        now_ms: Callable[[], int] | None = None,
+    ) -> None:
+        self._settings = Settings(config, rule_ids, now_ms)
+        self._router = Router(self._settings, config.stream_events, streams)
+        self._routes = self._router.routes
+        self._layouts: dict[tuple[str, ...], Shape] = {}
+
+    def map(self, stream: str, namespace: str | None, data: Mapping[str, Any]) -> ConversionEvent | Rejection:
+        """One record → its conversion event, or the first problem found (event, time, identifiers,
+        value, event ID — in that order). Never raises for a JSON object."""
+        keys = tuple(data)
+        shape = self._layouts.get(keys)
+        if shape is None:  # an empty layout is cached too: nothing recognised
+            shape = self._shape(keys)
+        route = self._routes.get((namespace, stream)) or self._router.route(namespace, stream)
+        plan = shape[1]
+        if plan is not None:
+            event = map_planned(self._settings, plan, route, data)
+            if event is not None:
+                return event
+        return map_general(self._settings, self._router, shape[0], route, data)
+
+    def map_general(self, stream: str, namespace: str | None, data: Mapping[str, Any]) -> ConversionEvent | Rejection:
+        """What `map` gives, always by the general path (for tests and comparisons)."""
+        layout = self._shape_of(tuple(data))[0]
+        return map_general(self._settings, self._router, layout, self._route(namespace, stream), data)
+
+    def map_planned(self, stream: str, namespace: str | None, data: Mapping[str, Any]) -> ConversionEvent | None:
+        """What the planned path alone gives: None when the record's key set has no plan or the
+        planned path defers to the general one (for tests and comparisons)."""
+        plan = self._shape_of(tuple(data))[1]
+        if plan is None:
+            return None
+        return map_planned(self._settings, plan, self._route(namespace, stream), data)
+
+    def _route(self, namespace: str | None, stream: str) -> Route:
+        return self._routes.get((namespace, stream)) or self._router.route(namespace, stream)
+
+    def _shape_of(self, keys: tuple[str, ...]) -> Shape:
+        return self._layouts.get(keys) or self._shape(keys)
+
+    def _shape(self, keys: tuple[str, ...]) -> Shape:
+        """The layout and plan of records with exactly these keys, remembered."""
+        layout = layout_of(keys, self._settings.explicit)
+        if len(self._layouts) >= LAYOUT_CACHE_SIZE:
+            self._layouts.clear()
+        shape = self._layouts[keys] = (layout, Plan.of(layout))
+        return shape

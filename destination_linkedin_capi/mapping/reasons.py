@@ -1,0 +1,117 @@
+"""The mapping's reason tables: each rejection code and note with its sentence (docs/mapping.md §4),
+and the sentences built from them. One place, so the sync summary, the docs and the tests agree."""
+
+from __future__ import annotations
+
+from destination_linkedin_capi import constants as c
+
+# LinkedIn does not document future timestamps; a little clock skew is allowed.
+MAX_FUTURE_SKEW_MS = 5 * 60 * 1000
+_SKEW_MINUTES = MAX_FUTURE_SKEW_MS // 60_000
+
+
+def _version_after(version: str) -> str:
+    """The Marketing API version (YYYYMM) released the month after `version`."""
+    year, month = int(version[:4]), int(version[4:])
+    return f"{year + month // 12}{month % 12 + 1:02d}"
+
+
+ORACLE_MOAT_FIRST_REFUSED = _version_after(c.ORACLE_MOAT_LAST_VERSION)
+
+REJECTION_REASONS: dict[str, str] = {
+    "unknown_event": "The record could not be matched to any configured conversion event.",
+    "no_conversion_rule": "The record's event has no LinkedIn conversion rule to send it to.",
+    "missing_timestamp": "The record has no conversion time.",
+    "invalid_timestamp": "The conversion time is not an ISO-8601 date-time or an epoch number.",
+    "too_old": "The conversion happened more than 90 days ago (less the safety margin); LinkedIn refuses such events.",
+    "in_future": f"The conversion time is more than {_SKEW_MINUTES} minutes in the future.",
+    "no_identifier": "The record has nothing LinkedIn can match on: no email, LinkedIn click ID (li_fat_id), "
+    "Acxiom or Oracle Moat ID, first and last name, external ID or lead.",
+    "invalid_email": "The email is neither an address nor a SHA-256 hash, and the record has no other identifier.",
+    "invalid_amount": "The conversion value is not a plain decimal number (write 1234.50: a dot for decimals).",
+    "negative_amount": "The conversion value is negative.",
+    "missing_currency": "The conversion value has no currency and no default currency is configured.",
+    "invalid_currency": "The currency is not an ISO 4217 code such as USD or EUR.",
+    "invalid_event_id": f"The event ID is not text of at most {c.MAX_EVENT_ID_LENGTH} characters.",
+}
+
+NOTE_REASONS: dict[str, str] = {
+    "invalid_email_dropped": "An email that is neither an address nor a SHA-256 hash was left out.",
+    "invalid_li_fat_id_dropped": "A LinkedIn click ID (li_fat_id) that is neither text nor a whole number was left out.",
+    "invalid_acxiom_id_dropped": "An Acxiom ID that is neither text nor a whole number was left out.",
+    "invalid_oracle_moat_id_dropped": "An Oracle Moat ID that is neither text nor a whole number was left out.",
+    "oracle_moat_id_unsupported_dropped": "An Oracle Moat ID was left out: the configured API version "
+    f"({ORACLE_MOAT_FIRST_REFUSED} or later) no longer accepts it.",
+    "invalid_external_id_dropped": "An external ID that is neither text nor a whole number was left out.",
+    "invalid_lead_dropped": "A lead that is not a Lead Gen form response (urn:li:leadGenFormResponse:…) was left out.",
+    "partial_name_dropped": "Name, company, title or country were left out: LinkedIn needs both first and last name.",
+    "unknown_country_dropped": "A country that is not an ISO 3166 country was left out.",
+}
+
+# Why a present identifier did not count, for the no_identifier sentence.
+UNUSABLE: dict[str, str] = {
+    "invalid_li_fat_id_dropped": "the li_fat_id is neither text nor a whole number",
+    "invalid_acxiom_id_dropped": "the Acxiom ID is neither text nor a whole number",
+    "invalid_oracle_moat_id_dropped": "the Oracle Moat ID is neither text nor a whole number",
+    "oracle_moat_id_unsupported_dropped": "the configured API version no longer accepts Oracle Moat IDs",
+    "invalid_external_id_dropped": "the external ID is neither text nor a whole number",
+    "invalid_lead_dropped": "the lead is not a Lead Gen form response",
+    "partial_name_dropped": "a name needs both first and last name",
+}
+
+
+def no_identifier(notes: list[str]) -> tuple[str, str]:
+    """(code, sentence) for a record left with no match key, saying why the ones it had did not count."""
+    if "invalid_email_dropped" in notes:
+        return (
+            "invalid_email",
+            "The email is neither an address (it needs an '@') nor a SHA-256 hash, and the record has no other "
+            "identifier.",
+        )
+    unusable = [UNUSABLE[note] for note in notes if note in UNUSABLE]
+    detail = f" ({'; '.join(unusable)})" if unusable else ""
+    return (
+        "no_identifier",
+        "The record has no email, LinkedIn click ID, Acxiom or Oracle Moat ID, first and last name, external ID or "
+        f"lead{detail}.",
+    )
+
+
+def too_old(happened: str, days_ago: int, margin_minutes: int) -> str:
+    """The too_old detail, after "Field '<name>' "."""
+    return (
+        f"is {happened}, {days_ago} days ago; LinkedIn accepts conversions from the last 90 days and this connector "
+        f"stops {margin_minutes} minutes before that limit"
+    )
+
+
+def in_future(happened: str, now: str) -> str:
+    """The in_future detail, after "Field '<name>' "."""
+    return f"is {happened}, more than {_SKEW_MINUTES} minutes after now ({now})"
+
+
+def missing_timestamp(explicit: str | None, recognised: tuple[str, ...]) -> str:
+    where = f"field '{explicit}'" if explicit else "any of the fields " + ", ".join(recognised)
+    return f"The record has no conversion time in {where}."
+
+
+MISSING_CURRENCY = "has an amount but the record has no currency and no default currency is configured"
+
+
+def no_conversion_rule(event_name: str) -> str:
+    return f"Event '{event_name}' has no LinkedIn conversion rule to send it to."
+
+
+def forced_unknown_event(stream: str, target: str, configured: str) -> str:
+    return f"Stream '{stream}' is set to send to '{target}', which is not a configured event ({configured})."
+
+
+def unknown_event_name(field: str, shown_value: str, configured: str) -> str:
+    return f"Field '{field}' names event {shown_value}, which is not a configured event ({configured})."
+
+
+def no_event(event_name_field: str, stream: str, configured: str) -> str:
+    return (
+        f"No event for this record: it has no '{event_name_field}' value, stream '{stream}' is not in Stream events "
+        f"nor named like an event, and more than one event is configured ({configured})."
+    )

@@ -1,0 +1,101 @@
+"""The retry policy every HTTP caller uses: LinkedIn's API (`client`) and the token issuers (`auth`).
+
+Exponential backoff with full jitter (a random pause between 0 and `base · 2^n`, capped), a `Retry-After`
+the server sends is honoured instead, and retrying stops at a deadline (`max_seconds` since the first
+attempt) or after `max_attempts`. The policy also carries the connect/read timeouts of each attempt.
+
+Why not urllib3's `Retry` on the adapter, or tenacity: each attempt at LinkedIn must first take a slot of
+the shared request budget and a current token, and a 401 gets one token refresh, which is not a retry;
+an adapter-level retry would bypass both, and a decorator library would still need all of it written
+around it. What a library does well here, reading `Retry-After` (seconds or an HTTP date), is urllib3's.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from urllib3.exceptions import InvalidHeader
+from urllib3.util.retry import Retry
+
+CONNECT_TIMEOUT = 10.0
+BACKOFF_BASE = 1.0
+BACKOFF_CAP = 60.0
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """A `Retry-After` header as seconds to wait (it may be a number of seconds or an HTTP date); None when
+    absent or unreadable."""
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(Retry().parse_retry_after(value.strip())))
+    except (InvalidHeader, ValueError, OverflowError):
+        return None
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How one logical request is retried; `attempts()` starts the bookkeeping of one request."""
+
+    max_seconds: float = 600.0
+    max_attempts: int | None = None
+    base: float = BACKOFF_BASE
+    cap: float = BACKOFF_CAP
+    connect_timeout: float = CONNECT_TIMEOUT
+    read_timeout: float = 60.0
+
+    @property
+    def timeout(self) -> tuple[float, float]:
+        """`(connect, read)` seconds, as `requests` takes them."""
+        return (self.connect_timeout, self.read_timeout)
+
+    def backoff(self, retry: int, rng: Callable[[], float] = random.random) -> float:
+        """The pause before retry number `retry` (1, 2, …) without `Retry-After`: full jitter below the cap."""
+        return rng() * min(self.cap, self.base * 2**retry)
+
+    def once(self) -> RetryPolicy:
+        """The same timeouts, no retry (for non-idempotent requests whose outcome must be looked up first)."""
+        return RetryPolicy(
+            max_seconds=0.0,
+            max_attempts=1,
+            base=self.base,
+            cap=self.cap,
+            connect_timeout=self.connect_timeout,
+            read_timeout=self.read_timeout,
+        )
+
+    def attempts(
+        self, *, clock: Callable[[], float] = time.monotonic, rng: Callable[[], float] = random.random
+    ) -> Attempts:
+        return Attempts(self, clock, rng)
+
+
+class Attempts:
+    """The retries of one logical request: after each failed attempt, `next_wait` says how long to pause, or
+    None when the policy gives up."""
+
+    def __init__(self, policy: RetryPolicy, clock: Callable[[], float], rng: Callable[[], float]) -> None:
+        self.policy = policy
+        self._clock = clock
+        self._rng = rng
+        self.started = clock()
+        self.count = 0  # attempts that failed so far
+
+    @property
+    def elapsed(self) -> float:
+        return self._clock() - self.started
+
+    def next_wait(self, retry_after: float | None = None) -> float | None:
+        """Count a failed attempt; the pause before the next one, or None when it would pass the deadline or the
+        attempt limit. A server's `retry_after` replaces the backoff (it is not capped: the deadline bounds it)."""
+        self.count += 1
+        policy = self.policy
+        if policy.max_attempts is not None and self.count >= policy.max_attempts:
+            return None
+        wait = retry_after if retry_after is not None else policy.backoff(self.count, self._rng)
+        if self.elapsed + wait > policy.max_seconds:
+            return None
+        return wait

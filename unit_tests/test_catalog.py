@@ -1,0 +1,72 @@
+"""catalog.py: the CLI's catalog file and the CDK's catalog object give the same streams."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from airbyte_cdk.models import ConfiguredAirbyteCatalogSerializer
+
+from destination_linkedin_capi.catalog import catalog_streams, read_catalog, streams_of
+from destination_linkedin_capi.errors import ConfigError
+from destination_linkedin_capi.mapping import StreamInfo
+
+CATALOG = {
+    "streams": [
+        {
+            "stream": {"name": "leads", "json_schema": {}, "supported_sync_modes": ["full_refresh"]},
+            "sync_mode": "full_refresh",
+            "destination_sync_mode": "append",
+            "primary_key": [["id"]],
+        },
+        {
+            "stream": {
+                "name": "orders",
+                "namespace": "shop",
+                "json_schema": {},
+                "supported_sync_modes": ["incremental"],
+                "source_defined_primary_key": [["order", "id"]],
+            },
+            "sync_mode": "incremental",
+            "destination_sync_mode": "append",
+            "destination_object_name": "PURCHASE",
+        },
+    ]
+}
+EXPECTED = {
+    (None, "leads"): StreamInfo(primary_key=(("id",),)),
+    ("shop", "orders"): StreamInfo(primary_key=(("order", "id"),), destination_object_name="PURCHASE"),
+}
+
+
+def test_the_file_keeps_the_primary_key_and_the_destination_object_name(tmp_path):
+    path = tmp_path / "catalog.json"
+    path.write_text(json.dumps(CATALOG))
+    assert read_catalog(str(path)) == EXPECTED
+
+
+def test_the_configured_primary_key_wins_over_the_source_defined_one():
+    catalog = json.loads(json.dumps(CATALOG))
+    catalog["streams"][1]["primary_key"] = [["sku"]]
+    assert streams_of(catalog)[("shop", "orders")].primary_key == (("sku",),)
+
+
+def test_the_cdk_object_gives_the_same_streams():
+    catalog = ConfiguredAirbyteCatalogSerializer.load(CATALOG)
+    assert catalog_streams(catalog) == EXPECTED
+
+
+@pytest.mark.parametrize(
+    "content",
+    ["not json", "[]", '{"streams": 5}', '{"streams": [{"stream": {}}]}', '{"streams": ["x"]}', '{"other": []}'],
+)
+def test_an_unreadable_catalog_is_one_config_error_sentence(tmp_path, content):
+    path = tmp_path / "catalog.json"
+    path.write_text(content)
+    with pytest.raises(ConfigError, match=r"The configured catalog .* could not be read \(\w+\)\."):
+        read_catalog(str(path))
+
+
+def test_a_missing_file_is_a_config_error(tmp_path):
+    with pytest.raises(ConfigError, match="could not be read"):
+        read_catalog(str(tmp_path / "absent.json"))

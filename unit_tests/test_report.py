@@ -1,0 +1,113 @@
+"""SyncReport: every record read ends in one outcome, and the summary says which, per stream and per event."""
+
+from __future__ import annotations
+
+import threading
+
+from destination_linkedin_capi.report import SyncReport
+
+LEADS = (None, "leads")
+ORDERS = ("shop", "orders")
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_outcomes_add_up_and_unsettled_is_what_is_left():
+    report = SyncReport()
+    for _ in range(5):
+        report.record_read(LEADS)
+    report.record_read((None, "unknown"))
+    report.record_ignored("unknown_stream", "stream 'unknown' is not in the configured catalog")
+    report.record_rejected(LEADS, None, "missing_identifier", "no email")
+    report.batch_settled([(LEADS, "lead")] * 2, 3)
+    assert (report.total_read, report.total_sent, report.total_rejected) == (6, 2, 1)
+    assert report.unsettled == 2  # 6 read - 2 sent - 1 rejected - 1 on an unknown stream
+    assert (report.batches, report.events_in_batches) == (1, 3)
+
+
+def test_mapped_counts_expand_per_event_identifier_and_note():
+    report = SyncReport()
+    report.record_mapped("lead", ("email", "li_fat_id"), ("value_dropped",))
+    report.record_mapped("lead", ("email",), ())
+    report.record_mapped("purchase", ("email",), ("value_dropped",))
+    assert report.mapped_by_event == {"lead": 2, "purchase": 1}
+    assert report.identifiers == {("lead", "email"): 2, ("lead", "li_fat_id"): 1, ("purchase", "email"): 1}
+    assert report.notes == {"value_dropped": 2}
+
+
+def test_the_first_example_per_reason_is_kept_and_ignored_examples_are_capped():
+    report = SyncReport()
+    report.record_rejected(LEADS, "lead", "linkedin_rejected", "first")
+    report.record_rejected(ORDERS, "lead", "linkedin_rejected", "second")
+    for n in range(5):
+        report.record_ignored("non_json_line", f"line {n}")
+    assert report.examples == {"linkedin_rejected": "first"}
+    assert report.ignored == {"non_json_line": 5}
+    assert report.ignored_examples["non_json_line"] == ["line 0", "line 1", "line 2"]
+    assert report.rejected_by_event == {("lead", "linkedin_rejected"): 2}
+    assert report.rejected_by_reason() == {"linkedin_rejected": 2}
+
+
+def test_summary_lines():
+    clock = Clock()
+    report = SyncReport(event_names={"lead": "LEAD"}, clock=clock)
+    for _ in range(3):
+        report.record_read(LEADS)
+        report.record_mapped("lead", ("email",), ())
+    report.record_read(ORDERS)
+    report.record_rejected(ORDERS, None, "record_not_object", "The record's data is not a JSON object.")
+    report.batch_settled([(LEADS, "lead")] * 3, 3)
+    clock.now = 2.5
+    assert report.summary_lines(dry_run=False) == [
+        "Sync summary: 4 records read, 3 sent, 1 rejected, in 1 batch, 2.5 s.",
+        "  stream leads: read 3, sent 3, rejected 0",
+        "  stream shop.orders: read 1, sent 0, rejected 1 (record_not_object 1)",
+        "  event LEAD: sent 3, rejected by LinkedIn 0; identifiers: email 100%",
+        "  record_not_object: e.g. The record's data is not a JSON object.",
+    ]
+
+
+def test_a_stopped_sync_says_how_many_were_not_sent_and_a_dry_run_says_would():
+    report = SyncReport(clock=Clock())
+    report.record_read(LEADS)
+    report.record_read(LEADS)
+    report.batch_settled([(LEADS, "lead")], 1)
+    first = report.summary_lines(dry_run=True)[0]
+    assert (
+        first
+        == "Sync summary: 2 records read, 1 would be sent, 0 rejected, 1 not sent because the sync stopped, in 1 batch, 0.0 s."
+    )
+
+
+def test_progress_is_due_once_per_interval():
+    clock = Clock()
+    report = SyncReport(clock=clock, progress_every=30.0)
+    assert not report.progress_due()
+    clock.now = 30.0
+    assert report.progress_due() and not report.progress_due()
+    report.record_read(LEADS)
+    line = report.progress_line(7, 1234)
+    assert line.startswith(
+        "Progress: read 1, sent 0, rejected 0 (none), batches 0, requests this minute 7, today 1,234"
+    )
+
+
+def test_settling_from_another_thread_while_the_main_thread_rejects_loses_no_count():
+    report = SyncReport()
+
+    def settle():
+        for _ in range(2000):
+            report.batch_settled([(LEADS, "lead")], 1)
+
+    sender = threading.Thread(target=settle)
+    sender.start()
+    for _ in range(2000):
+        report.record_rejected(LEADS, "lead", "linkedin_rejected", "x")
+    sender.join()
+    assert (report.total_sent, report.total_rejected, report.batches) == (2000, 2000, 2000)

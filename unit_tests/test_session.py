@@ -1,0 +1,158 @@
+"""WriteSession in process, dry run (no HTTP): what each kind of input line becomes, the destinationStats each
+STATE carries, and how a failure ends the sync. The CLI and the sandbox runs are in integration_tests."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import pytest
+from airbyte_cdk.utils.traced_exception import AirbyteTracedException, FailureType
+
+from destination_linkedin_capi.config import ConnectorConfig
+from destination_linkedin_capi.mapping import StreamInfo
+from destination_linkedin_capi.session import WriteSession
+
+STREAMS = {(None, "leads"): StreamInfo(primary_key=(("id",),)), ("crm", "leads"): StreamInfo()}
+WHEN = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 3600))
+
+
+def config(**overrides: Any) -> ConnectorConfig:
+    return ConnectorConfig.parse(
+        {
+            "account_id": "512345678",
+            "credentials": {"auth_type": "access_token", "access_token": "unused", "conversion_mapping": "LEAD=11"},
+            "stream_events": "leads=LEAD",
+            "dry_run": True,
+            "batch_size": 2,
+            **overrides,
+        }
+    )
+
+
+def record(n: int, stream: str = "leads", namespace: str | None = None, **data: Any) -> bytes:
+    payload = {"id": n, "email": f"user{n}@example.com", "event_time": WHEN, **data}
+    message: dict[str, Any] = {"type": "RECORD", "record": {"stream": stream, "data": payload, "emitted_at": 0}}
+    if namespace is not None:
+        message["record"]["namespace"] = namespace
+    return json.dumps(message).encode()
+
+
+def stream_state(n: int, name: str = "leads", namespace: str | None = None) -> bytes:
+    descriptor = {"name": name, **({"namespace": namespace} if namespace else {})}
+    state = {"type": "STREAM", "stream": {"stream_descriptor": descriptor, "stream_state": {"n": n}}}
+    return json.dumps({"type": "STATE", "state": state, "id": n}).encode()
+
+
+def global_state(n: int) -> bytes:
+    return json.dumps({"type": "STATE", "state": {"type": "GLOBAL", "global": {"n": n}}, "id": n}).encode()
+
+
+def run(lines: list[bytes], **overrides: Any) -> tuple[list[dict[str, Any]], Any]:
+    out: list[dict[str, Any]] = []
+    report = WriteSession(config(**overrides), STREAMS, out.append).run(lines)
+    return out, report
+
+
+def counts(states: list[dict[str, Any]]) -> list[tuple[int, float]]:
+    return [(state["id"], state["state"]["destinationStats"]["recordCount"]) for state in states]
+
+
+def test_each_stream_state_counts_its_own_streams_records_since_its_previous_state():
+    lines = [record(1), record(2, namespace="crm"), record(3), stream_state(1), record(4), stream_state(2)]
+    lines.append(stream_state(3, namespace="crm"))
+    states, report = run(lines)
+    assert counts(states) == [(1, 2.0), (2, 1.0), (3, 1.0)]
+    assert report.total_sent == 4
+
+
+def test_a_global_state_counts_every_stream_and_resets_the_stream_counts():
+    lines = [record(1), record(2, namespace="crm"), global_state(1), record(3), stream_state(2), global_state(3)]
+    states, _ = run(lines)
+    assert counts(states) == [(1, 2.0), (2, 1.0), (3, 1.0)]
+
+
+def test_states_are_echoed_unchanged_but_for_destination_stats():
+    line = json.dumps(
+        {"type": "STATE", "id": 7, "sourceStats": {"recordCount": 1.0}, "state": {"type": "LEGACY", "data": {"a": 1}}}
+    ).encode()
+    (state,), _ = run([record(1), line])
+    expected = json.loads(line)
+    expected["state"]["destinationStats"] = {"recordCount": 1.0}
+    assert state == expected
+
+
+def test_records_of_streams_not_in_the_catalog_are_counted_and_ignored():
+    states, report = run([record(1, stream="orders"), record(2, namespace="other"), stream_state(1, "orders")])
+    assert report.ignored == {"unknown_stream": 2}
+    assert report.total_read == 2 and report.total_sent == 0 and report.unsettled == 0
+    assert counts(states) == [(1, 1.0)]  # still counted on its stream's state
+
+
+def test_a_record_line_that_is_not_strict_json_is_rejected_not_guessed():
+    line = b'{"type": "RECORD", "record": {"stream": "leads", "data": {"id": 1, "value": NaN}, "emitted_at": 0}}'
+    _, report = run([line, record(2)])
+    assert report.rejected_by_reason() == {"invalid_json": 1}
+    assert report.total_sent == 1
+    assert "not strict JSON" in report.examples["invalid_json"]
+
+
+def test_a_state_line_that_is_not_strict_json_is_not_echoed():
+    line = b'{"type": "STATE", "state": {"type": "GLOBAL", "global": {"x": Infinity}}}'
+    states, report = run([record(1), line, global_state(2)])
+    assert [state["id"] for state in states] == [2] and counts(states) == [(2, 1.0)]
+    assert report.ignored == {"invalid_state": 1}
+
+
+@pytest.mark.parametrize(
+    "line, kind, example",
+    [
+        (b"hello", "non_json_line", "'hello'"),
+        (b"[1, 2]", "not_a_message", "'[1, 2]'"),
+        (b'{"type": "RECORD", "record": {"data": {}}}', "not_a_message", "a RECORD without a record.stream"),
+        (
+            b'{"type": "RECORD", "record": {"stream": "leads", "namespace": 5}}',
+            "not_a_message",
+            "a RECORD whose record.namespace is not text",
+        ),
+        (b'{"type": "CATALOG"}', "not_a_message", "a message of type 'CATALOG'"),
+        (b'{"type": 3}', "not_a_message", "a message whose type is not text"),
+    ],
+)
+def test_lines_that_are_not_messages_are_counted_with_an_example(line, kind, example):
+    _, report = run([line])
+    assert report.ignored == {kind: 1}
+    assert report.ignored_examples[kind] == [example]
+    assert report.total_read == 0
+
+
+def test_blank_lines_and_platform_messages_are_skipped_uncounted():
+    log = json.dumps({"type": "LOG", "log": {"level": "INFO", "message": "hi"}}).encode()
+    _, report = run([b"", b"   \n", log, record(1)])
+    assert not report.ignored and report.total_sent == 1
+
+
+def test_data_that_is_not_an_object_is_rejected():
+    line = json.dumps({"type": "RECORD", "record": {"stream": "leads", "data": [1], "emitted_at": 0}}).encode()
+    _, report = run([line])
+    assert report.rejected_by_reason() == {"record_not_object": 1}
+
+
+def test_in_process_messages_take_the_same_path_without_parsing():
+    out: list[dict[str, Any]] = []
+    messages = [json.loads(record(1)), "not a dict", json.loads(stream_state(1))]
+    report = WriteSession(config(), STREAMS, out.append).run(messages, raw_lines=False)
+    assert report.ignored_examples["not_a_message"] == ["a message that is not an object"]
+    assert counts(out) == [(1, 1.0)]
+
+
+def test_the_fail_policy_ends_the_sync_with_a_config_error_after_settling_what_came_before():
+    bad = record(2, email=None, event_time=None)
+    out: list[dict[str, Any]] = []
+    session = WriteSession(config(invalid_record_policy="fail"), STREAMS, out.append)
+    with pytest.raises(AirbyteTracedException) as raised:
+        session.run([record(1), stream_state(1), bad, stream_state(2)])
+    assert raised.value.failure_type == FailureType.config_error
+    assert "A record was rejected" in raised.value.message
+    assert counts(out) == [(1, 1.0)]  # the state after the rejected record is never emitted
