@@ -165,7 +165,7 @@ class _MintingProvider:
         return issued
 
     def _issuer(self) -> str:
-        """ "The token service at host:port", as the start of a sentence."""
+        """Who issued the token, as the start of a sentence (e.g. The token service at host:port)."""
         raise NotImplementedError
 
     def _is_expiring(self, issued: IssuedToken) -> bool:

@@ -85,6 +85,7 @@ def parse_stream_events(text: str) -> dict[str, str]:
     return result
 
 
+#: The credentials checked by `safety.is_header_safe` (they travel in headers or form bodies), with their titles.
 _SECRET_FIELDS = {
     "access_token": "Access token",
     "token_service_key": "Token service key",
