@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from destination_linkedin_capi.sample_data import catalog
+from devtools.sample_data import catalog
 from integration_tests.tiny_server import TinyServer, json_answer, only
 from integration_tests.writing import ACCOUNT, RULES, TOKEN, access_token_config, run_write, seed_access_token
 from unit_tests.conftest import run_cli
