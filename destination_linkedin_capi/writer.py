@@ -224,7 +224,7 @@ class BatchWriter:
         """Send the batch (see `delivery`); what LinkedIn accepted counts as sent even when the batch fails half-way."""
         if self._send is None:
             self._preview(batch.payloads)
-            self._report.batch_settled(batch.origins, len(batch.payloads))
+            self._count(self._report.batch_settled, batch.origins, len(batch.payloads))
             return
         delivery = BatchDelivery(
             batch.payloads,
@@ -237,17 +237,17 @@ class BatchWriter:
         try:
             unnamed = delivery.run()
         except BaseException:
-            self._report.record_sent([batch.origins[i] for i in delivery.accepted])
+            self._count(self._report.record_sent, [batch.origins[i] for i in delivery.accepted])
             raise
         for index, reason in unnamed:
             self._linkedin_rejected(batch, index, reason)
         sent = batch.origins if delivery.all_accepted else [batch.origins[i] for i in delivery.accepted]
-        self._report.batch_settled(sent, len(batch.payloads))
+        self._count(self._report.batch_settled, sent, len(batch.payloads))
 
     def _linkedin_rejected(self, batch: Batch, index: int, reason: str) -> None:
         stream, event = batch.origins[index]
         message = f"LinkedIn refused the event: {reason}"
-        self._report.record_rejected(stream, event, "linkedin_rejected", message)
+        self._count(self._report.record_rejected, stream, event, "linkedin_rejected", message)
         if self._fail_on_rejection and self._policy_error is None:
             self._policy_error = policy_error("linkedin_rejected", message)
 
@@ -255,6 +255,13 @@ class BatchWriter:
         for payload in payloads[: PREVIEW_EVENTS - self._previewed]:
             logger.info("Dry run, would send: %s", orjson.dumps(payload).decode())
             self._previewed += 1
+
+    def _count(self, update: Callable[..., None], *args: Any) -> None:
+        """A report update from the sender; none once a cancellation closed the writer (the main thread is then
+        reading the report for the summary, and a request abandoned in flight must not change it)."""
+        with self._state_lock:
+            if not self._closed:
+                update(*args)
 
     def _emit_ready_states(self) -> None:
         with self._state_lock:
