@@ -18,6 +18,7 @@ from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 from destination_linkedin_capi import failures
 from destination_linkedin_capi.auth import TokenProvider, make_token_provider
+from destination_linkedin_capi.budget.setup import make_budget
 from destination_linkedin_capi.cancel import CANCEL_GRACE_SECONDS, Cancellation, SyncCancelled
 from destination_linkedin_capi.client import LinkedInClient
 from destination_linkedin_capi.config import ConnectorConfig
@@ -70,9 +71,7 @@ class WriteSession:
         self.cancellation = Cancellation()
         if not config.dry_run:
             self.tokens = make_token_provider(config, sleep=self.cancellation.sleep)
-            self.budget = RequestBudget(
-                config.requests_per_minute, config.requests_per_day, window_seconds=config.throttle_window_seconds
-            )
+            self.budget = make_budget(config)
             self.client = LinkedInClient(
                 config.api_base_url,
                 config.api_version,
