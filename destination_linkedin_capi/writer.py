@@ -247,7 +247,10 @@ class BatchWriter:
     def _linkedin_rejected(self, batch: Batch, index: int, reason: str) -> None:
         stream, event = batch.origins[index]
         message = f"LinkedIn refused the event: {reason}"
-        self._count(self._report.record_rejected, stream, event, "linkedin_rejected", message)
+        with self._state_lock:  # as `_count`, written out so the reason code reads as a literal here
+            if self._closed:
+                return
+            self._report.record_rejected(stream, event, "linkedin_rejected", message)
         if self._fail_on_rejection and self._policy_error is None:
             self._policy_error = policy_error("linkedin_rejected", message)
 
