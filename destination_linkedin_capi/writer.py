@@ -19,7 +19,7 @@ from typing import Any
 
 import orjson
 
-from destination_linkedin_capi import failures
+from destination_linkedin_capi import failures, masking
 from destination_linkedin_capi.errors import ConfigError, NotConversionsApiRuleError, RejectedRequestError
 from destination_linkedin_capi.report import StreamKey, SyncReport
 
@@ -212,14 +212,16 @@ class BatchWriter:
 
     def _linkedin_rejected(self, batch: Batch, index: int, reason: str) -> None:
         stream, event = batch.origins[index]
-        message = f"LinkedIn refused the event: {reason}"
+        message = f"LinkedIn refused the event: {masking.redact(reason, batch.payloads[index])}"
         self._report.record_rejected(stream, event, "linkedin_rejected", message)
         if self._fail_on_rejection and self._policy_error is None:
             self._policy_error = policy_error("linkedin_rejected", message)
 
     def _preview(self, payloads: list[dict[str, Any]]) -> None:
         for payload in payloads[: PREVIEW_EVENTS - self._previewed]:
-            logger.info("Dry run, would send: %s", orjson.dumps(payload).decode())
+            logger.info(
+                "Dry run, would send (personal data masked): %s", orjson.dumps(masking.preview(payload)).decode()
+            )
             self._previewed += 1
 
     def _emit_ready_states(self) -> None:

@@ -216,7 +216,7 @@ def test_dry_run_sends_nothing_and_emits_states(caplog):
     assert [m["id"] for m in emitted] == [4]
     assert report.total_sent == 5 and report.batches == 3
     previews = [r.getMessage() for r in caplog.records if r.getMessage().startswith("Dry run, would send")]
-    assert previews == [f'Dry run, would send: {{"n":{n}}}' for n in range(3)]
+    assert previews == [f'Dry run, would send (personal data masked): {{"n":{n}}}' for n in range(3)]
 
 
 def test_batch_age_flushes_a_partial_batch_and_releases_its_state():
