@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from destination_linkedin_capi.sample_data import access_token_config, catalog
+from devtools.sample_data import access_token_config, catalog
 
 ROOT = Path(__file__).resolve().parent.parent
 PEAK_RSS_LIMIT = 300 * 1024 * 1024
