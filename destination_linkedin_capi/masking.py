@@ -115,13 +115,19 @@ def line(raw: bytes | str, error: Exception | None = None) -> str:
     return f"a line of {size:,} bytes{_parser_stop(error)}"
 
 
-JSON_KINDS = {list: "an array", str: "a string", int: "a number", float: "a number", bool: "a boolean"}
+JSON_KINDS = {
+    list: "a JSON array",
+    str: "a JSON string",
+    int: "a JSON number",
+    float: "a JSON number",
+    bool: "JSON true or false",
+}
 
 
 def json_line(raw: bytes | str, parsed: Any) -> str:
     """A line that is JSON but not an object: which JSON it is, and its length."""
-    kind = "null" if parsed is None else JSON_KINDS.get(type(parsed), "a value")
-    return f"{line(raw)} holding JSON {kind}, not an object"
+    kind = "JSON null" if parsed is None else JSON_KINDS.get(type(parsed), "a JSON value")
+    return f"{line(raw)} holding {kind}, not an object"
 
 
 # --- dry-run previews and LinkedIn's sentences -------------------------------------------------------------------

@@ -77,7 +77,7 @@ def test_a_line_is_described_by_its_length_and_where_the_parser_stopped():
     assert shown.startswith(f"a line of {len(raw)} bytes, the parser stopped at position {raised.value.pos} (")
     assert "jane" not in shown and "corp" not in shown
     assert masking.line("é") == "a line of 2 bytes"
-    assert masking.json_line(b"[1, 2]", [1, 2]) == "a line of 6 bytes holding JSON an array, not an object"
+    assert masking.json_line(b"[1, 2]", [1, 2]) == "a line of 6 bytes holding a JSON array, not an object"
     assert masking.json_line(b"null", None) == "a line of 4 bytes holding JSON null, not an object"
 
 

@@ -109,7 +109,7 @@ def test_a_state_line_that_is_not_strict_json_is_not_echoed():
     "line, kind, example",
     [
         (b"hello", "non_json_line", "a line of 5 bytes, the parser stopped at position 0 (…)"),
-        (b"[1, 2]", "not_a_message", "a line of 6 bytes holding JSON an array, not an object"),
+        (b"[1, 2]", "not_a_message", "a line of 6 bytes holding a JSON array, not an object"),
         (b'{"type": "RECORD", "record": {"data": {}}}', "not_a_message", "a RECORD without a record.stream"),
         (
             b'{"type": "RECORD", "record": {"stream": "leads", "namespace": 5}}',
