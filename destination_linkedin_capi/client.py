@@ -144,6 +144,8 @@ class LinkedInClient:
                     "The next sync resumes from the last checkpoint."
                 ) from failure
             logger.warning("%s %s failed: %s; retry %d in %.1f s", method, path, failure, attempts.count, wait)
+            if self.budget is not None and isinstance(failure, RetryableError) and failure.status == 429:
+                self.budget.pause(wait)  # every sync sharing the budget waits it out, not only this one
             self._sleep(wait)
 
     def send_events(self, elements: list[dict[str, Any]]) -> dict[int, str]:

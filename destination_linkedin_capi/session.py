@@ -17,6 +17,7 @@ from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 from destination_linkedin_capi import failures
 from destination_linkedin_capi.auth import TokenProvider, make_token_provider
+from destination_linkedin_capi.budget.setup import make_budget
 from destination_linkedin_capi.client import LinkedInClient
 from destination_linkedin_capi.config import ConnectorConfig
 from destination_linkedin_capi.input_lines import NotStrictJson, StateCounts, ignore_other, messages, record_stream
@@ -67,9 +68,7 @@ class WriteSession:
         self.client: LinkedInClient | None = None
         if not config.dry_run:
             self.tokens = make_token_provider(config)
-            self.budget = RequestBudget(
-                config.requests_per_minute, config.requests_per_day, window_seconds=config.throttle_window_seconds
-            )
+            self.budget = make_budget(config)
             self.client = LinkedInClient(
                 config.api_base_url,
                 config.api_version,
