@@ -14,6 +14,8 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from destination_linkedin_capi import constants as c
+
 MASK = "***"
 _SHOWN_SYMBOLS = 4  # distinct punctuation characters named in a shape, at most
 _TLD = re.compile(r"[A-Za-z]{2,6}")
@@ -21,11 +23,16 @@ _MESSAGE_TYPE = re.compile(r"[A-Z][A-Z_]{0,19}")  # RECORD, STATE, CONNECTION_ST
 _PARSER_MESSAGE = re.compile(r"[ -~]{1,80}")
 
 
-def _first(text: str) -> str:
-    """The first character and MASK; MASK alone for text too short to hide anything."""
-    if len(text) < 3 or not text[0].isprintable() or text[0].isspace():
+def _initial(text: str) -> str:
+    """The first character and MASK (MASK alone when that character is blank or not printable)."""
+    if not text or not text[0].isprintable() or text[0].isspace():
         return MASK
     return text[0] + MASK
+
+
+def _first(text: str) -> str:
+    """`_initial`, or MASK alone for text too short to hide anything."""
+    return MASK if len(text) < 3 else _initial(text)
 
 
 def _is_email(text: str) -> bool:
@@ -43,8 +50,8 @@ def mask_text(text: str) -> str:
     local, domain = text[:at], text[at + 1 :]
     name, dot, tld = domain.rpartition(".")
     if dot and name and _TLD.fullmatch(tld):
-        return f"{_first(local + '..')}@{_first(name + '..')}.{tld}"
-    return f"{_first(local + '..')}@{_first(domain + '..')}"
+        return f"{_initial(local)}@{_initial(name)}.{tld}"
+    return f"{_initial(local)}@{_initial(domain)}"
 
 
 def _shape(text: str) -> str:
@@ -146,7 +153,9 @@ def preview(payload: dict[str, Any]) -> dict[str, Any]:
         return shown
     user = shown["user"] = dict(user)
     user["userIds"] = [
-        entry if entry.get("idType") == "SHA256_EMAIL" else {**entry, "idValue": mask_text(str(entry.get("idValue")))}
+        entry
+        if entry.get("idType") == c.ID_SHA256_EMAIL
+        else {**entry, "idValue": mask_text(str(entry.get("idValue")))}
         for entry in user.get("userIds", [])
     ]
     if isinstance(user.get("userInfo"), dict):
@@ -162,8 +171,8 @@ def preview(payload: dict[str, Any]) -> dict[str, Any]:
     return shown
 
 
-def _record_texts(payload: dict[str, Any]) -> Iterator[str]:
-    """The texts of an event that come from its record (not the rule URN, not LinkedIn's idType names)."""
+def _record_texts(payload: dict[str, Any]) -> Iterator[Any]:
+    """The values of an event that come from its record (not the rule URN, not LinkedIn's idType names)."""
     user = payload.get("user") if isinstance(payload.get("user"), dict) else {}
     yield from (entry.get("idValue") for entry in user.get("userIds", []) if isinstance(entry, dict))
     if isinstance(user.get("userInfo"), dict):
