@@ -20,6 +20,7 @@ from typing import Any
 
 import orjson
 
+from destination_linkedin_capi import masking
 from destination_linkedin_capi.delivery import BatchDelivery, SendBatch
 from destination_linkedin_capi.errors import ConfigError
 from destination_linkedin_capi.report import StreamKey, SyncReport
@@ -246,7 +247,7 @@ class BatchWriter:
 
     def _linkedin_rejected(self, batch: Batch, index: int, reason: str) -> None:
         stream, event = batch.origins[index]
-        message = f"LinkedIn refused the event: {reason}"
+        message = f"LinkedIn refused the event: {masking.redact(reason, batch.payloads[index])}"
         with self._state_lock:  # as `_count`, written out so the reason code reads as a literal here
             if self._closed:
                 return
@@ -256,7 +257,9 @@ class BatchWriter:
 
     def _preview(self, payloads: list[dict[str, Any]]) -> None:
         for payload in payloads[: PREVIEW_EVENTS - self._previewed]:
-            logger.info("Dry run, would send: %s", orjson.dumps(payload).decode())
+            logger.info(
+                "Dry run, would send (personal data masked): %s", orjson.dumps(masking.preview(payload)).decode()
+            )
             self._previewed += 1
 
     def _count(self, update: Callable[..., None], *args: Any) -> None:

@@ -5,6 +5,10 @@ case at once, with raw non-UTF-8 bytes and CRLF endings, and checks the process 
 
 Unless a case brings its own states, it ends with a GLOBAL state (id 99) whose destinationStats must count every
 record the case read.
+
+Two more files belong to this suite: `test_bad_input_privacy.py` (input full of personal data, in every rejection
+and ignored kind: no value reaches any output) and `test_bad_input_limits.py` (wide records of distinct key sets
+within a memory bound; the summary of 100,000 unknown streams bounded).
 """
 
 from __future__ import annotations
@@ -107,8 +111,18 @@ def case(id: str, *lines: bytes, states: tuple[tuple[int, float | None], ...] | 
 
 CASES = [
     # --- lines that are not Airbyte messages
-    case("non-json-line", b"this is not JSON", ignored={"non_json_line": 1}, example=("non_json_line", "not JSON")),
-    case("json-array", b"[1, 2]", ignored={"not_a_message": 1}, example=("not_a_message", "[1, 2]")),
+    case(
+        "non-json-line",
+        b"this is not JSON",
+        ignored={"non_json_line": 1},
+        example=("non_json_line", "a line of 16 bytes, the parser stopped at position 0"),
+    ),
+    case(
+        "json-array",
+        b"[1, 2]",
+        ignored={"not_a_message": 1},
+        example=("not_a_message", "a line of 6 bytes holding a JSON array, not an object"),
+    ),
     case("json-number", b"42", ignored={"not_a_message": 1}),
     case("json-string", b'"RECORD"', ignored={"not_a_message": 1}),
     case("json-null", b"null", ignored={"not_a_message": 1}),

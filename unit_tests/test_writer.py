@@ -230,6 +230,43 @@ def test_a_refused_element_whose_reason_mentions_conversions_api_is_only_a_rejec
     assert report.rejected_by_reason() == {"linkedin_rejected": 1}
 
 
+def test_linkedin_sentences_quoting_an_events_values_are_masked():
+    """LinkedIn's answers may echo a value of the refused event; the rejection sentence masks it (masking.redact),
+    whether LinkedIn named the element inside a 200 or bisection isolated it after an index-less 400."""
+
+    class Echoes(FakeLinkedIn):
+        def send(self, elements):
+            if len(elements) > 1:
+                raise RejectedRequestError(400, "Request body is invalid")
+            if elements[0]["n"] == 0:
+                return {0: "/user/userInfo/firstName :: Zebediah is not allowed"}
+            raise RejectedRequestError(400, "/user/externalIds/0 :: crm-77331 is refused")
+
+    emitted, sentences = [], []
+    writer, report = make_writer(Echoes(), emitted)
+    record_rejected = report.record_rejected
+    report.record_rejected = lambda *args: sentences.append(args[3]) or record_rejected(*args)
+    for n, user in enumerate(({"userInfo": {"firstName": "Zebediah"}}, {"externalIds": ["crm-77331"]})):
+        writer.add_event(STREAM, "purchase", {"n": n, "user": user})
+    writer.finish()
+    assert report.rejected_by_reason() == {"linkedin_rejected": 2}
+    assert sentences == [
+        "LinkedIn refused the event: /user/userInfo/firstName :: Z*** is not allowed",
+        "LinkedIn refused the event: /user/externalIds/0 :: c*** is refused",
+    ]
+
+
+def test_the_dry_run_preview_is_masked(caplog):
+    emitted = []
+    writer, _ = make_writer(None, emitted, dry_run=True)
+    user = {"userIds": [{"idType": "ACXIOM_ID", "idValue": "ACX-5551234"}], "userInfo": {"firstName": "Zebediah"}}
+    writer.add_event(STREAM, "purchase", {"n": 0, "eventId": "ORD-99", "user": user})
+    writer.finish()
+    (preview,) = [r.getMessage() for r in caplog.records if r.getMessage().startswith("Dry run, would send")]
+    assert "ACX-5551234" not in preview and "Zebediah" not in preview and "ORD-99" not in preview
+    assert '"userInfo":{"firstName":"Z***"}' in preview
+
+
 def test_dry_run_sends_nothing_and_emits_states(caplog):
     emitted = []
     writer, report = make_writer(None, emitted, dry_run=True, batch_size=2)
@@ -240,7 +277,7 @@ def test_dry_run_sends_nothing_and_emits_states(caplog):
     assert [m["id"] for m in emitted] == [4]
     assert report.total_sent == 5 and report.batches == 3
     previews = [r.getMessage() for r in caplog.records if r.getMessage().startswith("Dry run, would send")]
-    assert previews == [f'Dry run, would send: {{"n":{n}}}' for n in range(3)]
+    assert previews == [f'Dry run, would send (personal data masked): {{"n":{n}}}' for n in range(3)]
 
 
 def test_batch_age_flushes_a_partial_batch_and_releases_its_state():
