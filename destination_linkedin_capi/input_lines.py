@@ -8,6 +8,7 @@ usable message is counted on the report as ignored, with a short quoted example,
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -70,6 +71,35 @@ def salvage(line: bytes | str, error: orjson.JSONDecodeError, report: SyncReport
     return message
 
 
+READ_SIZE = 1 << 20
+
+
+def line_chunks(items: Iterable[Any]) -> Iterator[Iterable[Any]]:
+    """The input in chunks of lines: a binary stream (stdin) is read a block at a time and split,
+    cheaper than a read per line; any other iterable is one chunk. `read1` returns what the pipe
+    holds without waiting for a full block, so a slow source's STATEs are not held back."""
+    if not isinstance(items, (io.BufferedIOBase, io.RawIOBase)):
+        yield items
+        return
+    read = getattr(items, "read1", None) or items.read
+    rest = b""
+    while True:
+        block = read(READ_SIZE)
+        if not block:
+            break
+        lines = (rest + block if rest else block).split(b"\n")
+        rest = lines.pop()
+        yield lines
+    if rest:
+        yield (rest,)
+
+
+def not_a_message(item: Any, report: SyncReport, raw_lines: bool) -> None:
+    """A line that parsed to JSON other than an object. The example is the line as read: deep JSON cannot be
+    serialised again."""
+    report.record_ignored("not_a_message", example(item) if raw_lines else "a message that is not an object")
+
+
 def messages(items: Iterable[Any], report: SyncReport, *, raw_lines: bool = True) -> Iterator[dict[str, Any]]:
     """The input's messages as dicts: raw lines are parsed (and salvaged); anything that is not a JSON object
     is counted as `not_a_message` and skipped."""
@@ -87,8 +117,8 @@ def messages(items: Iterable[Any], report: SyncReport, *, raw_lines: bool = True
             message = item
         if type(message) is dict:
             yield message
-        else:  # the example is the line as read: deep JSON cannot be serialised again
-            report.record_ignored("not_a_message", example(item) if raw_lines else "a message that is not an object")
+        else:
+            not_a_message(item, report, raw_lines)
 
 
 def record_stream(message: dict[str, Any], report: SyncReport) -> StreamKey | None:
