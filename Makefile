@@ -9,16 +9,17 @@ DRY_RUN ?=
 
 .PHONY: test lint format demo bench clean
 
-$(STAMP): setup.py
+$(STAMP): setup.py sandbox/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(PY) -m pip install --quiet --disable-pip-version-check -e ./sandbox  # second: re-installing an older connector removes its `linkedin-capi-sandbox`
 	touch $(STAMP)
 
 test: $(STAMP) lint
 	$(PY) -m pytest
 
 demo: $(STAMP)
-	$(PY) -m destination_linkedin_capi.demo --records $(RECORDS) $(if $(filter 1 true yes,$(DRY_RUN)),--dry-run)
+	$(PY) -m devtools.demo --records $(RECORDS) $(if $(filter 1 true yes,$(DRY_RUN)),--dry-run)
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
@@ -30,7 +31,7 @@ format: $(STAMP)
 
 # Benchmarks (one at a time, ~6 minutes): bench/results/*.json and docs/performance.md.
 bench: $(STAMP)
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev,bench]'
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev,bench]' -e ./sandbox
 	$(PY) -m bench
 
 clean:

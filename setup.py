@@ -50,7 +50,6 @@ setup(
     entry_points={
         "console_scripts": [
             "destination-linkedin-capi=destination_linkedin_capi.run:run",
-            "linkedin-capi-sandbox=destination_linkedin_capi.sandbox.cli:main",
         ],
     },
 )

@@ -23,7 +23,7 @@ from typing import Any
 import orjson
 import requests
 
-from destination_linkedin_capi.sample_data import ACCOUNT, RULES, access_token_config, catalog, generate_lines
+from devtools.sample_data import ACCOUNT, RULES, access_token_config, catalog, generate_lines
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(os.environ.get("BENCH_RESULTS_DIR") or ROOT / "bench" / "results")
@@ -136,9 +136,9 @@ def sandbox_process(
     """`linkedin-capi-sandbox` in its own process (as in production the API is not in the connector's process)."""
     seed = directory / "seed.json"
     seed.write_text(json.dumps(SEED))
-    launcher = ["-m", "destination_linkedin_capi.sandbox"]
+    launcher = ["-m", "linkedin_capi_sandbox"]
     if tuned_gc:
-        code = f"import gc, sys; {SANDBOX_GC}\nfrom destination_linkedin_capi.sandbox.cli import main; sys.exit(main())"
+        code = f"import gc, sys; {SANDBOX_GC}\nfrom linkedin_capi_sandbox.cli import main; sys.exit(main())"
         launcher = ["-c", code]
     proc = subprocess.Popen(
         [

@@ -52,10 +52,9 @@ ID_SHA256_EMAIL = "SHA256_EMAIL"
 ID_LINKEDIN_UUID = "LINKEDIN_FIRST_PARTY_ADS_TRACKING_UUID"
 ID_ACXIOM = "ACXIOM_ID"
 ID_ORACLE_MOAT = "ORACLE_MOAT_ID"
-# ORACLE_MOAT_ID is missing from LinkedIn's "Conversions API" documentation from its 2026-05 version
-# (202605) on, and reported removed from the schema by 202609. One refused idType fails a whole batch,
-# so the stricter reading is taken: 202604 is the last API version the connector sends it with
-# (docs/mapping.md, "LinkedIn click ID, Acxiom, Oracle Moat, external ID").
+# §4 — ORACLE_MOAT_ID is missing from LinkedIn's documentation from its 2026-05 version (202605) on and
+# reported removed from the schema by 202609. One refused idType fails a whole batch, so the stricter
+# reading is taken: 202604 is the last API version the connector sends it with.
 ORACLE_MOAT_LAST_VERSION = "202604"
 
 CONVERSION_URN_PREFIX = "urn:lla:llaPartnerConversion:"

@@ -18,9 +18,9 @@ from typing import Any
 
 import orjson
 import pytest
+from linkedin_capi_sandbox import Sandbox
 
-from destination_linkedin_capi.sample_data import catalog
-from destination_linkedin_capi.sandbox import Sandbox
+from devtools.sample_data import catalog
 from integration_tests.writing import (
     ROOT,
     TOKEN,

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from devtools.sample_data import ACCOUNT
 from unit_tests.conftest import run_cli
 
-ACCOUNT = 512345678
 OTHER_ACCOUNT = 598765432
 ACCESS_TOKEN = "AQXsandbox-access-token-SECRET-a1"
 SERVICE_KEY = "svc-key-SECRET-b2"

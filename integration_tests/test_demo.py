@@ -16,8 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from destination_linkedin_capi.demo import SERVICE_KEY
 from destination_linkedin_capi.mapping import REJECTION_REASONS
+from devtools.demo import SERVICE_KEY
+from devtools.sample_data import ACCOUNT
 from integration_tests.writing import ROOT
 
 pytestmark = pytest.mark.timeout(120)
@@ -27,6 +28,7 @@ IN_SHORT = re.compile(
 )
 REASON_ROW = re.compile(r"^ {5}([a-z_]+) +([\d,]+)  (.+)$", re.M)
 RULE_ROW = re.compile(r"^ {3}rule (\d+) +'Airbyte CAPI (\w+)' +\w+ +([\d,]+) events", re.M)
+DURATION = re.compile(r"\b\d+(?:\.\d+)? ?(?:s|ms|seconds?)\b(?! \d)")
 BAD_ROW_REASONS = {"too_old", "no_identifier", "invalid_currency", "missing_timestamp"}
 
 
@@ -35,7 +37,7 @@ def number(text: str) -> int:
 
 
 def demo_command(*args: str) -> list[str]:
-    return [sys.executable, "-m", "destination_linkedin_capi.demo", *args]
+    return [sys.executable, "-m", "devtools.demo", *args]
 
 
 def demo_env(tmp_path: Path) -> dict[str, str]:
@@ -77,7 +79,19 @@ def run_demo(tmp_path: Path, *args: str) -> str:
     assert done.returncode == 0, output
     assert SERVICE_KEY not in output
     assert not MINTED.search(output), "a minted access token was printed"
+    assert_each_thing_once(output)
     return output
+
+
+def assert_each_thing_once(output: str) -> None:
+    """One duration (the connector's own, in its summary), each rejection reason explained once with one example."""
+    durations = DURATION.findall(output)
+    assert len(durations) == 1, durations
+    assert re.search(r"Sync summary: .*, in [\d,]+ batch(?:es)?, \d+\.\d s\.$", output, re.M)
+    for reason in BAD_ROW_REASONS:
+        assert len(re.findall(rf"^ {{5}}{reason} +\d", output, re.M)) == 1, reason
+    examples = re.findall(r"e\.g\. (.+)$", output, re.M)
+    assert len(examples) == len(BAD_ROW_REASONS) == len(set(examples)), examples
 
 
 def test_the_demo_sends_20000_records_and_accounts_for_each(tmp_path):
@@ -91,7 +105,7 @@ def test_the_demo_sends_20000_records_and_accounts_for_each(tmp_path):
     assert sum(count for count, _ in reasons.values()) == number(rejected)
     for reason, (_, meaning) in reasons.items():
         assert meaning == REJECTION_REASONS[reason]
-    assert "SUCCEEDED: Connected to ad account 512345678" in output
+    assert f"SUCCEEDED: Connected to ad account {ACCOUNT}" in output
     rules = {event: number(count) for _, event, count in RULE_ROW.findall(output)}
     assert set(rules) == {"LEAD", "PURCHASE", "SIGN_UP"}  # created by the connector in token-ID mode
     assert sum(rules.values()) == number(sent)

@@ -15,7 +15,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from destination_linkedin_capi.sample_data import catalog, generate_lines
+from devtools.sample_data import catalog, generate_lines
 from integration_tests.writing import (
     TOKEN,
     DeliveryGate,

@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from linkedin_capi_sandbox import Sandbox
 
-from destination_linkedin_capi.sample_data import catalog, generate_lines
-from destination_linkedin_capi.sandbox import Sandbox
+from devtools.sample_data import catalog, generate_lines
 from integration_tests.writing import (
     ACCOUNT,
     MINTED_TOKEN,

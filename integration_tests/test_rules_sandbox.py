@@ -12,9 +12,9 @@ from destination_linkedin_capi.auth import PROPAGATION_WAIT_SECONDS, make_token_
 from destination_linkedin_capi.client import LinkedInClient
 from destination_linkedin_capi.config import ConnectorConfig
 from destination_linkedin_capi.rules import resolve_rules
+from devtools.sample_data import ACCOUNT
 
 logger = logging.getLogger("airbyte")
-ACCOUNT = 512345678
 TOKEN_ID = "590708082141560832"
 
 

@@ -7,9 +7,9 @@ import time
 
 import orjson
 import pytest
+from linkedin_capi_sandbox import Sandbox
 
-from destination_linkedin_capi.sample_data import catalog, generate_lines
-from destination_linkedin_capi.sandbox import Sandbox
+from devtools.sample_data import catalog, generate_lines
 from integration_tests.writing import (
     ACCOUNT,
     TOKEN,

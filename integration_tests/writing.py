@@ -21,8 +21,8 @@ import orjson
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 from destination_linkedin_capi.destination import DestinationLinkedinCapi
-from destination_linkedin_capi.sample_data import ACCOUNT, RULES
-from destination_linkedin_capi.sample_data import access_token_config as sample_access_token_config
+from devtools.sample_data import ACCOUNT, RULES
+from devtools.sample_data import access_token_config as sample_access_token_config
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "AQX-write-test-token-SECRET"

@@ -10,10 +10,11 @@ from typing import Any
 
 import requests_mock
 
+from devtools.sample_data import ACCOUNT
+
 API = "https://api.linkedin.test"
 OAUTH = "https://oauth.linkedin.test"
 TOKEN_SERVICE = "https://cdp.example.test/linkedin/token"
-ACCOUNT = 512345678
 ACCOUNT_URN = f"urn:li:sponsoredAccount:{ACCOUNT}"
 ACCOUNT_Q = f"urn%3Ali%3AsponsoredAccount%3A{ACCOUNT}"
 VERSION = "202607"

@@ -22,14 +22,14 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from linkedin_capi_sandbox import Sandbox
 
 from destination_linkedin_capi.config import ConnectorConfig
 from destination_linkedin_capi.mapping import REJECTION_REASONS, StreamInfo
 from destination_linkedin_capi.report import SyncReport
-from destination_linkedin_capi.sandbox import Sandbox
 from destination_linkedin_capi.session import WriteSession
+from devtools.sample_data import ACCOUNT
 
-ACCOUNT = 512345678
 TOKEN = "fuzz-token"
 RULES = {"LEAD": 11, "PURCHASE": 12, "SIGN_UP": 13}
 STREAMS = {

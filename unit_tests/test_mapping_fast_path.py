@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from destination_linkedin_capi.mapping import ConversionEvent, RecordMapper
-from destination_linkedin_capi.sample_data import generate_lines
+from devtools.sample_data import generate_lines
 from unit_tests.test_mapping_properties import NOW, mapper, plausible_records, records, streams
 
 

@@ -151,11 +151,9 @@ def test_hashed_email_is_always_64_lowercase_hex(email, other):
 
 @pytest.fixture(scope="module")
 def validate_element():
-    validation = pytest.importorskip(
-        "destination_linkedin_capi.sandbox.validation",
-        reason="the sandbox (branch sandbox) has not landed on main yet; this property runs once it has",
-    )
-    return validation.validate_element
+    from linkedin_capi_sandbox.validation import validate_element
+
+    return validate_element
 
 
 plausible_records = st.fixed_dictionaries(

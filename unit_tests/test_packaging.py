@@ -7,11 +7,14 @@ does) before its console script is run.
 
 from __future__ import annotations
 
+import ast
 import json
 import re
+import shutil
 import subprocess
 import sys
 import uuid
+from pathlib import Path
 
 import dockerfile
 import pytest
@@ -84,12 +87,30 @@ def test_versions_are_in_step():
     assert re.search(rf"^\| {re.escape(version)} \|", changelog, re.M), "docs changelog lacks the current version"
 
 
+def image_context(target: Path) -> Path:
+    """What the Dockerfile's COPY instructions put in the image's work directory, copied to `target`."""
+    target.mkdir()
+    for command in dockerfile.parse_file(str(ROOT / "Dockerfile")):
+        if command.cmd.lower() != "copy":
+            continue
+        *sources, destination = command.value
+        for source in sources:
+            path = ROOT / source
+            into = target / (path.name if destination.endswith("/") else destination)
+            if path.is_dir():
+                shutil.copytree(path, into, ignore=shutil.ignore_patterns("__pycache__"))
+            else:
+                shutil.copy(path, into)
+    return target
+
+
 @pytest.mark.slow
 def test_install_like_the_image_and_run_the_console_script(tmp_path):
+    context = image_context(tmp_path / "integration_code")
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     pip = subprocess.run(
-        [str(venv / "bin" / "pip"), "install", "--quiet", "--disable-pip-version-check", str(ROOT)],
+        [str(venv / "bin" / "pip"), "install", "--quiet", "--disable-pip-version-check", str(context)],
         capture_output=True,
         text=True,
         timeout=600,
@@ -106,3 +127,48 @@ def test_install_like_the_image_and_run_the_console_script(tmp_path):
     spec = [json.loads(line) for line in out.stdout.splitlines() if '"SPEC"' in line]
     assert len(spec) == 1
     assert spec[0]["spec"]["connectionSpecification"]["properties"]["account_id"]["title"] == "Ad account ID"
+    # The image holds the connector only: no sandbox, no demo, no sample data, no sandbox command.
+    installed = subprocess.run(
+        [str(venv / "bin" / "python"), "-c", INSTALLED_CONTENTS],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    assert installed.returncode == 0, installed.stderr
+    contents = json.loads(installed.stdout)
+    assert contents["modules"] == {"destination_linkedin_capi": True, "linkedin_capi_sandbox": False, "devtools": False}
+    assert "destination_linkedin_capi/run.py" in contents["files"]
+    leaked = [f for f in contents["files"] if re.search(r"sandbox|demo\.py|sample_data|devtools", f)]
+    assert leaked == []
+    assert not (venv / "bin" / "linkedin-capi-sandbox").exists()
+
+
+# Run by the image venv's Python outside the checkout: which top-level modules import, and the files pip installed.
+INSTALLED_CONTENTS = """
+import importlib.metadata, importlib.util, json
+names = ("destination_linkedin_capi", "linkedin_capi_sandbox", "devtools")
+files = importlib.metadata.distribution("airbyte-destination-linkedin-capi").files
+print(json.dumps({
+    "modules": {name: importlib.util.find_spec(name) is not None for name in names},
+    "files": [str(f) for f in files if not str(f).startswith("..")],
+}))
+"""
+
+
+def test_the_production_package_list_is_the_connector_only():
+    listed = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import setuptools, runpy; setuptools.setup = lambda **kw: print(kw['packages']); runpy.run_path('setup.py')",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    packages = ast.literal_eval(listed)  # the list setup.py passes as setup(packages=...)
+    assert packages == ["destination_linkedin_capi"]
+    dockerfile_text = (ROOT / "Dockerfile").read_text()
+    assert "COPY sandbox" not in dockerfile_text and "devtools" not in dockerfile_text

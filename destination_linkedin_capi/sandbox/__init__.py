@@ -1,9 +1,0 @@
-"""A strict local stand-in for the LinkedIn Conversions API (docs/sandbox.md).
-
-LinkedIn offers no test environment for CAPI; this server reproduces its documented contract
-(reference §11) so that code which passes against it would pass against LinkedIn.
-"""
-
-from destination_linkedin_capi.sandbox.app import Sandbox
-
-__all__ = ["Sandbox"]
