@@ -82,16 +82,25 @@ def line_chunks(items: Iterable[Any]) -> Iterator[Iterable[Any]]:
         yield items
         return
     read = getattr(items, "read1", None) or items.read
-    rest = b""
+    pending: list[bytes] = []  # the start of a line that continues in the next block(s)
     while True:
         block = read(READ_SIZE)
         if not block:
             break
-        lines = (rest + block if rest else block).split(b"\n")
-        rest = lines.pop()
+        lines = block.split(b"\n")
+        if len(lines) == 1:  # no line ends in this block: joined once, when it does (no quadratic copying)
+            pending.append(block)
+            continue
+        if pending:
+            pending.append(lines[0])
+            lines[0] = b"".join(pending)
+            pending = []
+        last = lines.pop()
+        if last:
+            pending.append(last)
         yield lines
-    if rest:
-        yield (rest,)
+    if pending:
+        yield (b"".join(pending),)
 
 
 def not_a_message(item: Any, report: SyncReport, raw_lines: bool) -> None:
