@@ -166,7 +166,7 @@ def render(directory: Path = common.RESULTS) -> str:
         ("quota", _quota),
         ("memory", _memory),
         ("sandbox_capacity", _capacity),
-        ("profile", lambda r: _profile(r, "Profile of (b)")),
+        ("profile", lambda r: _profile(r, "Profile of the write path into the sink")),
         ("profile_dry_run", lambda r: _profile(r, "Profile of the dry run")),
     ]
     for name, section in sections:

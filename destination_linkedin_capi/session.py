@@ -214,9 +214,9 @@ class WriteSession:
                     continue
                 result = map_record(data)
                 if result.__class__ is tuple:
-                    event = result[0]
-                    mapped[(event, result[2], result[3])] += 1
-                    add_event(key, event, result[1])
+                    event, payload, identifiers, notes = result
+                    mapped[(event, identifiers, notes)] += 1
+                    add_event(key, event, payload)
                 elif result.__class__ is Rejection:
                     reject(key, None, result.reason, result.message)
                 else:
