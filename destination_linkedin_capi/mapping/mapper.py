@@ -10,7 +10,7 @@ from typing import Any
 from destination_linkedin_capi.config import ConnectorConfig
 from destination_linkedin_capi.mapping.fields import Layout, Plan, layout_of
 from destination_linkedin_capi.mapping.general import map_general
-from destination_linkedin_capi.mapping.planned import map_planned
+from destination_linkedin_capi.mapping.planned import Planned, map_planned, plan_event
 from destination_linkedin_capi.mapping.results import ConversionEvent, Rejection
 from destination_linkedin_capi.mapping.routing import Route, Router, StreamInfo
 from destination_linkedin_capi.mapping.settings import Settings
@@ -53,10 +53,31 @@ class RecordMapper:
         route = self._routes.get((namespace, stream)) or self._router.route(namespace, stream)
         plan = shape[1]
         if plan is not None:
-            event = map_planned(self._settings, plan, route, data)
-            if event is not None:
-                return event
+            planned = plan_event(self._settings, plan, route, data)
+            if planned is not None:
+                return ConversionEvent(*planned)
         return map_general(self._settings, self._router, shape[0], route, data)
+
+    def for_stream(
+        self, namespace: str | None, stream: str
+    ) -> Callable[[Mapping[str, Any]], Planned | ConversionEvent | Rejection]:
+        """What `map` does for one stream's records, as a function of the record for the input loop:
+        the planned path's result comes back unboxed, as an `(event, payload, identifiers, notes)`
+        tuple; the general path's as a ConversionEvent or Rejection."""
+        route = self._route(namespace, stream)
+        settings, router, layouts, shape_of = self._settings, self._router, self._layouts, self._shape
+
+        def map_record(data: Mapping[str, Any]) -> Planned | ConversionEvent | Rejection:
+            keys = tuple(data)
+            shape = layouts.get(keys) or shape_of(keys)
+            plan = shape[1]
+            if plan is not None:
+                planned = plan_event(settings, plan, route, data)
+                if planned is not None:
+                    return planned
+            return map_general(settings, router, shape[0], route, data)
+
+        return map_record
 
     def map_general(self, stream: str, namespace: str | None, data: Mapping[str, Any]) -> ConversionEvent | Rejection:
         """What `map` gives, always by the general path (for tests and comparisons)."""
