@@ -246,13 +246,16 @@ def check_connection(
     except CheckFailed as failure:
         return False, str(failure)
     retry_seconds = min(float(config.max_retry_seconds), CHECK_RETRY_SECONDS)
-    tokens = make_token_provider(config, session, max_retry_seconds=retry_seconds, clock=clock, sleep=sleep)
+    tokens = make_token_provider(
+        config, session, max_retry_seconds=retry_seconds, deadline_bounds_attempts=True, clock=clock, sleep=sleep
+    )
     client = LinkedInClient(
         config.api_base_url,
         config.api_version,
         tokens,
         max_retry_seconds=retry_seconds,
         read_timeout=config.read_timeout_seconds,
+        deadline_bounds_attempts=True,
         session=session,
         sleep=sleep,
     )
