@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -23,7 +22,10 @@ from destination_linkedin_capi.report import StreamKey, SyncReport
 #: orjson reads an integer beyond 64 bits as a float (99999999999999999999 → 1e+20), silently. Every such
 #: integer has a run of at least 19 digits (-9223372036854775809 is the first below the range), so only lines
 #: with such a run are read again, exactly, by Python's parser.
-_LONG_DIGITS = re.compile(rb"\d{19}")
+#: The check runs on every line, so it is done in C without a regex: with every digit turned into "0", a run of
+#: 19 digits is a run of 19 "0"s (the regex `\d{19}` costs ≈ 2.6 µs on a 285-byte line, this ≈ 0.5 µs).
+_DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
+_LONG_RUN = b"0" * 19
 
 
 class NotStrictJson:
@@ -70,22 +72,6 @@ def salvage(line: bytes | str, error: orjson.JSONDecodeError, report: SyncReport
     return message
 
 
-def _refuse_constant(name: str) -> None:
-    raise ValueError(name)
-
-
-def exact(line: bytes | str, parsed: Any) -> Any:
-    """`parsed` (orjson's reading of `line`) with integers beyond 64 bits exact, when the line has a long run of
-    digits: a STATE's cursor must be echoed digit for digit, a primary key must derive its own eventId. Python's
-    parser reads them as ints; when it cannot read the line (over 4,300 digits, too deep), orjson's reading stays."""
-    if _LONG_DIGITS.search(line if isinstance(line, bytes) else line.encode("utf-8", "replace")) is None:
-        return parsed
-    try:
-        return json.loads(line, parse_constant=_refuse_constant)
-    except (ValueError, RecursionError):
-        return parsed
-
-
 READ_SIZE = 1 << 20
 
 
@@ -118,11 +104,28 @@ def line_chunks(items: Iterable[Any]) -> Iterator[Iterable[Any]]:
         yield (b"".join(pending),)
 
 
-def not_a_message(item: Any, parsed: Any, report: SyncReport, raw_lines: bool) -> None:
-    """A line that parsed to JSON other than an object: which JSON it is and its length, never its values."""
+def not_a_message(item: Any, message: Any, report: SyncReport, raw_lines: bool) -> None:
+    """A line that parsed to JSON other than an object (`masking` describes it, never quotes it)."""
     report.record_ignored(
-        "not_a_message", masking.json_line(item, parsed) if raw_lines else "a message that is not an object"
+        "not_a_message", masking.json_line(item, message) if raw_lines else "a message that is not an object"
     )
+
+
+def _refuse_constant(name: str) -> None:
+    raise ValueError(name)
+
+
+def exact(line: bytes | str, parsed: Any) -> Any:
+    """`parsed` (orjson's reading of `line`) with integers beyond 64 bits exact, when the line has a long run of
+    digits: a STATE's cursor must be echoed digit for digit, a primary key must derive its own eventId. Python's
+    parser reads them as ints; when it cannot read the line (over 4,300 digits, too deep), orjson's reading stays."""
+    raw = line if isinstance(line, bytes) else line.encode("utf-8", "replace")
+    if _LONG_RUN not in raw.translate(_DIGITS_AS_ZERO):  # = `re.search(rb"\d{19}", raw)`, ~5× cheaper
+        return parsed
+    try:
+        return json.loads(line, parse_constant=_refuse_constant)
+    except (ValueError, RecursionError):
+        return parsed
 
 
 def messages(items: Iterable[Any], report: SyncReport, *, raw_lines: bool = True) -> Iterator[dict[str, Any]]:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from destination_linkedin_capi import input_lines
 
@@ -34,3 +37,12 @@ def test_blocks_give_the_lines_of_a_line_by_line_read(monkeypatch, data, block):
 def test_a_list_of_lines_is_one_chunk_used_as_is():
     items = [b'{"a":1}', b'{"b":2}']
     assert list(input_lines.line_chunks(items)) == [items]
+
+
+@settings(max_examples=500)
+@given(line=st.binary(max_size=80) | st.from_regex(rb'\{"a":-?[0-9]{15,25}(\.[0-9]+)?\}', fullmatch=True))
+def test_the_long_digit_run_check_is_the_regex(line):
+    """`exact` looks for a run of 19 digits without a regex; it must find exactly what `\\d{19}` finds."""
+    assert (input_lines._LONG_RUN in line.translate(input_lines._DIGITS_AS_ZERO)) == (
+        re.search(rb"\d{19}", line) is not None
+    )
