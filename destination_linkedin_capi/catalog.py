@@ -30,7 +30,9 @@ def streams_of(catalog: Mapping[str, Any]) -> dict[StreamKey, StreamInfo]:
             tuple(part) for part in configured.get("primary_key") or stream.get("source_defined_primary_key") or ()
         )
         streams[(stream.get("namespace"), stream["name"])] = StreamInfo(
-            primary_key=primary_key, destination_object_name=configured.get("destination_object_name")
+            primary_key=primary_key,
+            destination_object_name=configured.get("destination_object_name"),
+            sync_id=configured.get("sync_id"),
         )
     return streams
 

@@ -21,6 +21,7 @@ from destination_linkedin_capi.client import LinkedInClient
 from destination_linkedin_capi.config import ConnectorConfig
 from destination_linkedin_capi.input_lines import NotStrictJson, StateCounts, ignore_other, messages, record_stream
 from destination_linkedin_capi.mapping import RecordMapper, Rejection, StreamInfo
+from destination_linkedin_capi.rejected.output import RejectedOutput, run_id
 from destination_linkedin_capi.report import StreamKey, SyncReport
 from destination_linkedin_capi.rules import resolve_rules
 from destination_linkedin_capi.throttle import RequestBudget
@@ -81,6 +82,8 @@ class WriteSession:
         self._emit = emit
         self._now_ms = now_ms
         self._state_counts = StateCounts(self.report)
+        sync_ids = sorted({str(info.sync_id) for info in streams.values() if info.sync_id is not None})
+        self.rejected = RejectedOutput(config.rejected_storage, sync_id=sync_ids[0] if sync_ids else run_id())
         self.writer: BatchWriter | None = None
 
     def _rule_ids(self) -> dict[str, int]:
@@ -116,6 +119,7 @@ class WriteSession:
                 max_age=self.config.batch_max_age_seconds,
                 fail_on_rejection=self.config.invalid_record_policy == "fail",
                 progress=self._progress,
+                rejected=self.rejected,
             )
             with _write_gc():
                 self._loop(messages, mapper, raw_lines)
@@ -133,7 +137,9 @@ class WriteSession:
         return self.report
 
     def _log_summary(self) -> None:
-        for line in self.report.summary_lines(dry_run=self.config.dry_run):
+        lines = self.report.summary_lines(dry_run=self.config.dry_run)
+        where = self.rejected.summary_line()
+        for line in lines + ([where] if where else []):
             logger.info(line)
 
     def _loop(self, items: Iterable[Any], mapper: RecordMapper, raw_lines: bool) -> None:
@@ -161,16 +167,16 @@ class WriteSession:
                 data = message["record"].get("data")
                 if type(data) is not dict:
                     if type(data) is NotStrictJson:
-                        writer.reject(key, None, "invalid_json", data.message)
+                        writer.reject(key, None, "invalid_json", data.message, {"raw_line": data.text})
                     else:
-                        writer.reject(key, None, "record_not_object", "The record's data is not a JSON object.")
+                        writer.reject(key, None, "record_not_object", "The record's data is not a JSON object.", data)
                     continue
                 result = map_record(key[1], key[0], data)
                 if type(result) is Rejection:
-                    writer.reject(key, None, result.reason, result.message)
+                    writer.reject(key, None, result.reason, result.message, data)
                 else:
                     record_mapped(result.event, result.identifiers, result.notes)
-                    add_event(key, result.event, result.payload)
+                    add_event(key, result.event, result.payload, data)
             elif kind == "STATE":
                 writer.add_state(self._state_counts.stamp(message))
             else:

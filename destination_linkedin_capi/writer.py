@@ -21,6 +21,7 @@ import orjson
 
 from destination_linkedin_capi import failures
 from destination_linkedin_capi.errors import ConfigError, NotConversionsApiRuleError, RejectedRequestError
+from destination_linkedin_capi.rejected.output import RejectedOutput
 from destination_linkedin_capi.report import StreamKey, SyncReport
 
 logger = logging.getLogger("airbyte")
@@ -36,13 +37,14 @@ def policy_error(reason: str, message: str) -> ConfigError:
 
 
 class Batch:
-    __slots__ = ("origins", "payloads", "seq", "started")
+    __slots__ = ("origins", "payloads", "records", "seq", "started")
 
     def __init__(self, seq: int, started: float) -> None:
         self.seq = seq
         self.started = started
         self.payloads: list[dict[str, Any]] = []
         self.origins: list[tuple[StreamKey, str]] = []  # (stream, event) of each payload
+        self.records: list[Any] = []  # each payload's record, only when rejected records are stored
 
 
 class BatchWriter:
@@ -59,6 +61,7 @@ class BatchWriter:
         fail_on_rejection: bool = False,
         progress: Callable[[], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        rejected: RejectedOutput | None = None,
     ) -> None:
         self._send = send
         self._report = report
@@ -68,6 +71,8 @@ class BatchWriter:
         self._fail_on_rejection = fail_on_rejection
         self._progress = progress
         self._clock = clock
+        self._rejected = rejected  # rejected-records storage and per-STATE counts
+        self._keep_records = rejected is not None and rejected.keeps_records
         self._lock = threading.Lock()  # guards the open batch
         self._state_lock = threading.Lock()  # guards held states and their emission order
         self._queue: queue.Queue[Batch | None] = queue.Queue(maxsize=QUEUE_DEPTH)
@@ -75,7 +80,7 @@ class BatchWriter:
         self._seq = 0
         self._handed_seq = 0
         self._settled_seq = 0
-        self._states: deque[tuple[int, dict[str, Any]]] = deque()
+        self._states: deque[tuple[int, dict[str, Any], int]] = deque()  # (batch needed, message, state number)
         self._previewed = 0
         self.fatal: BaseException | None = None
         self._policy_error: ConfigError | None = None
@@ -87,7 +92,7 @@ class BatchWriter:
         self._watchdog.start()
 
     # --- main thread -----------------------------------------------------------------------
-    def add_event(self, stream: StreamKey, event: str, payload: dict[str, Any]) -> None:
+    def add_event(self, stream: StreamKey, event: str, payload: dict[str, Any], record: Any = None) -> None:
         if self.fatal is not None:
             raise self.fatal
         with self._lock:
@@ -97,12 +102,16 @@ class BatchWriter:
                 batch = self._batch = Batch(self._seq, self._clock())
             batch.payloads.append(payload)
             batch.origins.append((stream, event))
+            if self._keep_records:
+                batch.records.append(record)
             if len(batch.payloads) >= self._batch_size:
                 self._hand_off()
 
-    def reject(self, stream: StreamKey, event: str | None, reason: str, message: str) -> None:
+    def reject(self, stream: StreamKey, event: str | None, reason: str, message: str, record: Any = None) -> None:
         """A record that will not be sent; under the `fail` policy the sync stops after settling the rest."""
         self._report.record_rejected(stream, event, reason, message)
+        if self._rejected is not None:
+            self._rejected.add(stream, event, reason, message, record)
         if self._fail_on_rejection:
             self.finish()
             raise policy_error(reason, message)
@@ -110,9 +119,12 @@ class BatchWriter:
     def add_state(self, message: dict[str, Any]) -> None:
         """Hold a STATE until every record before it is settled."""
         with self._lock:
-            required = self._batch.seq if self._batch is not None else self._handed_seq
+            batch = self._batch
+            required = batch.seq if batch is not None else self._handed_seq
+            boundary = (batch.seq, len(batch.payloads)) if batch is not None else (self._seq + 1, 0)
+        number = self._rejected.windows.state_added(boundary) if self._rejected is not None else 0
         with self._state_lock:
-            self._states.append((required, message))
+            self._states.append((required, message, number))
         self._emit_ready_states()
 
     def finish(self) -> None:
@@ -127,6 +139,8 @@ class BatchWriter:
         self._stop.set()
         self._watchdog.join()
         self._emit_ready_states()
+        if self._rejected is not None:
+            self._write_rejected()  # rejections after the last STATE, and those of a sync that failed
         if self.fatal is not None:
             raise self.fatal
 
@@ -214,6 +228,9 @@ class BatchWriter:
         stream, event = batch.origins[index]
         message = f"LinkedIn refused the event: {reason}"
         self._report.record_rejected(stream, event, "linkedin_rejected", message)
+        if self._rejected is not None:
+            record = batch.records[index] if batch.records else None
+            self._rejected.add(stream, event, "linkedin_rejected", message, record, position=(batch.seq, index))
         if self._fail_on_rejection and self._policy_error is None:
             self._policy_error = policy_error("linkedin_rejected", message)
 
@@ -224,5 +241,20 @@ class BatchWriter:
 
     def _emit_ready_states(self) -> None:
         with self._state_lock:
+            if not self._states or self._states[0][0] > self._settled_seq:
+                return
+            if self._rejected is not None and not self._write_rejected():
+                return
             while self._states and self._states[0][0] <= self._settled_seq:
-                self._emit(self._states.popleft()[1])
+                _, message, number = self._states.popleft()
+                self._emit(message if self._rejected is None else self._rejected.stamp(message, number))
+
+    def _write_rejected(self) -> bool:
+        """Write the pending rejected records before any STATE after them; on failure the sync stops here."""
+        assert self._rejected is not None
+        try:
+            self._rejected.before_states()
+        except ConfigError as error:
+            self.fatal = self.fatal or error
+            return False
+        return True

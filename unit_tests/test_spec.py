@@ -57,6 +57,8 @@ def test_secrets_are_marked():
         "credentials.access_token",
         "credentials.client_secret",
         "credentials.refresh_token",
+        "object_storage_config.access_key_id",
+        "object_storage_config.secret_access_key",
     }
 
 

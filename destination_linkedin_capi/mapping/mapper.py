@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from destination_linkedin_capi.config import ConnectorConfig
+from destination_linkedin_capi.mapping.consent import ConsentCheck
 from destination_linkedin_capi.mapping.fields import Layout, Plan, layout_of
 from destination_linkedin_capi.mapping.general import map_general
 from destination_linkedin_capi.mapping.planned import map_planned
@@ -36,6 +37,16 @@ class RecordMapper:
         self._router = Router(self._settings, config.stream_events, streams)
         self._routes = self._router.routes
         self._layouts: dict[tuple[str, ...], Shape] = {}
+        if config.consent_field is not None:  # only then does each record pay for the check
+            self._consent = ConsentCheck(config.consent_field, config.consent_values)
+            self._map_any = self.map
+            self.map = self._map_with_consent  # type: ignore[method-assign]
+
+    def _map_with_consent(
+        self, stream: str, namespace: str | None, data: Mapping[str, Any]
+    ) -> ConversionEvent | Rejection:
+        """`map`, after the consent rule: a record without granted consent is rejected before anything else."""
+        return self._consent.refusal(data) or self._map_any(stream, namespace, data)
 
     def map(self, stream: str, namespace: str | None, data: Mapping[str, Any]) -> ConversionEvent | Rejection:
         """One record → its conversion event, or the first problem found (event, time, identifiers,
