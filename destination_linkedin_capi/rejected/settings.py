@@ -14,7 +14,6 @@ from typing import Any
 
 from destination_linkedin_capi.errors import ConfigError
 
-FIELD = "object_storage_config"
 DEFAULT_PATH_FORMAT = "{sync_id}/{namespace}/{stream_name}/"
 DEFAULT_FILE_NAME_FORMAT = "{date}_{timestamp}_{part_number}{format_extension}"
 #: The variables `path_format` and `file_name_format` may use.
@@ -76,10 +75,14 @@ def _text(options: Mapping[str, Any], name: str, *, required: bool = False) -> s
     value = options.get(name)
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
-            raise ConfigError(f"Rejected records storage: {name} is required (config field '{FIELD}.{name}').")
+            raise ConfigError(
+                f"Rejected records storage: {name} is required (config field 'object_storage_config.{name}')."
+            )
         return None
     if not isinstance(value, str):
-        raise ConfigError(f"Rejected records storage: {name} must be text (config field '{FIELD}.{name}').")
+        raise ConfigError(
+            f"Rejected records storage: {name} must be text (config field 'object_storage_config.{name}')."
+        )
     return value.strip()
 
 
@@ -89,13 +92,13 @@ def _template(options: Mapping[str, Any], name: str, default: str) -> str:
         fields = [field for _, field, _, _ in string.Formatter().parse(value) if field is not None]
     except ValueError:
         raise ConfigError(
-            f"Rejected records storage: {name} has an unbalanced '{{' or '}}' (config field '{FIELD}.{name}')."
+            f"Rejected records storage: {name} has an unbalanced '{{' or '}}' (config field 'object_storage_config.{name}')."
         ) from None
     unknown = sorted({field for field in fields if field not in PATH_VARIABLES})
     if unknown:
         raise ConfigError(
             f"Rejected records storage: {name} uses unknown variable {', '.join('{' + u + '}' for u in unknown)} "
-            f"(config field '{FIELD}.{name}'); use {', '.join('{' + v + '}' for v in sorted(PATH_VARIABLES))}."
+            f"(config field 'object_storage_config.{name}'); use {', '.join('{' + v + '}' for v in sorted(PATH_VARIABLES))}."
         )
     return value
 
@@ -108,7 +111,7 @@ def _gzip(options: Mapping[str, Any]) -> bool:
     if kind not in ("No Compression", "GZIP"):
         raise ConfigError(
             f"Rejected records storage: compression must be 'No Compression' or 'GZIP' "
-            f"(config field '{FIELD}.compression.compression_type')."
+            f"(config field 'object_storage_config.compression.compression_type')."
         )
     return kind == "GZIP"
 
@@ -122,7 +125,7 @@ def _check_format(options: Mapping[str, Any]) -> None:
     if kind != "JSONL":
         raise ConfigError(
             "Rejected records storage: format must be JSONL, the only format rejected records are written in "
-            f"(config field '{FIELD}.format.format_type')."
+            f"(config field 'object_storage_config.format.format_type')."
         )
 
 
@@ -132,19 +135,19 @@ def _s3(options: Mapping[str, Any]) -> S3Storage:
     if not _BUCKET_NAME.fullmatch(bucket):
         raise ConfigError(
             "Rejected records storage: S3 Bucket Name is not a bucket name (3–63 lower-case letters, digits, '.' "
-            f"or '-'; config field '{FIELD}.s3_bucket_name')."
+            f"or '-'; config field 'object_storage_config.s3_bucket_name')."
         )
     access_key_id = _text(options, "access_key_id")
     secret_access_key = _text(options, "secret_access_key")
     if (access_key_id is None) != (secret_access_key is None):
         raise ConfigError(
             "Rejected records storage: give both Access Key ID and Secret Access Key, or neither (then the "
-            f"machine's AWS credentials or Role ARN are used; config field '{FIELD}')."
+            f"machine's AWS credentials or Role ARN are used; config field 'object_storage_config')."
         )
     endpoint = _text(options, "s3_endpoint")
     if endpoint is not None and not endpoint.startswith(("http://", "https://")):
         raise ConfigError(
-            f"Rejected records storage: S3 Endpoint must be an http(s) URL (config field '{FIELD}.s3_endpoint')."
+            f"Rejected records storage: S3 Endpoint must be an http(s) URL (config field 'object_storage_config.s3_endpoint')."
         )
     _check_format(options)
     prefix = (_text(options, "bucket_path") or "").strip("/")
@@ -167,7 +170,7 @@ def parse_storage(options: Any) -> Storage | None:
     if options is None:
         return None
     if not isinstance(options, Mapping):
-        raise ConfigError(f"Rejected records storage must be an object (config field '{FIELD}').")
+        raise ConfigError(f"Rejected records storage must be an object (config field 'object_storage_config').")
     kind = options.get("storage_type", "None")
     if kind == "None":
         return None
@@ -183,5 +186,5 @@ def parse_storage(options: Any) -> Storage | None:
             file_name_format=_template(options, "file_name_format", DEFAULT_FILE_NAME_FORMAT),
         )
     raise ConfigError(
-        f"Rejected records storage: storage_type must be None, S3 or Local (config field '{FIELD}.storage_type')."
+        f"Rejected records storage: storage_type must be None, S3 or Local (config field 'object_storage_config.storage_type')."
     )
