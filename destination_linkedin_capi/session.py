@@ -83,7 +83,9 @@ class WriteSession:
         self._now_ms = now_ms
         self._state_counts = StateCounts(self.report)
         sync_ids = sorted({str(info.sync_id) for info in streams.values() if info.sync_id is not None})
-        self.rejected = RejectedOutput(config.rejected_storage, sync_id=sync_ids[0] if sync_ids else run_id())
+        self.rejected = RejectedOutput(
+            config.rejected_storage, sync_id=sync_ids[0] if sync_ids else run_id(), event_names=self.report.event_names
+        )
         self.writer: BatchWriter | None = None
 
     def _rule_ids(self) -> dict[str, int]:

@@ -99,6 +99,7 @@ class RejectedOutput:
         storage: Storage | None,
         *,
         sync_id: str,
+        event_names: dict[str, str] | None = None,
         store: Backend | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -106,6 +107,7 @@ class RejectedOutput:
         self.windows = RejectionWindows()
         self._store = store if store is not None or storage is None else backend(storage)
         self._sync_id = sync_id
+        self._event_names = event_names or {}  # event key → the name the user configured
         self._clock = clock
         self._lock = threading.Lock()
         self._pending: dict[StreamKey, list[bytes]] = {}
@@ -137,7 +139,7 @@ class RejectedOutput:
         row = {
             "stream": stream[1],
             "namespace": stream[0],
-            "event": event,
+            "event": self._event_names.get(event, event) if event is not None else None,
             "reason": reason,
             "message": message,
             "rejected_at": dt.datetime.fromtimestamp(now, dt.timezone.utc).isoformat(timespec="milliseconds"),

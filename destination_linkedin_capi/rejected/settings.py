@@ -110,8 +110,8 @@ def _gzip(options: Mapping[str, Any]) -> bool:
     kind = compression.get("compression_type") if isinstance(compression, Mapping) else None
     if kind not in ("No Compression", "GZIP"):
         raise ConfigError(
-            f"Rejected records storage: compression must be 'No Compression' or 'GZIP' "
-            f"(config field 'object_storage_config.compression.compression_type')."
+            "Rejected records storage: compression must be 'No Compression' or 'GZIP' "
+            "(config field 'object_storage_config.compression.compression_type')."
         )
     return kind == "GZIP"
 
@@ -125,7 +125,7 @@ def _check_format(options: Mapping[str, Any]) -> None:
     if kind != "JSONL":
         raise ConfigError(
             "Rejected records storage: format must be JSONL, the only format rejected records are written in "
-            f"(config field 'object_storage_config.format.format_type')."
+            "(config field 'object_storage_config.format.format_type')."
         )
 
 
@@ -135,19 +135,19 @@ def _s3(options: Mapping[str, Any]) -> S3Storage:
     if not _BUCKET_NAME.fullmatch(bucket):
         raise ConfigError(
             "Rejected records storage: S3 Bucket Name is not a bucket name (3–63 lower-case letters, digits, '.' "
-            f"or '-'; config field 'object_storage_config.s3_bucket_name')."
+            "or '-'; config field 'object_storage_config.s3_bucket_name')."
         )
     access_key_id = _text(options, "access_key_id")
     secret_access_key = _text(options, "secret_access_key")
     if (access_key_id is None) != (secret_access_key is None):
         raise ConfigError(
             "Rejected records storage: give both Access Key ID and Secret Access Key, or neither (then the "
-            f"machine's AWS credentials or Role ARN are used; config field 'object_storage_config')."
+            "machine's AWS credentials or Role ARN are used; config field 'object_storage_config')."
         )
     endpoint = _text(options, "s3_endpoint")
     if endpoint is not None and not endpoint.startswith(("http://", "https://")):
         raise ConfigError(
-            f"Rejected records storage: S3 Endpoint must be an http(s) URL (config field 'object_storage_config.s3_endpoint')."
+            "Rejected records storage: S3 Endpoint must be an http(s) URL (config field 'object_storage_config.s3_endpoint')."
         )
     _check_format(options)
     prefix = (_text(options, "bucket_path") or "").strip("/")
@@ -170,7 +170,7 @@ def parse_storage(options: Any) -> Storage | None:
     if options is None:
         return None
     if not isinstance(options, Mapping):
-        raise ConfigError(f"Rejected records storage must be an object (config field 'object_storage_config').")
+        raise ConfigError("Rejected records storage must be an object (config field 'object_storage_config').")
     kind = options.get("storage_type", "None")
     if kind == "None":
         return None
@@ -186,5 +186,5 @@ def parse_storage(options: Any) -> Storage | None:
             file_name_format=_template(options, "file_name_format", DEFAULT_FILE_NAME_FORMAT),
         )
     raise ConfigError(
-        f"Rejected records storage: storage_type must be None, S3 or Local (config field 'object_storage_config.storage_type')."
+        "Rejected records storage: storage_type must be None, S3 or Local (config field 'object_storage_config.storage_type')."
     )
