@@ -20,6 +20,7 @@ from destination_linkedin_capi.writer import BatchWriter
 from unit_tests.s3_server import SECRET, s3_server  # noqa: F401 - the fixture
 
 LEADS = (None, "leads")
+S3_MINIMAL = {"storage_type": "S3", "s3_bucket_name": "b-1", "s3_bucket_region": "", "bucket_path": ""}
 ORDERS = ("shop", "orders")
 
 
@@ -86,11 +87,15 @@ def test_s3_fields_as_airbyte_declares_them():
     ("options", "expected"),
     [
         ({"storage_type": "GCS"}, "storage_type must be None, S3 or Local"),
-        ({"storage_type": "S3", "s3_bucket_region": "us-east-1"}, "s3_bucket_name is required"),
-        ({"storage_type": "S3", "s3_bucket_name": "s3://bucket"}, "S3 Bucket Name is not a bucket name"),
-        ({"storage_type": "S3", "s3_bucket_name": "b-1", "access_key_id": "SECRETKEYID"}, "give both"),
-        ({"storage_type": "S3", "s3_bucket_name": "b-1", "format": {"format_type": "CSV"}}, "format must be JSONL"),
-        ({"storage_type": "S3", "s3_bucket_name": "b-1", "s3_endpoint": "localhost:9000"}, "must be an http(s) URL"),
+        ({"storage_type": "S3", "s3_bucket_region": "us-east-1", "bucket_path": ""}, "s3_bucket_name is required"),
+        ({"storage_type": "S3", "s3_bucket_name": "b-1", "s3_bucket_region": ""}, "bucket_path is required"),
+        (
+            {"storage_type": "S3", "s3_bucket_name": "s3://bucket", "s3_bucket_region": "", "bucket_path": ""},
+            "S3 Bucket Name is not a bucket name",
+        ),
+        ({**S3_MINIMAL, "access_key_id": "SECRETKEYID"}, "give both"),
+        ({**S3_MINIMAL, "format": {"format_type": "CSV"}}, "format must be JSONL"),
+        ({**S3_MINIMAL, "s3_endpoint": "localhost:9000"}, "must be an http(s) URL"),
         ({"storage_type": "Local"}, "local_path is required"),
         ({"storage_type": "Local", "local_path": "/d", "path_format": "{stream}/"}, "unknown variable {stream}"),
         ({"storage_type": "Local", "local_path": "/d", "compression": {"compression_type": "ZIP"}}, "compression"),

@@ -130,6 +130,11 @@ def _check_format(options: Mapping[str, Any]) -> None:
 
 
 def _s3(options: Mapping[str, Any]) -> S3Storage:
+    for name in ("s3_bucket_region", "bucket_path"):  # required by the form, though they may be empty
+        if name not in options:
+            raise ConfigError(
+                f"Rejected records storage: {name} is required (config field 'object_storage_config.{name}')."
+            )
     bucket = _text(options, "s3_bucket_name", required=True)
     assert bucket is not None
     if not _BUCKET_NAME.fullmatch(bucket):
