@@ -20,7 +20,12 @@ from typing import Any
 import orjson
 
 from destination_linkedin_capi import failures
-from destination_linkedin_capi.errors import ConfigError, NotConversionsApiRuleError, RejectedRequestError
+from destination_linkedin_capi.errors import (
+    ConfigError,
+    ConnectorError,
+    NotConversionsApiRuleError,
+    RejectedRequestError,
+)
 from destination_linkedin_capi.rejected.output import RejectedOutput
 from destination_linkedin_capi.report import StreamKey, SyncReport
 
@@ -254,7 +259,7 @@ class BatchWriter:
         assert self._rejected is not None
         try:
             self._rejected.before_states()
-        except ConfigError as error:
+        except ConnectorError as error:  # the storage's StorageError or StorageUnavailableError
             self.fatal = self.fatal or error
             return False
         return True

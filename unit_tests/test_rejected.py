@@ -297,3 +297,19 @@ def test_s3_with_a_role_to_assume(s3_server):  # noqa: F811
     store = backend(storage)
     store.put("linkedin/rejected/x.jsonl", b"{}\n")
     assert s3_server.keys(bucket) == ["linkedin/rejected/x.jsonl"]
+
+
+def test_an_unreachable_or_failing_store_is_transient_and_a_refusal_is_not():
+    from botocore.exceptions import ClientError, EndpointConnectionError
+
+    from destination_linkedin_capi.failures import failure_type
+    from destination_linkedin_capi.rejected.store import StorageUnavailableError, _transient
+
+    def answer(status: int, code: str) -> ClientError:
+        return ClientError({"Error": {"Code": code}, "ResponseMetadata": {"HTTPStatusCode": status}}, "PutObject")
+
+    assert _transient(EndpointConnectionError(endpoint_url="http://127.0.0.1:1"))
+    assert _transient(answer(503, "SlowDown")) and _transient(answer(500, "InternalError"))
+    assert not _transient(answer(403, "AccessDenied")) and not _transient(answer(404, "NoSuchBucket"))
+    assert failure_type(StorageUnavailableError("…")).value == "transient_error"
+    assert failure_type(StorageError("…")).value == "config_error"

@@ -13,7 +13,7 @@ import uuid
 from pathlib import Path
 from typing import Protocol
 
-from destination_linkedin_capi.errors import ConfigError
+from destination_linkedin_capi.errors import ConfigError, ConnectorError, TransportError
 from destination_linkedin_capi.rejected.settings import LocalStorage, S3Storage, Storage
 
 PROBE_DIR = "_airbyte_check"
@@ -21,6 +21,14 @@ PROBE_DIR = "_airbyte_check"
 
 class StorageError(ConfigError):
     """Rejected records could not be written: the sync stops rather than lose them (a config problem)."""
+
+
+class StorageUnavailableError(TransportError):
+    """The storage did not answer, or answered 5xx, after boto3's retries: the sync stops, Airbyte retries it."""
+
+
+#: S3 error codes that pass on their own (besides any HTTP 5xx).
+TRANSIENT_CODES = frozenset({"SlowDown", "RequestTimeout", "InternalError", "ServiceUnavailable", "Throttling"})
 
 
 class Backend(Protocol):
@@ -86,6 +94,11 @@ class S3Backend:
         try:
             self._client.put_object(Bucket=self._settings.bucket, Key=key, Body=body)
         except Exception as error:
+            if _transient(error):
+                raise StorageUnavailableError(
+                    f"Rejected records could not be written: bucket '{self._settings.bucket}' did not answer "
+                    f"({_code(error)}) after retries; Airbyte retries the sync."
+                ) from None
             raise StorageError(
                 f"Rejected records could not be written to bucket '{self._settings.bucket}' ({_code(error)}); "
                 "check S3 Bucket Name, S3 Bucket Region, S3 Endpoint and that the credentials may write to it."
@@ -139,6 +152,19 @@ class LocalBackend:
         return str(self._root / key)
 
 
+def _transient(error: Exception) -> bool:
+    from botocore.exceptions import ConnectionError as NoConnection
+    from botocore.exceptions import HTTPClientError
+
+    if isinstance(error, (NoConnection, HTTPClientError)):
+        return True
+    response = getattr(error, "response", None)
+    if not isinstance(response, dict):
+        return False
+    status = response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
+    return status >= 500 or response.get("Error", {}).get("Code") in TRANSIENT_CODES
+
+
 def _code(error: Exception) -> str:
     """The storage's error code (AccessDenied, NoSuchBucket, …) or the exception's type: never its text,
     which may quote a request."""
@@ -161,6 +187,6 @@ def probe(settings: Storage) -> str | None:
         store = backend(settings)
         store.put(key, b"Written by the LinkedIn Conversions API destination's check; safe to delete.\n")
         store.delete(key)
-    except StorageError as error:
+    except ConnectorError as error:
         return str(error)
     return None
