@@ -314,3 +314,13 @@ def test_an_unreachable_or_failing_store_is_transient_and_a_refusal_is_not():
     assert not _transient(answer(403, "AccessDenied")) and not _transient(answer(404, "NoSuchBucket"))
     assert failure_type(StorageUnavailableError("…")).value == "transient_error"
     assert failure_type(StorageError("…")).value == "config_error"
+
+
+def test_windows_forget_the_boundaries_of_emitted_states():
+    windows = RejectionWindows()
+    for seq in range(1, 1001):
+        number = windows.state_added((seq, 3))
+        assert windows.take(number, LEADS, every_stream=False) == 0
+    assert len(windows._boundaries) == 0  # a long sync without rejections keeps nothing per state
+    windows.count(LEADS, (1001, 0))  # a LinkedIn rejection after all of them
+    assert windows.take(1000, LEADS, every_stream=False) == 1

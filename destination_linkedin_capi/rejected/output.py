@@ -81,8 +81,13 @@ class RejectionWindows:
             self._counts[(window, stream)] += 1
 
     def take(self, number: int, stream: StreamKey | None, *, every_stream: bool) -> int:
-        """The rejections a STATE covers: its stream's (or every stream's) in windows up to its own."""
+        """The rejections a STATE covers: its stream's (or every stream's) in windows up to its own. Called as
+        the STATE is emitted, when its records are settled: every later rejection is after it, so its boundary
+        (and those before it) need not be kept."""
         with self._lock:
+            while self._boundaries and self._passed <= number:
+                self._boundaries.popleft()
+                self._passed += 1
             keys = [
                 key
                 for key in self._counts
