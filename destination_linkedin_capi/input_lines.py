@@ -9,6 +9,7 @@ the parser stopped: `masking`, never its text), never dropped silently.
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import re
 from collections.abc import Iterable, Iterator
@@ -87,6 +88,45 @@ def exact(line: bytes | str, parsed: Any) -> Any:
         return parsed
 
 
+READ_SIZE = 1 << 20
+
+
+def line_chunks(items: Iterable[Any]) -> Iterator[Iterable[Any]]:
+    """The input in chunks of lines: a binary stream (stdin) is read a block at a time and split,
+    cheaper than a read per line; any other iterable is one chunk. `read1` returns what the pipe
+    holds without waiting for a full block, so a slow source's STATEs are not held back."""
+    if not isinstance(items, (io.BufferedIOBase, io.RawIOBase)):
+        yield items
+        return
+    read = getattr(items, "read1", None) or items.read
+    pending: list[bytes] = []  # the start of a line that continues in the next block(s)
+    while True:
+        block = read(READ_SIZE)
+        if not block:
+            break
+        lines = block.split(b"\n")
+        if len(lines) == 1:  # no line ends in this block: joined once, when it does (no quadratic copying)
+            pending.append(block)
+            continue
+        if pending:
+            pending.append(lines[0])
+            lines[0] = b"".join(pending)
+            pending = []
+        last = lines.pop()
+        if last:
+            pending.append(last)
+        yield lines
+    if pending:
+        yield (b"".join(pending),)
+
+
+def not_a_message(item: Any, parsed: Any, report: SyncReport, raw_lines: bool) -> None:
+    """A line that parsed to JSON other than an object: which JSON it is and its length, never its values."""
+    report.record_ignored(
+        "not_a_message", masking.json_line(item, parsed) if raw_lines else "a message that is not an object"
+    )
+
+
 def messages(items: Iterable[Any], report: SyncReport, *, raw_lines: bool = True) -> Iterator[dict[str, Any]]:
     """The input's messages as dicts: raw lines are parsed (and salvaged); anything that is not a JSON object
     is counted as `not_a_message` and skipped."""
@@ -107,9 +147,7 @@ def messages(items: Iterable[Any], report: SyncReport, *, raw_lines: bool = True
         if type(message) is dict:
             yield message
         else:
-            report.record_ignored(
-                "not_a_message", masking.json_line(item, message) if raw_lines else "a message that is not an object"
-            )
+            not_a_message(item, message, report, raw_lines)
 
 
 def record_stream(message: dict[str, Any], report: SyncReport) -> StreamKey | None:

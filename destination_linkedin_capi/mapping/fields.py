@@ -42,6 +42,14 @@ RAW_IDS = (
     ("oracle_moat_id", c.ID_ORACLE_MOAT),
 )
 USER_INFO_FIELDS = ("first_name", "last_name", "company_name", "title", "country_code")
+# An event's identifiers (match keys), in the order the general path lists them; the planned path
+# keeps them as bits (`ID_BIT`) and reads the tuple from `IDENTIFIERS[mask]`.
+IDENTIFIER_ORDER = ("email", "li_fat_id", "acxiom_id", "oracle_moat_id", "name", "external_id", "lead")
+ID_BIT = {name: 1 << bit for bit, name in enumerate(IDENTIFIER_ORDER)}
+IDENTIFIERS = tuple(
+    tuple(name for bit, name in enumerate(IDENTIFIER_ORDER) if mask >> bit & 1)
+    for mask in range(1 << len(IDENTIFIER_ORDER))
+)
 TIME = "conversion_happened_at"
 
 Source = str | tuple[str, ...]  # a top-level key of the record, or a nested path
@@ -75,7 +83,8 @@ class Plan:
         self.event_name = sources.get("event_name")
         self.time = sources.get(TIME)
         self.email = sources.get("email")
-        self.raw_ids = tuple((field, id_type, sources[field]) for field, id_type in RAW_IDS if field in sources)
+        # (identifier bit, idType, record key) of each raw userId
+        self.raw_ids = tuple((ID_BIT[field], id_type, sources[field]) for field, id_type in RAW_IDS if field in sources)
         self.first_name = sources.get("first_name")
         self.last_name = sources.get("last_name")
         self.company_name = sources.get("company_name")
