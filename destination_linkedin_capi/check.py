@@ -31,6 +31,7 @@ from destination_linkedin_capi.client import LinkedInClient
 from destination_linkedin_capi.config import ConnectorConfig
 from destination_linkedin_capi.errors import ConfigError, ConnectorError, ForbiddenError
 from destination_linkedin_capi.failures import version_warning
+from destination_linkedin_capi.rejected.store import probe
 from destination_linkedin_capi.rules import CONVERSIONS_API, Rule, get_rule, list_rules, plan
 
 #: `check` gives up on an unresponsive LinkedIn or token service after this long, not the sync's limit.
@@ -235,6 +236,10 @@ def check_connection(
     warning = version_warning(config.api_version, dt.datetime.fromtimestamp(clock(), tz=dt.timezone.utc).date())
     if warning:
         logger.warning(warning)
+    if config.rejected_storage is not None:  # written in dry runs too, so checked before them
+        problem = probe(config.rejected_storage)
+        if problem:
+            return False, problem
     if config.dry_run:
         events = ", ".join(event.name for event in config.events.values())
         return (

@@ -31,9 +31,11 @@ _LONG_RUN = b"0" * 19
 class NotStrictJson:
     """The data of a RECORD whose line is not strict JSON (see `salvage`): rejected, never sent."""
 
-    __slots__ = ("message",)
+    __slots__ = ("message", "text")
 
     def __init__(self, line: bytes | str, error: orjson.JSONDecodeError) -> None:
+        text = line.decode("utf-8", "replace") if isinstance(line, bytes) else line
+        self.text = text.encode("utf-8", "replace").decode("utf-8").strip()  # the line as written to rejected records
         self.message = (
             "The record's line is not strict JSON (it holds NaN, Infinity, a number too large for JSON, a lone "
             f"surrogate or bytes that are not UTF-8), so its values cannot be read exactly: {masking.line(line, error)}"
@@ -174,7 +176,7 @@ def ignore_other(kind: Any, report: SyncReport) -> None:
         report.record_ignored("not_a_message", "a message whose type is not text")
 
 
-def _descriptor_key(state: dict[str, Any]) -> StreamKey | None:
+def descriptor_key(state: dict[str, Any]) -> StreamKey | None:
     """The stream a STREAM state is for; None when its descriptor is unreadable (the state then counts no records)."""
     stream = state.get("stream")
     descriptor = stream.get("stream_descriptor") if type(stream) is dict else None
@@ -203,7 +205,7 @@ class StateCounts:
             return message
         read = self._report.read
         if state.get("type") == "STREAM":
-            key = _descriptor_key(state)
+            key = descriptor_key(state)
             count = 0
             if key is not None:
                 count = read[key] - self._read_at_state.get(key, 0)

@@ -34,6 +34,7 @@ from destination_linkedin_capi.input_lines import (
     salvage,
 )
 from destination_linkedin_capi.mapping import RecordMapper, Rejection, StreamInfo
+from destination_linkedin_capi.rejected.output import RejectedOutput, run_id
 from destination_linkedin_capi.report import StreamKey, SyncReport
 from destination_linkedin_capi.rules import resolve_rules
 from destination_linkedin_capi.throttle import RequestBudget
@@ -94,6 +95,10 @@ class WriteSession:
         self._emit = self.cancellation.whole_lines(emit)
         self._now_ms = now_ms
         self._state_counts = StateCounts(self.report)
+        sync_ids = sorted({str(info.sync_id) for info in streams.values() if info.sync_id is not None})
+        self.rejected = RejectedOutput(
+            config.rejected_storage, sync_id=sync_ids[0] if sync_ids else run_id(), event_names=self.report.event_names
+        )
         self.writer: BatchWriter | None = None
 
     def _rule_ids(self) -> dict[str, int]:
@@ -132,6 +137,7 @@ class WriteSession:
                     progress=self._progress,
                     retry=self.client.policy if self.client else None,
                     sleep=self.cancellation.sleep,
+                    rejected=self.rejected,
                 )
                 with _write_gc():
                     self._loop(messages, mapper, raw_lines)
@@ -166,7 +172,9 @@ class WriteSession:
         return cancelled
 
     def _log_summary(self) -> None:
-        for line in self.report.summary_lines(dry_run=self.config.dry_run):
+        lines = self.report.summary_lines(dry_run=self.config.dry_run)
+        where = self.rejected.summary_line()
+        for line in lines + ([where] if where else []):
             logger.info(line)
 
     def _loop(self, items: Iterable[Any], mapper: RecordMapper, raw_lines: bool) -> None:
@@ -234,17 +242,17 @@ class WriteSession:
                 data = record.get("data")
                 if data.__class__ is not dict:
                     if data.__class__ is NotStrictJson:
-                        reject(key, None, "invalid_json", data.message)
+                        reject(key, None, "invalid_json", data.message, {"raw_line": data.text})
                     else:
-                        reject(key, None, "record_not_object", "The record's data is not a JSON object.")
+                        reject(key, None, "record_not_object", "The record's data is not a JSON object.", data)
                     continue
                 result = map_record(data)
                 if result.__class__ is tuple:
                     event, payload, identifiers, notes = result
                     mapped[(event, identifiers, notes)] += 1
-                    add_event(key, event, payload)
+                    add_event(key, event, payload, data)
                 elif result.__class__ is Rejection:
-                    reject(key, None, result.reason, result.message)
+                    reject(key, None, result.reason, result.message, data)
                 else:
                     mapped[(result.event, result.identifiers, result.notes)] += 1
-                    add_event(key, result.event, result.payload)
+                    add_event(key, result.event, result.payload, data)

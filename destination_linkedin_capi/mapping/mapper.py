@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from destination_linkedin_capi.config import ConnectorConfig
+from destination_linkedin_capi.mapping.consent import ConsentCheck
 from destination_linkedin_capi.mapping.fields import Layout, Plan, layout_of
 from destination_linkedin_capi.mapping.general import map_general
 from destination_linkedin_capi.mapping.planned import Planned, map_planned, plan_event
@@ -42,6 +43,18 @@ class RecordMapper:
         self._routes = self._router.routes
         self._layouts: dict[tuple[str, ...], Shape] = {}
         self._cached_keys = 0  # the keys held by `_layouts`, each entry counted as its keys plus one
+        self._consent: ConsentCheck | None = None
+        if config.consent_field is not None:  # only then does each record pay for the check
+            self._consent = ConsentCheck(config.consent_field, config.consent_values)
+            self._map_any = self.map
+            self.map = self._map_with_consent  # type: ignore[method-assign]
+
+    def _map_with_consent(
+        self, stream: str, namespace: str | None, data: Mapping[str, Any]
+    ) -> ConversionEvent | Rejection:
+        """`map`, after the consent rule: a record without granted consent is rejected before anything else."""
+        assert self._consent is not None
+        return self._consent.refusal(data) or self._map_any(stream, namespace, data)
 
     def map(self, stream: str, namespace: str | None, data: Mapping[str, Any]) -> ConversionEvent | Rejection:
         """One record → its conversion event, or the first problem found (event, time, identifiers,
@@ -77,7 +90,15 @@ class RecordMapper:
                     return planned
             return map_general(settings, router, shape[0], route, data)
 
-        return map_record
+        consent = self._consent
+        if consent is None:
+            return map_record
+        refusal, map_consented = consent.refusal, map_record
+
+        def map_record_with_consent(data: Mapping[str, Any]) -> Planned | ConversionEvent | Rejection:
+            return refusal(data) or map_consented(data)
+
+        return map_record_with_consent
 
     def map_general(self, stream: str, namespace: str | None, data: Mapping[str, Any]) -> ConversionEvent | Rejection:
         """What `map` gives, always by the general path (for tests and comparisons)."""
