@@ -417,6 +417,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.records < 1:
         parser.error("--records must be at least 1")
     signal.signal(signal.SIGTERM, _raise_terminated)
+    # A shell that starts a job in the background leaves SIGINT ignored, and Python then keeps it ignored;
+    # the demo must still stop (and stop what it started) on Ctrl-C or `kill -INT`.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         run_demo(args.records, dry_run=args.dry_run)
     except DemoFailed as failure:
