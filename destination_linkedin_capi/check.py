@@ -3,7 +3,9 @@
 Steps, stopping at the first failure: (1) the config parses; (2) a token can be obtained; (3) the token
 reaches the ad account with a role that may write conversions; (4) every mapped rule is in that account,
 enabled and a CONVERSIONS_API rule; (5) in token-ID/OAuth modes every other event has a rule or one can be
-created, and listed campaigns exist. Nothing is created or changed. `check` never raises, and its FAILED
+created, and listed campaigns exist. Nothing is created or changed; a dry run is checked the same way (its
+sync sends nothing, but the credentials must work when it is turned off). The API-version sunset and
+refresh-token expiry warnings are logged and appended to the status message, which is all the UI shows. `check` never raises, and its FAILED
 text (which the CDK does not filter) never holds a secret: sentences are built from codes and IDs only,
 then passed through the secret filter as a second line of defence.
 """
@@ -35,6 +37,7 @@ CHECK_RETRY_SECONDS = 20.0
 REFRESH_TOKEN_WARNING_DAYS = 30
 #: How many other reachable ad accounts to search for a mapped rule that is not in the configured one.
 MAX_OTHER_ACCOUNTS = 20
+DRY_RUN_NOTE = " Dry run: the credentials were checked; a sync maps and previews events but sends none to LinkedIn."
 
 
 class CheckFailed(Exception):
@@ -205,15 +208,11 @@ def check_connection(
         config = ConnectorConfig.parse(config_raw)
     except ConfigError as error:
         return False, str(error)
+    warnings: list[str] = []
     warning = version_warning(config.api_version, dt.datetime.fromtimestamp(clock(), tz=dt.timezone.utc).date())
     if warning:
         logger.warning(warning)
-    if config.dry_run:
-        events = ", ".join(event.name for event in config.events.values())
-        return (
-            True,
-            f"Config is valid (account {config.account_id}, events: {events}). Dry run: LinkedIn was not contacted.",
-        )
+        warnings.append(warning)
     retry_seconds = min(float(config.max_retry_seconds), CHECK_RETRY_SECONDS)
     tokens = make_token_provider(config, session, max_retry_seconds=retry_seconds, clock=clock, sleep=sleep)
     client = LinkedInClient(
@@ -230,6 +229,7 @@ def check_connection(
         warning = refresh_token_warning(config, tokens, clock())
         if warning:
             logger.warning(warning)
+            warnings.append(warning)
         roles = _check_role(config, client)
         rules = _list_rules(config, client)
         _check_mapped_rules(config, client, rules, roles)
@@ -240,11 +240,17 @@ def check_connection(
             lines = [f"{event.name} → rule {event.rule_id}" for event in config.events.values()]
             campaigns = ""
     except CheckFailed as failure:
-        return False, str(failure)
+        return False, _with_warnings(str(failure), warnings)
     logger.info("check: event → conversion rule: %s", "; ".join(lines))
-    return True, (
-        f"Connected to ad account {config.account_id} as {roles[config.account_id]}. Events: {'; '.join(lines)}.{campaigns}"
-    )
+    summary = f"Connected to ad account {config.account_id} as {roles[config.account_id]}. Events: {'; '.join(lines)}.{campaigns}"
+    if config.dry_run:
+        summary += DRY_RUN_NOTE
+    return True, _with_warnings(summary, warnings)
+
+
+def _with_warnings(sentence: str, warnings: list[str]) -> str:
+    """The status message with the sunset and refresh-token warnings after it: the UI shows only this text."""
+    return " ".join([sentence, *(f"Warning: {warning}" for warning in warnings)])
 
 
 def run_check(

@@ -11,6 +11,7 @@ from typing import Any
 from destination_linkedin_capi import constants as c
 from destination_linkedin_capi import normalize as n
 from destination_linkedin_capi.mapping.fields import Plan, blank
+from destination_linkedin_capi.mapping.identifiers import google_aid_user_id, ip_user_id
 from destination_linkedin_capi.mapping.reasons import MAX_FUTURE_SKEW_MS
 from destination_linkedin_capi.mapping.results import ConversionEvent
 from destination_linkedin_capi.mapping.routing import Route
@@ -69,6 +70,18 @@ def map_planned(s: Settings, plan: Plan, route: Route, data: Mapping[str, Any]) 
             return None
         user_ids.append({"idType": id_type, "idValue": text})
         identifiers.append(field)
+    if plan.ip_address is not None and not blank(value := data[plan.ip_address]):
+        entry = ip_user_id(s, value)
+        if entry.__class__ is str:
+            return None
+        user_ids.append(entry)  # type: ignore[arg-type]
+        identifiers.append("ip_address")
+    if plan.google_aid is not None and not blank(value := data[plan.google_aid]):
+        entry = google_aid_user_id(s, value)
+        if entry.__class__ is str:
+            return None
+        user_ids.append(entry)  # type: ignore[arg-type]
+        identifiers.append("google_aid")
     user: dict[str, Any] = {"userIds": user_ids}
     if plan.user_info:
         first = n.clean_text(data[plan.first_name]) if plan.first_name is not None else None
