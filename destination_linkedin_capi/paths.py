@@ -14,8 +14,8 @@ _INDEX = re.compile(r"\[([0-9]+)\]")
 
 
 def is_nested(text: str) -> bool:
-    """True when the text is a path with more than one step (a dot or a list index)."""
-    return "." in text or "[" in text
+    """True when the text is meant as a path of several steps (it has a dot or a bracket)."""
+    return "." in text or "[" in text or "]" in text
 
 
 def parse_path(text: str) -> tuple[Step, ...] | None:

@@ -120,6 +120,7 @@ class WriteSession:
             with _write_gc():
                 self._loop(messages, mapper, raw_lines)
             self.writer.finish()
+            self._warn_unresolved(mapper)
         except BaseException as error:
             if self.writer is not None:
                 self.writer.fatal = self.writer.fatal or error
@@ -131,6 +132,18 @@ class WriteSession:
             raise failures.traced(error, self.config) from error
         self._log_summary()
         return self.report
+
+    def _warn_unresolved(self, mapper: RecordMapper) -> None:
+        """One warning per `field_mappings` path that no record of the whole sync had (docs/mapping.md §2)."""
+        if not self.report.total_read:
+            return
+        for field, path in mapper.unresolved_mappings().items():
+            logger.warning(
+                "Field mappings: no record of this sync has '%s' (mapped to %s); check the path's spelling, nesting "
+                "and list positions.",
+                path,
+                field,
+            )
 
     def _log_summary(self) -> None:
         for line in self.report.summary_lines(dry_run=self.config.dry_run):

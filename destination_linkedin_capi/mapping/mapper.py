@@ -8,12 +8,13 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from destination_linkedin_capi.config import ConnectorConfig
-from destination_linkedin_capi.mapping.fields import Layout, Plan, layout_of
+from destination_linkedin_capi.mapping.fields import Layout, Plan, dig, layout_of
 from destination_linkedin_capi.mapping.general import map_general
 from destination_linkedin_capi.mapping.planned import map_planned
 from destination_linkedin_capi.mapping.results import ConversionEvent, Rejection
 from destination_linkedin_capi.mapping.routing import Route, Router, StreamInfo
 from destination_linkedin_capi.mapping.settings import Settings
+from destination_linkedin_capi.paths import Step, is_nested, parse_path
 
 # Distinct record key sets remembered; sparse sources could otherwise grow the cache without end.
 LAYOUT_CACHE_SIZE = 4096
@@ -36,6 +37,13 @@ class RecordMapper:
         self._router = Router(self._settings, config.stream_events, streams)
         self._routes = self._router.routes
         self._layouts: dict[tuple[str, ...], Shape] = {}
+        # `field_mappings` entries no record has had yet: LinkedIn field → its path (for one warning per sync)
+        self._unresolved = dict(config.field_mappings)
+        self._nested: list[tuple[str, tuple[Step, ...]]] = [
+            (field, steps)
+            for field, path in self._unresolved.items()
+            if is_nested(path) and (steps := parse_path(path)) is not None
+        ]
 
     def map(self, stream: str, namespace: str | None, data: Mapping[str, Any]) -> ConversionEvent | Rejection:
         """One record → its conversion event, or the first problem found (event, time, identifiers,
@@ -44,6 +52,8 @@ class RecordMapper:
         shape = self._layouts.get(keys)
         if shape is None:  # an empty layout is cached too: nothing recognised
             shape = self._shape(keys)
+        if self._nested:
+            self._resolve_nested(data)
         route = self._routes.get((namespace, stream)) or self._router.route(namespace, stream)
         plan = shape[1]
         if plan is not None:
@@ -65,6 +75,17 @@ class RecordMapper:
             return None
         return map_planned(self._settings, plan, self._route(namespace, stream), data)
 
+    def unresolved_mappings(self) -> dict[str, str]:
+        """The `field_mappings` (LinkedIn field → record path) that no record mapped so far had."""
+        return dict(self._unresolved)
+
+    def _resolve_nested(self, data: Mapping[str, Any]) -> None:
+        """Only while a nested mapped path has never been found: is it in this record?"""
+        found = [(field, steps) for field, steps in self._nested if dig(data, steps) is not None]
+        for item in found:
+            self._nested.remove(item)
+            self._unresolved.pop(item[0], None)
+
     def _route(self, namespace: str | None, stream: str) -> Route:
         return self._routes.get((namespace, stream)) or self._router.route(namespace, stream)
 
@@ -74,6 +95,11 @@ class RecordMapper:
     def _shape(self, keys: tuple[str, ...]) -> Shape:
         """The layout and plan of records with exactly these keys, remembered."""
         layout = layout_of(keys, self._settings.explicit)
+        if self._unresolved:
+            folded = {key.casefold() for key in keys}
+            for field in [field for field, path in self._unresolved.items() if path.casefold() in folded]:
+                del self._unresolved[field]
+                self._nested = [item for item in self._nested if item[0] != field]
         if len(self._layouts) >= LAYOUT_CACHE_SIZE:
             self._layouts.clear()
         shape = self._layouts[keys] = (layout, Plan.of(layout))
