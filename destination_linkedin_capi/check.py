@@ -28,6 +28,7 @@ from destination_linkedin_capi.accounts import WRITER_ROLES, account_roles, camp
 from destination_linkedin_capi.auth import TokenProvider, make_token_provider
 from destination_linkedin_capi.client import LinkedInClient
 from destination_linkedin_capi.config import ConnectorConfig
+from destination_linkedin_capi.config_updates import ConfigUpdates
 from destination_linkedin_capi.errors import ConfigError, ConnectorError, ForbiddenError
 from destination_linkedin_capi.failures import version_warning
 from destination_linkedin_capi.rules import CONVERSIONS_API, Rule, get_rule, list_rules, plan
@@ -202,8 +203,10 @@ def check_connection(
     session: requests.Session | None = None,
     clock: Callable[[], float] = time.time,
     sleep: Callable[[float], None] = time.sleep,
+    emit: Callable[[dict[str, Any]], None] | None = None,
 ) -> tuple[bool, str]:
-    """Run the steps; (True, summary) or (False, the first problem's sentence). May raise only on a bug."""
+    """Run the steps; (True, summary) or (False, the first problem's sentence). May raise only on a bug.
+    `emit` receives the CONTROL message of a refresh token LinkedIn rotated while checking (config_updates.py)."""
     try:
         config = ConnectorConfig.parse(config_raw)
     except ConfigError as error:
@@ -241,6 +244,9 @@ def check_connection(
             campaigns = ""
     except CheckFailed as failure:
         return False, _with_warnings(str(failure), warnings)
+    finally:
+        if emit is not None:
+            ConfigUpdates(config_raw, tokens, emit).flush()
     logger.info("check: event → conversion rule: %s", "; ".join(lines))
     summary = f"Connected to ad account {config.account_id} as {roles[config.account_id]}. Events: {'; '.join(lines)}.{campaigns}"
     if config.dry_run:
@@ -260,10 +266,11 @@ def run_check(
     session: requests.Session | None = None,
     clock: Callable[[], float] = time.time,
     sleep: Callable[[float], None] = time.sleep,
+    emit: Callable[[dict[str, Any]], None] | None = None,
 ) -> AirbyteConnectionStatus:
     """`Destination.check`: never raises; the message is secret-filtered because the CDK does not do it."""
     try:
-        ok, sentence = check_connection(config_raw, logger, session=session, clock=clock, sleep=sleep)
+        ok, sentence = check_connection(config_raw, logger, session=session, clock=clock, sleep=sleep, emit=emit)
     except Exception as error:  # a bug must not crash check; the type name carries no secret
         logger.error("check failed unexpectedly: %s", type(error).__name__)
         ok, sentence = False, f"Unexpected error while checking the connection ({type(error).__name__})."

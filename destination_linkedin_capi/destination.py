@@ -118,11 +118,11 @@ class DestinationLinkedinCapi(Destination):
             streams = read_catalog(catalog_path)
         except ConfigError as error:
             raise AirbyteTracedException(message=str(error), failure_type=FailureType.config_error) from None
-        WriteSession(parsed, streams, emit).run(lines)
+        WriteSession(parsed, streams, emit, raw_config=config).run(lines)
 
     def check(self, logger: logging.Logger, config: Mapping[str, Any]) -> AirbyteConnectionStatus:
         """Never raises and never echoes a secret: every failure is one plain FAILED sentence (see check.py)."""
-        return run_check(config, logger)
+        return run_check(config, logger, emit=emit_to_stdout)
 
     def write(
         self,
@@ -137,7 +137,7 @@ class DestinationLinkedinCapi(Destination):
             raise AirbyteTracedException(message=str(error), failure_type=FailureType.config_error) from None
         streams = catalog_streams(configured_catalog)
         out: deque[dict[str, Any]] = deque()
-        session = WriteSession(parsed, streams, out.append)
+        session = WriteSession(parsed, streams, out.append, raw_config=config)
         dumped = (AirbyteMessageSerializer.dump(message) for message in input_messages)
         session.run(dumped, raw_lines=False)
         while out:

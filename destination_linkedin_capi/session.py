@@ -19,6 +19,7 @@ from destination_linkedin_capi import failures
 from destination_linkedin_capi.auth import TokenProvider, make_token_provider
 from destination_linkedin_capi.client import LinkedInClient
 from destination_linkedin_capi.config import ConnectorConfig
+from destination_linkedin_capi.config_updates import ConfigUpdates
 from destination_linkedin_capi.input_lines import NotStrictJson, StateCounts, ignore_other, messages, record_stream
 from destination_linkedin_capi.mapping import RecordMapper, Rejection, StreamInfo
 from destination_linkedin_capi.report import StreamKey, SyncReport
@@ -58,6 +59,7 @@ class WriteSession:
         emit: Callable[[dict[str, Any]], None],
         *,
         now_ms: Callable[[], int] | None = None,
+        raw_config: Mapping[str, Any] | None = None,
     ) -> None:
         self.config = config
         self.streams = streams
@@ -79,6 +81,8 @@ class WriteSession:
                 read_timeout=config.read_timeout_seconds,
             )
         self._emit = emit
+        # A rotated OAuth refresh token reaches the platform before the next STATE (config_updates.py).
+        self._updates = ConfigUpdates(raw_config, self.tokens, emit) if raw_config is not None else None
         self._now_ms = now_ms
         self._state_counts = StateCounts(self.report)
         self.writer: BatchWriter | None = None
@@ -111,7 +115,7 @@ class WriteSession:
             self.writer = BatchWriter(
                 send=self.client.send_events if self.client else None,
                 report=self.report,
-                emit=self._emit,
+                emit=self._emit_in_order,
                 batch_size=self.config.batch_size,
                 max_age=self.config.batch_max_age_seconds,
                 fail_on_rejection=self.config.invalid_record_policy == "fail",
@@ -121,17 +125,27 @@ class WriteSession:
                 self._loop(messages, mapper, raw_lines)
             self.writer.finish()
             self._warn_unresolved(mapper)
+            if self._updates is not None:
+                self._updates.flush()
         except BaseException as error:
             if self.writer is not None:
                 self.writer.fatal = self.writer.fatal or error
                 with contextlib.suppress(BaseException):  # the first error is the one to report
                     self.writer.finish()
+            if self._updates is not None:
+                self._updates.flush()  # a failed sync may still have rotated the refresh token
             self._log_summary()
             if isinstance(error, AirbyteTracedException):
                 raise
             raise failures.traced(error, self.config) from error
         self._log_summary()
         return self.report
+
+    def _emit_in_order(self, message: dict[str, Any]) -> None:
+        """The writer's emit: a rotated refresh token's CONTROL message goes out before the STATE."""
+        if self._updates is not None and message.get("type") == "STATE":
+            self._updates.flush()
+        self._emit(message)
 
     def _warn_unresolved(self, mapper: RecordMapper) -> None:
         """One warning per `field_mappings` path that no record of the whole sync had (docs/mapping.md §2)."""

@@ -68,6 +68,7 @@ class RefreshToken:
     state: str
     access_token_ttl: int
     expires_at: float
+    rotate: bool = False  # each refresh answers a new refresh token and revokes this one
 
 
 @dataclass
