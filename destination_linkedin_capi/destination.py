@@ -26,7 +26,7 @@ from airbyte_cdk.utils.traced_exception import AirbyteTracedException, FailureTy
 from destination_linkedin_capi.catalog import catalog_streams, read_catalog
 from destination_linkedin_capi.check import run_check
 from destination_linkedin_capi.config import ConnectorConfig
-from destination_linkedin_capi.discover import destination_catalog
+from destination_linkedin_capi.discover import destination_catalog, existing_rules
 from destination_linkedin_capi.errors import ConfigError
 from destination_linkedin_capi.session import WriteSession
 
@@ -101,7 +101,7 @@ class DestinationLinkedinCapi(Destination):
                 parsed = ConnectorConfig.parse(config)
             except ConfigError as error:
                 raise AirbyteTracedException(message=str(error), failure_type=FailureType.config_error) from None
-            emit_to_stdout(destination_catalog(parsed))
+            emit_to_stdout(destination_catalog(parsed, existing_rules(parsed, config, emit_to_stdout)))
         else:
             self.write_lines(config, parsed_args.catalog, sys.stdin.buffer, emit_to_stdout)
 

@@ -20,6 +20,7 @@ from destination_linkedin_capi.auth import TokenProvider, make_token_provider
 from destination_linkedin_capi.client import LinkedInClient
 from destination_linkedin_capi.config import ConnectorConfig
 from destination_linkedin_capi.config_updates import ConfigUpdates
+from destination_linkedin_capi.discover import rule_events
 from destination_linkedin_capi.input_lines import NotStrictJson, StateCounts, ignore_other, messages, record_stream
 from destination_linkedin_capi.mapping import RecordMapper, Rejection, StreamInfo
 from destination_linkedin_capi.report import StreamKey, SyncReport
@@ -63,6 +64,7 @@ class WriteSession:
     ) -> None:
         self.config = config
         self.streams = streams
+        rule_events(config, streams)  # streams mapped to an existing rule's discover operation
         self.report = SyncReport(event_names={key: event.name for key, event in config.events.items()})
         self.tokens: TokenProvider | None = None
         self.budget: RequestBudget | None = None
