@@ -17,7 +17,6 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import requests
-from airbyte_cdk.utils.airbyte_secrets_utils import add_to_secrets
 
 from destination_linkedin_capi import constants as c
 from destination_linkedin_capi import failures
@@ -29,6 +28,7 @@ from destination_linkedin_capi.config import (
 )
 from destination_linkedin_capi.errors import ConfigError, TransportError
 from destination_linkedin_capi.retry import RetryPolicy, retry_after_seconds
+from destination_linkedin_capi.safety import is_header_safe, register_secret
 
 logger = logging.getLogger("airbyte")
 
@@ -70,7 +70,7 @@ class StaticTokenProvider:
 
     def __init__(self, access_token: str) -> None:
         self._token = access_token.strip()
-        add_to_secrets(self._token)
+        register_secret(access_token)
 
     def token(self) -> str:
         return self._token
@@ -129,6 +129,8 @@ class _MintingProvider:
 
     description = "the access token"
     service_name = "the token service"
+    #: The config field to check when the issuing service misbehaves (a redirect, a malformed token).
+    url_field = "Token service URL"
 
     def __init__(
         self,
@@ -154,10 +156,17 @@ class _MintingProvider:
         raise NotImplementedError
 
     def _issue(self) -> IssuedToken:
-        """Mint and register the token with the secret filter before anything can log it."""
+        """Mint and register the token with the secret filter before anything can log it; refuse a token no HTTP
+        header can carry (a line break would split the header, and the HTTP client's error quotes it escaped)."""
         issued = self._mint()
-        add_to_secrets(issued.value)
+        register_secret(issued.value)
+        if not is_header_safe(issued.value):
+            raise ConfigError(failures.token_not_header_safe(self._issuer(), self.url_field))
         return issued
+
+    def _issuer(self) -> str:
+        """Who issued the token, as the start of a sentence (e.g. The token service at host:port)."""
+        raise NotImplementedError
 
     def _is_expiring(self, issued: IssuedToken) -> bool:
         if issued.expires_at is None:
@@ -204,10 +213,12 @@ class _MintingProvider:
         while True:
             retry_after = None
             try:
-                response = self._session.post(url, timeout=self._policy.timeout, **kwargs)
+                response = self._session.post(url, timeout=self._policy.timeout, allow_redirects=False, **kwargs)
             except (requests.ConnectionError, requests.Timeout) as error:
                 problem = f"no answer ({type(error).__name__})"
             else:
+                if 300 <= response.status_code < 400:
+                    raise ConfigError(failures.redirected(response.status_code, self._issuer(), self.url_field))
                 if response.status_code != 429 and response.status_code < 500:
                     return response
                 problem = f"HTTP {response.status_code}"
@@ -241,7 +252,7 @@ class TokenIdProvider(_MintingProvider):
         self._key = service_key.strip() if service_key and service_key.strip() else None
         self._account_id = account_id
         if self._key:
-            add_to_secrets(self._key)
+            register_secret(service_key or "")
 
     def _mint(self) -> IssuedToken:
         headers = {"Accept": "application/json"}
@@ -265,6 +276,9 @@ class TokenIdProvider(_MintingProvider):
         self.refresh_token_expires_at = _seconds(body.get("refresh_token_expires_at"))
         return IssuedToken(access_token, now, now + expires_in if expires_in else None)
 
+    def _issuer(self) -> str:
+        return f"The token service at {_where(self._url)}"
+
     def _refusal(self, status: int, code: str | None) -> str:
         return failures.token_service_refused(status, code, _where(self._url), self._key is not None, self._account_id)
 
@@ -277,6 +291,7 @@ class OAuth2Provider(_MintingProvider):
 
     description = "the access token minted from the OAuth refresh token"
     service_name = "LinkedIn's OAuth service"
+    url_field = "OAuth base URL"
 
     def __init__(self, client_id: str, client_secret: str, refresh_token: str, oauth_base_url: str, **kwargs: Any):
         super().__init__(**kwargs)
@@ -286,8 +301,8 @@ class OAuth2Provider(_MintingProvider):
         self._url = oauth_base_url.rstrip("/") + c.OAUTH_TOKEN_PATH
         #: The refresh token LinkedIn answered in place of the configured one, once it has rotated it.
         self.rotated_refresh_token: str | None = None
-        add_to_secrets(self._client_secret)
-        add_to_secrets(self._refresh_token)
+        register_secret(client_secret)
+        register_secret(refresh_token)
 
     def _mint(self) -> IssuedToken:
         now = self._clock()
@@ -312,8 +327,7 @@ class OAuth2Provider(_MintingProvider):
             )
         new_refresh_token = body.get("refresh_token")
         if isinstance(new_refresh_token, str) and new_refresh_token.strip():
-            add_to_secrets(new_refresh_token)
-            add_to_secrets(new_refresh_token.strip())
+            register_secret(new_refresh_token)
             if new_refresh_token.strip() != self._refresh_token:
                 self.rotated_refresh_token = new_refresh_token.strip()  # config_updates.py reports it to Airbyte
             self._refresh_token = new_refresh_token.strip()
@@ -322,6 +336,9 @@ class OAuth2Provider(_MintingProvider):
         self.scopes = _scopes(body.get("scope"))
         self.refresh_token_expires_at = now + refresh_expires_in if refresh_expires_in else None
         return IssuedToken(access_token, now, now + expires_in if expires_in else None)
+
+    def _issuer(self) -> str:
+        return f"LinkedIn's OAuth service at {_where(self._url)}"
 
     @staticmethod
     def _refusal(status: int, code: str | None) -> str:

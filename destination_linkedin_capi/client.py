@@ -19,9 +19,11 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from destination_linkedin_capi import constants as c
+from destination_linkedin_capi import failures
 from destination_linkedin_capi.auth import TokenProvider
 from destination_linkedin_capi.errors import (
     AuthenticationError,
+    ConfigError,
     RetriesExhaustedError,
     RetryableError,
     TransportError,
@@ -102,14 +104,29 @@ class LinkedInClient:
             headers["Authorization"] = f"Bearer {token}"
             try:
                 response = self.session.request(
-                    method, url, params=params, data=data, headers=headers, timeout=self.policy.timeout
+                    method,
+                    url,
+                    params=params,
+                    data=data,
+                    headers=headers,
+                    timeout=self.policy.timeout,
+                    allow_redirects=False,
                 )
+            except requests.exceptions.InvalidHeader:  # its text quotes the header, token included: never shown
+                raise ConfigError(
+                    f"{self.tokens.description.capitalize()} is not a valid HTTP header value (it holds a line break "
+                    "or another control character); nothing was sent."
+                ) from None
             except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as error:
                 failure: Exception = TransportError(f"no answer from LinkedIn ({type(error).__name__})")
                 retry_after = None
             else:
-                if response.status_code < 400:
+                if response.status_code < 300:
                     return response
+                if response.status_code < 400:  # never followed: events or a token must not go to another origin
+                    raise ConfigError(
+                        failures.redirected(response.status_code, f"LinkedIn ({method} {path})", "API base URL")
+                    )
                 failure = error_from_response(response.status_code, _body(response), response.headers)
                 if isinstance(failure, AuthenticationError):
                     if not refreshed and self.tokens.refresh(token):
@@ -145,7 +162,12 @@ class LinkedInClient:
             return {}
         failures = {}
         for index, item in enumerate(statuses):
-            status = item.get("status") if isinstance(item, dict) else None
+            if not isinstance(item, dict):
+                raise TransportError(
+                    f"LinkedIn answered the batch of {len(elements)} events with HTTP {response.status_code}, but "
+                    f"status {index + 1} of its answer is not an object, so what it recorded is unknown."
+                )
+            status = item.get("status")
             if status not in (200, 201):
                 failures[index] = str(item.get("error") or item.get("message") or f"status {status}")
         return failures

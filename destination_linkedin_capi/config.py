@@ -6,7 +6,6 @@ Everything else reads `ConnectorConfig`, never the raw dict. Every problem becom
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import re
 from collections.abc import Mapping
@@ -14,7 +13,6 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit
 
 import jsonschema
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -23,6 +21,7 @@ from destination_linkedin_capi import constants as c
 from destination_linkedin_capi.errors import ConfigError
 from destination_linkedin_capi.iso import CURRENCY_CODES
 from destination_linkedin_capi.paths import is_nested, parse_path
+from destination_linkedin_capi.safety import check_url, is_header_safe
 
 EVENT_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.-]*")
 MAPPING_FORM = "EVENT=CONVERSION_ID pairs separated by commas, e.g. LEAD=22285180,PURCHASE=22285181"
@@ -87,25 +86,29 @@ def parse_stream_events(text: str) -> dict[str, str]:
     return result
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+#: The credentials checked by `safety.is_header_safe` (they travel in headers or form bodies), with their titles.
+_SECRET_FIELDS = {
+    "access_token": "Access token",
+    "token_service_key": "Token service key",
+    "client_id": "Client ID",
+    "client_secret": "Client secret",
+    "refresh_token": "Refresh token",
+}
 
 
-def check_url(value: str, field: str) -> str:
-    """HTTPS anywhere; plain HTTP only to this machine, so a token never travels in clear."""
-    parts = urlsplit(value.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(f"{field} must be an http(s) URL such as https://host/path.")
-    if parts.scheme == "http" and not _is_loopback(parts.hostname):
-        raise ConfigError(
-            f"{field} uses plain http:// to a remote host; use https:// so the access token is never sent unencrypted."
-        )
-    return value.strip().rstrip("/")
+def _check_secrets(credentials: BaseModel) -> None:
+    """Refuse a secret holding a line break, space, control or non-ASCII character; never quote it."""
+    for name, field in _SECRET_FIELDS.items():
+        value = getattr(credentials, name, None)
+        if value is None or (name == "token_service_key" and not value.strip()):
+            continue
+        if not value.strip():
+            raise ConfigError(f"{field} is empty (config field 'credentials.{name}').")
+        if not is_header_safe(value.strip()):
+            raise ConfigError(
+                f"{field} (config field 'credentials.{name}') holds a line break, space, control character or "
+                "non-ASCII character; paste it again exactly as it was issued."
+            )
 
 
 class _Model(BaseModel):
@@ -275,10 +278,11 @@ class ConnectorConfig:
         self.raw = raw
         self.account_id = int(raw.account_id.strip().removeprefix(c.SPONSORED_ACCOUNT_URN_PREFIX))
         self.credentials = raw.credentials
+        _check_secrets(raw.credentials)
         self.api_base_url = check_url(raw.api_base_url, "API base URL")
         self.oauth_base_url = check_url(raw.oauth_base_url, "OAuth base URL")
         if isinstance(raw.credentials, TokenIdCredentials):
-            check_url(raw.credentials.token_service_url, "Token service URL")
+            check_url(raw.credentials.token_service_url, "Token service URL", allow_query=True)
         mapping = (
             parse_conversion_mapping(raw.credentials.conversion_mapping) if raw.credentials.conversion_mapping else {}
         )

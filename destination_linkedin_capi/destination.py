@@ -28,6 +28,7 @@ from destination_linkedin_capi.check import run_check
 from destination_linkedin_capi.config import ConnectorConfig
 from destination_linkedin_capi.discover import destination_catalog, existing_rules
 from destination_linkedin_capi.errors import ConfigError
+from destination_linkedin_capi.safety import register_secret
 from destination_linkedin_capi.session import WriteSession
 
 logger = logging.getLogger("airbyte")
@@ -93,7 +94,11 @@ class DestinationLinkedinCapi(Destination):
                 yield AirbyteMessage(type=Type.CONNECTION_STATUS, connectionStatus=_config_failure(ConfigError(reason)))
                 return
             raise AirbyteTracedException(message=reason, failure_type=FailureType.config_error) from None
-        update_secrets(get_secrets(spec.connectionSpecification, config))
+        secrets = get_secrets(spec.connectionSpecification, config)
+        update_secrets(list(secrets))  # the CDK keeps the list it is given and appends to it
+        for secret in secrets:  # also their escaped forms and pieces, which an error text could quote
+            if isinstance(secret, str):
+                register_secret(secret)
         if parsed_args.command == "check":
             yield self._run_check(config=config)
         elif parsed_args.command == "discover":

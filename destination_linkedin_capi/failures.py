@@ -191,3 +191,21 @@ def oauth_refused(status: int, code: str | None) -> str:
 
 def oauth_down(where: str, problem: str, attempts: int) -> str:
     return f"LinkedIn's OAuth service at {where} is not answering ({problem}, {attempts} attempts). Try again later."
+
+
+# --- answers the connector refuses to act on (auth.py, client.py) -------------------------------------------
+def redirected(status: int, who: str, field: str) -> str:
+    """A 3xx answer: redirects are never followed, so no event or credential goes to another address."""
+    return (
+        f"{who} answered HTTP {status}, a redirect; the connector does not follow redirects, so nothing was sent "
+        f"to the other address. Check {field}."
+    )
+
+
+def token_not_header_safe(issuer: str, field: str) -> str:
+    """The issuer handed out a token no HTTP header can carry (the token itself is never quoted)."""
+    return (
+        f"{issuer} returned an access token that is not a valid HTTP header value (it holds a line break, space, "
+        f"control or non-ASCII character), so it cannot be used; check {field}, or ask the service's operator to "
+        "fix it."
+    )

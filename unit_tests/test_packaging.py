@@ -169,6 +169,8 @@ def test_the_production_package_list_is_the_connector_only():
         check=True,
     ).stdout
     packages = ast.literal_eval(listed)  # the list setup.py passes as setup(packages=...)
-    assert packages == ["destination_linkedin_capi"]
+    assert "destination_linkedin_capi" in packages
+    assert all(name.split(".")[0] == "destination_linkedin_capi" for name in packages), packages
+    assert not [name for name in packages if re.search(r"sandbox|devtools|demo|sample_data", name)]
     dockerfile_text = (ROOT / "Dockerfile").read_text()
     assert "COPY sandbox" not in dockerfile_text and "devtools" not in dockerfile_text
