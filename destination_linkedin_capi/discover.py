@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from destination_linkedin_capi import constants as c
@@ -131,14 +131,15 @@ def existing_rules(
     """Token-ID/OAuth: the account's enabled Conversions API rules that no configured event resolves to. Empty,
     with a warning, when LinkedIn cannot be asked: the configured events are still valid operations. `emit`
     gets the CONTROL message of a refresh token rotated on the way (config_updates.py)."""
-    if not config.can_manage_rules or config.dry_run:
+    if not config.can_manage_rules:
         return []
-    tokens = make_token_provider(config, max_retry_seconds=min(float(config.max_retry_seconds), DISCOVER_RETRY_SECONDS))
+    retry_seconds = min(float(config.max_retry_seconds), DISCOVER_RETRY_SECONDS)
+    tokens = make_token_provider(config, max_retry_seconds=retry_seconds)
     client = LinkedInClient(
         config.api_base_url,
         config.api_version,
         tokens,
-        max_retry_seconds=min(float(config.max_retry_seconds), DISCOVER_RETRY_SECONDS),
+        max_retry_seconds=retry_seconds,
         read_timeout=config.read_timeout_seconds,
     )
     try:
@@ -155,7 +156,7 @@ def existing_rules(
     return sorted((rule for rule in rules if rule.usable and rule.id not in taken), key=lambda rule: rule.id)
 
 
-def destination_catalog(config: ConnectorConfig, rules: list[Rule] = ()) -> dict[str, Any]:  # type: ignore[assignment]
+def destination_catalog(config: ConnectorConfig, rules: Sequence[Rule] = ()) -> dict[str, Any]:
     """The DESTINATION_CATALOG message (as a JSON-ready dict) for the configured events and the given existing
     rules; it offers only fields that reach LinkedIn, so a column mapped in Airbyte's UI is never silently left out."""
     offered = _offered(config)
