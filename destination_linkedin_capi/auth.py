@@ -138,12 +138,15 @@ class _MintingProvider:
         session: requests.Session | None = None,
         max_retry_seconds: float = 600.0,
         read_timeout: float = 60.0,
+        deadline_bounds_attempts: bool = False,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
         rng: Callable[[], float] = random.random,
     ) -> None:
         self._session = session or requests.Session()
-        self._policy = RetryPolicy(max_seconds=max_retry_seconds, read_timeout=read_timeout)
+        self._policy = RetryPolicy(
+            max_seconds=max_retry_seconds, read_timeout=read_timeout, deadline_bounds_attempts=deadline_bounds_attempts
+        )
         self._clock = clock
         self._sleep = sleep
         self._rng = rng
@@ -213,7 +216,7 @@ class _MintingProvider:
         while True:
             retry_after = None
             try:
-                response = self._session.post(url, timeout=self._policy.timeout, allow_redirects=False, **kwargs)
+                response = self._session.post(url, timeout=attempts.timeout, allow_redirects=False, **kwargs)
             except (requests.ConnectionError, requests.Timeout) as error:
                 problem = f"no answer ({type(error).__name__})"
             else:
@@ -353,11 +356,13 @@ def make_token_provider(
     session: requests.Session | None = None,
     *,
     max_retry_seconds: float | None = None,
+    deadline_bounds_attempts: bool = False,
     clock: Callable[[], float] = time.time,
     sleep: Callable[[float], None] = time.sleep,
 ) -> TokenProvider:
     """The provider for the configured auth mode. `max_retry_seconds` caps retries of the issuing service
-    (default: the config's `max_retry_seconds`; `check` passes a shorter one so it never hangs)."""
+    (default: the config's `max_retry_seconds`; `check` passes a shorter one, and `deadline_bounds_attempts`, so
+    that even a service that never answers costs no more than that)."""
     credentials = config.credentials
     if isinstance(credentials, AccessTokenCredentials):
         return StaticTokenProvider(credentials.access_token)
@@ -365,6 +370,7 @@ def make_token_provider(
         "session": session,
         "max_retry_seconds": config.max_retry_seconds if max_retry_seconds is None else max_retry_seconds,
         "read_timeout": config.read_timeout_seconds,
+        "deadline_bounds_attempts": deadline_bounds_attempts,
         "clock": clock,
         "sleep": sleep,
     }

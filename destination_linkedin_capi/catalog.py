@@ -7,7 +7,6 @@ turned back into the same JSON shape first, so both take one path.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import orjson
@@ -18,30 +17,69 @@ from destination_linkedin_capi.mapping import StreamInfo
 from destination_linkedin_capi.report import StreamKey
 
 
-def streams_of(catalog: Mapping[str, Any]) -> dict[StreamKey, StreamInfo]:
+class CatalogError(ConfigError):
+    """A configured catalog that lacks what every configured catalog has, or holds a field of the wrong type."""
+
+
+def _text_or_none(value: Any) -> bool:
+    return value is None or type(value) is str
+
+
+def _primary_key(value: Any, where: str) -> tuple[tuple[str, ...], ...]:
+    """A primary key is a list of field paths, each a list of field names: `[["id"]]`, `[["order", "id"]]`."""
+    if value is None:
+        return ()
+    if type(value) is not list or not all(
+        type(path) is list and path and all(type(part) is str for part in path) for path in value
+    ):
+        raise CatalogError(f'{where} is not a list of field paths such as [["id"]]')
+    return tuple(tuple(path) for path in value)
+
+
+def _stream_info(configured: Any, number: int) -> tuple[StreamKey, StreamInfo]:
+    where = f"stream {number}"
+    if type(configured) is not dict:
+        raise CatalogError(f"{where} is not an object")
+    stream = configured.get("stream")
+    if type(stream) is not dict:
+        raise CatalogError(f"{where} has no 'stream' object")
+    name, namespace = stream.get("name"), stream.get("namespace")
+    if type(name) is not str:
+        raise CatalogError(f"{where} has no text 'stream.name'")
+    where = f"stream {number} ({name!r})"
+    if not _text_or_none(namespace):
+        raise CatalogError(f"{where}: 'stream.namespace' is not text")
+    object_name = configured.get("destination_object_name")
+    if not _text_or_none(object_name):
+        raise CatalogError(f"{where}: 'destination_object_name' is not text")
+    primary_key = _primary_key(configured.get("primary_key"), f"{where}: 'primary_key'") or _primary_key(
+        stream.get("source_defined_primary_key"), f"{where}: 'stream.source_defined_primary_key'"
+    )
+    return (namespace, name), StreamInfo(primary_key=primary_key, destination_object_name=object_name)
+
+
+def streams_of(catalog: Any) -> dict[StreamKey, StreamInfo]:
     """(namespace, name) → StreamInfo for every configured stream of a catalog in its JSON form.
 
-    The primary key is the configured one, else the source-defined one. Raises KeyError or TypeError when
-    the catalog lacks what every configured catalog has (`streams`, each with `stream.name`)."""
-    streams = {}
-    for configured in catalog["streams"]:
-        stream = configured["stream"]
-        primary_key = tuple(
-            tuple(part) for part in configured.get("primary_key") or stream.get("source_defined_primary_key") or ()
-        )
-        streams[(stream.get("namespace"), stream["name"])] = StreamInfo(
-            primary_key=primary_key, destination_object_name=configured.get("destination_object_name")
-        )
-    return streams
+    The primary key is the configured one, else the source-defined one. Raises CatalogError, naming the stream
+    (1-based) and field, when the catalog lacks what every configured catalog has or a field has the wrong type."""
+    streams = catalog.get("streams") if type(catalog) is dict else None
+    if type(streams) is not list:
+        raise CatalogError("it has no 'streams' list")
+    return dict(_stream_info(configured, number) for number, configured in enumerate(streams, 1))
 
 
 def read_catalog(path: str) -> dict[StreamKey, StreamInfo]:
     """The configured streams of the catalog file at `path`; ConfigError with one sentence when it is unreadable."""
     try:
         with open(path, "rb") as handle:
-            return streams_of(orjson.loads(handle.read()))
-    except (OSError, orjson.JSONDecodeError, KeyError, TypeError, AttributeError) as error:
+            catalog = orjson.loads(handle.read())
+    except (OSError, orjson.JSONDecodeError) as error:
         raise ConfigError(f"The configured catalog {path} could not be read ({type(error).__name__}).") from None
+    try:
+        return streams_of(catalog)
+    except CatalogError as error:
+        raise ConfigError(f"The configured catalog {path} could not be used: {error}.") from None
 
 
 def catalog_streams(catalog: ConfiguredAirbyteCatalog) -> dict[StreamKey, StreamInfo]:
@@ -51,4 +89,7 @@ def catalog_streams(catalog: ConfiguredAirbyteCatalog) -> dict[StreamKey, Stream
         name = getattr(original, "destination_object_name", None)  # not in every CDK's model
         if name is not None:
             configured["destination_object_name"] = name
-    return streams_of(dumped)
+    try:
+        return streams_of(dumped)
+    except CatalogError as error:
+        raise ConfigError(f"The configured catalog could not be used: {error}.") from None

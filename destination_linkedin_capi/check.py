@@ -1,12 +1,13 @@
 """`check`: find the problem a sync would hit, in the order a user fixes them, and say it in one sentence.
 
-Steps, stopping at the first failure: (1) the config parses; (2) a token can be obtained; (3) the token
+Steps, stopping at the first failure: (1) the config parses, and a shared request budget store answers
+(its use by every sync of the member is reported); (2) a token can be obtained; (3) the token
 reaches the ad account with a role that may write conversions; (4) every mapped rule is in that account,
 enabled and a CONVERSIONS_API rule; (5) in token-ID/OAuth modes every other event has a rule or one can be
 created, and listed campaigns exist. Nothing is created or changed; a dry run is checked the same way (its
 sync sends nothing, but the credentials must work when it is turned off). The API-version sunset and
-refresh-token expiry warnings are logged and appended to the status message, which is all the UI shows. `check` never raises, and its FAILED
-text (which the CDK does not filter) never holds a secret: sentences are built from codes and IDs only,
+refresh-token expiry warnings are logged and appended to the status message, which is all the UI shows.
+`check` never raises, and its FAILED text (which the CDK does not filter) never holds a secret: sentences are built from codes and IDs only,
 then passed through the secret filter as a second line of defence.
 """
 
@@ -26,6 +27,8 @@ from destination_linkedin_capi import constants as c
 from destination_linkedin_capi import failures
 from destination_linkedin_capi.accounts import WRITER_ROLES, account_roles, campaign_ids
 from destination_linkedin_capi.auth import TokenProvider, make_token_provider
+from destination_linkedin_capi.budget.base import StoreUnavailable
+from destination_linkedin_capi.budget.setup import make_budget
 from destination_linkedin_capi.client import LinkedInClient
 from destination_linkedin_capi.config import ConnectorConfig
 from destination_linkedin_capi.config_updates import ConfigUpdates
@@ -196,6 +199,30 @@ def _check_rules_can_be_had(config: ConnectorConfig, tokens: TokenProvider, rule
     ]
 
 
+def _check_budget_store(config: ConnectorConfig) -> str:
+    """Step 1b: a shared request budget store answers; returns a phrase with the member's use of the budget."""
+    if config.request_budget.store == "process":
+        return ""
+    budget = make_budget(config)
+    store = budget.store
+    try:
+        usage = budget.usage()
+    except StoreUnavailable as problem:
+        field = "Redis URL" if config.request_budget.store == "redis" else "SQLite file"
+        raise CheckFailed(
+            f"The request budget store could not be used: {problem}. Check {field} under Request budget store, "
+            "that the store is running and that this host can reach it; or choose 'This sync only'."
+        ) from None
+    finally:
+        store.close()
+    window = "minute" if config.throttle_window_seconds == 60 else f"{config.throttle_window_seconds:g} s"
+    return (
+        f" Request budget ({store.description}, key {budget.key}): today {usage.used_today:,} of "
+        f"{config.requests_per_day:,} requests used by every sync of this LinkedIn member; {usage.in_window:,} of "
+        f"{config.requests_per_minute:,} in the current {window}."
+    )
+
+
 def check_connection(
     config_raw: Mapping[str, Any],
     logger: logging.Logger,
@@ -216,14 +243,21 @@ def check_connection(
     if warning:
         logger.warning(warning)
         warnings.append(warning)
+    try:
+        budget = _check_budget_store(config)
+    except CheckFailed as failure:
+        return False, _with_warnings(str(failure), warnings)
     retry_seconds = min(float(config.max_retry_seconds), CHECK_RETRY_SECONDS)
-    tokens = make_token_provider(config, session, max_retry_seconds=retry_seconds, clock=clock, sleep=sleep)
+    tokens = make_token_provider(
+        config, session, max_retry_seconds=retry_seconds, deadline_bounds_attempts=True, clock=clock, sleep=sleep
+    )
     client = LinkedInClient(
         config.api_base_url,
         config.api_version,
         tokens,
         max_retry_seconds=retry_seconds,
         read_timeout=config.read_timeout_seconds,
+        deadline_bounds_attempts=True,
         session=session,
         sleep=sleep,
     )
@@ -248,7 +282,10 @@ def check_connection(
         if emit is not None:
             ConfigUpdates(config_raw, tokens, emit).flush()
     logger.info("check: event → conversion rule: %s", "; ".join(lines))
-    summary = f"Connected to ad account {config.account_id} as {roles[config.account_id]}. Events: {'; '.join(lines)}.{campaigns}"
+    summary = (
+        f"Connected to ad account {config.account_id} as {roles[config.account_id]}. Events: {'; '.join(lines)}."
+        f"{campaigns}{budget}"
+    )
     if config.dry_run:
         summary += DRY_RUN_NOTE
     return True, _with_warnings(summary, warnings)

@@ -26,8 +26,10 @@ from destination_linkedin_capi.errors import (
     ConfigError,
     RetriesExhaustedError,
     RetryableError,
+    TransientElementsError,
     TransportError,
     error_from_response,
+    is_transient_status,
 )
 from destination_linkedin_capi.retry import RetryPolicy
 from destination_linkedin_capi.throttle import RequestBudget
@@ -56,6 +58,7 @@ class LinkedInClient:
         *,
         max_retry_seconds: float = 600.0,
         read_timeout: float = 60.0,
+        deadline_bounds_attempts: bool = False,
         session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
         monotonic: Callable[[], float] = time.monotonic,
@@ -65,7 +68,9 @@ class LinkedInClient:
         self.api_version = api_version
         self.tokens = tokens
         self.budget = budget
-        self.policy = RetryPolicy(max_seconds=max_retry_seconds, read_timeout=read_timeout)
+        self.policy = RetryPolicy(
+            max_seconds=max_retry_seconds, read_timeout=read_timeout, deadline_bounds_attempts=deadline_bounds_attempts
+        )
         self._sleep = sleep
         self._monotonic = monotonic
         self._rng = rng
@@ -109,7 +114,7 @@ class LinkedInClient:
                     params=params,
                     data=data,
                     headers=headers,
-                    timeout=self.policy.timeout,
+                    timeout=attempts.timeout,
                     allow_redirects=False,
                 )
             except requests.exceptions.InvalidHeader:  # its text quotes the header, token included: never shown
@@ -139,15 +144,18 @@ class LinkedInClient:
             wait = attempts.next_wait(retry_after)
             if wait is None:
                 raise RetriesExhaustedError(
-                    f"LinkedIn kept failing for {attempts.elapsed:.0f} s ({attempts.count} attempts; last: {failure}) "
-                    f"on {method} {path}; gave up after the retry time limit of {self.policy.max_seconds:.0f} s. "
-                    "The next sync resumes from the last checkpoint."
+                    f"LinkedIn kept failing for {attempts.elapsed:.0f} s (last: {failure}) on {method} {path}; "
+                    f"{attempts.gave_up()}. The next sync resumes from the last checkpoint."
                 ) from failure
             logger.warning("%s %s failed: %s; retry %d in %.1f s", method, path, failure, attempts.count, wait)
+            if self.budget is not None and isinstance(failure, RetryableError) and failure.status == 429:
+                self.budget.pause(wait)  # every sync sharing the budget waits it out, not only this one
             self._sleep(wait)
 
     def send_events(self, elements: list[dict[str, Any]]) -> dict[int, str]:
-        """BATCH_CREATE the elements; return {index: reason} for elements LinkedIn refused inside a 200."""
+        """BATCH_CREATE the elements; return {index: reason} for elements LinkedIn refused inside a 200 (4xx statuses).
+        Elements with a transient status (5xx/429) were not recorded: TransientElementsError says which, so that the
+        caller sends only those again."""
         response = self.request(
             "POST", c.CONVERSION_EVENTS_PATH, json={"elements": elements}, restli_method="BATCH_CREATE"
         )
@@ -160,7 +168,8 @@ class LinkedInClient:
             )
         if statuses.count(ACCEPTED) == len(statuses):  # the usual answer, checked in C
             return {}
-        failures = {}
+        failures: dict[int, str] = {}
+        transient: dict[int, str] = {}
         for index, item in enumerate(statuses):
             if not isinstance(item, dict):
                 raise TransportError(
@@ -169,7 +178,10 @@ class LinkedInClient:
                 )
             status = item.get("status")
             if status not in (200, 201):
-                failures[index] = str(item.get("error") or item.get("message") or f"status {status}")
+                reason = str(item.get("error") or item.get("message") or f"status {status}")
+                (transient if is_transient_status(status) else failures)[index] = reason
+        if transient:
+            raise TransientElementsError(transient, failures)
         return failures
 
     def single_attempt(self) -> LinkedInClient:

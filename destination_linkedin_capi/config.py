@@ -148,6 +148,26 @@ Credentials = Annotated[
 ]
 
 
+class ProcessBudget(_Model):
+    store: Literal["process"]
+
+
+class SqliteBudget(_Model):
+    store: Literal["sqlite"]
+    path: Annotated[str, Field(min_length=1)]
+    key: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+
+
+class RedisBudget(_Model):
+    store: Literal["redis"]
+    url: Annotated[str, Field(pattern=r"^\s*rediss?://")]
+    key_prefix: Annotated[str, Field(min_length=1, max_length=100)] = "linkedin-capi"
+    key: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+
+
+BudgetStoreConfig = Annotated[ProcessBudget | SqliteBudget | RedisBudget, Field(discriminator="store")]
+
+
 class FieldMapping(_Model):
     linkedin_field: str
     record_field: Annotated[str, Field(min_length=1)]
@@ -171,6 +191,8 @@ class _RawConfig(_Model):
     batch_size: Annotated[int, Field(ge=1, le=c.MAX_BATCH_SIZE)] = c.MAX_BATCH_SIZE
     requests_per_minute: Annotated[int, Field(ge=1, le=c.MAX_REQUESTS_PER_MINUTE)] = c.MAX_REQUESTS_PER_MINUTE
     requests_per_day: Annotated[int, Field(ge=1, le=1_000_000)] = c.DEFAULT_REQUESTS_PER_DAY
+    sync_requests_per_day: Annotated[int, Field(ge=1, le=1_000_000)] | None = None
+    request_budget: BudgetStoreConfig = ProcessBudget(store="process")
     invalid_record_policy: Literal["skip", "fail"] = "skip"
     dry_run: bool = False
     event_age_margin_minutes: Annotated[int, Field(ge=0, le=1440)] = 60
@@ -206,6 +228,12 @@ _FIELD_TITLES = {
     "conversion_events": "Conversion events",
     "api_version": "LinkedIn API version",
     "default_currency": "Default currency",
+    "request_budget": "Request budget store",
+    "url": "Redis URL",
+    "path": "SQLite file",
+    "key": "Budget key",
+    "key_prefix": "Redis key prefix",
+    "sync_requests_per_day": "Requests per day for this connection",
 }
 
 
@@ -224,8 +252,8 @@ def _describe(error: ValidationError) -> str:
     """One sentence from pydantic's first error: the field and the rule, never the value given."""
     first = error.errors()[0]
     loc = list(first["loc"])
-    if len(loc) > 2 and loc[0] == "credentials":
-        del loc[1]  # the auth_type tag pydantic adds to the path
+    if len(loc) > 2 and loc[0] in ("credentials", "request_budget"):
+        del loc[1]  # the union tag (auth_type, store) pydantic adds to the path
     path = ".".join(str(part) for part in loc)
     names = [str(part) for part in loc if not isinstance(part, int)]
     name = names[-1] if names else "config"
@@ -238,6 +266,8 @@ def _describe(error: ValidationError) -> str:
         )
     if kind == "missing":
         return f"{field} is required (config field '{path}')."
+    if (kind == "union_tag_invalid" or kind == "union_tag_not_found") and loc[:1] == ["request_budget"]:
+        return "Request budget store must be one of: process, sqlite, redis (config field 'request_budget.store')."
     if kind == "union_tag_invalid" or kind == "union_tag_not_found":
         return "Authentication must be one of: token_id, access_token, oauth2 (config field 'credentials.auth_type')."
     if kind == "string_pattern_mismatch":
@@ -246,6 +276,7 @@ def _describe(error: ValidationError) -> str:
             "token_id": "digits only",
             "api_version": "six digits YYYYMM, e.g. " + c.DEFAULT_API_VERSION,
             "default_currency": "three letters, e.g. EUR",
+            "url": "redis://[:password@]host:port/db or rediss://… for TLS",
         }
         expected = forms.get(name, "the documented form")
         return f"{field} is not valid (config field '{path}'); expected {expected}."

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 from collections import deque
@@ -23,6 +24,7 @@ from airbyte_cdk.models import (
 from airbyte_cdk.utils.airbyte_secrets_utils import get_secrets, update_secrets
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException, FailureType
 
+from destination_linkedin_capi.cancel import SyncCancelled
 from destination_linkedin_capi.catalog import catalog_streams, read_catalog
 from destination_linkedin_capi.check import run_check
 from destination_linkedin_capi.config import ConnectorConfig
@@ -35,8 +37,13 @@ logger = logging.getLogger("airbyte")
 
 
 def emit_to_stdout(message: dict[str, Any]) -> None:
-    """Write one message line through the CDK's print buffer, so it stays in order with the log lines."""
-    PRINT_BUFFER.write(orjson.dumps(message).decode() + "\n")
+    """Write one message line through the CDK's print buffer, so it stays in order with the log lines. A STATE
+    holding an integer beyond 64 bits, which orjson cannot write, is written digit for digit by Python's encoder."""
+    try:
+        text = orjson.dumps(message).decode()
+    except orjson.JSONEncodeError:
+        text = json.dumps(message, ensure_ascii=False, separators=(",", ":"))
+    PRINT_BUFFER.write(text + "\n")
     PRINT_BUFFER.flush()
 
 
@@ -56,7 +63,8 @@ class DestinationLinkedinCapi(Destination):
             assert message.trace is not None and message.trace.error is not None
             message.trace.error.stack_trace = None
             emit_to_stdout(AirbyteMessageSerializer.dump(message))
-            sys.exit(1)
+            cancelled = error.__cause__
+            sys.exit(128 + cancelled.signum if isinstance(cancelled, SyncCancelled) else 1)
 
     def parse_args(self, args: list[str]) -> argparse.Namespace:
         """The CDK's commands (spec, check, write) plus data activation's `discover --config`, all in `--help`."""
@@ -123,7 +131,9 @@ class DestinationLinkedinCapi(Destination):
             streams = read_catalog(catalog_path)
         except ConfigError as error:
             raise AirbyteTracedException(message=str(error), failure_type=FailureType.config_error) from None
-        WriteSession(parsed, streams, emit, raw_config=config).run(lines)
+        session = WriteSession(parsed, streams, emit, raw_config=config)
+        with session.cancellation.handling_signals():  # SIGTERM/SIGINT: see cancel.py
+            session.run(lines)
 
     def check(self, logger: logging.Logger, config: Mapping[str, Any]) -> AirbyteConnectionStatus:
         """Never raises and never echoes a secret: every failure is one plain FAILED sentence (see check.py)."""
@@ -138,9 +148,9 @@ class DestinationLinkedinCapi(Destination):
         """The CDK's in-process interface (the CLI uses `write_lines`): CDK messages in, STATE messages out."""
         try:
             parsed = ConnectorConfig.parse(config)
+            streams = catalog_streams(configured_catalog)
         except ConfigError as error:
             raise AirbyteTracedException(message=str(error), failure_type=FailureType.config_error) from None
-        streams = catalog_streams(configured_catalog)
         out: deque[dict[str, Any]] = deque()
         session = WriteSession(parsed, streams, out.append, raw_config=config)
         dumped = (AirbyteMessageSerializer.dump(message) for message in input_messages)

@@ -75,6 +75,28 @@ class RetryableError(LinkedInApiError):
         self.retry_after = retry_after
 
 
+def is_transient_status(status: Any) -> bool:
+    """429, 408, 423 and 5xx: LinkedIn did not do it now but may later, for a whole request or one element."""
+    return type(status) is int and (status in (408, 423, 429) or 500 <= status <= 599)
+
+
+class TransientElementsError(ConnectorError):
+    """A 200 answer in which some elements have a transient status (5xx/429): LinkedIn did not record them, so only
+    they are sent again. `transient` and `refused` (4xx: final) map element index → reason; every other element of
+    the request was accepted."""
+
+    def __init__(self, transient: dict[int, str], refused: dict[int, str]) -> None:
+        first = next(iter(transient.values()), "")
+        super().__init__(f"LinkedIn could not record {len(transient)} events of the request ({first})")
+        self.transient = transient
+        self.refused = refused
+
+
+class RequestRefusedError(ConnectorError):
+    """Bisection found more events "bad" one by one, without element indices, than a batch plausibly holds: the
+    refusal is about the request (its shape, a rule, LinkedIn itself), not about rows."""
+
+
 class TransportError(ConnectorError):
     """No HTTP answer: connection refused or reset, DNS failure, timeout."""
 
@@ -131,7 +153,7 @@ def error_from_response(status: int, body: Any, headers: Mapping[str, str] | Non
         return NotConversionsApiRuleError(status, message, code=code)
     if status in (400, 422):
         return RejectedRequestError(status, message, code=code)
-    if status in (408, 423, 429) or status >= 500:
+    if is_transient_status(status) or status >= 500:
         return RetryableError(status, message, code=code, retry_after=_retry_after(headers))
     return LinkedInApiError(status, message, code=code)
 

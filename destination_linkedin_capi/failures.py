@@ -12,6 +12,7 @@ import datetime as dt
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException, FailureType
 
 from destination_linkedin_capi import constants as c
+from destination_linkedin_capi.cancel import SyncCancelled
 from destination_linkedin_capi.config import ConnectorConfig
 from destination_linkedin_capi.errors import (
     AuthenticationError,
@@ -20,10 +21,12 @@ from destination_linkedin_capi.errors import (
     DailyBudgetExhaustedError,
     ForbiddenError,
     LinkedInApiError,
+    RequestRefusedError,
     RetriesExhaustedError,
     TransportError,
     VersionSunsetError,
 )
+from destination_linkedin_capi.retry import plural
 
 _TOKEN_PROBLEMS = {
     "INVALID_ACCESS_TOKEN": "is not valid",
@@ -33,7 +36,7 @@ _TOKEN_PROBLEMS = {
 #: Errors the user fixes in the configuration (or by re-authorising): Airbyte does not retry them.
 _CONFIG = (AuthenticationError, ForbiddenError, VersionSunsetError, ConfigError)
 #: Errors that may pass on their own: Airbyte retries the sync.
-_TRANSIENT = (RetriesExhaustedError, TransportError, DailyBudgetExhaustedError)
+_TRANSIENT = (RetriesExhaustedError, TransportError, DailyBudgetExhaustedError, RequestRefusedError, SyncCancelled)
 
 
 def token_rejected(config: ConnectorConfig, code: str | None) -> str:
@@ -164,7 +167,7 @@ def token_service_refused(status: int, code: str | None, where: str, has_key: bo
 
 def token_service_down(where: str, problem: str, attempts: int) -> str:
     return (
-        f"The token service at {where} is not answering ({problem}, {attempts} attempts); it may be down. "
+        f"The token service at {where} is not answering ({problem}, {plural(attempts, 'attempt')}); it may be down. "
         "Try again later, or check Token service URL."
     )
 
@@ -190,7 +193,10 @@ def oauth_refused(status: int, code: str | None) -> str:
 
 
 def oauth_down(where: str, problem: str, attempts: int) -> str:
-    return f"LinkedIn's OAuth service at {where} is not answering ({problem}, {attempts} attempts). Try again later."
+    return (
+        f"LinkedIn's OAuth service at {where} is not answering ({problem}, {plural(attempts, 'attempt')}). "
+        "Try again later."
+    )
 
 
 # --- answers the connector refuses to act on (auth.py, client.py) -------------------------------------------

@@ -2,28 +2,27 @@
 envelope, and the per-stream counts each STATE carries back as `destinationStats`.
 
 Input lines stay plain dicts (orjson). Nothing here decides what a record means; a line that is not a
-usable message is counted on the report as ignored, with a short quoted example, never dropped silently.
+usable message is counted on the report as ignored, with a short example that describes it (its length, where
+the parser stopped: `masking`, never its text), never dropped silently.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
 import orjson
 
+from destination_linkedin_capi import masking
 from destination_linkedin_capi.report import StreamKey, SyncReport
 
-EXAMPLE_CHARS = 80
-
-
-def example(line: bytes | str) -> str:
-    """The start of an input line, quoted, for the summary's examples of ignored input."""
-    text = line.decode("utf-8", "replace") if isinstance(line, bytes) else line
-    text = text.strip()
-    return repr(text[:EXAMPLE_CHARS] + ("…" if len(text) > EXAMPLE_CHARS else ""))
+#: orjson reads an integer beyond 64 bits as a float (99999999999999999999 → 1e+20), silently. Every such
+#: integer has a run of at least 19 digits (-9223372036854775809 is the first below the range), so only lines
+#: with such a run are read again, exactly, by Python's parser.
+_LONG_DIGITS = re.compile(rb"\d{19}")
 
 
 class NotStrictJson:
@@ -31,10 +30,10 @@ class NotStrictJson:
 
     __slots__ = ("message",)
 
-    def __init__(self, line: bytes | str) -> None:
+    def __init__(self, line: bytes | str, error: orjson.JSONDecodeError) -> None:
         self.message = (
             "The record's line is not strict JSON (it holds NaN, Infinity, a number too large for JSON, a lone "
-            f"surrogate or bytes that are not UTF-8), so its values cannot be read exactly: {example(line)}"
+            f"surrogate or bytes that are not UTF-8), so its values cannot be read exactly: {masking.line(line, error)}"
         )
 
 
@@ -52,13 +51,13 @@ def salvage(line: bytes | str, error: orjson.JSONDecodeError, report: SyncReport
         with contextlib.suppress(ValueError, RecursionError):
             message = json.loads(text)
     if type(message) is not dict or message.get("type") not in ("RECORD", "STATE"):
-        report.record_ignored("non_json_line", example(line))
+        report.record_ignored("non_json_line", masking.line(line, error))
         return None
     if message["type"] == "STATE":
         report.record_ignored(
             "invalid_state",
             "a STATE line that is not strict JSON (NaN, Infinity or bytes that are not UTF-8); it cannot be "
-            f"echoed unchanged: {example(line)}",
+            f"echoed unchanged: {masking.line(line, error)}",
         )
         return None
     record = message.get("record")
@@ -66,8 +65,24 @@ def salvage(line: bytes | str, error: orjson.JSONDecodeError, report: SyncReport
         for name in ("stream", "namespace"):  # a lone surrogate (\ud800) cannot be written to the log
             if type(record.get(name)) is str:
                 record[name] = record[name].encode("utf-8", "replace").decode()
-        record["data"] = NotStrictJson(line)
+        record["data"] = NotStrictJson(line, error)
     return message
+
+
+def _refuse_constant(name: str) -> None:
+    raise ValueError(name)
+
+
+def exact(line: bytes | str, parsed: Any) -> Any:
+    """`parsed` (orjson's reading of `line`) with integers beyond 64 bits exact, when the line has a long run of
+    digits: a STATE's cursor must be echoed digit for digit, a primary key must derive its own eventId. Python's
+    parser reads them as ints; when it cannot read the line (over 4,300 digits, too deep), orjson's reading stays."""
+    if _LONG_DIGITS.search(line if isinstance(line, bytes) else line.encode("utf-8", "replace")) is None:
+        return parsed
+    try:
+        return json.loads(line, parse_constant=_refuse_constant)
+    except (ValueError, RecursionError):
+        return parsed
 
 
 def messages(items: Iterable[Any], report: SyncReport, *, raw_lines: bool = True) -> Iterator[dict[str, Any]]:
@@ -83,12 +98,16 @@ def messages(items: Iterable[Any], report: SyncReport, *, raw_lines: bool = True
                 message = salvage(item, error, report)
                 if message is None:
                     continue
+            else:
+                message = exact(item, message)
         else:
             message = item
         if type(message) is dict:
             yield message
-        else:  # the example is the line as read: deep JSON cannot be serialised again
-            report.record_ignored("not_a_message", example(item) if raw_lines else "a message that is not an object")
+        else:
+            report.record_ignored(
+                "not_a_message", masking.json_line(item, message) if raw_lines else "a message that is not an object"
+            )
 
 
 def record_stream(message: dict[str, Any], report: SyncReport) -> StreamKey | None:
@@ -109,7 +128,7 @@ def ignore_other(kind: Any, report: SyncReport) -> None:
     if kind in ("TRACE", "LOG", "CONTROL"):
         return
     if kind is None or type(kind) is str:
-        report.record_ignored("not_a_message", f"a message of type {kind!r}")
+        report.record_ignored("not_a_message", f"a message of type {masking.message_type(kind)}")
     else:
         report.record_ignored("not_a_message", "a message whose type is not text")
 

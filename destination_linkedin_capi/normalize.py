@@ -22,6 +22,7 @@ from dateutil.parser import isoparser
 
 from destination_linkedin_capi import constants as c
 from destination_linkedin_capi.iso import COUNTRY_ALPHA2, CURRENCY_CODES
+from destination_linkedin_capi.masking import describe
 
 # Epoch numbers: the unit is told by magnitude. Below 1e11 a value is seconds (until year 5138);
 # below 1e14 milliseconds, below 1e17 microseconds, below 1e20 nanoseconds.
@@ -80,25 +81,12 @@ _COUNTRY_ALIASES = {
 
 class Invalid(ValueError):
     """A value that makes the record unusable: `reason` is a rejection code, `detail` a phrase
-    that completes "<field> …" in a sentence (it never repeats an email)."""
+    that completes "<field> …" in a sentence (it never repeats the value: `masking.describe` shows it)."""
 
     def __init__(self, reason: str, detail: str) -> None:
         super().__init__(detail)
         self.reason = reason
         self.detail = detail
-
-
-def shown(value: Any, limit: int = 40) -> str:
-    """A short rendering of a record value for messages: text quoted and cut, objects named."""
-    if isinstance(value, dict):
-        return "an object"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, str):
-        return repr(value if len(value) <= limit else value[: limit - 1] + "…")
-    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 128:
-        return "a number of more than 38 digits"
-    return json.dumps(value, default=str)
 
 
 def is_sha256_hex(text: str) -> bool:
@@ -133,7 +121,7 @@ def _epoch_ms(number: float) -> int:
             if isinstance(number, int):
                 return number * multiply // divide
             return round(number * multiply / divide)
-    raise Invalid("invalid_timestamp", f"is {shown(number)}, too large to be an epoch time")
+    raise Invalid("invalid_timestamp", f"is {describe(number)}, too large to be an epoch time")
 
 
 if sys.version_info >= (3, 11):
@@ -155,7 +143,7 @@ def timestamp_ms(value: Any) -> int:
         text = value.strip()
         if text.isdigit() and text.isascii():
             if len(text) > 20:
-                raise Invalid("invalid_timestamp", f"is {shown(value)}, too large to be an epoch time")
+                raise Invalid("invalid_timestamp", f"is {describe(value)}, too large to be an epoch time")
             return _epoch_ms(int(text))
         try:
             moment = _parse_iso(text)
@@ -165,30 +153,24 @@ def timestamp_ms(value: Any) -> int:
         whole, dot, fraction = text.partition(".")
         if dot and whole.isdigit() and fraction.isdigit() and text.isascii():
             return _epoch_ms(float(text))
-        raise Invalid("invalid_timestamp", f"is {shown(value)}, not an ISO-8601 date-time or epoch number")
+        raise Invalid("invalid_timestamp", f"is {describe(value)}, not an ISO-8601 date-time or epoch number")
     if kind is int or (kind is float and math.isfinite(value)):
         return _epoch_ms(value)
-    raise Invalid("invalid_timestamp", f"is {shown(value)}, not a date-time or epoch number")
-
-
-def format_ms(ms: int) -> str:
-    """ISO-8601 UTC rendering of epoch milliseconds, for messages."""
-    try:
-        return (_UTC_EPOCH + ms * _ONE_MS).isoformat(timespec="seconds").replace("+00:00", "Z")
-    except OverflowError:
-        return f"{ms} ms"
+    raise Invalid("invalid_timestamp", f"is {describe(value)}, not a date-time or epoch number")
 
 
 def _decimal_text(number: Decimal, original: Any) -> str:
     if not number.is_finite():
-        raise Invalid("invalid_amount", f"is {shown(original)}, not a number")
+        raise Invalid("invalid_amount", f"is {describe(original)}, not a number")
     if number < 0:
-        raise Invalid("negative_amount", f"is {shown(original)}, a negative value")
+        raise Invalid("negative_amount", f"is {describe(original)}: a conversion value cannot be negative")
     if number >= _MAX_AMOUNT:
-        raise Invalid("invalid_amount", f"is {shown(original)}, more than {MAX_AMOUNT_INTEGER_DIGITS} digits")
+        raise Invalid("invalid_amount", f"is {describe(original)}, more than {MAX_AMOUNT_INTEGER_DIGITS} digits")
     exponent = number.as_tuple().exponent
     if isinstance(exponent, int) and exponent < -MAX_AMOUNT_DECIMAL_PLACES:
-        raise Invalid("invalid_amount", f"is {shown(original)}, more than {MAX_AMOUNT_DECIMAL_PLACES} decimal places")
+        raise Invalid(
+            "invalid_amount", f"is {describe(original)}, more than {MAX_AMOUNT_DECIMAL_PLACES} decimal places"
+        )
     return format(abs(number) if number == 0 else number, "f")
 
 
@@ -206,7 +188,7 @@ def amount_text(value: Any) -> str:
             return text  # the shortest exact round-trip of the float, e.g. "12.5"
         return _decimal_text(Decimal(text), value)
     if kind is not str:
-        raise Invalid("invalid_amount", f"is {shown(value)}, not a number")
+        raise Invalid("invalid_amount", f"is {describe(value)}, not a number")
     text = value.strip()
     whole, dot, fraction = text.partition(".")
     if (
@@ -221,15 +203,15 @@ def amount_text(value: Any) -> str:
         if not _THOUSANDS.fullmatch(text):
             raise Invalid(
                 "invalid_amount",
-                f"is {shown(value)}, ambiguous: use a dot for decimals and commas only between thousands (1,234.50)",
+                f"is {describe(value)}, ambiguous: use a dot for decimals and commas only between thousands (1,234.50)",
             )
         text = text.replace(",", "")
     if not text.isascii() or "_" in text or not text or text[-1].isalpha():
-        raise Invalid("invalid_amount", f"is {shown(value)}, not a plain decimal number")
+        raise Invalid("invalid_amount", f"is {describe(value)}, not a plain decimal number")
     try:
         number = Decimal(text)
     except InvalidOperation:
-        raise Invalid("invalid_amount", f"is {shown(value)}, not a plain decimal number") from None
+        raise Invalid("invalid_amount", f"is {describe(value)}, not a plain decimal number") from None
     return _decimal_text(number, value)
 
 
@@ -239,7 +221,7 @@ def currency_code(value: Any) -> str:
         code = value.strip().upper()
         if code in CURRENCY_CODES:
             return code
-    raise Invalid("invalid_currency", f"is {shown(value)}, not an ISO 4217 currency code such as USD or EUR")
+    raise Invalid("invalid_currency", f"is {describe(value)}, not an ISO 4217 currency code such as USD or EUR")
 
 
 def country_alpha2(value: Any) -> str | None:
@@ -289,7 +271,9 @@ def event_id_text(value: Any) -> str:
     """The record's own eventId: text (or an integer) of at most 64 characters."""
     text = identifier_text(value)
     if text is None or len(text) > c.MAX_EVENT_ID_LENGTH:
-        raise Invalid("invalid_event_id", f"is {shown(value)}, not text of at most {c.MAX_EVENT_ID_LENGTH} characters")
+        raise Invalid(
+            "invalid_event_id", f"is {describe(value)}, not text of at most {c.MAX_EVENT_ID_LENGTH} characters"
+        )
     return text
 
 

@@ -6,6 +6,7 @@ fails, unsettled — so `read == sent + rejected + unsettled + ignored` always h
 
 from __future__ import annotations
 
+import heapq
 import threading
 import time
 from collections import Counter
@@ -23,6 +24,8 @@ IDENTIFIER_LABELS = {
 
 StreamKey = tuple[str | None, str]
 IGNORED_EXAMPLES = 3
+# Per-stream lines in the summary: the streams that read the most records; the rest are totalled in one line.
+SUMMARY_STREAMS = 100
 
 
 def stream_label(key: StreamKey) -> str:
@@ -108,6 +111,11 @@ class SyncReport:
             if len(shown) < IGNORED_EXAMPLES:
                 shown.append(example)
 
+    def record_sent(self, sent: Iterable[tuple[StreamKey, str]]) -> None:
+        """Events LinkedIn accepted from a batch the sync stopped in the middle of: sent, though not settled."""
+        with self._lock:
+            self.sent.update(sent)
+
     def batch_settled(self, sent: Iterable[tuple[StreamKey, str]], size: int) -> None:
         with self._lock:
             self.batches += 1
@@ -142,12 +150,22 @@ class SyncReport:
         return False
 
     def progress_line(self, requests_in_window: int, requests_today: int) -> str:
+        """Run by the watchdog thread while the main and sender threads count: it reads copies taken under the
+        lock (`read`, counted without it on the main thread, is copied in one C-level step)."""
         elapsed = max(self._clock() - self.started, 1e-9)
-        reasons = ", ".join(f"{reason} {n:,}" for reason, n in self.rejected_by_reason().most_common()) or "none"
+        with self._lock:
+            rejected = dict(self.rejected)
+            sent = sum(self.sent.values())
+            batches = self.batches
+        read = sum(dict(self.read).values())
+        by_reason: Counter[str] = Counter()
+        for (_, reason), count in rejected.items():
+            by_reason[reason] += count
+        reasons = ", ".join(f"{reason} {n:,}" for reason, n in by_reason.most_common()) or "none"
         return (
-            f"Progress: read {self.total_read:,}, sent {self.total_sent:,}, rejected {self.total_rejected:,} "
-            f"({reasons}), batches {self.batches:,}, requests this minute {requests_in_window}, today "
-            f"{requests_today:,}, {self.total_read / elapsed:,.0f} records/s."
+            f"Progress: read {read:,}, sent {sent:,}, rejected {sum(rejected.values()):,} "
+            f"({reasons}), batches {batches:,}, requests this minute {requests_in_window}, today "
+            f"{requests_today:,}, {read / elapsed:,.0f} records/s."
         )
 
     @property
@@ -166,37 +184,71 @@ class SyncReport:
             + (f", {unsettled:,} not sent because the sync stopped" if unsettled else "")
             + f", in {batches}, {elapsed:.1f} s."
         ]
-        for stream in sorted(self.read, key=stream_label):
-            sent = sum(n for (s, _), n in self.sent.items() if s == stream)
-            rejected = {reason: n for (s, reason), n in self.rejected.items() if s == stream}
-            detail = ", ".join(f"{reason} {n:,}" for reason, n in sorted(rejected.items()))
-            lines.append(
-                f"  stream {stream_label(stream)}: read {self.read[stream]:,}, {verb} {sent:,}, "
-                f"rejected {sum(rejected.values()):,}" + (f" ({detail})" if detail else "")
-            )
-        events: Counter[str] = Counter()
-        for (_, event), n in self.sent.items():
-            events[event] += n
-        mapped_by_event, identifiers = self.mapped_by_event, self.identifiers
-        for event in sorted(set(events) | set(mapped_by_event) | {e for e, _ in self.rejected_by_event}):
-            mapped = mapped_by_event[event]
-            coverage = ", ".join(
-                f"{label} {100 * identifiers[(event, key)] / mapped:.0f}%"
-                for key, label in IDENTIFIER_LABELS.items()
-                if mapped and identifiers[(event, key)]
-            )
-            rejected = {reason: n for (e, reason), n in self.rejected_by_event.items() if e == event}
-            detail = ", ".join(f"{reason} {n:,}" for reason, n in sorted(rejected.items()))
-            lines.append(
-                f"  event {self.event_names.get(event, event)}: {verb} {events[event]:,}, "
-                f"rejected by LinkedIn {sum(rejected.values()):,}"
-                + (f" ({detail})" if detail else "")
-                + (f"; identifiers: {coverage}" if coverage else "")
-            )
+        lines += self._stream_lines(verb)
+        lines += self._event_lines(verb)
         for reason, example in sorted(self.examples.items()):
             lines.append(f"  {reason}: e.g. {example}")
         for note, n in sorted(self.notes.items()):
             lines.append(f"  note {note}: {n:,} records")
         for kind, n in sorted(self.ignored.items()):
             lines.append(f"  ignored {kind}: {n:,} (e.g. {'; '.join(self.ignored_examples.get(kind, []))})")
+        return lines
+
+    def _stream_lines(self, verb: str) -> list[str]:
+        """One line per stream, at most SUMMARY_STREAMS of them (those that read the most records, by name),
+        then one line totalling the others. Linear in the counters: each is walked once, not once per stream."""
+        sent: Counter[StreamKey] = Counter()
+        for (stream, _), n in self.sent.items():
+            sent[stream] += n
+        rejected: dict[StreamKey, dict[str, int]] = {}
+        for (stream, reason), n in self.rejected.items():
+            rejected.setdefault(stream, {})[reason] = n
+        shown = (
+            self.read
+            if len(self.read) <= SUMMARY_STREAMS
+            else dict(heapq.nlargest(SUMMARY_STREAMS, self.read.items(), key=lambda item: item[1]))
+        )
+        lines = []
+        for stream in sorted(shown, key=stream_label):
+            reasons = rejected.get(stream, {})
+            detail = ", ".join(f"{reason} {n:,}" for reason, n in sorted(reasons.items()))
+            lines.append(
+                f"  stream {stream_label(stream)}: read {self.read[stream]:,}, {verb} {sent[stream]:,}, "
+                f"rejected {sum(reasons.values()):,}" + (f" ({detail})" if detail else "")
+            )
+        others = len(self.read) - len(shown)
+        if others:
+            read = sum(self.read.values()) - sum(self.read[stream] for stream in shown)
+            sent_others = sum(sent.values()) - sum(sent[stream] for stream in shown)
+            rejected_others = sum(sum(reasons.values()) for stream, reasons in rejected.items() if stream not in shown)
+            lines.append(
+                f"  and {others:,} more streams: read {read:,}, {verb} {sent_others:,}, rejected {rejected_others:,}"
+            )
+        return lines
+
+    def _event_lines(self, verb: str) -> list[str]:
+        """One line per configured event met (their number is bounded by the config)."""
+        events: Counter[str] = Counter()
+        for (_, event), n in self.sent.items():
+            events[event] += n
+        rejected: dict[str, dict[str, int]] = {}
+        for (event, reason), n in self.rejected_by_event.items():
+            rejected.setdefault(event, {})[reason] = n
+        mapped_by_event, identifiers = self.mapped_by_event, self.identifiers
+        lines = []
+        for event in sorted(set(events) | set(mapped_by_event) | set(rejected)):
+            mapped = mapped_by_event[event]
+            coverage = ", ".join(
+                f"{label} {100 * identifiers[(event, key)] / mapped:.0f}%"
+                for key, label in IDENTIFIER_LABELS.items()
+                if mapped and identifiers[(event, key)]
+            )
+            reasons = rejected.get(event, {})
+            detail = ", ".join(f"{reason} {n:,}" for reason, n in sorted(reasons.items()))
+            lines.append(
+                f"  event {self.event_names.get(event, event)}: {verb} {events[event]:,}, "
+                f"rejected by LinkedIn {sum(reasons.values()):,}"
+                + (f" ({detail})" if detail else "")
+                + (f"; identifiers: {coverage}" if coverage else "")
+            )
         return lines

@@ -12,6 +12,7 @@ around it. What a library does well here, reading `Retry-After` (seconds or an H
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import time
 from collections.abc import Callable
@@ -21,6 +22,8 @@ from urllib3.exceptions import InvalidHeader
 from urllib3.util.retry import Retry
 
 CONNECT_TIMEOUT = 10.0
+#: The shortest timeout an attempt gets when the deadline bounds it (an attempt of 0 s could never succeed).
+MIN_ATTEMPT_SECONDS = 1.0
 BACKOFF_BASE = 1.0
 BACKOFF_CAP = 60.0
 
@@ -46,6 +49,9 @@ class RetryPolicy:
     cap: float = BACKOFF_CAP
     connect_timeout: float = CONNECT_TIMEOUT
     read_timeout: float = 60.0
+    #: True: no attempt may wait past the deadline either (`check`, which promises an answer within it); a
+    #: sync's attempts keep their full timeouts, as a slow answer from LinkedIn is still an answer.
+    deadline_bounds_attempts: bool = False
 
     @property
     def timeout(self) -> tuple[float, float]:
@@ -58,14 +64,7 @@ class RetryPolicy:
 
     def once(self) -> RetryPolicy:
         """The same timeouts, no retry (for non-idempotent requests whose outcome must be looked up first)."""
-        return RetryPolicy(
-            max_seconds=0.0,
-            max_attempts=1,
-            base=self.base,
-            cap=self.cap,
-            connect_timeout=self.connect_timeout,
-            read_timeout=self.read_timeout,
-        )
+        return dataclasses.replace(self, max_seconds=0.0, max_attempts=1, deadline_bounds_attempts=False)
 
     def attempts(
         self, *, clock: Callable[[], float] = time.monotonic, rng: Callable[[], float] = random.random
@@ -83,10 +82,21 @@ class Attempts:
         self._rng = rng
         self.started = clock()
         self.count = 0  # attempts that failed so far
+        self.refused_wait: float | None = None  # the pause that would have passed the deadline, once given up
 
     @property
     def elapsed(self) -> float:
         return self._clock() - self.started
+
+    @property
+    def timeout(self) -> tuple[float, float]:
+        """`(connect, read)` seconds for the next attempt: the policy's, cut to the time left before the deadline
+        when the policy says so (then a hanging server costs the deadline, not a whole read timeout more)."""
+        policy = self.policy
+        if not policy.deadline_bounds_attempts:
+            return policy.timeout
+        left = max(policy.max_seconds - self.elapsed, MIN_ATTEMPT_SECONDS)
+        return (min(policy.connect_timeout, left), min(policy.read_timeout, left))
 
     def next_wait(self, retry_after: float | None = None) -> float | None:
         """Count a failed attempt; the pause before the next one, or None when it would pass the deadline or the
@@ -97,5 +107,25 @@ class Attempts:
             return None
         wait = retry_after if retry_after is not None else policy.backoff(self.count, self._rng)
         if self.elapsed + wait > policy.max_seconds:
+            self.refused_wait = wait
             return None
         return wait
+
+    def gave_up(self) -> str:
+        """Why `next_wait` said None, true to the numbers: "1 attempt", and a deadline not yet reached is not called
+        reached (a pause of 3 s after 1 s of a 4 s limit would end past it)."""
+        tried = plural(self.count, "attempt")
+        if self.refused_wait is None:
+            return f"gave up after {tried}, the most this request may take"
+        limit = self.policy.max_seconds
+        if self.elapsed >= limit:
+            return f"gave up after {tried}: the retry time limit of {limit:.0f} s had passed"
+        return (
+            f"gave up after {tried}: the next retry, due in {self.refused_wait:.0f} s, would have passed the retry "
+            f"time limit of {limit:.0f} s"
+        )
+
+
+def plural(count: int, noun: str) -> str:
+    """`1 attempt`, `2 attempts`."""
+    return f"{count} {noun}" + ("" if count == 1 else "s")

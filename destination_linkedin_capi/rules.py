@@ -111,6 +111,15 @@ class Resolution:
         return f"{self.event.name} → new rule '{self.name}'"
 
 
+def ours(config: ConnectorConfig, event: EventConfig, rules: list[Rule]) -> list[Rule]:
+    """The rules carrying our name and the event's type, lowest ID first (the one every sync keeps)."""
+    name = rule_name(config, event).casefold()
+    return sorted(
+        (rule for rule in rules if rule.name.strip().casefold() == name and rule.type == event.conversion_type),
+        key=lambda rule: rule.id,
+    )
+
+
 def plan(config: ConnectorConfig, rules: list[Rule]) -> list[Resolution]:
     """Decide, without side effects, the rule of every configured event (used by `check` and `resolve_rules`).
 
@@ -123,14 +132,7 @@ def plan(config: ConnectorConfig, rules: list[Rule]) -> list[Resolution]:
             plans.append(Resolution(event, event.rule_id, "mapped"))
             continue
         name = rule_name(config, event)
-        named = sorted(
-            (
-                rule
-                for rule in rules
-                if rule.name.strip().casefold() == name.casefold() and rule.type == event.conversion_type
-            ),
-            key=lambda rule: rule.id,
-        )
+        named = ours(config, event, rules)
         usable = [rule for rule in named if rule.usable]
         if usable:
             plans.append(Resolution(event, usable[0].id, "reused", usable[0].name))
@@ -255,6 +257,8 @@ def resolve_rules(config: ConnectorConfig, client: LinkedInClient, logger: loggi
     Otherwise unmapped events get a reused or newly created rule, then the optional campaign association.
     Raises ConfigError with one sentence when a rule cannot be had; LinkedIn/transport errors propagate typed.
     """
+    from destination_linkedin_capi.rule_race import find_or_create  # it builds on this module's functions
+
     if not config.can_manage_rules:
         resolved = {key: event.rule_id for key, event in config.events.items() if event.rule_id is not None}
         logger.info("Conversion rules: %s.", ", ".join(f"{e.name} → rule {e.rule_id}" for e in config.events.values()))
@@ -272,9 +276,11 @@ def resolve_rules(config: ConnectorConfig, client: LinkedInClient, logger: loggi
     for resolution in plan(config, rules):
         key = resolution.event.name.casefold()
         if resolution.how == "create":
-            rule_id = create_once(client, config, resolution, logger)
-            lines.append(f"{resolution.event.name} → rule {rule_id} (created '{resolution.name}')")
-            managed[rule_id] = frozenset()
+            rule_id, created, campaigns = find_or_create(client, config, resolution, logger)
+            lines.append(
+                f"{resolution.event.name} → rule {rule_id} ({'created' if created else 'reused'} '{resolution.name}')"
+            )
+            managed[rule_id] = campaigns
         else:
             assert resolution.rule_id is not None
             rule_id = resolution.rule_id

@@ -10,6 +10,7 @@ import contextlib
 import datetime as dt
 import gc
 import logging
+import signal
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
@@ -17,6 +18,8 @@ from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 from destination_linkedin_capi import failures
 from destination_linkedin_capi.auth import TokenProvider, make_token_provider
+from destination_linkedin_capi.budget.setup import make_budget
+from destination_linkedin_capi.cancel import CANCEL_GRACE_SECONDS, Cancellation, SyncCancelled
 from destination_linkedin_capi.client import LinkedInClient
 from destination_linkedin_capi.config import ConnectorConfig
 from destination_linkedin_capi.config_updates import ConfigUpdates
@@ -69,11 +72,10 @@ class WriteSession:
         self.tokens: TokenProvider | None = None
         self.budget: RequestBudget | None = None
         self.client: LinkedInClient | None = None
+        self.cancellation = Cancellation()
         if not config.dry_run:
-            self.tokens = make_token_provider(config)
-            self.budget = RequestBudget(
-                config.requests_per_minute, config.requests_per_day, window_seconds=config.throttle_window_seconds
-            )
+            self.tokens = make_token_provider(config, sleep=self.cancellation.sleep)
+            self.budget = make_budget(config)
             self.client = LinkedInClient(
                 config.api_base_url,
                 config.api_version,
@@ -81,10 +83,11 @@ class WriteSession:
                 self.budget,
                 max_retry_seconds=config.max_retry_seconds,
                 read_timeout=config.read_timeout_seconds,
+                sleep=self.cancellation.sleep,
             )
-        self._emit = emit
+        self._emit = self.cancellation.whole_lines(emit)
         # A rotated OAuth refresh token reaches the platform before the next STATE (config_updates.py).
-        self._updates = ConfigUpdates(raw_config, self.tokens, emit) if raw_config is not None else None
+        self._updates = ConfigUpdates(raw_config, self.tokens, self._emit) if raw_config is not None else None
         self._now_ms = now_ms
         self._state_counts = StateCounts(self.report)
         self.writer: BatchWriter | None = None
@@ -113,23 +116,31 @@ class WriteSession:
         if warning:
             logger.warning(warning)
         try:
-            mapper = RecordMapper(self.config, self._rule_ids(), self.streams, now_ms=self._now_ms)
-            self.writer = BatchWriter(
-                send=self.client.send_events if self.client else None,
-                report=self.report,
-                emit=self._emit_in_order,
-                batch_size=self.config.batch_size,
-                max_age=self.config.batch_max_age_seconds,
-                fail_on_rejection=self.config.invalid_record_policy == "fail",
-                progress=self._progress,
-            )
-            with _write_gc():
-                self._loop(messages, mapper, raw_lines)
-            self.writer.finish()
+            with self.cancellation.armed():
+                mapper = RecordMapper(self.config, self._rule_ids(), self.streams, now_ms=self._now_ms)
+                self.writer = BatchWriter(
+                    send=self.client.send_events if self.client else None,
+                    report=self.report,
+                    emit=self._emit_in_order,
+                    batch_size=self.config.batch_size,
+                    max_age=self.config.batch_max_age_seconds,
+                    fail_on_rejection=self.config.invalid_record_policy == "fail",
+                    progress=self._progress,
+                    retry=self.client.policy if self.client else None,
+                    sleep=self.cancellation.sleep,
+                )
+                with _write_gc():
+                    self._loop(messages, mapper, raw_lines)
+                self.writer.finish()
             self._warn_unresolved(mapper)
             if self._updates is not None:
                 self._updates.flush()
         except BaseException as error:
+            if self.cancellation.cancelled:
+                cancelled = self._cancel()
+                if self._updates is not None:
+                    self._updates.flush()  # a rotated refresh token must outlive a cancelled sync too
+                raise failures.traced(cancelled, self.config) from cancelled
             if self.writer is not None:
                 self.writer.fatal = self.writer.fatal or error
                 with contextlib.suppress(BaseException):  # the first error is the one to report
@@ -160,6 +171,20 @@ class WriteSession:
                 path,
                 field,
             )
+
+    def _cancel(self) -> SyncCancelled:
+        """SIGTERM/SIGINT: give the request in flight a few seconds, emit what is settled, log the summary and a
+        "cancelled" line. The error is transient (not a system_error) and carries the signal for the exit code."""
+        if self.writer is not None:
+            self.writer.cancel(CANCEL_GRACE_SECONDS)
+        self._log_summary()
+        cancelled = SyncCancelled(self.cancellation.signum or signal.SIGTERM)
+        logger.info(
+            "Sync cancelled by %s: stopped reading; %s records read were not sent and will be sent by the next sync.",
+            cancelled.signal_name,
+            f"{self.report.unsettled:,}",
+        )
+        return cancelled
 
     def _log_summary(self) -> None:
         for line in self.report.summary_lines(dry_run=self.config.dry_run):

@@ -1,27 +1,43 @@
-"""The request budget: never more than `per_minute` requests in any sliding window, nor `per_day` per UTC day.
+"""The request budget: never more than `per_minute` requests in any sliding window, nor `per_day` per UTC day —
+counted in a store shared by every sync of one LinkedIn member (budget/), or in this process alone.
 
-The sliding window is pyrate-limiter's in-memory bucket; the day is a fixed UTC calendar day because
-LinkedIn's daily quotas reset at midnight UTC (docs/linkedin-facts.md §3). Clock and sleep are injectable so
-tests can prove the bound without waiting.
+LinkedIn meters per member, across all of its tokens (docs/linkedin-facts.md §3), so the limits are the member's
+totals; its daily quotas reset at midnight UTC. A shared store that stops answering never stops the sync: it goes
+on with a local budget limited to a conservative share of the limits, says so, and rejoins the store (adding what
+it sent meanwhile) once it is back. Clock and sleep are injectable so tests can prove the bound without waiting.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import logging
+import random
 import threading
 import time
+import uuid
 from collections.abc import Callable
 
-from pyrate_limiter import Rate, RateItem
-from pyrate_limiter.buckets import InMemoryBucket
-
+from destination_linkedin_capi.budget.base import (
+    BudgetStore,
+    Grant,
+    Limits,
+    StoreUnavailable,
+    Usage,
+    next_utc_midnight,
+)
+from destination_linkedin_capi.budget.process import ProcessStore
 from destination_linkedin_capi.errors import DailyBudgetExhaustedError
 
+__all__ = ["RequestBudget", "next_utc_midnight"]
 
-def next_utc_midnight(now: float) -> float:
-    """Epoch seconds of the midnight UTC after `now`."""
-    day = dt.datetime.fromtimestamp(now, tz=dt.timezone.utc).date() + dt.timedelta(days=1)
-    return dt.datetime.combine(day, dt.time(), tzinfo=dt.timezone.utc).timestamp()
+logger = logging.getLogger("airbyte")
+
+#: While the shared store is unreachable, this sync takes this share of the limits: other syncs of the member
+#: may be running on their own local budgets too.
+FALLBACK_SHARE = 0.25
+#: How often a sync on its local budget tries the shared store again (at most; at least once a window).
+REJOIN_SECONDS = 15.0
 
 
 class RequestBudget:
@@ -35,46 +51,171 @@ class RequestBudget:
         window_seconds: float = 60.0,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
+        store: BudgetStore | None = None,
+        key: str = "this-sync",
+        sync_key: str | None = None,
+        sync_per_day: int | None = None,
+        rng: Callable[[], float] = random.random,
     ) -> None:
         self.per_minute = per_minute
         self.per_day = per_day
         self.window_seconds = window_seconds
+        self.limits = Limits(per_minute, window_seconds, per_day, sync_per_day)
+        self.store: BudgetStore = store or ProcessStore()
+        self.key = key
+        self.sync_key = sync_key or f"{key}:sync:{uuid.uuid4().hex[:12]}"
         self._clock = clock
         self._sleep = sleep
-        # A small margin so requests that arrive closer together than they were sent (network jitter)
-        # still never put `per_minute + 1` into one of LinkedIn's windows.
-        margin_ms = max(50, int(window_seconds * 10))
-        self._bucket = InMemoryBucket([Rate(per_minute, int(window_seconds * 1000) + margin_ms)])
+        self._rng = rng
         self._lock = threading.Lock()
-        self._day_end = 0.0
+        self._local: ProcessStore | None = None  # the fallback while the shared store is away
+        self._local_limits = self.limits
+        self._local_sent = 0
+        self._rejoin_at = 0.0
         self.used_today = 0
+        self.sync_used_today = 0
+        self.outages = 0  # how many times the shared store was lost during this sync
+
+    # -- the shared store, and the local budget while it is away ---------------------------------------
+
+    def _lose_store(self, problem: StoreUnavailable, now: float) -> None:
+        share = FALLBACK_SHARE
+        sync_left = (
+            None if self.limits.sync_per_day is None else max(0, self.limits.sync_per_day - self.sync_used_today)
+        )
+        self._local_limits = Limits(
+            max(1, int(self.per_minute * share)),
+            self.window_seconds,
+            max(0, self.per_day - self.used_today),
+            sync_left,
+        )
+        self._local = ProcessStore()
+        self._local_sent = 0
+        self._rejoin_at = now + min(REJOIN_SECONDS, max(1.0, self.window_seconds))
+        self.outages += 1
+        logger.warning(
+            "The request budget store is unreachable: %s. This sync goes on with a local budget of %d requests "
+            "per %g s (%d%% of the shared limit) and rejoins the store when it answers again.",
+            problem,
+            self._local_limits.per_window,
+            self.window_seconds,
+            int(share * 100),
+        )
+
+    def _try_rejoin(self, now: float) -> None:
+        try:
+            self.store.add_used(self.key, self.sync_key, self._local_sent, now)
+        except StoreUnavailable:
+            self._rejoin_at = now + min(REJOIN_SECONDS, max(1.0, self.window_seconds))
+            return
+        logger.info(
+            "The request budget store (%s) answers again; this sync shares its budget again (%d requests sent on "
+            "the local budget meanwhile were added to today's count).",
+            self.store.description,
+            self._local_sent,
+        )
+        self._local = None
+
+    def _reserve(self, now: float) -> Grant:
+        if self._local is not None and now >= self._rejoin_at:
+            self._try_rejoin(now)
+        if self._local is None:
+            try:
+                return self.store.reserve(self.key, self.sync_key, self.limits, now)
+            except StoreUnavailable as problem:
+                self._lose_store(problem, now)
+        assert self._local is not None
+        grant = self._local.reserve(self.key, self.sync_key, self._local_limits, now)
+        if grant.granted:
+            self._local_sent += 1
+            return Grant(True, grant.wait, self.used_today + 1, self.sync_used_today + 1)
+        return grant
+
+    # -- the API the client uses ------------------------------------------------------------------------
+
+    def _exhausted(self, grant: Grant, now: float) -> DailyBudgetExhaustedError:
+        day_end = next_utc_midnight(now)
+        reset = f"{dt.datetime.fromtimestamp(day_end, tz=dt.timezone.utc):%Y-%m-%d %H:%M}"
+        if grant.exhausted == "sync":
+            message = (
+                f"This connection's daily request cap ({self.limits.sync_per_day:,} requests, Requests per day for "
+                f"this connection) is spent; it resets at {reset} UTC. The next sync continues where this one stopped."
+            )
+        elif self.store.shared:
+            message = (
+                f"The daily request budget ({self.per_day:,} requests, shared by every sync of this LinkedIn member) "
+                f"is spent; it resets at {reset} UTC. The next sync continues where this one stopped."
+            )
+        else:
+            message = (
+                f"The daily request budget ({self.per_day:,} requests) is spent; it resets at {reset} UTC. The next "
+                "sync continues where this one stopped."
+            )
+        return DailyBudgetExhaustedError(message, day_end)
+
+    def _late(self, slot: float) -> bool:
+        """Woken so long after the booked slot (a loaded machine) that the request could arrive inside a window
+        the store already filled after it: give the stale slot back and book a fresh one instead."""
+        return self._clock() - slot > (self.limits.window_with_margin - self.window_seconds) / 2
+
+    def _release(self, booking: str) -> None:
+        """Give back a slot that no request will use, and its count in the day."""
+        with contextlib.suppress(StoreUnavailable):
+            (self._local or self.store).release(self.key, self.sync_key, booking, self._clock())
 
     def acquire(self) -> None:
+        rebooked = False
         with self._lock:
             while True:
                 now = self._clock()
-                if now >= self._day_end:
-                    self._day_end = next_utc_midnight(now)
-                    self.used_today = 0
-                if self.used_today >= self.per_day:
-                    reset = dt.datetime.fromtimestamp(self._day_end, tz=dt.timezone.utc)
-                    raise DailyBudgetExhaustedError(
-                        f"The daily request budget ({self.per_day:,} requests) is spent; it resets at "
-                        f"{reset:%Y-%m-%d %H:%M} UTC. The next sync continues where this one stopped.",
-                        self._day_end,
-                    )
-                now_ms = int(now * 1000)
-                item = RateItem("linkedin", now_ms)
-                self._bucket.leak(now_ms)
-                if self._bucket.put(item):
-                    self.used_today += 1
+                grant = self._reserve(now)
+                if grant.exhausted:
+                    raise self._exhausted(grant, now)
+                if grant.granted:
+                    self.used_today, self.sync_used_today = grant.used_today, grant.sync_used_today
+                    if grant.wait > 0:
+                        slot = self._clock() + grant.wait  # the wait counts from the store's answer
+                        self._sleep(grant.wait)
+                        if self._late(slot) and not rebooked and grant.booking is not None:
+                            rebooked = True  # see _late
+                            self._release(grant.booking)
+                            continue
+                        self._wait_out_pause()
                     return
-                wait_ms = self._bucket.waiting(item)
-                self._sleep(max(wait_ms, 1) / 1000)
+                # Paused by the fleet, or the local window is full: wait, with a little jitter so that
+                # syncs released by the same pause do not all ask again at the same instant.
+                self._sleep(max(grant.wait, 0.001) + self._rng() * min(0.1, self.window_seconds * 0.01))
+
+    def _wait_out_pause(self) -> None:
+        """A slot booked ahead may fall into a cool-down another sync started meanwhile: wait that out too."""
+        if self._local is not None or not self.store.shared:
+            return
+        now = self._clock()
+        try:
+            until = self.store.paused_until(self.key, now)
+        except StoreUnavailable:
+            return
+        if until > now:
+            self._sleep(until - now)
+
+    def pause(self, seconds: float) -> None:
+        """LinkedIn answered 429 although the budget had room (another tool uses the member's quota): every sync
+        sharing the budget waits `seconds` instead of each finding out with its own 429."""
+        now = self._clock()
+        # When the store is away this sync still waits (the client sleeps); the others meet their own 429.
+        with contextlib.suppress(StoreUnavailable):
+            (self._local or self.store).pause(self.key, seconds, now)
+
+    def usage(self) -> Usage:
+        """The member's use (window and today) as the store sees it; raises StoreUnavailable when it cannot say."""
+        return self.store.usage(self.key, self.limits, self._clock())
 
     def used_in_window(self) -> int:
         """Requests sent in the current sliding window (for progress lines)."""
         with self._lock:
-            now_ms = int(self._clock() * 1000)
-            self._bucket.leak(now_ms)
-            return self._bucket.count()
+            store = self._local or self.store
+            limits = self._local_limits if self._local else self.limits
+            try:
+                return store.usage(self.key, limits, self._clock()).in_window
+            except StoreUnavailable:
+                return 0

@@ -9,6 +9,7 @@ full and LinkedIn's 600 requests/min go further. Memory: at most `QUEUE_DEPTH + 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import threading
@@ -19,16 +20,26 @@ from typing import Any
 
 import orjson
 
-from destination_linkedin_capi import failures
-from destination_linkedin_capi.errors import ConfigError, NotConversionsApiRuleError, RejectedRequestError
+from destination_linkedin_capi import masking
+from destination_linkedin_capi.delivery import BatchDelivery, SendBatch
+from destination_linkedin_capi.errors import ConfigError
 from destination_linkedin_capi.report import StreamKey, SyncReport
+from destination_linkedin_capi.retry import RetryPolicy
 
 logger = logging.getLogger("airbyte")
 
 QUEUE_DEPTH = 2
 PREVIEW_EVENTS = 3
+#: How often a thread waiting for the queue looks whether the sender is still alive.
+LIVENESS_POLL_SECONDS = 0.5
 
-SendBatch = Callable[[list[dict[str, Any]]], dict[int, str]]
+
+class HelperThreadDied(RuntimeError):
+    """The sender or watchdog thread stopped; the sync cannot go on without it."""
+
+
+class CancelledBatch(Exception):
+    """Raised in the sender between two requests of a batch once the sync is cancelled: the batch is abandoned."""
 
 
 def policy_error(reason: str, message: str) -> ConfigError:
@@ -58,6 +69,8 @@ class BatchWriter:
         max_age: float,
         fail_on_rejection: bool = False,
         progress: Callable[[], None] | None = None,
+        retry: RetryPolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._send = send
@@ -68,6 +81,8 @@ class BatchWriter:
         self._fail_on_rejection = fail_on_rejection
         self._progress = progress
         self._clock = clock
+        self._retry = retry or RetryPolicy()  # for elements LinkedIn could not record (5xx/429 inside a 200)
+        self._sleep = sleep
         self._lock = threading.Lock()  # guards the open batch
         self._state_lock = threading.Lock()  # guards held states and their emission order
         self._queue: queue.Queue[Batch | None] = queue.Queue(maxsize=QUEUE_DEPTH)
@@ -80,6 +95,8 @@ class BatchWriter:
         self.fatal: BaseException | None = None
         self._policy_error: ConfigError | None = None
         self._finished = False
+        self._cancelled = False  # SIGTERM/SIGINT: nothing more is sent
+        self._closed = False  # after a cancellation's grace: no state is emitted any more
         self._stop = threading.Event()
         self._sender = threading.Thread(target=self._sender_loop, name="linkedin-sender", daemon=True)
         self._watchdog = threading.Thread(target=self._watchdog_loop, name="batch-watchdog", daemon=True)
@@ -109,6 +126,8 @@ class BatchWriter:
 
     def add_state(self, message: dict[str, Any]) -> None:
         """Hold a STATE until every record before it is settled."""
+        if self.fatal is not None:
+            raise self.fatal
         with self._lock:
             required = self._batch.seq if self._batch is not None else self._handed_seq
         with self._state_lock:
@@ -122,13 +141,29 @@ class BatchWriter:
         self._finished = True
         with self._lock:
             self._hand_off()
-        self._queue.put(None)
+        self._put(None)
         self._sender.join()
         self._stop.set()
         self._watchdog.join()
         self._emit_ready_states()
         if self.fatal is not None:
             raise self.fatal
+
+    def cancel(self, grace: float) -> None:
+        """The sync was cancelled: send nothing more and give the request in flight `grace` seconds. Its states are
+        emitted if it settles by then; after that no state is (an abandoned request is never settled)."""
+        self._cancelled = True
+        self._finished = True
+        self._stop.set()
+        with contextlib.suppress(queue.Full):
+            self._queue.put_nowait(None)
+        self._sender.join(grace)
+        with self._state_lock:
+            self._closed = True
+
+    def _check_cancelled(self) -> None:
+        if self._cancelled:
+            raise CancelledBatch("The sync was cancelled before this batch was delivered.")
 
     def _hand_off(self) -> None:
         """Caller holds `_lock`. Blocks while the queue is full (backpressure bounds memory)."""
@@ -137,18 +172,37 @@ class BatchWriter:
             return
         self._batch = None
         self._handed_seq = batch.seq
-        self._queue.put(batch)
+        self._put(batch)
+
+    def _put(self, item: Batch | None) -> None:
+        """Queue `item` for the sender; a dead sender never frees a slot, so notice it instead of waiting for ever."""
+        while True:
+            try:
+                self._queue.put(item, timeout=LIVENESS_POLL_SECONDS)
+                return
+            except queue.Full:
+                if not self._sender.is_alive():
+                    raise self.fatal or HelperThreadDied("The thread sending batches to LinkedIn stopped.") from None
+
+    def _fail(self, error: BaseException) -> None:
+        """A helper thread met `error`: the main thread raises it at its next call (the first error wins)."""
+        if self.fatal is None:
+            self.fatal = error
 
     # --- watchdog thread ---------------------------------------------------------------------
     def _watchdog_loop(self) -> None:
+        """Without it no batch age is enforced, so its death fails the sync like any other error."""
         tick = min(1.0, self._max_age / 4)
-        while not self._stop.wait(tick):
-            with self._lock:
-                batch = self._batch
-                if batch is not None and self._clock() - batch.started >= self._max_age:
-                    self._hand_off()
-            if self._progress is not None:
-                self._progress()
+        try:
+            while not self._stop.wait(tick):
+                with self._lock:
+                    batch = self._batch
+                    if batch is not None and self._clock() - batch.started >= self._max_age:
+                        self._hand_off()
+                if self._progress is not None:
+                    self._progress()
+        except BaseException as error:
+            self._fail(error)
 
     # --- sender thread -------------------------------------------------------------------------
     def _sender_loop(self) -> None:
@@ -156,73 +210,66 @@ class BatchWriter:
             batch = self._queue.get()
             if batch is None:
                 return
-            if self.fatal is not None:
+            if self.fatal is not None or self._cancelled:
                 continue
-            try:
+            try:  # any error, emitting states included (stdout closed): the main thread re-raises it
                 self._deliver(batch)
-            except BaseException as error:  # the main thread re-raises it; later batches are not sent
-                self.fatal = error
-                continue
-            self._settled_seq = batch.seq
-            self._emit_ready_states()
-            if self._policy_error is not None:
-                self.fatal = self._policy_error
+                if self._policy_error is not None:  # under `fail`, no state may cover the refused row
+                    raise self._policy_error
+                self._settled_seq = batch.seq
+                self._emit_ready_states()
+            except BaseException as error:  # later batches are drained, not sent
+                self._fail(error)
 
     def _deliver(self, batch: Batch) -> None:
-        """Send the batch; isolate refused elements by LinkedIn's indices, else by bisection."""
+        """Send the batch (see `delivery`); what LinkedIn accepted counts as sent even when the batch fails half-way."""
         if self._send is None:
             self._preview(batch.payloads)
-            self._report.batch_settled(batch.origins, len(batch.payloads))
+            self._count(self._report.batch_settled, batch.origins, len(batch.payloads))
             return
-        sent: list[tuple[StreamKey, str]] = []
-        pending: list[list[int]] = [list(range(len(batch.payloads)))]
-        while pending:
-            indices = pending.pop()
-            whole = len(indices) == len(batch.payloads)  # the first attempt: no copy by index needed
-            try:
-                refused = self._send(batch.payloads[:] if whole else [batch.payloads[i] for i in indices])
-            except NotConversionsApiRuleError as error:
-                positions = sorted(i for i in error.index_errors if 0 <= i < len(indices)) or [0]
-                rule = batch.payloads[indices[positions[0]]].get("conversion", "?")
-                raise ConfigError(failures.not_conversions_api_rule(rule)) from error
-            except RejectedRequestError as error:
-                named = {i: reasons for i, reasons in error.index_errors.items() if 0 <= i < len(indices)}
-                if named:
-                    for position, reasons in named.items():
-                        self._linkedin_rejected(batch, indices[position], "; ".join(reasons))
-                    rest = [index for position, index in enumerate(indices) if position not in named]
-                    if rest:
-                        pending.append(rest)
-                elif len(indices) == 1:
-                    self._linkedin_rejected(batch, indices[0], error.message)
-                else:
-                    middle = len(indices) // 2
-                    pending.append(indices[middle:])
-                    pending.append(indices[:middle])
-                continue
-            if not refused:
-                sent.extend(batch.origins if whole else [batch.origins[i] for i in indices])
-                continue
-            for position, index in enumerate(indices):
-                if position in refused:
-                    self._linkedin_rejected(batch, index, refused[position])
-                else:
-                    sent.append(batch.origins[index])
-        self._report.batch_settled(sent, len(batch.payloads))
+        delivery = BatchDelivery(
+            batch.payloads,
+            self._send,
+            refuse=lambda index, reason: self._linkedin_rejected(batch, index, reason),
+            attempts=lambda: self._retry.attempts(clock=self._clock),
+            sleep=self._sleep,
+            check=self._check_cancelled,
+        )
+        try:
+            unnamed = delivery.run()
+        except BaseException:
+            self._count(self._report.record_sent, [batch.origins[i] for i in delivery.accepted])
+            raise
+        for index, reason in unnamed:
+            self._linkedin_rejected(batch, index, reason)
+        sent = batch.origins if delivery.all_accepted else [batch.origins[i] for i in delivery.accepted]
+        self._count(self._report.batch_settled, sent, len(batch.payloads))
 
     def _linkedin_rejected(self, batch: Batch, index: int, reason: str) -> None:
         stream, event = batch.origins[index]
-        message = f"LinkedIn refused the event: {reason}"
-        self._report.record_rejected(stream, event, "linkedin_rejected", message)
+        message = f"LinkedIn refused the event: {masking.redact(reason, batch.payloads[index])}"
+        with self._state_lock:  # as `_count`, written out so the reason code reads as a literal here
+            if self._closed:
+                return
+            self._report.record_rejected(stream, event, "linkedin_rejected", message)
         if self._fail_on_rejection and self._policy_error is None:
             self._policy_error = policy_error("linkedin_rejected", message)
 
     def _preview(self, payloads: list[dict[str, Any]]) -> None:
         for payload in payloads[: PREVIEW_EVENTS - self._previewed]:
-            logger.info("Dry run, would send: %s", orjson.dumps(payload).decode())
+            logger.info(
+                "Dry run, would send (personal data masked): %s", orjson.dumps(masking.preview(payload)).decode()
+            )
             self._previewed += 1
+
+    def _count(self, update: Callable[..., None], *args: Any) -> None:
+        """A report update from the sender; none once a cancellation closed the writer (the main thread is then
+        reading the report for the summary, and a request abandoned in flight must not change it)."""
+        with self._state_lock:
+            if not self._closed:
+                update(*args)
 
     def _emit_ready_states(self) -> None:
         with self._state_lock:
-            while self._states and self._states[0][0] <= self._settled_seq:
+            while not self._closed and self._states and self._states[0][0] <= self._settled_seq:
                 self._emit(self._states.popleft()[1])

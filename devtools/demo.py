@@ -68,7 +68,7 @@ SEED: dict[str, Any] = {
 _SUMMARY = re.compile(r"Sync summary: ([\d,]+) records read, ([\d,]+) (?:would be )?sent, ([\d,]+) rejected")
 _STREAM_REASONS = re.compile(r"^\s+stream \S+: .*rejected [\d,]+ \((?P<reasons>.*)\)$")
 _EXAMPLE = re.compile(r"^\s+(?P<reason>[a-z_]+): e\.g\. (?P<example>.*)$")
-_PREVIEW = "Dry run, would send: "
+_PREVIEW = "Dry run, would send (personal data masked): "
 
 
 class DemoFailed(Exception):

@@ -5,6 +5,10 @@ case at once, with raw non-UTF-8 bytes and CRLF endings, and checks the process 
 
 Unless a case brings its own states, it ends with a GLOBAL state (id 99) whose destinationStats must count every
 record the case read.
+
+Two more files belong to this suite: `test_bad_input_privacy.py` (input full of personal data, in every rejection
+and ignored kind: no value reaches any output) and `test_bad_input_limits.py` (wide records of distinct key sets
+within a memory bound; the summary of 100,000 unknown streams bounded).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from integration_tests.writing import (
     ROOT,
     TOKEN,
     access_token_config,
+    derived_event_id,
     parse_summary,
     run_write,
     seed_access_token,
@@ -40,6 +45,8 @@ def ago(**delta: float) -> str:
     return (NOW - dt.timedelta(**delta)).isoformat()
 
 
+BIG = 99999999999999999999  # beyond 64 bits: orjson alone would read 1e+20
+BIG_KEYS = (12345678901234567890123, 12345678901234567890124)  # 23 digits, one apart: equal as doubles
 LEAD = {"id": "l1", "email": "jane@example.com", "event_time": ago(hours=1)}
 PURCHASE = {"id": "p1", "email": "sam@example.com", "event_time": ago(hours=2), "value": "49.90", "currency": "EUR"}
 
@@ -104,8 +111,18 @@ def case(id: str, *lines: bytes, states: tuple[tuple[int, float | None], ...] | 
 
 CASES = [
     # --- lines that are not Airbyte messages
-    case("non-json-line", b"this is not JSON", ignored={"non_json_line": 1}, example=("non_json_line", "not JSON")),
-    case("json-array", b"[1, 2]", ignored={"not_a_message": 1}, example=("not_a_message", "[1, 2]")),
+    case(
+        "non-json-line",
+        b"this is not JSON",
+        ignored={"non_json_line": 1},
+        example=("non_json_line", "a line of 16 bytes, the parser stopped at position 0"),
+    ),
+    case(
+        "json-array",
+        b"[1, 2]",
+        ignored={"not_a_message": 1},
+        example=("not_a_message", "a line of 6 bytes holding a JSON array, not an object"),
+    ),
     case("json-number", b"42", ignored={"not_a_message": 1}),
     case("json-string", b'"RECORD"', ignored={"not_a_message": 1}),
     case("json-null", b"null", ignored={"not_a_message": 1}),
@@ -285,6 +302,17 @@ CASES = [
         sent=1,
         states=((1, 0.0), (2, 0.0), (3, 0.0), (4, 1.0)),
     ),
+    # --- integers beyond 64 bits: exact, never rounded to a float
+    case(
+        "state-cursor-beyond-64-bits",
+        lead(),
+        line({"type": "STATE", "id": 1, "state": {"type": "GLOBAL", "global": {"shared_state": {"cursor": BIG}}}}),
+        read=1,
+        sent=1,
+        states=((1, 1.0),),
+    ),
+    case("primary-keys-beyond-64-bits", lead(id=BIG_KEYS[0]), lead(id=BIG_KEYS[1]), read=2, sent=2),
+    case("external-id-beyond-64-bits", lead(external_id=BIG_KEYS[0]), read=1, sent=1),
     case(
         "state-line-not-strict-json",
         lead(),
@@ -299,11 +327,15 @@ CASES = [
 
 
 def strict(raw: bytes) -> Any:
-    """The line as strict JSON, or None."""
+    """The line as strict JSON (integers exact, as Python reads them), or None."""
     try:
-        return orjson.loads(raw)
+        parsed = orjson.loads(raw)
     except orjson.JSONDecodeError:
         return None
+    try:
+        return json.loads(raw)
+    except RecursionError:  # nested deeper than Python's parser goes: no long integer in those cases
+        return parsed
 
 
 def echoed(states: list[dict[str, Any]]) -> list[tuple[int, float | None]]:
@@ -368,6 +400,19 @@ def test_duplicate_event_ids_in_one_batch_are_sent_as_they_are(linkedin: Sandbox
     assert linkedin.stats()["batch_sizes"] == [2]
 
 
+def test_integers_beyond_64_bits_keep_their_digits(linkedin: Sandbox, tmp_path: Path):
+    """Two primary keys one apart in the 23rd digit derive two eventIds, from the exact digits (docs/mapping.md's
+    formula); an external ID of 23 digits reaches LinkedIn as those digits."""
+    linkedin.reset_events()
+    keys = BIG_KEYS
+    lines = [lead(id=keys[0]), lead(id=keys[1], external_id=keys[1])]
+    run = write_in_process(tmp_path, access_token_config(linkedin), catalog(), lines)
+    assert run.error is None
+    assert linkedin.event_ids() == [derived_event_id(None, "leads", "lead", [key]) for key in keys]
+    assert len(set(linkedin.event_ids())) == 2
+    assert [event["user"].get("externalIds") for event in linkedin.events()] == [None, [str(keys[1])]]
+
+
 def test_the_input_lines_table_documents_every_outcome():
     """Every ignored kind and input-level rejection code the cases meet has a row in docs/architecture.md."""
     doc = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
@@ -388,7 +433,7 @@ def test_every_case_at_once_through_the_cli(sandbox: Sandbox, tmp_path: Path):
             if isinstance(message, dict) and message.get("type") == "STATE":  # echoed: renumbered to stay unique
                 message["id"] = len(expected_ids) + 1
                 expected_ids.append(message["id"])
-                ln = orjson.dumps(message)
+                ln = json.dumps(message).encode()
             lines.append(ln)
     run = run_write(tmp_path, access_token_config(sandbox), catalog(), lines, line_end=b"\r\n")
     assert run.code == 0, run.output
@@ -399,4 +444,27 @@ def test_every_case_at_once_through_the_cli(sandbox: Sandbox, tmp_path: Path):
     assert summary.rejected == sum(sum(c.rejected.values()) for c in CASES)
     assert sum(summary.ignored.values()) == sum(sum(c.ignored.values()) for c in CASES)
     assert [s["id"] for s in run.states] == expected_ids
+    assert b'"cursor":99999999999999999999' in b"".join(run.raw)  # echoed digit for digit
     assert TOKEN not in run.output
+
+
+@pytest.mark.parametrize(
+    "change, problem",
+    [
+        ({"destination_object_name": 123}, "stream 1 ('leads'): 'destination_object_name' is not text"),
+        ({"stream": None}, "stream 1 has no 'stream' object"),
+    ],
+    ids=["destination-object-name-a-number", "stream-null"],
+)
+def test_a_catalog_with_a_mistyped_field_is_a_config_error(sandbox: Sandbox, tmp_path: Path, change, problem):
+    """Through the CLI: exit 1, one config_error TRACE naming the stream and field, no traceback."""
+    seed_access_token(sandbox)
+    broken = catalog()
+    broken["streams"][0].update(change)
+    run = run_write(tmp_path, access_token_config(sandbox), broken, [lead(), CLOSING_STATE])
+    assert run.code == 1, run.output
+    assert "Traceback" not in run.output and "Something went wrong" not in run.output
+    (trace,) = run.traces
+    assert trace["error"]["failure_type"] == "config_error"
+    assert trace["error"]["message"].endswith(f"could not be used: {problem}.")
+    assert run.states == [] and sandbox.event_ids() == []

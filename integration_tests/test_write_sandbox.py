@@ -204,9 +204,9 @@ def test_dry_run_sends_nothing_and_echoes_states(sandbox, tmp_path):
     assert run.code == 0, run.output
     assert sandbox.stats()["requests"] == 0
     assert_states_echoed(run, lines)
-    previews = [line for line in run.logs if line.startswith("Dry run, would send: ")]
+    previews = [line for line in run.logs if line.startswith("Dry run, would send (personal data masked): ")]
     assert len(previews) == 3
-    event = orjson.loads(previews[0].removeprefix("Dry run, would send: "))
+    event = orjson.loads(previews[0].removeprefix("Dry run, would send (personal data masked): "))
     assert event["conversion"].startswith("urn:lla:llaPartnerConversion:")
     assert any("would be sent" in line for line in run.logs)
 

@@ -53,6 +53,7 @@ class WriteRun:
     states: list[dict[str, Any]] = field(default_factory=list)
     logs: list[str] = field(default_factory=list)
     traces: list[dict[str, Any]] = field(default_factory=list)
+    raw: list[bytes] = field(default_factory=list)  # stdout as printed, line by line
 
     @property
     def output(self) -> str:
@@ -104,10 +105,11 @@ def run_write(
         timer = threading.Timer(kill_after, proc.kill) if kill_after is not None else None
         if timer is not None:
             timer.start()
-        messages = []
+        messages, printed = [], []
         assert proc.stdout is not None
         try:
             for raw in proc.stdout:
+                printed.append(raw)
                 message = orjson.loads(raw)
                 messages.append(message)
                 if on_message is not None:
@@ -123,7 +125,7 @@ def run_write(
                 proc.wait()
         stderr.seek(0)
         err = stderr.read().decode("utf-8", "replace")
-    run = WriteRun(code, messages, err)
+    run = WriteRun(code, messages, err, raw=printed)
     run.states = [m for m in messages if m["type"] == "STATE"]
     run.logs = [m["log"]["message"] for m in messages if m["type"] == "LOG"]
     run.traces = [m["trace"] for m in messages if m["type"] == "TRACE"]

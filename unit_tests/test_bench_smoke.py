@@ -28,11 +28,14 @@ def test_bench_quick_writes_valid_results_and_the_performance_block(tmp_path):
     assert set(throughput["ratio_to_ceiling"]) == {"dry_run_in_process", "sandbox_in_process"}
     quota = json.loads((tmp_path / "quota.json").read_text())
     assert quota["requests_429"] == 0 and quota["event_requests_accepted"] == 20
+    fleet = json.loads((tmp_path / "fleet.json").read_text())
+    assert [(run["store"], run["syncs"], run["requests_accepted"]) for run in fleet["runs"]] == [("redis", 2, 12)]
     memory = json.loads((tmp_path / "memory.json").read_text())
     assert [run["records"] for run in memory["runs"].values()] == [500, 1000]
     capacity = json.loads((tmp_path / "sandbox_capacity.json").read_text())
     assert set(capacity["measurements"]) == {"batch_stock", "single_stock", "batch_tuned_gc", "single_tuned_gc"}
-    for result in (throughput, quota, memory, capacity):
+    for result in (throughput, quota, fleet, memory, capacity):
         assert result["machine"]["cores"] and result["date"]
     text = doc.read_text()
-    assert "### Throughput ratio" in text and "### Quota use" in text and "<!-- bench:end -->" in text
+    assert "### Throughput ratio" in text and "### Quota use" in text and "### Fleet" in text
+    assert "<!-- bench:end -->" in text

@@ -56,15 +56,51 @@ def test_the_cdk_object_gives_the_same_streams():
     assert catalog_streams(catalog) == EXPECTED
 
 
-@pytest.mark.parametrize(
-    "content",
-    ["not json", "[]", '{"streams": 5}', '{"streams": [{"stream": {}}]}', '{"streams": ["x"]}', '{"other": []}'],
-)
-def test_an_unreadable_catalog_is_one_config_error_sentence(tmp_path, content):
+def test_a_file_that_is_not_json_is_one_config_error_sentence(tmp_path):
     path = tmp_path / "catalog.json"
-    path.write_text(content)
-    with pytest.raises(ConfigError, match=r"The configured catalog .* could not be read \(\w+\)\."):
+    path.write_text("not json")
+    with pytest.raises(ConfigError, match=r"The configured catalog .* could not be read \(JSONDecodeError\)\."):
         read_catalog(str(path))
+
+
+def with_stream(**changes):
+    catalog = json.loads(json.dumps(CATALOG))
+    catalog["streams"][1].update(changes)
+    return catalog
+
+
+@pytest.mark.parametrize(
+    "catalog, problem",
+    [
+        ([], "it has no 'streams' list"),
+        ({"streams": 5}, "it has no 'streams' list"),
+        ({"other": []}, "it has no 'streams' list"),
+        ({"streams": ["x"]}, "stream 1 is not an object"),
+        ({"streams": [{"stream": {}}]}, "stream 1 has no text 'stream.name'"),
+        (with_stream(stream=None), "stream 2 has no 'stream' object"),
+        (with_stream(destination_object_name=123), "stream 2 ('orders'): 'destination_object_name' is not text"),
+        (
+            with_stream(primary_key="id"),
+            "stream 2 ('orders'): 'primary_key' is not a list of field paths such as [[\"id\"]]",
+        ),
+        (
+            with_stream(primary_key=[[5]]),
+            "stream 2 ('orders'): 'primary_key' is not a list of field paths such as [[\"id\"]]",
+        ),
+        (
+            with_stream(stream={"name": "orders", "namespace": 5}),
+            "stream 2 ('orders'): 'stream.namespace' is not text",
+        ),
+    ],
+)
+def test_a_catalog_with_a_missing_or_mistyped_field_names_the_stream_and_field(tmp_path, catalog, problem):
+    """`destination_object_name: 123` used to end in a traceback mid-sync, `stream: null` in "(AttributeError)", and a
+    primary key "id" silently became the key paths i and d."""
+    path = tmp_path / "catalog.json"
+    path.write_text(json.dumps(catalog))
+    with pytest.raises(ConfigError) as raised:
+        read_catalog(str(path))
+    assert str(raised.value) == f"The configured catalog {path} could not be used: {problem}."
 
 
 def test_a_missing_file_is_a_config_error(tmp_path):

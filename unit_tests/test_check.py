@@ -139,6 +139,24 @@ def test_token_service_down(m):
     assert sum(clock.sleeps) <= check_module.CHECK_RETRY_SECONDS  # check never waits a sync's 600 s
 
 
+def test_a_hanging_token_service_fails_check_within_the_check_deadline(m):
+    """The service accepts the connection and never answers: each attempt costs its whole read timeout (60 s by
+    default), so only timeouts cut to the time left keep `check` within its 20 s."""
+    clock = FakeClock()
+    timeouts = []
+
+    def hang(request, context):
+        timeouts.append(request.timeout)
+        clock.now += request.timeout[1]  # waited for the answer until the read timeout
+        raise requests.exceptions.ReadTimeout("read timed out")
+
+    m.post(TOKEN_SERVICE, json=hang)
+    started = clock.now
+    failed(config("token_id"), "token service at cdp.example.test is not answering", clock=clock)
+    assert clock.now - started <= check_module.CHECK_RETRY_SECONDS
+    assert timeouts[0] == (10.0, check_module.CHECK_RETRY_SECONDS)
+
+
 def test_invalid_grant(m):
     m.post(OAUTH_URL, status_code=400, json={"error": "invalid_grant"})
     failed(config("oauth2"), "invalid_grant", "Re-authorise", "365 days")

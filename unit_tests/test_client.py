@@ -12,6 +12,7 @@ from destination_linkedin_capi.errors import (
     ForbiddenError,
     RejectedRequestError,
     RetriesExhaustedError,
+    TransientElementsError,
     TransportError,
     VersionSunsetError,
 )
@@ -85,6 +86,18 @@ def test_statuses_inside_a_200_are_reported_by_index(requests_mock):
     )
     client, _ = make_client()
     assert client.send_events([{}, {}, {}]) == {1: "bad"}
+
+
+def test_transient_statuses_inside_a_200_are_not_refusals(requests_mock):
+    """5xx and 429 elements were not recorded and may be sent again; only 4xx elements are refusals."""
+    statuses = [{"status": 500}, {"status": 429}, {"status": 201}, {"status": 422, "message": "bad"}, {"status": 503}]
+    requests_mock.post(EVENTS, status_code=200, json={"elements": statuses})
+    client, waits = make_client()
+    with pytest.raises(TransientElementsError) as raised:
+        client.send_events([{}] * 5)
+    assert raised.value.transient == {0: "status 500", 1: "status 429", 4: "status 503"}
+    assert raised.value.refused == {3: "bad"}
+    assert requests_mock.call_count == 1 and waits.waits == []  # the writer sends those elements again, alone
 
 
 def test_a_200_without_one_status_per_event_is_an_error(requests_mock):
@@ -223,6 +236,20 @@ def test_each_attempt_uses_the_policys_connect_and_read_timeouts(requests_mock):
 def test_a_single_attempt_client_does_not_retry_even_a_zero_pause(requests_mock):
     requests_mock.post(EVENTS, status_code=503)
     client, waits = make_client(rng=lambda: 0.0)  # every backoff pause would be 0 s
-    with pytest.raises(RetriesExhaustedError, match="1 attempts"):
+    with pytest.raises(RetriesExhaustedError, match=r"gave up after 1 attempt, the most this request may take"):
         client.single_attempt().send_events([{"n": 1}])
     assert requests_mock.call_count == 1 and waits.waits == []
+
+
+def test_the_giving_up_sentence_is_true_to_the_numbers(requests_mock):
+    """503 for ever, a 4 s limit, pauses of 2 then 4 s: after 2 s and 2 attempts the next pause would end past the
+    limit. The sentence says so, rather than that the limit was reached."""
+    requests_mock.post(EVENTS, status_code=503)
+    client, waits = make_client(max_retry=4.0)
+    with pytest.raises(RetriesExhaustedError) as raised:
+        client.send_events([{"n": 1}])
+    assert waits.waits == [2.0]
+    assert str(raised.value).startswith(
+        "LinkedIn kept failing for 2 s (last: HTTP 503) on POST /rest/conversionEvents; gave up after 2 attempts: "
+        "the next retry, due in 4 s, would have passed the retry time limit of 4 s."
+    )

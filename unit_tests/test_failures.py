@@ -10,6 +10,7 @@ from destination_linkedin_capi.config import ConnectorConfig
 from destination_linkedin_capi.errors import (
     ConfigError,
     DailyBudgetExhaustedError,
+    RequestRefusedError,
     RetriesExhaustedError,
     TransportError,
     error_from_response,
@@ -90,6 +91,7 @@ def test_the_connectors_own_sentences_pass_through_and_a_bug_is_named_by_step():
         (answer(426), FailureType.config_error),
         (ConfigError("x"), FailureType.config_error),
         (RetriesExhaustedError("x"), FailureType.transient_error),
+        (RequestRefusedError("x"), FailureType.transient_error),
         (TransportError("x"), FailureType.transient_error),
         (DailyBudgetExhaustedError("x", 0.0), FailureType.transient_error),
         (answer(404), FailureType.system_error),

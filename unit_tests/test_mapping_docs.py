@@ -95,4 +95,6 @@ def test_rejection_example():
     record = {"email": "jane@example.com", "created_at": "2026-09-01", "value": "12,5", "currency": "EUR"}
     result = mapper().map("orders", None, record)
     assert isinstance(result, Rejection)
-    assert f"`{result.reason}` — *{result.message}*" in DOC.replace("\n", " ")
+    assert f"`{result.reason}` — *{result.message}*" in DOC.replace("\n", " ").replace(
+        "\\*", "*"
+    )  # \* in Markdown is *

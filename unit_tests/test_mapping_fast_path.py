@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from destination_linkedin_capi.mapping import ConversionEvent, RecordMapper
+from destination_linkedin_capi.mapping.mapper import LAYOUT_CACHE_KEYS, MAX_CACHED_KEY_SET
 from devtools.sample_data import generate_lines
 from unit_tests.test_mapping_properties import NOW, mapper, plausible_records, records, streams
 
@@ -73,3 +74,18 @@ def test_sample_data_takes_the_fast_path_and_matches_the_generic_path():
         if isinstance(result, ConversionEvent):
             taken += m.map_planned("orders", None, record) is not None
     assert taken > 1_500
+
+
+def test_the_layout_cache_is_bounded_by_the_keys_it_holds_and_never_keeps_huge_key_sets():
+    m = mapper()
+    record = {"email": "jane@example.com", "event_time": NOW - 60_000, "event_id": "e1"}
+    expected = m.map("orders", None, record)
+    assert isinstance(expected, ConversionEvent)
+    for n in range(2_000):  # 2,000 key sets of 200 keys: 400,000 keys offered
+        wide = {**record, **{f"c{n}_{k}": k for k in range(198)}}
+        assert m.map("orders", None, wide) == expected
+        assert m._cached_keys <= LAYOUT_CACHE_KEYS
+        assert sum(len(keys) + 1 for keys in m._layouts) == m._cached_keys
+    huge = {**record, **{f"h{k}": k for k in range(MAX_CACHED_KEY_SET)}}
+    assert m.map("orders", None, huge) == expected
+    assert tuple(huge) not in m._layouts

@@ -487,18 +487,19 @@ MESSAGES = [
     Case(
         "too-old",
         rec(created_at="2026-08-21T12:00:00Z"),
-        "Field 'created_at' is 2026-08-21T12:00:00Z, 91 days ago; LinkedIn accepts conversions from the last 90 days "
+        "Field 'created_at' is a time 91 days ago; LinkedIn accepts conversions from the last 90 days "
         "and this connector stops 60 minutes before that limit.",
     ),
     Case(
         "in-future",
         rec(event_time=NOW + 3_600_000, created_at=None),
-        "Field 'event_time' is 2026-11-20T13:00:00Z, more than 5 minutes after now (2026-11-20T12:00:00Z).",
+        "Field 'event_time' is a time 1 hour in the future, more than the 5 minutes of clock skew allowed.",
     ),
     Case(
         "unknown-event-value",
         rec(Event_Name="page_view"),
-        "Field 'Event_Name' names event 'page_view', which is not a configured event (LEAD, PURCHASE).",
+        "Field 'Event_Name' names event 'p***' (9 characters: letters, '_'), which is not a configured event "
+        "(LEAD, PURCHASE).",
     ),
     Case(
         "no-route",
@@ -510,7 +511,8 @@ MESSAGES = [
     Case(
         "ambiguous-amount",
         rec(revenue="12,5", currency="EUR"),
-        "Field 'revenue' is '12,5', ambiguous: use a dot for decimals and commas only between thousands (1,234.50).",
+        "Field 'revenue' is '1***' (4 characters: digits, ','), ambiguous: use a dot for decimals and commas only "
+        "between thousands (1,234.50).",
     ),
     Case(
         "missing-currency",
@@ -520,7 +522,7 @@ MESSAGES = [
     Case(
         "nested-path-named",
         {"ts": {"at": "later"}, "email": "jane.doe@example.com"},
-        "Field 'ts.at' is 'later', not an ISO-8601 date-time or epoch number.",
+        "Field 'ts.at' is 'l***' (5 characters: letters), not an ISO-8601 date-time or epoch number.",
         base=False,
         config={"field_mappings": [{"linkedin_field": "conversion_happened_at", "record_field": "ts.at"}]},
     ),
@@ -537,9 +539,9 @@ MESSAGES = [
         "lead (a name needs both first and last name; the lead is not a Lead Gen form response).",
     ),
     Case(
-        "long-event-id-cut",
+        "long-event-id-masked",
         rec(event_id="x" * 65),
-        "Field 'event_id' is '" + "x" * 39 + "…', not text of at most 64 characters.",
+        "Field 'event_id' is 'x***' (65 characters: letters), not text of at most 64 characters.",
     ),
 ]
 
@@ -550,3 +552,26 @@ def test_rejection_sentence(case: Case):
     result = build_mapper(case).map(case.stream, None, record)
     assert isinstance(result, Rejection)
     assert result.message == case.expected
+
+
+def _texts(value: Any) -> list[str]:
+    """Every text and number of a record, at any depth, as it could be printed."""
+    if isinstance(value, dict):
+        return [text for child in value.values() for text in _texts(child)]
+    if isinstance(value, list):
+        return [text for child in value for text in _texts(child)]
+    if isinstance(value, bool) or value is None:
+        return []
+    return [value.strip() if isinstance(value, str) else str(value)]
+
+
+@pytest.mark.parametrize("case", [c for c in CASES + MESSAGES if isinstance(c.expected, str)], ids=lambda c: c.id)
+def test_no_rejection_sentence_quotes_a_record_value(case: Case):
+    """The sentence names the field and the problem; the value is only described and masked (never verbatim)."""
+    record = {**BASE, **case.record} if case.base else case.record
+    namespace = next(iter(case.streams))[0] if case.streams else None
+    result = build_mapper(case).map(case.stream, namespace, record)
+    assert isinstance(result, Rejection)
+    sentence = result.message.replace("(1,234.50)", "")  # the sentence's own example of a good amount
+    quoted = [text for text in _texts(record) if len(text) >= 3 and text in sentence]
+    assert not quoted, result.message

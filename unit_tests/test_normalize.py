@@ -240,18 +240,3 @@ def test_derived_event_id_is_sha256_of_canonical_json():
 def test_derived_event_id_handles_integers_beyond_64_bits_and_unicode():
     expected = hashlib.sha256(f'[null,"s","é",[{2**70},"ü"]]'.encode()).hexdigest()[:32]
     assert n.derived_event_id(n.event_id_prefix(None, "s", "é"), [2**70, "ü"]) == expected
-
-
-@pytest.mark.parametrize(
-    "value, expected",
-    [
-        ("short", "'short'"),
-        ("x" * 50, repr("x" * 39 + "…")),
-        ({"a": 1}, "an object"),
-        ([1], "a list"),
-        (None, "null"),
-        (2**200, "a number of more than 38 digits"),
-    ],
-)
-def test_shown(value, expected):
-    assert n.shown(value) == expected

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import sys
 import threading
+from collections import Counter
 
-from destination_linkedin_capi.report import SyncReport
+import pytest
+
+from destination_linkedin_capi.report import SUMMARY_STREAMS, SyncReport
 
 LEADS = (None, "leads")
 ORDERS = ("shop", "orders")
@@ -111,3 +115,81 @@ def test_settling_from_another_thread_while_the_main_thread_rejects_loses_no_cou
         report.record_rejected(LEADS, "lead", "linkedin_rejected", "x")
     sender.join()
     assert (report.total_sent, report.total_rejected, report.batches) == (2000, 2000, 2000)
+
+
+def test_progress_lines_are_safe_while_other_threads_count():
+    """The watchdog writes progress lines while the sender adds rejection reasons and the main thread reads new
+    streams; with thread switches forced every microsecond, iterating a live counter would fail with
+    'dictionary changed size during iteration'."""
+    report = SyncReport()
+    done = threading.Event()
+
+    def count() -> None:
+        for n in range(20_000):
+            report.record_rejected(LEADS, "lead", f"reason_{n}", "m")
+            report.record_read((None, f"stream_{n}"))
+        done.set()
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        counter = threading.Thread(target=count)
+        counter.start()
+        lines = 0
+        while not done.is_set():
+            assert report.progress_line(0, 0).startswith("Progress: read ")
+            lines += 1
+        counter.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert report.progress_line(0, 0).startswith("Progress: read 20,000, sent 0, rejected 20,000 ")
+
+
+class CountingCounter(Counter):
+    """A Counter that counts how often it is walked whole (`items()`)."""
+
+    walks = 0
+
+    def items(self):
+        type(self).walks += 1
+        return super().items()
+
+
+@pytest.mark.timeout(60)  # the quadratic summary took minutes for this many streams
+def test_the_summary_of_50k_streams_shows_100_of_them_and_totals_the_rest():
+    report = SyncReport()
+    for n in range(50_000):
+        stream = (None, f"s{n:05d}")
+        for _ in range(1 + (n % 7 == 0)):  # one in seven streams read two records
+            report.record_read(stream)
+        report.record_rejected(stream, None, "no_identifier", "The record has no email.")
+    report.batch_settled([((None, f"s{n:05d}"), "lead") for n in range(0, 50_000, 7)], 7_143)
+    lines = report.summary_lines(dry_run=False)
+    streams = [line for line in lines if line.startswith("  stream ")]
+    assert len(streams) == SUMMARY_STREAMS
+    assert all(line.endswith("read 2, sent 1, rejected 1 (no_identifier 1)") for line in streams)  # the busiest
+    (more,) = [line for line in lines if line.startswith("  and ")]
+    assert more == "  and 49,900 more streams: read 56,943, sent 7,043, rejected 49,900"
+    assert len(lines) < SUMMARY_STREAMS + 10
+
+
+def test_the_summary_walks_each_counter_a_bounded_number_of_times_not_once_per_stream():
+    report = SyncReport()
+    report.sent, report.rejected, report.rejected_by_event = CountingCounter(), CountingCounter(), CountingCounter()
+    for n in range(3_000):
+        stream = (None, f"s{n}")
+        report.record_read(stream)
+        report.record_rejected(stream, "lead", "linkedin_rejected", "LinkedIn refused the event.")
+    report.batch_settled([((None, f"s{n}"), "lead") for n in range(3_000)], 3_000)
+    CountingCounter.walks = 0
+    report.summary_lines(dry_run=False)
+    assert CountingCounter.walks <= 8  # the old summary walked `sent` and `rejected` once per stream: 6,000 walks
+
+
+def test_few_streams_are_all_shown_without_a_more_line():
+    report = SyncReport()
+    for n in range(SUMMARY_STREAMS):
+        report.record_read((None, f"s{n}"))
+    lines = report.summary_lines(dry_run=True)
+    assert sum(line.startswith("  stream ") for line in lines) == SUMMARY_STREAMS
+    assert not any(line.startswith("  and ") for line in lines)

@@ -108,8 +108,8 @@ def test_a_state_line_that_is_not_strict_json_is_not_echoed():
 @pytest.mark.parametrize(
     "line, kind, example",
     [
-        (b"hello", "non_json_line", "'hello'"),
-        (b"[1, 2]", "not_a_message", "'[1, 2]'"),
+        (b"hello", "non_json_line", "a line of 5 bytes, the parser stopped at position 0 (…)"),
+        (b"[1, 2]", "not_a_message", "a line of 6 bytes holding a JSON array, not an object"),
         (b'{"type": "RECORD", "record": {"data": {}}}', "not_a_message", "a RECORD without a record.stream"),
         (
             b'{"type": "RECORD", "record": {"stream": "leads", "namespace": 5}}',
@@ -123,7 +123,9 @@ def test_a_state_line_that_is_not_strict_json_is_not_echoed():
 def test_lines_that_are_not_messages_are_counted_with_an_example(line, kind, example):
     _, report = run([line])
     assert report.ignored == {kind: 1}
-    assert report.ignored_examples[kind] == [example]
+    (shown,) = report.ignored_examples[kind]
+    start, _, end = example.partition("…")  # … stands for the parser's own sentence
+    assert shown.startswith(start) and shown.endswith(end) and len(shown) >= len(example), shown
     assert report.total_read == 0
 
 

@@ -10,8 +10,17 @@ import time
 
 import pytest
 
-from destination_linkedin_capi.errors import AuthenticationError, ConfigError, RejectedRequestError, error_from_response
+from destination_linkedin_capi.errors import (
+    AuthenticationError,
+    ConfigError,
+    RejectedRequestError,
+    RequestRefusedError,
+    RetriesExhaustedError,
+    TransientElementsError,
+    error_from_response,
+)
 from destination_linkedin_capi.report import SyncReport
+from destination_linkedin_capi.retry import RetryPolicy
 from destination_linkedin_capi.writer import BatchWriter
 
 STREAM = (None, "orders")
@@ -169,7 +178,22 @@ def test_fail_policy_on_a_linkedin_rejection():
     with pytest.raises(ConfigError, match="linkedin_rejected"):
         writer.finish()
     assert sorted(linkedin.delivered) == [n for n in range(10) if n != 4]
-    assert [m["id"] for m in emitted] == [9]
+    assert emitted == []  # state 9 covers the refused record 4: the next sync must send it again
+
+
+def test_fail_policy_emits_no_state_covering_a_row_linkedin_refused():
+    """Batches of 10, a state every 5 records, LinkedIn refuses record 13 (422): the states after records 4 and 9
+    come back, those after 14 and 19 (their batch holds record 13) never do, nor any later one."""
+    linkedin = FakeLinkedIn()
+    emitted = []
+    writer, _ = make_writer(linkedin, emitted, fail=True, batch_size=10)
+    with pytest.raises(ConfigError, match="linkedin_rejected"):
+        for n in range(40):
+            writer.add_event(STREAM, "purchase", {"n": n, "bad": n == 13})
+            if n % 5 == 4:
+                writer.add_state(state(n))
+        writer.finish()
+    assert [m["id"] for m in emitted] == [4, 9]
 
 
 def test_non_capi_rule_is_a_config_error():
@@ -206,6 +230,43 @@ def test_a_refused_element_whose_reason_mentions_conversions_api_is_only_a_rejec
     assert report.rejected_by_reason() == {"linkedin_rejected": 1}
 
 
+def test_linkedin_sentences_quoting_an_events_values_are_masked():
+    """LinkedIn's answers may echo a value of the refused event; the rejection sentence masks it (masking.redact),
+    whether LinkedIn named the element inside a 200 or bisection isolated it after an index-less 400."""
+
+    class Echoes(FakeLinkedIn):
+        def send(self, elements):
+            if len(elements) > 1:
+                raise RejectedRequestError(400, "Request body is invalid")
+            if elements[0]["n"] == 0:
+                return {0: "/user/userInfo/firstName :: Zebediah is not allowed"}
+            raise RejectedRequestError(400, "/user/externalIds/0 :: crm-77331 is refused")
+
+    emitted, sentences = [], []
+    writer, report = make_writer(Echoes(), emitted)
+    record_rejected = report.record_rejected
+    report.record_rejected = lambda *args: sentences.append(args[3]) or record_rejected(*args)
+    for n, user in enumerate(({"userInfo": {"firstName": "Zebediah"}}, {"externalIds": ["crm-77331"]})):
+        writer.add_event(STREAM, "purchase", {"n": n, "user": user})
+    writer.finish()
+    assert report.rejected_by_reason() == {"linkedin_rejected": 2}
+    assert sentences == [
+        "LinkedIn refused the event: /user/userInfo/firstName :: Z*** is not allowed",
+        "LinkedIn refused the event: /user/externalIds/0 :: c*** is refused",
+    ]
+
+
+def test_the_dry_run_preview_is_masked(caplog):
+    emitted = []
+    writer, _ = make_writer(None, emitted, dry_run=True)
+    user = {"userIds": [{"idType": "ACXIOM_ID", "idValue": "ACX-5551234"}], "userInfo": {"firstName": "Zebediah"}}
+    writer.add_event(STREAM, "purchase", {"n": 0, "eventId": "ORD-99", "user": user})
+    writer.finish()
+    (preview,) = [r.getMessage() for r in caplog.records if r.getMessage().startswith("Dry run, would send")]
+    assert "ACX-5551234" not in preview and "Zebediah" not in preview and "ORD-99" not in preview
+    assert '"userInfo":{"firstName":"Z***"}' in preview
+
+
 def test_dry_run_sends_nothing_and_emits_states(caplog):
     emitted = []
     writer, report = make_writer(None, emitted, dry_run=True, batch_size=2)
@@ -216,7 +277,7 @@ def test_dry_run_sends_nothing_and_emits_states(caplog):
     assert [m["id"] for m in emitted] == [4]
     assert report.total_sent == 5 and report.batches == 3
     previews = [r.getMessage() for r in caplog.records if r.getMessage().startswith("Dry run, would send")]
-    assert previews == [f'Dry run, would send: {{"n":{n}}}' for n in range(3)]
+    assert previews == [f'Dry run, would send (personal data masked): {{"n":{n}}}' for n in range(3)]
 
 
 def test_batch_age_flushes_a_partial_batch_and_releases_its_state():
@@ -232,3 +293,180 @@ def test_batch_age_flushes_a_partial_batch_and_releases_its_state():
     assert [m["id"] for m in emitted] == [2]  # released by the watchdog, before end of input
     assert linkedin.delivered == [0, 1, 2]
     writer.finish()
+
+
+@pytest.mark.timeout(60)
+def test_a_sender_that_cannot_emit_a_state_ends_the_sync_instead_of_hanging():
+    """stdout closed: emitting a state from the sender thread raises BrokenPipeError. The main thread, which would
+    wait for ever for a queue slot, raises it instead."""
+
+    def closed_stdout(message):
+        raise BrokenPipeError(32, "Broken pipe")
+
+    report = SyncReport()
+    writer = BatchWriter(send=FakeLinkedIn().send, report=report, emit=closed_stdout, batch_size=10, max_age=600.0)
+    with pytest.raises(BrokenPipeError):
+        for n in range(10_000):
+            writer.add_event(STREAM, "purchase", {"n": n})
+            if n % 10 == 5:  # held for the open batch: the sender emits it once that batch is sent
+                writer.add_state(state(n))
+        writer.finish()
+
+
+@pytest.mark.timeout(60)
+def test_a_dead_watchdog_fails_the_sync():
+    def broken_progress():
+        raise RuntimeError("dictionary changed size during iteration")
+
+    report = SyncReport()
+    writer = BatchWriter(
+        send=FakeLinkedIn().send,
+        report=report,
+        emit=lambda message: None,
+        batch_size=10,
+        max_age=0.04,
+        progress=broken_progress,
+    )
+    writer.add_event(STREAM, "purchase", {"n": 0})
+    while writer.fatal is None:  # the watchdog ticks every 10 ms
+        time.sleep(0.01)
+    with pytest.raises(RuntimeError, match="dictionary changed size"):
+        writer.add_event(STREAM, "purchase", {"n": 1})
+    with pytest.raises(RuntimeError, match="dictionary changed size"):
+        writer.finish()
+
+
+class FlakyElements(FakeLinkedIn):
+    """A 200 in which the elements numbered in `statuses` get that status (500, 429) the first `times` times they
+    are sent; LinkedIn records every other element of the request, as it does."""
+
+    def __init__(self, statuses, times):
+        super().__init__()
+        self.statuses = statuses
+        self.left = dict.fromkeys(statuses, times)
+        self.sent_numbers = []
+
+    def send(self, elements):
+        with self.lock:
+            self.requests.append(len(elements))
+            self.sent_numbers.append([element["n"] for element in elements])
+            transient = {}
+            for position, element in enumerate(elements):
+                n = element["n"]
+                if self.left.get(n, 0) > 0:
+                    self.left[n] -= 1
+                    transient[position] = f"status {self.statuses[n]}"
+                else:
+                    self.delivered.append(n)
+            if transient:
+                raise TransientElementsError(transient, {})
+            return {}
+
+
+def retrying_writer(linkedin, emitted, sleeps, *, max_attempts=None, batch_size=10):
+    report = SyncReport()
+    writer = BatchWriter(
+        send=linkedin.send,
+        report=report,
+        emit=emitted.append,
+        batch_size=batch_size,
+        max_age=600.0,
+        retry=RetryPolicy(max_seconds=600.0, max_attempts=max_attempts),
+        sleep=sleeps.append,
+    )
+    return writer, report
+
+
+def test_elements_linkedin_could_not_record_are_sent_again_alone():
+    """`{"elements":[{"status":500},{"status":429},{"status":201},…]}`: the 500 and the 429 are sent again, only
+    they, after a pause of the retry policy; nothing is rejected and the state comes back once all are recorded."""
+    linkedin = FlakyElements({0: 500, 1: 429}, times=2)
+    emitted, sleeps = [], []
+    writer, report = retrying_writer(linkedin, emitted, sleeps)
+    for n in range(10):
+        writer.add_event(STREAM, "purchase", {"n": n})
+    writer.add_state(state(9))
+    writer.finish()
+    assert linkedin.sent_numbers == [list(range(10)), [0, 1], [0, 1]]
+    assert sorted(linkedin.delivered) == list(range(10))
+    assert (report.total_sent, report.total_rejected) == (10, 0)
+    assert len(sleeps) == 2
+    assert [m["id"] for m in emitted] == [9]
+
+
+def test_elements_that_keep_failing_fail_the_sync_after_the_last_safe_state():
+    linkedin = FlakyElements({13: 500}, times=100)
+    emitted, sleeps = [], []
+    writer, report = retrying_writer(linkedin, emitted, sleeps, max_attempts=4)
+    for n in range(20):
+        writer.add_event(STREAM, "purchase", {"n": n})
+        if n % 5 == 4:
+            writer.add_state(state(n))
+    with pytest.raises(RetriesExhaustedError, match=r"kept failing to record 1 event of a batch .* 4 attempts"):
+        writer.finish()
+    assert linkedin.sent_numbers[2:] == [[13], [13], [13]]
+    assert [m["id"] for m in emitted] == [4, 9]  # the second batch, which holds element 13, never settled
+    assert report.total_sent == 19 and report.total_rejected == 0  # what LinkedIn recorded is counted sent
+
+
+def test_a_request_refused_whatever_it_holds_stops_after_a_few_isolated_rows():
+    """Every request answered `400 {"message":"boom"}`: bisection would reject all 128 events with 255 requests.
+    Past max(10, 1%) index-less refusals in one batch the error is about the request: the sync stops with
+    LinkedIn's message, no event of the batch is counted rejected, and the batch cost a few dozen requests."""
+
+    class RefusesEverything(FakeLinkedIn):
+        def send(self, elements):
+            self.requests.append(len(elements))
+            raise error_from_response(400, {"status": 400, "message": "boom"})
+
+    linkedin = RefusesEverything()
+    emitted = []
+    writer, report = make_writer(linkedin, emitted, batch_size=128)
+    writer.add_state(state(0))
+    for n in range(128):
+        writer.add_event(STREAM, "purchase", {"n": n})
+    writer.add_state(state(127))
+    with pytest.raises(RequestRefusedError, match=r"refused 11 events of a batch of 128 .*HTTP 400: boom"):
+        writer.finish()
+    assert (report.total_sent, report.total_rejected) == (0, 0)
+    assert [m["id"] for m in emitted] == [0]
+    assert len(linkedin.requests) <= 2 * 11 + 7  # the way down to the first single event, then ~2 per event
+
+
+def test_a_few_bad_rows_without_indices_are_still_isolated_and_rejected():
+    linkedin = FakeLinkedIn(with_indices=False)
+    emitted = []
+    writer, report = make_writer(linkedin, emitted, batch_size=30)
+    for n in range(30):
+        writer.add_event(STREAM, "purchase", {"n": n, "bad": n in {3, 17, 29}})
+    writer.finish()
+    assert report.rejected_by_reason() == {"linkedin_rejected": 3}
+    assert report.total_sent == 27
+
+
+def test_events_delivered_before_a_batch_fails_half_way_count_as_sent():
+    """Bisection delivers part of a batch, then the next request fails for good: the summary must say what
+    LinkedIn recorded (not "0 sent")."""
+
+    class FailsLater(FakeLinkedIn):
+        def send(self, elements):
+            if len(self.requests) == 6:
+                self.requests.append(len(elements))
+                raise RetriesExhaustedError("LinkedIn kept failing")
+            return super().send(elements)
+
+    linkedin = FailsLater(with_indices=False)
+    emitted = []
+    writer, report = make_writer(linkedin, emitted, batch_size=30)
+    for n in range(30):
+        report.record_read(STREAM)  # as the session does
+        writer.add_event(STREAM, "purchase", {"n": n, "bad": n == 5})
+    with pytest.raises(RetriesExhaustedError):
+        writer.finish()
+    assert len(linkedin.delivered) > 0
+    assert report.total_sent == len(linkedin.delivered)
+    assert report.unsettled == 30 - len(linkedin.delivered)
+    assert report.summary_lines(dry_run=False)[0].startswith(
+        f"Sync summary: 30 records read, {len(linkedin.delivered)} sent, 0 rejected, "
+        f"{30 - len(linkedin.delivered)} not sent because the sync stopped"
+    )

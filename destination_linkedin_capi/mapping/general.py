@@ -97,9 +97,9 @@ def _happened_at(s: Settings, found: dict[str, Any]) -> int:
     now = s.now_ms()
     if happened < now - s.max_age_ms:
         days_ago = (now - happened) // 86_400_000
-        raise _Rejected("too_old", reasons.too_old(n.format_ms(happened), days_ago, s.margin_minutes), TIME)
+        raise _Rejected("too_old", reasons.too_old(days_ago, s.margin_minutes), TIME)
     if happened > now + reasons.MAX_FUTURE_SKEW_MS:
-        raise _Rejected("in_future", reasons.in_future(n.format_ms(happened), n.format_ms(now)), TIME)
+        raise _Rejected("in_future", reasons.in_future(happened - now), TIME)
     return happened
 
 

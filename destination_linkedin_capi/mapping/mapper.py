@@ -16,8 +16,13 @@ from destination_linkedin_capi.mapping.routing import Route, Router, StreamInfo
 from destination_linkedin_capi.mapping.settings import Settings
 from destination_linkedin_capi.paths import Step, is_nested, parse_path
 
-# Distinct record key sets remembered; sparse sources could otherwise grow the cache without end.
-LAYOUT_CACHE_SIZE = 4096
+# The cache is bounded by size, not by entries: a key set holds its key strings alive, and sparse or wide
+# sources (1,000 records of 10,000 distinct keys) would otherwise keep gigabytes. The cache holds at most
+# LAYOUT_CACHE_KEYS keys in all (each entry counts its keys plus one, ~10 MB of key strings), and is emptied
+# when full; a key set of more than MAX_CACHED_KEY_SET keys is laid out for its record alone, never kept
+# (laying it out costs about what hashing it for the lookup does).
+LAYOUT_CACHE_KEYS = 150_000
+MAX_CACHED_KEY_SET = 1_000
 
 Shape = tuple[Layout, Plan | None]
 
@@ -37,6 +42,7 @@ class RecordMapper:
         self._router = Router(self._settings, config.stream_events, streams)
         self._routes = self._router.routes
         self._layouts: dict[tuple[str, ...], Shape] = {}
+        self._cached_keys = 0  # the keys held by `_layouts`, each entry counted as its keys plus one
         # `field_mappings` entries no record has had yet: LinkedIn field → its path (for one warning per sync)
         self._unresolved = dict(config.field_mappings)
         self._nested: list[tuple[str, tuple[Step, ...]]] = [
@@ -93,14 +99,20 @@ class RecordMapper:
         return self._layouts.get(keys) or self._shape(keys)
 
     def _shape(self, keys: tuple[str, ...]) -> Shape:
-        """The layout and plan of records with exactly these keys, remembered."""
+        """The layout and plan of records with exactly these keys, remembered unless the key set is huge."""
         layout = layout_of(keys, self._settings.explicit)
         if self._unresolved:
             folded = {key.casefold() for key in keys}
             for field in [field for field, path in self._unresolved.items() if path.casefold() in folded]:
                 del self._unresolved[field]
                 self._nested = [item for item in self._nested if item[0] != field]
-        if len(self._layouts) >= LAYOUT_CACHE_SIZE:
+        shape = (layout, Plan.of(layout))
+        size = len(keys) + 1
+        if size > MAX_CACHED_KEY_SET:
+            return shape
+        if self._cached_keys + size > LAYOUT_CACHE_KEYS:
             self._layouts.clear()
-        shape = self._layouts[keys] = (layout, Plan.of(layout))
+            self._cached_keys = 0
+        self._layouts[keys] = shape
+        self._cached_keys += size
         return shape

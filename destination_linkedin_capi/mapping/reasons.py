@@ -92,17 +92,25 @@ def no_identifier(notes: list[str]) -> tuple[str, str]:
     )
 
 
-def too_old(happened: str, days_ago: int, margin_minutes: int) -> str:
-    """The too_old detail, after "Field '<name>' "."""
+def too_old(days_ago: int, margin_minutes: int) -> str:
+    """The too_old detail, after "Field '<name>' " (how old, not the time itself: record values are not echoed)."""
     return (
-        f"is {happened}, {days_ago} days ago; LinkedIn accepts conversions from the last 90 days and this connector "
+        f"is a time {days_ago} days ago; LinkedIn accepts conversions from the last 90 days and this connector "
         f"stops {margin_minutes} minutes before that limit"
     )
 
 
-def in_future(happened: str, now: str) -> str:
+def _duration(ms: int) -> str:
+    for unit, size in (("day", 86_400_000), ("hour", 3_600_000), ("minute", 60_000)):
+        if ms >= size:
+            count = ms // size
+            return f"{count:,} {unit}" + ("" if count == 1 else "s")
+    return "less than a minute"
+
+
+def in_future(ahead_ms: int) -> str:
     """The in_future detail, after "Field '<name>' "."""
-    return f"is {happened}, more than {_SKEW_MINUTES} minutes after now ({now})"
+    return f"is a time {_duration(ahead_ms)} in the future, more than the {_SKEW_MINUTES} minutes of clock skew allowed"
 
 
 def missing_timestamp(explicit: str | None, recognised: tuple[str, ...]) -> str:

@@ -61,6 +61,7 @@ class AdminApi:
             ("POST", "fault-rate"): lambda body, q: _done(sb.set_fault_rate(**body)),
             ("POST", "limits"): lambda body, q: _done(sb.set_limits(**body)),
             ("POST", "error-indices"): lambda body, q: _done(sb.set_error_indices(**body)),
+            ("POST", "rule-creation-latency"): lambda body, q: _done(sb.set_rule_creation_latency(**body)),
             ("GET", "events"): lambda body, q: r.json_reply(200, {"elements": sb.events(_rule_id(q))}),
             ("DELETE", "events"): lambda body, q: _done(sb.reset_events()),
             ("GET", "events.jsonl"): lambda body, q: _jsonl(sb.events(_rule_id(q))),

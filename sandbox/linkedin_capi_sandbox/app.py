@@ -49,6 +49,7 @@ class Sandbox:
         day_seconds: float = 86400.0,
         sunset_versions: set[str] | None = None,
         clock: Callable[[], float] | None = None,
+        rule_creation_latency: float = 0.0,
     ) -> None:
         self._clock = clock or time.time
         self._store = Store(self._clock)
@@ -59,6 +60,7 @@ class Sandbox:
             window_seconds=window_seconds,
             day_seconds=day_seconds,
         )
+        self.set_rule_creation_latency(rule_creation_latency)
         self._faults = FaultPlan()
         self._rest = RestGateway(self._store, self._quotas, VersionPolicy(self._clock, sunset_versions))
         self._admin = AdminApi(self)
@@ -135,10 +137,16 @@ class Sandbox:
             self._store.accounts[int(account_id)] = Account(int(account_id), name, status)
 
     def add_token(
-        self, token: str, accounts: dict[int, str], state: str = "valid", expires_at: float | None = None
+        self,
+        token: str,
+        accounts: dict[int, str],
+        state: str = "valid",
+        expires_at: float | None = None,
+        member: str | None = None,
     ) -> None:
-        """Register an access token with {account id: role}; unknown accounts are created."""
-        self._store.add_token(token, accounts, state, expires_at)
+        """Register an access token with {account id: role}; unknown accounts are created. Tokens given the
+        same `member` share one quota (LinkedIn meters per member); without one, a token is its own member."""
+        self._store.add_token(token, accounts, state, expires_at, member)
 
     def set_token_state(self, token: str, state: str) -> None:
         check_choice(state, frozenset({"valid", "revoked", "expired"}), "token state")
@@ -272,6 +280,12 @@ class Sandbox:
             window_seconds=window_seconds,
             day_seconds=day_seconds,
         )
+
+    def set_rule_creation_latency(self, seconds: float) -> None:
+        """How long creating a conversion rule takes before it exists (0: instant)."""
+        if not 0 <= float(seconds) <= 60:
+            raise ValueError("rule creation latency must be between 0 and 60 seconds")
+        self._store.rule_creation_latency = float(seconds)
 
     def set_error_indices(self, enabled: bool) -> None:
         """False: 422/400 refusals stop naming element indices, so a client has to isolate bad elements itself."""

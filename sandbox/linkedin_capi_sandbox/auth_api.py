@@ -20,19 +20,20 @@ from linkedin_capi_sandbox.store import RefreshToken, Store, Token
 SCOPE = "r_ads,rw_conversions"
 
 
-def _mint(store: Store, prefix: str, accounts: dict[int, str], ttl: int) -> str:
+def _mint(store: Store, prefix: str, accounts: dict[int, str], ttl: int, member: str) -> str:
+    """Every token minted for one grant (refresh token, CDP token ID) is the same member's: one quota."""
     token = f"{prefix}-{secrets.token_urlsafe(24)}"
     with store.lock:
-        store.tokens[token] = Token(token, dict(accounts), "valid", store.clock() + ttl)
+        store.tokens[token] = Token(token, dict(accounts), "valid", store.clock() + ttl, member)
     return token
 
 
 def _rotate(store: Store, used: str, grant: RefreshToken) -> str:
-    """A successor of the used refresh token (same client, accounts and expiry); the used one is revoked."""
+    """A successor of the used refresh token (same client, accounts, expiry and member); the used one is revoked."""
     successor = f"AQR-{secrets.token_urlsafe(24)}"
     with store.lock:
         store.refresh_tokens[successor] = replace(grant)
-        grant.state = "revoked"
+        store.refresh_tokens[used].state = "revoked"
     return successor
 
 
@@ -58,10 +59,11 @@ def handle_oauth(store: Store, request: Request) -> r.Reply:
         return r.oauth_error(
             400, "invalid_grant", "The provided authorization grant or refresh token is invalid, expired or revoked"
         )
-    access_token = _mint(store, "oauth", grant.accounts, grant.access_token_ttl)
+    member = grant.member or f"refresh-token:{form['refresh_token']}"
+    access_token = _mint(store, "oauth", grant.accounts, grant.access_token_ttl, member)
     refresh_token = form["refresh_token"]
     if grant.rotate:
-        refresh_token = _rotate(store, refresh_token, grant)
+        refresh_token = _rotate(store, refresh_token, replace(grant, member=member))
     return r.json_reply(
         200,
         {
@@ -98,7 +100,7 @@ def handle_cdp(store: Store, request: Request) -> r.Reply:
         return r.cdp_error(
             403, "account_not_authorized", f"Token ID {token_id} is not authorised for account {account}"
         )
-    access_token = _mint(store, "cdp", grant.accounts, grant.access_token_ttl)
+    access_token = _mint(store, "cdp", grant.accounts, grant.access_token_ttl, f"token-id:{token_id}")
     return r.json_reply(
         200,
         {"access_token": access_token, "token_type": "Bearer", "expires_in": grant.access_token_ttl, "scope": SCOPE},

@@ -55,6 +55,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--window-seconds", type=float, default=60.0, help="length of the request window (default 60)")
     parser.add_argument(
+        "--rule-creation-latency",
+        type=float,
+        default=0.0,
+        help="seconds a conversion rule creation takes before the rule exists (default 0)",
+    )
+    parser.add_argument(
         "--sunset", type=_versions, help="comma-separated versions answering 426, replacing the defaults"
     )
     return parser
@@ -67,6 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         requests_per_day=args.requests_per_day,
         window_seconds=args.window_seconds,
         sunset_versions=args.sunset,
+        rule_creation_latency=args.rule_creation_latency,
     )
     if args.seed:
         try:

@@ -1,4 +1,5 @@
-"""Request quotas per access token: N per sliding window and M per day.
+"""Request quotas per member: N per sliding window and M per day, shared by every token of one member
+(`Token.quota_key`: the grant a token was minted from, or a seeded token's `member`), as LinkedIn meters them.
 
 The window slides (no more than N requests in any `window_seconds` span), which is stricter
 than a fixed minute: a client that keeps it also keeps LinkedIn's. The day is a fixed UTC day
@@ -14,7 +15,7 @@ from collections.abc import Callable
 
 
 class Quotas:
-    """Admit or refuse one request for a token; `None` limits mean unlimited."""
+    """Admit or refuse one request for a member (its quota key); `None` limits mean unlimited."""
 
     def __init__(
         self,
@@ -28,7 +29,7 @@ class Quotas:
         self._clock = clock
         self._lock = threading.Lock()
         self._recent: dict[str, deque[float]] = {}
-        self._days: dict[str, tuple[int, int]] = {}  # token → (day number, requests that day)
+        self._days: dict[str, tuple[int, int]] = {}  # member → (day number, requests that day)
         self.configure(per_window=per_window, per_day=per_day, window_seconds=window_seconds, day_seconds=day_seconds)
 
     def configure(

@@ -58,7 +58,7 @@ class RestGateway:
         token = self._authenticate(request)
         if isinstance(token, r.Reply):
             return token
-        if not self.quotas.admit(token.token):
+        if not self.quotas.admit(token.quota_key):
             with self.store.lock:
                 self.store.stats.throttled += 1
             return r.throttled()

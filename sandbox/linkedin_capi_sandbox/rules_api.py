@@ -6,6 +6,7 @@ a rule wrongly gets the 422 LinkedIn would give instead of a silent success.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from linkedin_capi_sandbox import facts
@@ -115,6 +116,8 @@ def _create_rule(store: Store, call: Call) -> r.Reply:
     assert account_id is not None
     if call.token.accounts.get(account_id) not in facts.WRITE_ROLES:
         return r.access_denied("conversions.CREATE")
+    if store.rule_creation_latency:
+        time.sleep(store.rule_creation_latency)  # outside the lock: parallel creations overlap, as on LinkedIn
     rule_id = store.add_rule(account_id, None, body)
     headers = {"x-restli-id": str(rule_id), "Location": f"/conversions/{rule_id}"}
     return r.json_reply(201, store.rule_view(store.rules[rule_id]), headers)

@@ -34,6 +34,12 @@ class Token:
     accounts: dict[int, str]
     state: str = "valid"
     expires_at: float | None = None
+    #: Whose quota the token spends: LinkedIn meters per member, across all of the member's tokens.
+    member: str | None = None
+
+    @property
+    def quota_key(self) -> str:
+        return self.member or self.token
 
 
 @dataclass
@@ -69,6 +75,7 @@ class RefreshToken:
     access_token_ttl: int
     expires_at: float
     rotate: bool = False  # each refresh answers a new refresh token and revokes this one
+    member: str | None = None  # the member of a rotated token's first grant (one quota across successors)
 
 
 @dataclass
@@ -120,6 +127,9 @@ class Store:
         self.refresh_tokens: dict[str, RefreshToken] = {}
         self.cdp_token_ids: dict[str, CdpTokenId] = {}
         self.events: list[dict[str, Any]] = []
+        #: Seconds a rule creation takes before the rule exists (a real API takes a while: the race of
+        #: parallel first syncs is reproducible only when it is not instant).
+        self.rule_creation_latency = 0.0
         # False: refusal messages name no element index (as some LinkedIn errors do), so clients must bisect.
         self.error_indices = True
         self.stats = Stats()
@@ -139,13 +149,15 @@ class Store:
             if account_id not in self.accounts:
                 self.accounts[account_id] = Account(account_id, "Test account", "ACTIVE")
 
-    def add_token(self, token: str, accounts: dict[int, str], state: str, expires_at: float | None) -> None:
+    def add_token(
+        self, token: str, accounts: dict[int, str], state: str, expires_at: float | None, member: str | None = None
+    ) -> None:
         check_choice(state, TOKEN_STATES, "token state")
         roles = check_roles(accounts)
         with self.lock:
             for account_id in roles:
                 self.ensure_account(account_id)
-            self.tokens[token] = Token(token, roles, state, expires_at)
+            self.tokens[token] = Token(token, roles, state, expires_at, member)
 
     def add_rule(self, account_id: int, rule_id: int | None, data: dict[str, Any]) -> int:
         now_ms = int(self.clock() * 1000)

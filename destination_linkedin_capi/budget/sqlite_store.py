@@ -1,0 +1,176 @@
+"""A budget shared by every sync on this host naming the same SQLite file (PyAirbyte, cron, containers
+sharing a volume). Each reservation is one `BEGIN IMMEDIATE` transaction, which takes the database's
+write lock first, so two processes never both read a free slot; WAL keeps readers out of the writers' way.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import random
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+
+from destination_linkedin_capi.budget.base import Grant, Limits, StoreUnavailable, Usage, utc_day
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS slots (key TEXT NOT NULL, at REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS slots_by_key ON slots (key, at);
+CREATE TABLE IF NOT EXISTS days (key TEXT NOT NULL, day TEXT NOT NULL, used INTEGER NOT NULL, PRIMARY KEY (key, day));
+CREATE TABLE IF NOT EXISTS pauses (key TEXT PRIMARY KEY, until REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS locks (name TEXT PRIMARY KEY, holder TEXT NOT NULL, expires REAL NOT NULL);
+"""
+BUSY_TIMEOUT_SECONDS = 10.0
+
+
+class SqliteStore:
+    shared = True
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.description = f"SQLite file {path}"
+        self._guard = threading.Lock()  # one connection, used by the sync's threads in turn
+        self._db: sqlite3.Connection | None = None
+
+    def _open(self) -> sqlite3.Connection:
+        """Connect and create the tables on first use (not in __init__, so a missing file is reported, not raised)."""
+        db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None, check_same_thread=False)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("BEGIN IMMEDIATE")
+            for statement in SCHEMA.split(";"):
+                if statement.strip():
+                    db.execute(statement)
+            db.execute("COMMIT")
+        except sqlite3.Error:
+            db.close()
+            raise
+        return db
+
+    @contextlib.contextmanager
+    def _transaction(self, write: bool = True) -> Iterator[sqlite3.Connection]:
+        """A write transaction takes the write lock first (BEGIN IMMEDIATE); a read one never waits for it (WAL)."""
+        with self._guard:
+            try:
+                if self._db is None:
+                    self._db = self._open()
+                db = self._db
+                db.execute("BEGIN IMMEDIATE" if write else "BEGIN DEFERRED")
+                try:
+                    yield db
+                except BaseException:
+                    db.execute("ROLLBACK")
+                    raise
+                db.execute("COMMIT")
+            except sqlite3.Error as error:
+                raise StoreUnavailable(f"{self.description} failed ({type(error).__name__}: {error})") from None
+
+    @staticmethod
+    def _used(db: sqlite3.Connection, key: str, day: str) -> int:
+        row = db.execute("SELECT used FROM days WHERE key = ? AND day = ?", (key, day)).fetchone()
+        return int(row[0]) if row else 0
+
+    @staticmethod
+    def _count(db: sqlite3.Connection, key: str, day: str, count: int) -> int:
+        db.execute(
+            "INSERT INTO days (key, day, used) VALUES (?, ?, ?) ON CONFLICT (key, day) DO UPDATE SET used = used + ?",
+            (key, day, count, count),
+        )
+        return SqliteStore._used(db, key, day)
+
+    def reserve(self, key: str, sync_key: str, limits: Limits, now: float) -> Grant:
+        asked = time.monotonic()
+        with self._transaction() as db:
+            # Waiting for the write lock (SQLite's busy handler sleeps up to 100 ms at a time) must not leave
+            # `now` stale: a slot booked in the past would be sent late, inside a window booked after it.
+            now += time.monotonic() - asked
+            window, day = limits.window_with_margin, utc_day(now)
+            row = db.execute("SELECT until FROM pauses WHERE key = ?", (key,)).fetchone()
+            if row and row[0] > now:
+                return Grant(False, wait=row[0] - now)
+            used, sync_used = self._used(db, key, day), self._used(db, sync_key, day)
+            if used >= limits.per_day:
+                return Grant(False, used_today=used, sync_used_today=sync_used, exhausted="member")
+            if limits.sync_per_day is not None and sync_used >= limits.sync_per_day:
+                return Grant(False, used_today=used, sync_used_today=sync_used, exhausted="sync")
+            db.execute("DELETE FROM slots WHERE key = ? AND at <= ?", (key, now - window))
+            kth = db.execute(
+                "SELECT at FROM slots WHERE key = ? ORDER BY at DESC LIMIT 1 OFFSET ?", (key, limits.per_window - 1)
+            ).fetchone()
+            slot = max(now, kth[0] + window) if kth else now
+            booking = db.execute("INSERT INTO slots (key, at) VALUES (?, ?)", (key, slot)).lastrowid
+            used, sync_used = self._count(db, key, day, 1), self._count(db, sync_key, day, 1)
+            db.execute("DELETE FROM days WHERE day < ?", (utc_day(now - 86400),))
+        return Grant(True, slot - now, used, sync_used, booking=str(booking))
+
+    def release(self, key: str, sync_key: str, booking: str, now: float) -> None:
+        with self._transaction() as db:
+            db.execute("DELETE FROM slots WHERE key = ? AND rowid = ?", (key, int(booking)))
+            for name in (key, sync_key):
+                self._count(db, name, utc_day(now), -1)
+
+    def pause(self, key: str, seconds: float, now: float) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO pauses (key, until) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET until = max(until, ?)",
+                (key, now + seconds, now + seconds),
+            )
+
+    def paused_until(self, key: str, now: float) -> float:
+        with self._transaction(write=False) as db:
+            row = db.execute("SELECT until FROM pauses WHERE key = ?", (key,)).fetchone()
+        return float(row[0]) if row and row[0] > now else 0.0
+
+    def usage(self, key: str, limits: Limits, now: float) -> Usage:
+        with self._transaction(write=False) as db:
+            (in_window,) = db.execute(
+                "SELECT count(*) FROM slots WHERE key = ? AND at > ?", (key, now - limits.window_with_margin)
+            ).fetchone()
+            used = self._used(db, key, utc_day(now))
+        return Usage(int(in_window), used, self.paused_until(key, now))
+
+    def add_used(self, key: str, sync_key: str, count: int, now: float) -> None:
+        with self._transaction() as db:
+            for name in (key, sync_key):
+                self._count(db, name, utc_day(now), count)
+
+    def _acquire(self, name: str, holder: str, lease_seconds: float, wait_seconds: float) -> bool:
+        deadline = time.monotonic() + wait_seconds
+        while True:
+            now = time.time()
+            with self._transaction() as db:
+                db.execute("DELETE FROM locks WHERE name = ? AND expires <= ?", (name, now))
+                taken = db.execute(
+                    "INSERT INTO locks (name, holder, expires) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING",
+                    (name, holder, now + lease_seconds),
+                ).rowcount
+            if taken:
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.05 + random.random() * 0.1)  # jittered, so waiters do not retry in step
+
+    @contextlib.contextmanager
+    def lock(self, name: str, lease_seconds: float, wait_seconds: float) -> Iterator[bool]:
+        holder = uuid.uuid4().hex
+        if not self._acquire(name, holder, lease_seconds, wait_seconds):
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            with contextlib.suppress(StoreUnavailable), self._transaction() as db:
+                db.execute("DELETE FROM locks WHERE name = ? AND holder = ?", (name, holder))
+
+    def ping(self) -> None:
+        with self._transaction(write=False) as db:
+            db.execute("SELECT 1")
+
+    def close(self) -> None:
+        with self._guard:
+            if self._db is not None:
+                self._db.close()
+                self._db = None
