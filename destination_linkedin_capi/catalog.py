@@ -55,7 +55,9 @@ def _stream_info(configured: Any, number: int) -> tuple[StreamKey, StreamInfo]:
     primary_key = _primary_key(configured.get("primary_key"), f"{where}: 'primary_key'") or _primary_key(
         stream.get("source_defined_primary_key"), f"{where}: 'stream.source_defined_primary_key'"
     )
-    return (namespace, name), StreamInfo(primary_key=primary_key, destination_object_name=object_name)
+    sync_id = configured.get("sync_id")  # the platform's sync: names the rejected records' folder
+    info = StreamInfo(primary_key=primary_key, destination_object_name=object_name, sync_id=sync_id)
+    return (namespace, name), info
 
 
 def streams_of(catalog: Any) -> dict[StreamKey, StreamInfo]:

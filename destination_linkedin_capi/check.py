@@ -34,6 +34,7 @@ from destination_linkedin_capi.config import ConnectorConfig
 from destination_linkedin_capi.config_updates import ConfigUpdates
 from destination_linkedin_capi.errors import ConfigError, ConnectorError, ForbiddenError
 from destination_linkedin_capi.failures import version_warning
+from destination_linkedin_capi.rejected.store import probe
 from destination_linkedin_capi.rules import CONVERSIONS_API, Rule, get_rule, list_rules, plan
 
 #: `check` gives up on an unresponsive LinkedIn or token service after this long, not the sync's limit.
@@ -243,6 +244,10 @@ def check_connection(
     if warning:
         logger.warning(warning)
         warnings.append(warning)
+    if config.rejected_storage is not None:  # written in dry runs too, so checked before them
+        problem = probe(config.rejected_storage)
+        if problem:
+            return False, problem
     try:
         budget = _check_budget_store(config)
     except CheckFailed as failure:

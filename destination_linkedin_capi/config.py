@@ -21,6 +21,7 @@ from destination_linkedin_capi import constants as c
 from destination_linkedin_capi.errors import ConfigError
 from destination_linkedin_capi.iso import CURRENCY_CODES
 from destination_linkedin_capi.paths import is_nested, parse_path
+from destination_linkedin_capi.rejected.settings import parse_storage
 from destination_linkedin_capi.safety import check_url, is_header_safe
 
 EVENT_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.-]*")
@@ -204,6 +205,10 @@ class _RawConfig(_Model):
     oauth_base_url: str = c.DEFAULT_OAUTH_BASE_URL
     # Identifiers added in 2026 (docs/mapping.md §3)
     hash_ip_addresses: bool = False
+    # Rejected records and consent (issue 13): parsed in rejected/settings.py and mapping/consent.py.
+    object_storage_config: dict[str, Any] | None = None
+    consent_field: Annotated[str, Field(min_length=1)] | None = None
+    consent_values: list[str | int | bool] = list(c.DEFAULT_CONSENT_VALUES)
 
 
 @dataclass(frozen=True)
@@ -330,6 +335,11 @@ class ConnectorConfig:
         if self.default_currency and self.default_currency not in CURRENCY_CODES:
             raise ConfigError(
                 f"Default currency '{self.default_currency}' is not an ISO 4217 currency code (e.g. USD, EUR)."
+            )
+        self.rejected_storage = parse_storage(raw.object_storage_config)
+        if raw.consent_field is not None and not raw.consent_values:
+            raise ConfigError(
+                "Consent values is empty; list the values that mean consent was granted, e.g. true, granted."
             )
         if raw.campaign_association == "listed" and not raw.campaign_ids:
             raise ConfigError(

@@ -116,3 +116,7 @@ POST_CLICK_365_TYPES = frozenset({"SUBMIT_APPLICATION", "PURCHASE", "ADD_TO_CART
 VIEW_THROUGH_WINDOWS = (1, 7, 30)
 DEFAULT_POST_CLICK_WINDOW = 30
 DEFAULT_VIEW_THROUGH_WINDOW = 7
+
+# --- Consent (docs/mapping.md §1) ---
+#: What a record's consent field may hold to mean "granted", when Consent values is not set.
+DEFAULT_CONSENT_VALUES = ("true", "granted", "yes", "1")  # matched against true, "Granted", 1, …

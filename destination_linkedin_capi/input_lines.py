@@ -9,8 +9,8 @@ the parser stopped: `masking`, never its text), never dropped silently.
 from __future__ import annotations
 
 import contextlib
+import io
 import json
-import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -22,15 +22,20 @@ from destination_linkedin_capi.report import StreamKey, SyncReport
 #: orjson reads an integer beyond 64 bits as a float (99999999999999999999 → 1e+20), silently. Every such
 #: integer has a run of at least 19 digits (-9223372036854775809 is the first below the range), so only lines
 #: with such a run are read again, exactly, by Python's parser.
-_LONG_DIGITS = re.compile(rb"\d{19}")
+#: The check runs on every line, so it is done in C without a regex: with every digit turned into "0", a run of
+#: 19 digits is a run of 19 "0"s (the regex `\d{19}` costs ≈ 2.6 µs on a 285-byte line, this ≈ 0.5 µs).
+_DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
+_LONG_RUN = b"0" * 19
 
 
 class NotStrictJson:
     """The data of a RECORD whose line is not strict JSON (see `salvage`): rejected, never sent."""
 
-    __slots__ = ("message",)
+    __slots__ = ("message", "text")
 
     def __init__(self, line: bytes | str, error: orjson.JSONDecodeError) -> None:
+        text = line.decode("utf-8", "replace") if isinstance(line, bytes) else line
+        self.text = text.encode("utf-8", "replace").decode("utf-8").strip()  # the line as written to rejected records
         self.message = (
             "The record's line is not strict JSON (it holds NaN, Infinity, a number too large for JSON, a lone "
             f"surrogate or bytes that are not UTF-8), so its values cannot be read exactly: {masking.line(line, error)}"
@@ -69,6 +74,45 @@ def salvage(line: bytes | str, error: orjson.JSONDecodeError, report: SyncReport
     return message
 
 
+READ_SIZE = 1 << 20
+
+
+def line_chunks(items: Iterable[Any]) -> Iterator[Iterable[Any]]:
+    """The input in chunks of lines: a binary stream (stdin) is read a block at a time and split,
+    cheaper than a read per line; any other iterable is one chunk. `read1` returns what the pipe
+    holds without waiting for a full block, so a slow source's STATEs are not held back."""
+    if not isinstance(items, (io.BufferedIOBase, io.RawIOBase)):
+        yield items
+        return
+    read = getattr(items, "read1", None) or items.read
+    pending: list[bytes] = []  # the start of a line that continues in the next block(s)
+    while True:
+        block = read(READ_SIZE)
+        if not block:
+            break
+        lines = block.split(b"\n")
+        if len(lines) == 1:  # no line ends in this block: joined once, when it does (no quadratic copying)
+            pending.append(block)
+            continue
+        if pending:
+            pending.append(lines[0])
+            lines[0] = b"".join(pending)
+            pending = []
+        last = lines.pop()
+        if last:
+            pending.append(last)
+        yield lines
+    if pending:
+        yield (b"".join(pending),)
+
+
+def not_a_message(item: Any, message: Any, report: SyncReport, raw_lines: bool) -> None:
+    """A line that parsed to JSON other than an object (`masking` describes it, never quotes it)."""
+    report.record_ignored(
+        "not_a_message", masking.json_line(item, message) if raw_lines else "a message that is not an object"
+    )
+
+
 def _refuse_constant(name: str) -> None:
     raise ValueError(name)
 
@@ -77,7 +121,8 @@ def exact(line: bytes | str, parsed: Any) -> Any:
     """`parsed` (orjson's reading of `line`) with integers beyond 64 bits exact, when the line has a long run of
     digits: a STATE's cursor must be echoed digit for digit, a primary key must derive its own eventId. Python's
     parser reads them as ints; when it cannot read the line (over 4,300 digits, too deep), orjson's reading stays."""
-    if _LONG_DIGITS.search(line if isinstance(line, bytes) else line.encode("utf-8", "replace")) is None:
+    raw = line if isinstance(line, bytes) else line.encode("utf-8", "replace")
+    if _LONG_RUN not in raw.translate(_DIGITS_AS_ZERO):  # = `re.search(rb"\d{19}", raw)`, ~5× cheaper
         return parsed
     try:
         return json.loads(line, parse_constant=_refuse_constant)
@@ -105,9 +150,7 @@ def messages(items: Iterable[Any], report: SyncReport, *, raw_lines: bool = True
         if type(message) is dict:
             yield message
         else:
-            report.record_ignored(
-                "not_a_message", masking.json_line(item, message) if raw_lines else "a message that is not an object"
-            )
+            not_a_message(item, message, report, raw_lines)
 
 
 def record_stream(message: dict[str, Any], report: SyncReport) -> StreamKey | None:
@@ -133,7 +176,7 @@ def ignore_other(kind: Any, report: SyncReport) -> None:
         report.record_ignored("not_a_message", "a message whose type is not text")
 
 
-def _descriptor_key(state: dict[str, Any]) -> StreamKey | None:
+def descriptor_key(state: dict[str, Any]) -> StreamKey | None:
     """The stream a STREAM state is for; None when its descriptor is unreadable (the state then counts no records)."""
     stream = state.get("stream")
     descriptor = stream.get("stream_descriptor") if type(stream) is dict else None
@@ -162,7 +205,7 @@ class StateCounts:
             return message
         read = self._report.read
         if state.get("type") == "STREAM":
-            key = _descriptor_key(state)
+            key = descriptor_key(state)
             count = 0
             if key is not None:
                 count = read[key] - self._read_at_state.get(key, 0)

@@ -14,6 +14,7 @@ import signal
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
+import orjson
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 from destination_linkedin_capi import failures
@@ -24,8 +25,18 @@ from destination_linkedin_capi.client import LinkedInClient
 from destination_linkedin_capi.config import ConnectorConfig
 from destination_linkedin_capi.config_updates import ConfigUpdates
 from destination_linkedin_capi.discover import rule_events
-from destination_linkedin_capi.input_lines import NotStrictJson, StateCounts, ignore_other, messages, record_stream
+from destination_linkedin_capi.input_lines import (
+    NotStrictJson,
+    StateCounts,
+    exact,
+    ignore_other,
+    line_chunks,
+    not_a_message,
+    record_stream,
+    salvage,
+)
 from destination_linkedin_capi.mapping import RecordMapper, Rejection, StreamInfo
+from destination_linkedin_capi.rejected.output import RejectedOutput, run_id
 from destination_linkedin_capi.report import StreamKey, SyncReport
 from destination_linkedin_capi.rules import resolve_rules
 from destination_linkedin_capi.throttle import RequestBudget
@@ -90,6 +101,10 @@ class WriteSession:
         self._updates = ConfigUpdates(raw_config, self.tokens, self._emit) if raw_config is not None else None
         self._now_ms = now_ms
         self._state_counts = StateCounts(self.report)
+        sync_ids = sorted({str(info.sync_id) for info in streams.values() if info.sync_id is not None})
+        self.rejected = RejectedOutput(
+            config.rejected_storage, sync_id=sync_ids[0] if sync_ids else run_id(), event_names=self.report.event_names
+        )
         self.writer: BatchWriter | None = None
 
     def _rule_ids(self) -> dict[str, int]:
@@ -128,6 +143,7 @@ class WriteSession:
                     progress=self._progress,
                     retry=self.client.policy if self.client else None,
                     sleep=self.cancellation.sleep,
+                    rejected=self.rejected,
                 )
                 with _write_gc():
                     self._loop(messages, mapper, raw_lines)
@@ -187,45 +203,87 @@ class WriteSession:
         return cancelled
 
     def _log_summary(self) -> None:
-        for line in self.report.summary_lines(dry_run=self.config.dry_run):
+        lines = self.report.summary_lines(dry_run=self.config.dry_run)
+        where = self.rejected.summary_line()
+        for line in lines + ([where] if where else []):
             logger.info(line)
 
     def _loop(self, items: Iterable[Any], mapper: RecordMapper, raw_lines: bool) -> None:
+        """The input loop: one pass per message with its names bound locally. It runs once per record, so
+        per-stream work (the stream key, whether it is configured, its mapping function) is looked up
+        once per stream in `per_stream`, and what is counted per record is one dict increment each."""
         report = self.report
         writer = self.writer
         assert writer is not None
         streams = self.streams
-        record_read = report.record_read
-        record_mapped = report.record_mapped
+        read = report.read
+        mapped = report.mapped
         add_event = writer.add_event
-        map_record = mapper.map
-        for message in messages(items, report, raw_lines=raw_lines):
-            kind = message.get("type")
-            if kind == "RECORD":
-                key = record_stream(message, report)
-                if key is None:
+        reject = writer.reject
+        loads = orjson.loads
+        decode_error = orjson.JSONDecodeError
+        # namespace → stream → (stream key, its mapping function, or None when not in the catalog)
+        per_stream: dict[str | None, dict[str, tuple[StreamKey, Any]]] = {}
+        for chunk in line_chunks(items) if raw_lines else (items,):
+            for line in chunk:
+                if raw_lines:
+                    try:
+                        message = loads(line)
+                    except decode_error as error:
+                        message = salvage(line, error, report)
+                        if message is None:
+                            continue
+                    else:
+                        message = exact(line, message)
+                else:
+                    message = line
+                if message.__class__ is not dict:
+                    not_a_message(line, message, report, raw_lines)
                     continue
-                record_read(key)
-                if key not in streams:
-                    where = f" in namespace {key[0]!r}" if key[0] is not None else ""
+                kind = message.get("type")
+                if kind != "RECORD":
+                    if kind == "STATE":
+                        writer.add_state(self._state_counts.stamp(message))
+                    else:
+                        ignore_other(kind, report)
+                    continue
+                record = message.get("record")
+                if (
+                    record.__class__ is not dict
+                    or (stream := record.get("stream")).__class__ is not str
+                    or ((namespace := record.get("namespace")) is not None and namespace.__class__ is not str)
+                ):
+                    record_stream(message, report)  # counts the broken envelope
+                    continue
+                known = per_stream.get(namespace)
+                if known is None:
+                    known = per_stream[namespace] = {}
+                entry = known.get(stream)
+                if entry is None:
+                    key = (namespace, stream)
+                    entry = known[stream] = (key, mapper.for_stream(namespace, stream) if key in streams else None)
+                key, map_record = entry
+                read[key] += 1
+                if map_record is None:
+                    where = f" in namespace {namespace!r}" if namespace is not None else ""
                     report.record_ignored(
-                        "unknown_stream", f"stream {key[1]!r}{where} is not in the configured catalog"
+                        "unknown_stream", f"stream {stream!r}{where} is not in the configured catalog"
                     )
                     continue
-                data = message["record"].get("data")
-                if type(data) is not dict:
-                    if type(data) is NotStrictJson:
-                        writer.reject(key, None, "invalid_json", data.message)
+                data = record.get("data")
+                if data.__class__ is not dict:
+                    if data.__class__ is NotStrictJson:
+                        reject(key, None, "invalid_json", data.message, {"raw_line": data.text})
                     else:
-                        writer.reject(key, None, "record_not_object", "The record's data is not a JSON object.")
+                        reject(key, None, "record_not_object", "The record's data is not a JSON object.", data)
                     continue
-                result = map_record(key[1], key[0], data)
-                if type(result) is Rejection:
-                    writer.reject(key, None, result.reason, result.message)
+                result = map_record(data)
+                if result.__class__ is tuple:
+                    event, payload, identifiers, notes = result
+                    mapped[(event, identifiers, notes)] += 1
+                    add_event(key, event, payload, data)
+                elif result.__class__ is Rejection:
+                    reject(key, None, result.reason, result.message, data)
                 else:
-                    record_mapped(result.event, result.identifiers, result.notes)
-                    add_event(key, result.event, result.payload)
-            elif kind == "STATE":
-                writer.add_state(self._state_counts.stamp(message))
-            else:
-                ignore_other(kind, report)
+                    mapped[(result.event, result.identifiers, result.notes)] += 1
+                    add_event(key, result.event, result.payload, data)

@@ -22,7 +22,8 @@ import orjson
 
 from destination_linkedin_capi import masking
 from destination_linkedin_capi.delivery import BatchDelivery, SendBatch
-from destination_linkedin_capi.errors import ConfigError
+from destination_linkedin_capi.errors import ConfigError, ConnectorError
+from destination_linkedin_capi.rejected.output import RejectedOutput
 from destination_linkedin_capi.report import StreamKey, SyncReport
 from destination_linkedin_capi.retry import RetryPolicy
 
@@ -47,13 +48,14 @@ def policy_error(reason: str, message: str) -> ConfigError:
 
 
 class Batch:
-    __slots__ = ("origins", "payloads", "seq", "started")
+    __slots__ = ("origins", "payloads", "records", "seq", "started")
 
     def __init__(self, seq: int, started: float) -> None:
         self.seq = seq
         self.started = started
         self.payloads: list[dict[str, Any]] = []
         self.origins: list[tuple[StreamKey, str]] = []  # (stream, event) of each payload
+        self.records: list[Any] = []  # each payload's record, only when rejected records are stored
 
 
 class BatchWriter:
@@ -72,6 +74,7 @@ class BatchWriter:
         retry: RetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
+        rejected: RejectedOutput | None = None,
     ) -> None:
         self._send = send
         self._report = report
@@ -83,6 +86,8 @@ class BatchWriter:
         self._clock = clock
         self._retry = retry or RetryPolicy()  # for elements LinkedIn could not record (5xx/429 inside a 200)
         self._sleep = sleep
+        self._rejected = rejected  # rejected-records storage and per-STATE counts
+        self._keep_records = rejected is not None and rejected.keeps_records
         self._lock = threading.Lock()  # guards the open batch
         self._state_lock = threading.Lock()  # guards held states and their emission order
         self._queue: queue.Queue[Batch | None] = queue.Queue(maxsize=QUEUE_DEPTH)
@@ -90,7 +95,7 @@ class BatchWriter:
         self._seq = 0
         self._handed_seq = 0
         self._settled_seq = 0
-        self._states: deque[tuple[int, dict[str, Any]]] = deque()
+        self._states: deque[tuple[int, dict[str, Any], int]] = deque()  # (batch needed, message, state number)
         self._previewed = 0
         self.fatal: BaseException | None = None
         self._policy_error: ConfigError | None = None
@@ -104,7 +109,7 @@ class BatchWriter:
         self._watchdog.start()
 
     # --- main thread -----------------------------------------------------------------------
-    def add_event(self, stream: StreamKey, event: str, payload: dict[str, Any]) -> None:
+    def add_event(self, stream: StreamKey, event: str, payload: dict[str, Any], record: Any = None) -> None:
         if self.fatal is not None:
             raise self.fatal
         with self._lock:
@@ -114,12 +119,16 @@ class BatchWriter:
                 batch = self._batch = Batch(self._seq, self._clock())
             batch.payloads.append(payload)
             batch.origins.append((stream, event))
+            if self._keep_records:
+                batch.records.append(record)
             if len(batch.payloads) >= self._batch_size:
                 self._hand_off()
 
-    def reject(self, stream: StreamKey, event: str | None, reason: str, message: str) -> None:
+    def reject(self, stream: StreamKey, event: str | None, reason: str, message: str, record: Any = None) -> None:
         """A record that will not be sent; under the `fail` policy the sync stops after settling the rest."""
         self._report.record_rejected(stream, event, reason, message)
+        if self._rejected is not None:
+            self._rejected.add(stream, event, reason, message, record)
         if self._fail_on_rejection:
             self.finish()
             raise policy_error(reason, message)
@@ -129,9 +138,12 @@ class BatchWriter:
         if self.fatal is not None:
             raise self.fatal
         with self._lock:
-            required = self._batch.seq if self._batch is not None else self._handed_seq
+            batch = self._batch
+            required = batch.seq if batch is not None else self._handed_seq
+            boundary = (batch.seq, len(batch.payloads)) if batch is not None else (self._seq + 1, 0)
+        number = self._rejected.windows.state_added(boundary) if self._rejected is not None else 0
         with self._state_lock:
-            self._states.append((required, message))
+            self._states.append((required, message, number))
         self._emit_ready_states()
 
     def finish(self) -> None:
@@ -146,6 +158,9 @@ class BatchWriter:
         self._stop.set()
         self._watchdog.join()
         self._emit_ready_states()
+        if self._rejected is not None:
+            with self._state_lock:
+                self._write_rejected()  # rejections after the last STATE, and those of a sync that failed
         if self.fatal is not None:
             raise self.fatal
 
@@ -252,6 +267,9 @@ class BatchWriter:
             if self._closed:
                 return
             self._report.record_rejected(stream, event, "linkedin_rejected", message)
+            if self._rejected is not None:
+                record = batch.records[index] if batch.records else None
+                self._rejected.add(stream, event, "linkedin_rejected", message, record, position=(batch.seq, index))
         if self._fail_on_rejection and self._policy_error is None:
             self._policy_error = policy_error("linkedin_rejected", message)
 
@@ -271,5 +289,21 @@ class BatchWriter:
 
     def _emit_ready_states(self) -> None:
         with self._state_lock:
+            if self._closed or not self._states or self._states[0][0] > self._settled_seq:
+                return
+            if self._rejected is not None and not self._write_rejected():
+                return
             while not self._closed and self._states and self._states[0][0] <= self._settled_seq:
-                self._emit(self._states.popleft()[1])
+                _, message, number = self._states.popleft()
+                self._emit(message if self._rejected is None else self._rejected.stamp(message, number))
+
+    def _write_rejected(self) -> bool:
+        """Caller holds `_state_lock`. Write the pending rejected records before any STATE after them; when the
+        storage fails, no STATE is emitted and the sync stops with its error."""
+        assert self._rejected is not None
+        try:
+            self._rejected.before_states()
+        except ConnectorError as error:  # the storage's StorageError or StorageUnavailableError
+            self._fail(error)
+            return False
+        return True

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from destination_linkedin_capi.mapping import REJECTION_REASONS
+from devtools.rejected_rows import describe as describe_rejected
 from devtools.sample_data import ACCOUNT as ACCOUNT_ID
 from devtools.sample_data import STREAMS, bad_records, catalog, generate_lines
 
@@ -69,6 +70,7 @@ _SUMMARY = re.compile(r"Sync summary: ([\d,]+) records read, ([\d,]+) (?:would b
 _STREAM_REASONS = re.compile(r"^\s+stream \S+: .*rejected [\d,]+ \((?P<reasons>.*)\)$")
 _EXAMPLE = re.compile(r"^\s+(?P<reason>[a-z_]+): e\.g\. (?P<example>.*)$")
 _PREVIEW = "Dry run, would send (personal data masked): "
+_REJECTED_FOLDER = re.compile(r"^\s+rejected records: [\d,]+ written to (?P<folder>\S+) \(")
 
 
 class DemoFailed(Exception):
@@ -190,6 +192,11 @@ def run_connector(args: list[str], stdin: Path | None = None) -> CliRun:
     return CliRun(process.returncode, messages, stderr)
 
 
+def rejected_dir() -> Path:
+    """Where the demo's rejected rows are written; outside the demo's own temporary folder, so they can be read after."""
+    return Path(tempfile.gettempdir()) / "linkedin-capi-demo-rejected"
+
+
 def demo_config(url: str, *, dry_run: bool) -> dict[str, Any]:
     """What a user would fill in the Airbyte form: token-ID mode, so the connector creates the rules itself."""
     return {
@@ -204,6 +211,7 @@ def demo_config(url: str, *, dry_run: bool) -> dict[str, Any]:
         "stream_events": "leads=LEAD,purchases=PURCHASE,signups=SIGN_UP",
         "campaign_association": "all_active",
         "dry_run": dry_run,
+        "object_storage_config": {"storage_type": "Local", "local_path": str(rejected_dir())},
         "api_base_url": url,
         "oauth_base_url": url,
     }
@@ -218,6 +226,7 @@ class Outcome:
     rejected: int
     reasons: Counter[str] = field(default_factory=Counter)
     examples: dict[str, str] = field(default_factory=dict)
+    rejected_folder: str | None = None
 
     @classmethod
     def from_logs(cls, logs: Sequence[str]) -> Outcome:
@@ -230,6 +239,8 @@ class Outcome:
                 for part in stream["reasons"].split(", "):
                     reason, _, count = part.rpartition(" ")
                     outcome.reasons[reason] += _number(count)
+            elif folder := _REJECTED_FOLDER.match(line):
+                outcome.rejected_folder = folder["folder"]
             elif example := _EXAMPLE.match(line):
                 outcome.examples[example["reason"]] = example["example"]
         return outcome
@@ -295,6 +306,18 @@ def _explain(outcome: Outcome, *, dry_run: bool) -> None:
         _say(f"     {reason:<18} {count:>5,}  {meaning}")
         if reason in outcome.examples:
             _say(f"     {'':<18} {'':>5}  e.g. {outcome.examples[reason]}")
+
+
+def _step_rejected_rows(outcome: Outcome) -> None:
+    _say("   Where the rejected rows went (Rejected records storage: Local):")
+    try:
+        if outcome.rejected_folder is None:
+            raise ValueError("The connector did not say where it wrote the rejected rows.")
+        lines = describe_rejected(Path(outcome.rejected_folder), outcome.rejected)
+    except ValueError as error:
+        raise DemoFailed(str(error)) from None
+    for line in lines:
+        _say(f"     {line}")
 
 
 def _step_received(
@@ -377,6 +400,7 @@ def run_demo(records: int, *, dry_run: bool) -> None:
             checked = sandbox.admin("stats")["requests"]
             outcome, previews = _step_write(config_path, workdir, records)
             _explain(outcome, dry_run=dry_run)
+            _step_rejected_rows(outcome)
             _step_received(sandbox, outcome, previews, dry_run=dry_run, checked=checked)
         _say(f"\nSandbox stopped (PID {sandbox.pid}).")
     _say("Done. On real LinkedIn, conversions show in Campaign Manager within 72 h.")

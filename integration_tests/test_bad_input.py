@@ -339,7 +339,13 @@ def strict(raw: bytes) -> Any:
 
 
 def echoed(states: list[dict[str, Any]]) -> list[tuple[int, float | None]]:
-    return [(s["id"], ((s.get("state") or {}).get("destinationStats") or {}).get("recordCount")) for s in states]
+    """(id, records the state covers): recordCount plus rejectedRecordCount, as Airbyte adds them."""
+    out = []
+    for s in states:
+        stats = (s.get("state") or {}).get("destinationStats") or {}
+        count = stats.get("recordCount")
+        out.append((s["id"], None if count is None else count + stats.get("rejectedRecordCount", 0.0)))
+    return out
 
 
 @pytest.fixture(scope="module")

@@ -111,6 +111,12 @@ def test_the_demo_sends_20000_records_and_accounts_for_each(tmp_path):
     assert sum(rules.values()) == number(sent)
     assert f"That is exactly the {sent} the connector reported as sent." in output
     assert '"idType": "SHA256_EMAIL"' in output  # the sample event
+    where = re.search(r"^ {5}([\d,]+) rows in (\d+) files under (\S+)/ \(it stays after the demo\):$", output, re.M)
+    assert where and number(where.group(1)) == number(rejected), output
+    folder = Path(where.group(3))
+    assert folder.is_relative_to(tmp_path / "linkedin-capi-demo-rejected")  # in TMPDIR, outside the demo's own folder
+    stored = [line for path in folder.rglob("*.jsonl") for line in path.read_text().splitlines()]
+    assert len(stored) == number(rejected) and len(list(folder.rglob("*.jsonl"))) == int(where.group(2))
     assert_gone(sandbox_pid(output), tmp_path)
 
 

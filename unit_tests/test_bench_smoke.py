@@ -25,7 +25,8 @@ def test_bench_quick_writes_valid_results_and_the_performance_block(tmp_path):
     assert proc.returncode == 0, proc.stderr.decode()[-3000:]
     throughput = json.loads((tmp_path / "throughput.json").read_text())
     assert throughput["measurements"]["sandbox_in_process"]["records_per_s"] > 0
-    assert set(throughput["ratio_to_ceiling"]) == {"dry_run_in_process", "sandbox_in_process"}
+    assert throughput["measurements"]["sink_in_process"]["sandbox_cpu_seconds_median"] >= 0
+    assert set(throughput["ratio_to_ceiling"]) == {"dry_run_in_process", "sink_in_process", "sandbox_in_process"}
     quota = json.loads((tmp_path / "quota.json").read_text())
     assert quota["requests_429"] == 0 and quota["event_requests_accepted"] == 20
     fleet = json.loads((tmp_path / "fleet.json").read_text())

@@ -29,8 +29,14 @@ class FakeTime:
         self.now += seconds
 
 
-def test_a_lost_redis_means_a_local_share_a_warning_and_a_rejoin(tmp_path, caplog):
-    server = RedisServer(tmp_path).start()
+@pytest.fixture
+def server(tmp_path):
+    running = RedisServer(tmp_path).start()
+    yield running
+    running.stop()  # also when the test failed
+
+
+def test_a_lost_redis_means_a_local_share_a_warning_and_a_rejoin(server, caplog):
     fake = FakeTime(1_800_000_000.0)
     store = RedisStore(server.url, "fallback", timeout=0.5)
     budget = RequestBudget(
@@ -54,7 +60,6 @@ def test_a_lost_redis_means_a_local_share_a_warning_and_a_rejoin(tmp_path, caplo
     # added on rejoin, then one more.
     assert budget.usage().used_today == 6 == budget.used_today
     assert int(8 * FALLBACK_SHARE) == 2
-    server.stop()
 
 
 def test_a_spent_shared_day_stops_the_sync_with_the_reset_time(tmp_path):

@@ -49,7 +49,8 @@ def normalized(text: str) -> str:
 
 
 def connector_modules() -> list[Path]:
-    return sorted(path for path in PACKAGE.glob("*.py") if path.name not in NOT_THE_CONNECTOR)
+    modules = [*PACKAGE.glob("*.py"), *PACKAGE.glob("rejected/*.py")]  # rejected/: the storage sentences
+    return sorted(path for path in modules if path.name not in NOT_THE_CONNECTOR)
 
 
 def _template(node: ast.AST) -> str | None:

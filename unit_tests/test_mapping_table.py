@@ -436,6 +436,32 @@ CASES = [
         "missing_timestamp",
         config={"field_mappings": [{"linkedin_field": "conversion_happened_at", "record_field": "meta.ts"}]},
     ),
+    # --- consent (consent_field / consent_values): checked before anything else
+    Case("consent-true-sent", rec(consent=True), element(), config={"consent_field": "consent"}),
+    Case("consent-text-any-case-sent", rec(consent=" Granted "), element(), config={"consent_field": "consent"}),
+    Case("consent-one-sent", rec(consent=1), element(), config={"consent_field": "consent"}),
+    Case("consent-false-rejected", rec(consent=False), "no_consent", config={"consent_field": "consent"}),
+    Case("consent-missing-rejected", rec(), "no_consent", config={"consent_field": "consent"}),
+    Case("consent-object-rejected", rec(consent={"ad": True}), "no_consent", config={"consent_field": "consent"}),
+    Case(
+        "consent-before-every-other-check",
+        rec(consent="denied", email=None, created_at="nope"),
+        "no_consent",
+        config={"consent_field": "consent"},
+    ),
+    Case(
+        "consent-nested-path-sent",
+        rec(consent={"ad_storage": "GRANTED"}),
+        element(),
+        config={"consent_field": "consent.ad_storage"},
+    ),
+    Case(
+        "consent-custom-values",
+        rec(consent="yes"),
+        "no_consent",
+        config={"consent_field": "consent", "consent_values": ["opt_in"]},
+    ),
+    Case("consent-ignored-when-unset", rec(consent=False), element()),
     # --- the order of checks: the first problem is the one reported
     Case("first-problem-wins-time-before-identifier", rec(email=None, created_at="nope"), "invalid_timestamp"),
     Case("first-problem-wins-identifier-before-value", rec(email=None, value="x"), "no_identifier"),
@@ -542,6 +568,19 @@ MESSAGES = [
         "long-event-id-masked",
         rec(event_id="x" * 65),
         "Field 'event_id' is 'x***' (65 characters: letters), not text of at most 64 characters.",
+    ),
+    Case(
+        "no-consent-names-the-field-not-the-value",
+        rec(consent="denied-by-jane.doe@example.com"),
+        "Field 'consent' holds a value other than the granted ones (1, granted, true, yes), so consent was not "
+        "granted.",
+        config={"consent_field": "consent"},
+    ),
+    Case(
+        "no-consent-missing",
+        rec(),
+        "Field 'consent' is missing or empty, so consent was not granted (granted values: 1, granted, true, yes).",
+        config={"consent_field": "consent"},
     ),
 ]
 

@@ -58,6 +58,8 @@ def test_secrets_are_marked():
         "credentials.client_secret",
         "credentials.refresh_token",
         "request_budget.url",
+        "object_storage_config.access_key_id",
+        "object_storage_config.secret_access_key",
     }
 
 
@@ -103,3 +105,32 @@ def test_advanced_auth_declares_airbyte_oauth_for_the_oauth2_option():
     for name in ("client_secret", "refresh_token", "access_token"):
         assert oauth["properties"][name]["airbyte_secret"] is True
     assert "access_token" not in oauth["required"]
+
+
+def test_only_append_is_offered_as_data_activation_destinations_do():
+    # A sent conversion cannot be replaced or deleted, and Append + Deduped would do nothing more here.
+    assert load_spec()["supported_destination_sync_modes"] == ["append"]
+
+
+def test_rejected_records_storage_is_declared_as_airbyte_does():
+    storage = load_spec()["connectionSpecification"]["properties"]["object_storage_config"]
+    options = {option["properties"]["storage_type"]["enum"][0]: option for option in storage["oneOf"]}
+    assert list(options) == ["None", "S3", "Local"]
+    assert set(options["S3"]["properties"]) == {
+        "storage_type",
+        "access_key_id",
+        "secret_access_key",
+        "role_arn",
+        "s3_bucket_name",
+        "s3_bucket_region",
+        "s3_endpoint",
+        "bucket_path",
+        "format",
+        "compression",
+        "path_format",
+        "file_name_format",
+    }
+    assert options["S3"]["required"] == ["storage_type", "s3_bucket_name", "s3_bucket_region", "bucket_path"]
+    hidden = {name for name, field in options["S3"]["properties"].items() if field.get("airbyte_hidden")}
+    assert hidden == {"format", "compression", "path_format", "file_name_format"}
+    assert options["Local"]["required"] == ["storage_type", "local_path"]

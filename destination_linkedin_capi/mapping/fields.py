@@ -46,6 +46,24 @@ RAW_IDS = (
     ("oracle_moat_id", c.ID_ORACLE_MOAT),
 )
 USER_INFO_FIELDS = ("first_name", "last_name", "company_name", "title", "country_code")
+# An event's identifiers (match keys), in the order the general path lists them; the planned path
+# keeps them as bits (`ID_BIT`) and reads the tuple from `IDENTIFIERS[mask]`.
+IDENTIFIER_ORDER = (
+    "email",
+    "li_fat_id",
+    "acxiom_id",
+    "oracle_moat_id",
+    "ip_address",
+    "google_aid",
+    "name",
+    "external_id",
+    "lead",
+)
+ID_BIT = {name: 1 << bit for bit, name in enumerate(IDENTIFIER_ORDER)}
+IDENTIFIERS = tuple(
+    tuple(name for bit, name in enumerate(IDENTIFIER_ORDER) if mask >> bit & 1)
+    for mask in range(1 << len(IDENTIFIER_ORDER))
+)
 TIME = "conversion_happened_at"
 # A hashed variant feeds the same LinkedIn field as its plain one: the value itself says which it is.
 TARGETS = {"sha256_email": "email", "sha256_ip_address": "ip_address"}
@@ -83,7 +101,8 @@ class Plan:
         self.event_name = sources.get("event_name")
         self.time = sources.get(TIME)
         self.email = sources.get("email")
-        self.raw_ids = tuple((field, id_type, sources[field]) for field, id_type in RAW_IDS if field in sources)
+        # (identifier bit, idType, record key) of each raw userId
+        self.raw_ids = tuple((ID_BIT[field], id_type, sources[field]) for field, id_type in RAW_IDS if field in sources)
         self.ip_address = sources.get("ip_address")
         self.google_aid = sources.get("google_aid")
         self.first_name = sources.get("first_name")

@@ -8,9 +8,10 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from destination_linkedin_capi.config import ConnectorConfig
+from destination_linkedin_capi.mapping.consent import ConsentCheck
 from destination_linkedin_capi.mapping.fields import Layout, Plan, dig, layout_of
 from destination_linkedin_capi.mapping.general import map_general
-from destination_linkedin_capi.mapping.planned import map_planned
+from destination_linkedin_capi.mapping.planned import Planned, map_planned, plan_event
 from destination_linkedin_capi.mapping.results import ConversionEvent, Rejection
 from destination_linkedin_capi.mapping.routing import Route, Router, StreamInfo
 from destination_linkedin_capi.mapping.settings import Settings
@@ -50,6 +51,18 @@ class RecordMapper:
             for field, path in self._unresolved.items()
             if is_nested(path) and (steps := parse_path(path)) is not None
         ]
+        self._consent: ConsentCheck | None = None
+        if config.consent_field is not None:  # only then does each record pay for the check
+            self._consent = ConsentCheck(config.consent_field, config.consent_values)
+            self._map_any = self.map
+            self.map = self._map_with_consent  # type: ignore[method-assign]
+
+    def _map_with_consent(
+        self, stream: str, namespace: str | None, data: Mapping[str, Any]
+    ) -> ConversionEvent | Rejection:
+        """`map`, after the consent rule: a record without granted consent is rejected before anything else."""
+        assert self._consent is not None
+        return self._consent.refusal(data) or self._map_any(stream, namespace, data)
 
     def map(self, stream: str, namespace: str | None, data: Mapping[str, Any]) -> ConversionEvent | Rejection:
         """One record → its conversion event, or the first problem found (event, time, identifiers,
@@ -63,10 +76,41 @@ class RecordMapper:
         route = self._routes.get((namespace, stream)) or self._router.route(namespace, stream)
         plan = shape[1]
         if plan is not None:
-            event = map_planned(self._settings, plan, route, data)
-            if event is not None:
-                return event
+            planned = plan_event(self._settings, plan, route, data)
+            if planned is not None:
+                return ConversionEvent(*planned)
         return map_general(self._settings, self._router, shape[0], route, data)
+
+    def for_stream(
+        self, namespace: str | None, stream: str
+    ) -> Callable[[Mapping[str, Any]], Planned | ConversionEvent | Rejection]:
+        """What `map` does for one stream's records, as a function of the record for the input loop:
+        the planned path's result comes back unboxed, as an `(event, payload, identifiers, notes)`
+        tuple; the general path's as a ConversionEvent or Rejection."""
+        route = self._route(namespace, stream)
+        settings, router, layouts, shape_of = self._settings, self._router, self._layouts, self._shape
+
+        def map_record(data: Mapping[str, Any]) -> Planned | ConversionEvent | Rejection:
+            keys = tuple(data)
+            shape = layouts.get(keys) or shape_of(keys)
+            plan = shape[1]
+            if plan is not None:
+                planned = plan_event(settings, plan, route, data)
+                if planned is not None:
+                    return planned
+            if self._nested:  # a pending nested mapped path means no plan: only the general path looks
+                self._resolve_nested(data)
+            return map_general(settings, router, shape[0], route, data)
+
+        consent = self._consent
+        if consent is None:
+            return map_record
+        refusal, map_consented = consent.refusal, map_record
+
+        def map_record_with_consent(data: Mapping[str, Any]) -> Planned | ConversionEvent | Rejection:
+            return refusal(data) or map_consented(data)
+
+        return map_record_with_consent
 
     def map_general(self, stream: str, namespace: str | None, data: Mapping[str, Any]) -> ConversionEvent | Rejection:
         """What `map` gives, always by the general path (for tests and comparisons)."""

@@ -5,28 +5,87 @@ notes), so the two always agree byte for byte (unit_tests/test_mapping_fast_path
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
+import time
 from collections.abc import Mapping
 from typing import Any
 
+import orjson
+
 from destination_linkedin_capi import constants as c
 from destination_linkedin_capi import normalize as n
-from destination_linkedin_capi.mapping.fields import Plan, blank
+from destination_linkedin_capi.mapping.fields import ID_BIT, IDENTIFIERS, Plan, blank
 from destination_linkedin_capi.mapping.identifiers import google_aid_user_id, ip_user_id
 from destination_linkedin_capi.mapping.reasons import MAX_FUTURE_SKEW_MS
 from destination_linkedin_capi.mapping.results import ConversionEvent
 from destination_linkedin_capi.mapping.routing import Route
-from destination_linkedin_capi.mapping.settings import Settings
+from destination_linkedin_capi.mapping.settings import Settings, wall_clock_ms
 
 _ID_ORACLE_MOAT = c.ID_ORACLE_MOAT
 _ID_SHA256_EMAIL = c.ID_SHA256_EMAIL
+_SORT_KEYS = orjson.OPT_SORT_KEYS
+_dumps = orjson.dumps
+_sha256 = hashlib.sha256
+_time_ns = time.time_ns
+_fromisoformat = dt.datetime.fromisoformat
+_NAIVE_EPOCH = dt.datetime(1970, 1, 1)
+_UTC_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+_ONE_MS = dt.timedelta(milliseconds=1)
+_clean = n.clean_text
+_email_sha256 = n.email_sha256
+_identifier_text = n.identifier_text
+
+_EMAIL_BIT = ID_BIT["email"]
+_NAME_BIT = ID_BIT["name"]
+_EXTERNAL_BIT = ID_BIT["external_id"]
+_LEAD_BIT = ID_BIT["lead"]
+_IP_BIT = ID_BIT["ip_address"]
+_GAID_BIT = ID_BIT["google_aid"]
+
+# Country values repeat ("DE", "Germany"): their ISO code, remembered (a few hundred distinct values in practice).
+_COUNTRIES: dict[str, str | None] = {}
+_COUNTRY_CACHE_SIZE = 4096
+
+# (event, payload, identifiers, notes): what the planned path gives, unboxed (the input loop reads it).
+Planned = tuple[str, dict[str, Any], tuple[str, ...], tuple[str, ...]]
+
+
+def _country(value: str) -> str | None:
+    code = _COUNTRIES.get(value, False)
+    if code is False:
+        code = n.country_alpha2(value)
+        if len(_COUNTRIES) >= _COUNTRY_CACHE_SIZE:
+            _COUNTRIES.clear()
+        _COUNTRIES[value] = code
+    return code  # type: ignore[return-value]
+
+
+def _happened_ms(value: Any) -> int:
+    """`normalize.timestamp_ms`, with the usual ISO-8601 text parsed in line (digit strings are epochs there)."""
+    if value.__class__ is str:
+        text = value.strip()
+        if not text.isdigit():
+            try:
+                moment = _fromisoformat(text)
+                return (moment - (_NAIVE_EPOCH if moment.tzinfo is None else _UTC_EPOCH)) // _ONE_MS
+            except (ValueError, OverflowError):
+                pass
+    return n.timestamp_ms(value)
 
 
 def map_planned(s: Settings, plan: Plan, route: Route, data: Mapping[str, Any]) -> ConversionEvent | None:
-    """The conversion event of a record whose plan is known, or None: the general path decides.
+    """The conversion event of a record whose plan is known, or None: the general path decides."""
+    planned = plan_event(s, plan, route, data)
+    return None if planned is None else ConversionEvent(*planned)
 
-    One function of ~110 lines on purpose: it runs once per record, and reading the record by the
+
+def plan_event(s: Settings, plan: Plan, route: Route, data: Mapping[str, Any]) -> Planned | None:
+    """`map_planned`'s event as a plain tuple, or None: the general path decides.
+
+    One function of ~130 lines on purpose: it runs once per record, and reading the record by the
     plan's keys in one frame, without building the general path's `found` dict or calling helpers
-    per field, saves ~40% of a record's mapping time. Its order follows the general path's.
+    per field, is most of the planned path's gain. Its order follows the general path's.
     """
     event = route.fallback
     if route.forced is not None:
@@ -43,82 +102,88 @@ def map_planned(s: Settings, plan: Plan, route: Route, data: Mapping[str, Any]) 
     if urn is None or plan.time is None:
         return None
     try:
-        happened = n.timestamp_ms(data[plan.time])
+        happened = _happened_ms(data[plan.time])
     except n.Invalid:
         return None
-    now = s.now_ms()
+    now = _time_ns() // 1_000_000 if s.now_ms is wall_clock_ms else s.now_ms()
     if happened < now - s.max_age_ms or happened > now + MAX_FUTURE_SKEW_MS:
         return None
 
     user_ids: list[dict[str, str]] = []
-    identifiers: list[str] = []
+    mask = 0
     notes: tuple[str, ...] = ()
     if plan.email is not None:
         value = data[plan.email]
         if not (value is None or (value.__class__ is str and (not value or value.isspace()))):
-            hashed = n.email_sha256(value)
+            hashed = _email_sha256(value)
             if hashed is None:
                 return None
             user_ids.append({"idType": _ID_SHA256_EMAIL, "idValue": hashed})
-            identifiers.append("email")
-    for field, id_type, source in plan.raw_ids:
+            mask = _EMAIL_BIT
+    for bit, id_type, source in plan.raw_ids:
         value = data[source]
         if value is None or (value.__class__ is str and (not value or value.isspace())):
             continue
-        text = n.identifier_text(value)
+        text = _identifier_text(value)
         if text is None or (id_type == _ID_ORACLE_MOAT and not s.oracle_supported):
             return None
         user_ids.append({"idType": id_type, "idValue": text})
-        identifiers.append(field)
+        mask |= bit
     if plan.ip_address is not None and not blank(value := data[plan.ip_address]):
         entry = ip_user_id(s, value)
         if entry.__class__ is str:
             return None
         user_ids.append(entry)  # type: ignore[arg-type]
-        identifiers.append("ip_address")
+        mask |= _IP_BIT
     if plan.google_aid is not None and not blank(value := data[plan.google_aid]):
         entry = google_aid_user_id(s, value)
         if entry.__class__ is str:
             return None
         user_ids.append(entry)  # type: ignore[arg-type]
-        identifiers.append("google_aid")
+        mask |= _GAID_BIT
     user: dict[str, Any] = {"userIds": user_ids}
     if plan.user_info:
-        first = n.clean_text(data[plan.first_name]) if plan.first_name is not None else None
-        last = n.clean_text(data[plan.last_name]) if plan.last_name is not None else None
+        first = _clean(data[plan.first_name]) if plan.first_name is not None else None
+        last = _clean(data[plan.last_name]) if plan.last_name is not None else None
         if first is None or last is None:
             if not all(blank(data[key]) for key in plan.user_info):
                 notes = ("partial_name_dropped",)
         else:
             info = {"firstName": first, "lastName": last}
-            if plan.company_name is not None and (company := n.clean_text(data[plan.company_name])) is not None:
+            if plan.company_name is not None and (company := _clean(data[plan.company_name])) is not None:
                 info["companyName"] = company
-            if plan.title is not None and (title := n.clean_text(data[plan.title])) is not None:
+            if plan.title is not None and (title := _clean(data[plan.title])) is not None:
                 info["title"] = title
             if plan.country_code is not None and not blank(value := data[plan.country_code]):
-                country = n.country_alpha2(value)
+                country = _country(value) if value.__class__ is str else None
                 if country is None:
                     notes = ("unknown_country_dropped",)
                 else:
                     info["countryCode"] = country
             user["userInfo"] = info
-            identifiers.append("name")
+            mask |= _NAME_BIT
     if plan.external_id is not None and not blank(value := data[plan.external_id]):
-        external = n.identifier_text(value)
+        external = _identifier_text(value)
         if external is None:
             return None
         user["externalIds"] = [external]
-        identifiers.append("external_id")
+        mask |= _EXTERNAL_BIT
     if plan.lead_id is not None and not blank(value := data[plan.lead_id]):
         lead = n.lead_urn(value)
         if lead is None:
             return None
         user["lead"] = lead
-        identifiers.append("lead")
-    if not identifiers:
+        mask |= _LEAD_BIT
+    if not mask:
         return None
 
-    payload: dict[str, Any] = {"conversion": urn, "conversionHappenedAt": happened}
+    if plan.event_id is not None and not blank(value := data[plan.event_id]):
+        try:
+            event_id = n.event_id_text(value)
+        except n.Invalid:
+            return None
+    else:
+        event_id = _derived_event_id(route, event, data)
     if plan.conversion_value is not None and not blank(value := data[plan.conversion_value]):
         try:
             amount = n.amount_text(value)
@@ -130,13 +195,28 @@ def map_planned(s: Settings, plan: Plan, route: Route, data: Mapping[str, Any]) 
                 return None
         except n.Invalid:
             return None
-        payload["conversionValue"] = {"currencyCode": currency, "amount": amount}
-    if plan.event_id is not None and not blank(value := data[plan.event_id]):
-        try:
-            payload["eventId"] = n.event_id_text(value)
-        except n.Invalid:
-            return None
+        payload = {
+            "conversion": urn,
+            "conversionHappenedAt": happened,
+            "conversionValue": {"currencyCode": currency, "amount": amount},
+            "eventId": event_id,
+            "user": user,
+        }
     else:
-        payload["eventId"] = route.derived_event_id(event, data)
-    payload["user"] = user
-    return ConversionEvent(event, payload, tuple(identifiers), notes)
+        payload = {"conversion": urn, "conversionHappenedAt": happened, "eventId": event_id, "user": user}
+    return event, payload, IDENTIFIERS[mask], notes
+
+
+def _derived_event_id(route: Route, event: str, data: Mapping[str, Any]) -> str:
+    """`Route.derived_event_id` for the usual one-column primary key, with the canonical text of
+    `[namespace, stream, event, [value]]` hashed from the stream's encoded prefix."""
+    names = route.key_names
+    if names is not None and len(names) == 1:
+        value = data.get(names[0])
+        prefix = route.id_prefixes.get(event)
+        if value is not None and prefix is not None:
+            try:
+                return _sha256(prefix + _dumps([value], option=_SORT_KEYS) + b"]").hexdigest()[:32]
+            except TypeError:
+                pass
+    return route.derived_event_id(event, data)

@@ -19,6 +19,7 @@ def _version_after(version: str) -> str:
 ORACLE_MOAT_FIRST_REFUSED = _version_after(c.ORACLE_MOAT_LAST_VERSION)
 
 REJECTION_REASONS: dict[str, str] = {
+    "no_consent": "The record's consent field does not hold a granted value (Consent values), so it is not sent.",
     "unknown_event": "The record could not be matched to any configured conversion event.",
     "no_conversion_rule": "The record's event has no LinkedIn conversion rule to send it to.",
     "missing_timestamp": "The record has no conversion time.",

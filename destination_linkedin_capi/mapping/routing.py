@@ -22,6 +22,7 @@ class StreamInfo:
 
     primary_key: tuple[tuple[str, ...], ...] = ()
     destination_object_name: str | None = None
+    sync_id: int | None = None  # the platform's sync, naming the rejected records' folder
 
 
 @dataclass(slots=True, frozen=True)
