@@ -302,6 +302,8 @@ class OAuth2Provider(_MintingProvider):
         self._client_secret = client_secret.strip()
         self._refresh_token = refresh_token.strip()
         self._url = oauth_base_url.rstrip("/") + c.OAUTH_TOKEN_PATH
+        #: The refresh token LinkedIn answered in place of the configured one, once it has rotated it.
+        self.rotated_refresh_token: str | None = None
         register_secret(client_secret)
         register_secret(refresh_token)
 
@@ -329,6 +331,8 @@ class OAuth2Provider(_MintingProvider):
         new_refresh_token = body.get("refresh_token")
         if isinstance(new_refresh_token, str) and new_refresh_token.strip():
             register_secret(new_refresh_token)
+            if new_refresh_token.strip() != self._refresh_token:
+                self.rotated_refresh_token = new_refresh_token.strip()  # config_updates.py reports it to Airbyte
             self._refresh_token = new_refresh_token.strip()
         expires_in = _seconds(body.get("expires_in"))
         refresh_expires_in = _seconds(body.get("refresh_token_expires_in"))

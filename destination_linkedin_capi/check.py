@@ -4,8 +4,10 @@ Steps, stopping at the first failure: (1) the config parses, and a shared reques
 (its use by every sync of the member is reported); (2) a token can be obtained; (3) the token
 reaches the ad account with a role that may write conversions; (4) every mapped rule is in that account,
 enabled and a CONVERSIONS_API rule; (5) in token-ID/OAuth modes every other event has a rule or one can be
-created, and listed campaigns exist. Nothing is created or changed. `check` never raises, and its FAILED
-text (which the CDK does not filter) never holds a secret: sentences are built from codes and IDs only,
+created, and listed campaigns exist. Nothing is created or changed; a dry run is checked the same way (its
+sync sends nothing, but the credentials must work when it is turned off). The API-version sunset and
+refresh-token expiry warnings are logged and appended to the status message, which is all the UI shows.
+`check` never raises, and its FAILED text (which the CDK does not filter) never holds a secret: sentences are built from codes and IDs only,
 then passed through the secret filter as a second line of defence.
 """
 
@@ -29,6 +31,7 @@ from destination_linkedin_capi.budget.base import StoreUnavailable
 from destination_linkedin_capi.budget.setup import make_budget
 from destination_linkedin_capi.client import LinkedInClient
 from destination_linkedin_capi.config import ConnectorConfig
+from destination_linkedin_capi.config_updates import ConfigUpdates
 from destination_linkedin_capi.errors import ConfigError, ConnectorError, ForbiddenError
 from destination_linkedin_capi.failures import version_warning
 from destination_linkedin_capi.rejected.store import probe
@@ -39,6 +42,7 @@ CHECK_RETRY_SECONDS = 20.0
 REFRESH_TOKEN_WARNING_DAYS = 30
 #: How many other reachable ad accounts to search for a mapped rule that is not in the configured one.
 MAX_OTHER_ACCOUNTS = 20
+DRY_RUN_NOTE = " Dry run: the credentials were checked; a sync maps and previews events but sends none to LinkedIn."
 
 
 class CheckFailed(Exception):
@@ -227,29 +231,27 @@ def check_connection(
     session: requests.Session | None = None,
     clock: Callable[[], float] = time.time,
     sleep: Callable[[float], None] = time.sleep,
+    emit: Callable[[dict[str, Any]], None] | None = None,
 ) -> tuple[bool, str]:
-    """Run the steps; (True, summary) or (False, the first problem's sentence). May raise only on a bug."""
+    """Run the steps; (True, summary) or (False, the first problem's sentence). May raise only on a bug.
+    `emit` receives the CONTROL message of a refresh token LinkedIn rotated while checking (config_updates.py)."""
     try:
         config = ConnectorConfig.parse(config_raw)
     except ConfigError as error:
         return False, str(error)
+    warnings: list[str] = []
     warning = version_warning(config.api_version, dt.datetime.fromtimestamp(clock(), tz=dt.timezone.utc).date())
     if warning:
         logger.warning(warning)
+        warnings.append(warning)
     if config.rejected_storage is not None:  # written in dry runs too, so checked before them
         problem = probe(config.rejected_storage)
         if problem:
             return False, problem
-    if config.dry_run:
-        events = ", ".join(event.name for event in config.events.values())
-        return (
-            True,
-            f"Config is valid (account {config.account_id}, events: {events}). Dry run: LinkedIn was not contacted.",
-        )
     try:
         budget = _check_budget_store(config)
     except CheckFailed as failure:
-        return False, str(failure)
+        return False, _with_warnings(str(failure), warnings)
     retry_seconds = min(float(config.max_retry_seconds), CHECK_RETRY_SECONDS)
     tokens = make_token_provider(
         config, session, max_retry_seconds=retry_seconds, deadline_bounds_attempts=True, clock=clock, sleep=sleep
@@ -269,6 +271,7 @@ def check_connection(
         warning = refresh_token_warning(config, tokens, clock())
         if warning:
             logger.warning(warning)
+            warnings.append(warning)
         roles = _check_role(config, client)
         rules = _list_rules(config, client)
         _check_mapped_rules(config, client, rules, roles)
@@ -279,12 +282,23 @@ def check_connection(
             lines = [f"{event.name} → rule {event.rule_id}" for event in config.events.values()]
             campaigns = ""
     except CheckFailed as failure:
-        return False, str(failure)
+        return False, _with_warnings(str(failure), warnings)
+    finally:
+        if emit is not None:
+            ConfigUpdates(config_raw, tokens, emit).flush()
     logger.info("check: event → conversion rule: %s", "; ".join(lines))
-    return True, (
+    summary = (
         f"Connected to ad account {config.account_id} as {roles[config.account_id]}. Events: {'; '.join(lines)}."
         f"{campaigns}{budget}"
     )
+    if config.dry_run:
+        summary += DRY_RUN_NOTE
+    return True, _with_warnings(summary, warnings)
+
+
+def _with_warnings(sentence: str, warnings: list[str]) -> str:
+    """The status message with the sunset and refresh-token warnings after it: the UI shows only this text."""
+    return " ".join([sentence, *(f"Warning: {warning}" for warning in warnings)])
 
 
 def run_check(
@@ -294,10 +308,11 @@ def run_check(
     session: requests.Session | None = None,
     clock: Callable[[], float] = time.time,
     sleep: Callable[[float], None] = time.sleep,
+    emit: Callable[[dict[str, Any]], None] | None = None,
 ) -> AirbyteConnectionStatus:
     """`Destination.check`: never raises; the message is secret-filtered because the CDK does not do it."""
     try:
-        ok, sentence = check_connection(config_raw, logger, session=session, clock=clock, sleep=sleep)
+        ok, sentence = check_connection(config_raw, logger, session=session, clock=clock, sleep=sleep, emit=emit)
     except Exception as error:  # a bug must not crash check; the type name carries no secret
         logger.error("check failed unexpectedly: %s", type(error).__name__)
         ok, sentence = False, f"Unexpected error while checking the connection ({type(error).__name__})."

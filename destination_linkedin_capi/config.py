@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from destination_linkedin_capi import constants as c
 from destination_linkedin_capi.errors import ConfigError
 from destination_linkedin_capi.iso import CURRENCY_CODES
+from destination_linkedin_capi.paths import is_nested, parse_path
 from destination_linkedin_capi.rejected.settings import parse_storage
 from destination_linkedin_capi.safety import check_url, is_header_safe
 
@@ -139,6 +140,7 @@ class OAuth2Credentials(_Model):
     client_id: Annotated[str, Field(min_length=1)]
     client_secret: Annotated[str, Field(min_length=1)]
     refresh_token: Annotated[str, Field(min_length=1)]
+    access_token: str | None = None  # filled in by Airbyte's OAuth flow (advanced_auth in spec.json)
     conversion_mapping: str | None = None
 
 
@@ -201,6 +203,8 @@ class _RawConfig(_Model):
     throttle_window_seconds: Annotated[float, Field(ge=0.1, le=60)] = 60.0
     api_base_url: str = c.DEFAULT_API_BASE_URL
     oauth_base_url: str = c.DEFAULT_OAUTH_BASE_URL
+    # Identifiers added in 2026 (docs/mapping.md §3)
+    hash_ip_addresses: bool = False
     # Rejected records and consent (issue 13): parsed in rejected/settings.py and mapping/consent.py.
     object_storage_config: dict[str, Any] | None = None
     consent_field: Annotated[str, Field(min_length=1)] | None = None
@@ -236,6 +240,17 @@ _FIELD_TITLES = {
     "key_prefix": "Redis key prefix",
     "sync_requests_per_day": "Requests per day for this connection",
 }
+
+
+def _record_path(linkedin_field: str, record_field: str) -> str:
+    """A `field_mappings` record field: a top-level name, or a path of keys and list indices (`a.b[0].c`)."""
+    path = record_field.strip()
+    if is_nested(path) and parse_path(path) is None:
+        raise ConfigError(
+            f"Field mappings: the record field for '{linkedin_field}' is not a valid path; write keys separated by "
+            "dots and list positions in brackets, e.g. user_data.address[0].first_name."
+        )
+    return path
 
 
 def _describe(error: ValidationError) -> str:
@@ -313,8 +328,9 @@ class ConnectorConfig:
         for item in raw.field_mappings:
             if item.linkedin_field in fields:
                 raise ConfigError(f"Field mappings: LinkedIn field '{item.linkedin_field}' is mapped twice.")
-            fields[item.linkedin_field] = item.record_field.strip()
+            fields[item.linkedin_field] = _record_path(item.linkedin_field, item.record_field)
         self.field_mappings: dict[str, str] = fields
+        self._check_identifier_versions()
         self.default_currency = raw.default_currency.upper() if raw.default_currency else None
         if self.default_currency and self.default_currency not in CURRENCY_CODES:
             raise ConfigError(
@@ -353,6 +369,15 @@ class ConnectorConfig:
         if not events:
             raise ConfigError("Select at least one conversion event (Conversion events), or give a conversion mapping.")
         return events
+
+    def _check_identifier_versions(self) -> None:
+        """Hash IP addresses sends SHA256_IP_ADDRESS, which older API versions refuse (docs/linkedin-facts.md §4)."""
+        first = c.ID_TYPE_FIRST_VERSION[c.ID_SHA256_IP]
+        if self.raw.hash_ip_addresses and self.raw.api_version < first:
+            raise ConfigError(
+                f"Hash IP addresses needs LinkedIn API version {first} or later (hashed IP addresses were added then); "
+                f"the configured version is {self.raw.api_version}. Turn it off or set a newer version."
+            )
 
     def _stream_events(self) -> dict[str, str]:
         if not self.raw.stream_events or not self.raw.stream_events.strip():

@@ -56,6 +56,13 @@ ID_ORACLE_MOAT = "ORACLE_MOAT_ID"
 # reported removed from the schema by 202609. One refused idType fails a whole batch, so the stricter
 # reading is taken: 202604 is the last API version the connector sends it with.
 ORACLE_MOAT_LAST_VERSION = "202604"
+# §4 — the 2026 identifier types and the first API version whose schema has each: PLAINTEXT_IP_ADDRESS
+# (a client IPv4 address, which LinkedIn hashes) from 202601; SHA256_IP_ADDRESS (SHA-256 of the IPv4
+# address) and GOOGLE_AID (the Android advertising ID, unhashed) from 202607. LinkedIn documents IPv4 only.
+ID_PLAINTEXT_IP = "PLAINTEXT_IP_ADDRESS"
+ID_SHA256_IP = "SHA256_IP_ADDRESS"
+ID_GOOGLE_AID = "GOOGLE_AID"
+ID_TYPE_FIRST_VERSION: dict[str, str] = {ID_PLAINTEXT_IP: "202601", ID_SHA256_IP: "202607", ID_GOOGLE_AID: "202607"}
 
 CONVERSION_URN_PREFIX = "urn:lla:llaPartnerConversion:"
 SPONSORED_ACCOUNT_URN_PREFIX = "urn:li:sponsoredAccount:"

@@ -28,7 +28,7 @@ from destination_linkedin_capi.cancel import SyncCancelled
 from destination_linkedin_capi.catalog import catalog_streams, read_catalog
 from destination_linkedin_capi.check import run_check
 from destination_linkedin_capi.config import ConnectorConfig
-from destination_linkedin_capi.discover import destination_catalog
+from destination_linkedin_capi.discover import destination_catalog, existing_rules
 from destination_linkedin_capi.errors import ConfigError
 from destination_linkedin_capi.safety import register_secret
 from destination_linkedin_capi.session import WriteSession
@@ -124,7 +124,7 @@ class DestinationLinkedinCapi(Destination):
                 parsed = ConnectorConfig.parse(config)
             except ConfigError as error:
                 raise AirbyteTracedException(message=str(error), failure_type=FailureType.config_error) from None
-            emit_to_stdout(destination_catalog(parsed))
+            emit_to_stdout(destination_catalog(parsed, existing_rules(parsed, config, emit_to_stdout)))
         else:
             self.write_lines(config, parsed_args.catalog, sys.stdin.buffer, emit_to_stdout)
 
@@ -141,13 +141,13 @@ class DestinationLinkedinCapi(Destination):
             streams = read_catalog(catalog_path)
         except ConfigError as error:
             raise AirbyteTracedException(message=str(error), failure_type=FailureType.config_error) from None
-        session = WriteSession(parsed, streams, emit)
+        session = WriteSession(parsed, streams, emit, raw_config=config)
         with session.cancellation.handling_signals():  # SIGTERM/SIGINT: see cancel.py
             session.run(lines)
 
     def check(self, logger: logging.Logger, config: Mapping[str, Any]) -> AirbyteConnectionStatus:
         """Never raises and never echoes a secret: every failure is one plain FAILED sentence (see check.py)."""
-        return run_check(config, logger)
+        return run_check(config, logger, emit=emit_to_stdout)
 
     def write(
         self,
@@ -162,7 +162,7 @@ class DestinationLinkedinCapi(Destination):
         except ConfigError as error:
             raise AirbyteTracedException(message=str(error), failure_type=FailureType.config_error) from None
         out: deque[dict[str, Any]] = deque()
-        session = WriteSession(parsed, streams, out.append)
+        session = WriteSession(parsed, streams, out.append, raw_config=config)
         dumped = (AirbyteMessageSerializer.dump(message) for message in input_messages)
         session.run(dumped, raw_lines=False)
         while out:

@@ -1,4 +1,7 @@
-"""Data-activation `discover`: one DESTINATION_CATALOG operation per configured conversion event.
+"""Data-activation `discover`: one DESTINATION_CATALOG operation per configured conversion event, plus, in the
+token-ID and OAuth modes, one per enabled Conversions API rule of the ad account that no configured event goes
+to — named `<rule name> (rule <id>)`, so a stream mapped to it in Airbyte's UI is sent to that rule
+(`rule_events` turns such catalog objects into events for `write`).
 
 The Python CDK has no destination discover (its `Destination` implements spec, check and write only), so the message is
 built as plain JSON in the protocol's shape (`DestinationCatalog{operations: [DestinationOperation]}`;
@@ -7,10 +10,24 @@ wire names `object_name`, `sync_mode`, `json_schema`, `matching_keys`).
 
 from __future__ import annotations
 
+import logging
+import re
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from destination_linkedin_capi.config import ConnectorConfig
-from destination_linkedin_capi.constants import ORACLE_MOAT_LAST_VERSION
+from destination_linkedin_capi import constants as c
+from destination_linkedin_capi.auth import make_token_provider
+from destination_linkedin_capi.client import LinkedInClient
+from destination_linkedin_capi.config import ConnectorConfig, EventConfig
+from destination_linkedin_capi.config_updates import ConfigUpdates
+from destination_linkedin_capi.errors import ConfigError, ConnectorError
+from destination_linkedin_capi.mapping import StreamInfo
+from destination_linkedin_capi.rules import Rule, list_rules, plan
+
+logger = logging.getLogger("airbyte")
+#: `discover` gives up on an unresponsive LinkedIn or token service after this long (as `check` does).
+DISCOVER_RETRY_SECONDS = 20.0
+_RULE_OBJECT = re.compile(r"\(rule ([0-9]{1,19})\)\s*$")
 
 _STRING = {"type": ["string", "null"]}
 
@@ -34,6 +51,11 @@ FIELDS: dict[str, dict[str, Any]] = {
     },
     "acxiom_id": {**_STRING, "description": "Acxiom (LiveRamp) identifier."},
     "oracle_moat_id": {**_STRING, "description": "Oracle Moat identifier."},
+    "ip_address": {
+        **_STRING,
+        "description": "The person's IPv4 address (an IPv6 one is left out), or its SHA-256 hash.",
+    },
+    "google_aid": {**_STRING, "description": "Google (Android) advertising ID, a UUID; not Apple's IDFA."},
     "external_id": {**_STRING, "description": "Your own ID for the person (LinkedIn uses one)."},
     "lead_id": {**_STRING, "description": "LinkedIn Lead Gen form response ID or urn:li:leadGenFormResponse URN."},
     "conversion_happened_at": {
@@ -57,6 +79,8 @@ MATCHING_KEYS = [
     ["li_fat_id"],
     ["acxiom_id"],
     ["oracle_moat_id"],
+    ["ip_address"],
+    ["google_aid"],
     ["external_id"],
     ["lead_id"],
     ["first_name", "last_name"],
@@ -64,15 +88,77 @@ MATCHING_KEYS = [
 
 
 def _offered(config: ConnectorConfig) -> set[str]:
-    """The fields the mapping sends with this config: no Oracle Moat IDs after `ORACLE_MOAT_LAST_VERSION`."""
-    if config.api_version <= ORACLE_MOAT_LAST_VERSION:
-        return set(FIELDS)
-    return set(FIELDS) - {"oracle_moat_id"}
+    """The fields the mapping sends with this config's API version (docs/linkedin-facts.md §4)."""
+    version = config.api_version
+    offered = set(FIELDS)
+    if version > c.ORACLE_MOAT_LAST_VERSION:
+        offered.discard("oracle_moat_id")
+    if version < c.ID_TYPE_FIRST_VERSION[c.ID_PLAINTEXT_IP] or (
+        config.hash_ip_addresses and version < c.ID_TYPE_FIRST_VERSION[c.ID_SHA256_IP]
+    ):
+        offered.discard("ip_address")
+    if version < c.ID_TYPE_FIRST_VERSION[c.ID_GOOGLE_AID]:
+        offered.discard("google_aid")
+    return offered
 
 
-def destination_catalog(config: ConnectorConfig) -> dict[str, Any]:
-    """The DESTINATION_CATALOG message (as a JSON-ready dict) for the configured events; it offers only fields
-    that reach LinkedIn, so a column mapped in Airbyte's UI is never silently left out."""
+def rule_object_name(rule: Rule) -> str:
+    """The operation name of an existing rule: its name and ID, e.g. `CRM leads (rule 22285180)`."""
+    return f"{rule.name.strip() or rule.type or 'Conversion rule'} (rule {rule.id})"
+
+
+def rule_of_object(name: str) -> int | None:
+    """The rule ID an operation name of `rule_object_name` carries, else None."""
+    match = _RULE_OBJECT.search(name)
+    return int(match.group(1)) if match else None
+
+
+def rule_events(config: ConnectorConfig, streams: Mapping[Any, StreamInfo]) -> None:
+    """Streams the data-activation UI mapped to an existing rule's operation become events of that rule (in
+    place: before the report and the mapper are built), unless the name is a configured event's."""
+    for info in streams.values():
+        name = (info.destination_object_name or "").strip()
+        rule_id = rule_of_object(name) if name else None
+        if rule_id is not None and name.casefold() not in config.events:
+            config.events[name.casefold()] = EventConfig(name, rule_id, None)
+
+
+def existing_rules(
+    config: ConnectorConfig,
+    raw_config: Mapping[str, Any] | None = None,
+    emit: Callable[[dict[str, Any]], None] | None = None,
+) -> list[Rule]:
+    """Token-ID/OAuth: the account's enabled Conversions API rules that no configured event resolves to. Empty,
+    with a warning, when LinkedIn cannot be asked: the configured events are still valid operations. `emit`
+    gets the CONTROL message of a refresh token rotated on the way (config_updates.py)."""
+    if not config.can_manage_rules:
+        return []
+    retry_seconds = min(float(config.max_retry_seconds), DISCOVER_RETRY_SECONDS)
+    tokens = make_token_provider(config, max_retry_seconds=retry_seconds)
+    client = LinkedInClient(
+        config.api_base_url,
+        config.api_version,
+        tokens,
+        max_retry_seconds=retry_seconds,
+        read_timeout=config.read_timeout_seconds,
+    )
+    try:
+        rules = list_rules(client, config.account_urn)
+        taken = {resolution.rule_id for resolution in plan(config, rules)}
+    except (ConnectorError, ConfigError) as error:
+        logger.warning(
+            "discover lists the configured events only: the existing conversion rules could not be read (%s)", error
+        )
+        return []
+    finally:
+        if emit is not None and raw_config is not None:
+            ConfigUpdates(raw_config, tokens, emit).flush()
+    return sorted((rule for rule in rules if rule.usable and rule.id not in taken), key=lambda rule: rule.id)
+
+
+def destination_catalog(config: ConnectorConfig, rules: Sequence[Rule] = ()) -> dict[str, Any]:
+    """The DESTINATION_CATALOG message (as a JSON-ready dict) for the configured events and the given existing
+    rules; it offers only fields that reach LinkedIn, so a column mapped in Airbyte's UI is never silently left out."""
     offered = _offered(config)
     schema = {
         "$schema": "http://json-schema.org/draft-07/schema#",
@@ -82,8 +168,9 @@ def destination_catalog(config: ConnectorConfig) -> dict[str, Any]:
         "properties": {name: spec for name, spec in FIELDS.items() if name in offered},
     }
     matching_keys = [key for key in MATCHING_KEYS if offered.issuperset(key)]
+    names = [event.name for event in config.events.values()] + [rule_object_name(rule) for rule in rules]
     operations = [
-        {"object_name": event.name, "sync_mode": "append", "json_schema": schema, "matching_keys": matching_keys}
-        for event in config.events.values()
+        {"object_name": name, "sync_mode": "append", "json_schema": schema, "matching_keys": matching_keys}
+        for name in names
     ]
     return {"type": "DESTINATION_CATALOG", "destination_catalog": {"operations": operations}}

@@ -23,6 +23,8 @@ from destination_linkedin_capi.budget.setup import make_budget
 from destination_linkedin_capi.cancel import CANCEL_GRACE_SECONDS, Cancellation, SyncCancelled
 from destination_linkedin_capi.client import LinkedInClient
 from destination_linkedin_capi.config import ConnectorConfig
+from destination_linkedin_capi.config_updates import ConfigUpdates
+from destination_linkedin_capi.discover import rule_events
 from destination_linkedin_capi.input_lines import (
     NotStrictJson,
     StateCounts,
@@ -72,9 +74,11 @@ class WriteSession:
         emit: Callable[[dict[str, Any]], None],
         *,
         now_ms: Callable[[], int] | None = None,
+        raw_config: Mapping[str, Any] | None = None,
     ) -> None:
         self.config = config
         self.streams = streams
+        rule_events(config, streams)  # streams mapped to an existing rule's discover operation
         self.report = SyncReport(event_names={key: event.name for key, event in config.events.items()})
         self.tokens: TokenProvider | None = None
         self.budget: RequestBudget | None = None
@@ -93,6 +97,8 @@ class WriteSession:
                 sleep=self.cancellation.sleep,
             )
         self._emit = self.cancellation.whole_lines(emit)
+        # A rotated OAuth refresh token reaches the platform before the next STATE (config_updates.py).
+        self._updates = ConfigUpdates(raw_config, self.tokens, self._emit) if raw_config is not None else None
         self._now_ms = now_ms
         self._state_counts = StateCounts(self.report)
         sync_ids = sorted({str(info.sync_id) for info in streams.values() if info.sync_id is not None})
@@ -130,7 +136,7 @@ class WriteSession:
                 self.writer = BatchWriter(
                     send=self.client.send_events if self.client else None,
                     report=self.report,
-                    emit=self._emit,
+                    emit=self._emit_in_order,
                     batch_size=self.config.batch_size,
                     max_age=self.config.batch_max_age_seconds,
                     fail_on_rejection=self.config.invalid_record_policy == "fail",
@@ -142,20 +148,45 @@ class WriteSession:
                 with _write_gc():
                     self._loop(messages, mapper, raw_lines)
                 self.writer.finish()
+            self._warn_unresolved(mapper)
+            if self._updates is not None:
+                self._updates.flush()
         except BaseException as error:
             if self.cancellation.cancelled:
                 cancelled = self._cancel()
+                if self._updates is not None:
+                    self._updates.flush()  # a rotated refresh token must outlive a cancelled sync too
                 raise failures.traced(cancelled, self.config) from cancelled
             if self.writer is not None:
                 self.writer.fatal = self.writer.fatal or error
                 with contextlib.suppress(BaseException):  # the first error is the one to report
                     self.writer.finish()
+            if self._updates is not None:
+                self._updates.flush()  # a failed sync may still have rotated the refresh token
             self._log_summary()
             if isinstance(error, AirbyteTracedException):
                 raise
             raise failures.traced(error, self.config) from error
         self._log_summary()
         return self.report
+
+    def _emit_in_order(self, message: dict[str, Any]) -> None:
+        """The writer's emit: a rotated refresh token's CONTROL message goes out before the STATE."""
+        if self._updates is not None and message.get("type") == "STATE":
+            self._updates.flush()
+        self._emit(message)
+
+    def _warn_unresolved(self, mapper: RecordMapper) -> None:
+        """One warning per `field_mappings` path that no record of the whole sync had (docs/mapping.md §2)."""
+        if not self.report.total_read:
+            return
+        for field, path in mapper.unresolved_mappings().items():
+            logger.warning(
+                "Field mappings: no record of this sync has '%s' (mapped to %s); check the path's spelling, nesting "
+                "and list positions.",
+                path,
+                field,
+            )
 
     def _cancel(self) -> SyncCancelled:
         """SIGTERM/SIGINT: give the request in flight a few seconds, emit what is settled, log the summary and a

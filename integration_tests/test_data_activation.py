@@ -85,3 +85,43 @@ def test_streams_mapped_to_operations_land_on_their_rules(sandbox, tmp_path):
     assert any("Sync summary: 8 records read, 7 sent, 1 rejected" in line for line in run.logs), run.logs
     assert any("unknown_event: e.g. Stream 'wishlist' is set to send to 'ADD_TO_CART'" in line for line in run.logs)
     assert TOKEN not in run.output
+
+
+def test_token_id_discover_lists_the_accounts_enabled_capi_rules_and_write_uses_them(sandbox, tmp_path):
+    from devtools.sample_data import ACCOUNT
+
+    sandbox.add_cdp_token_id("590708082141560832", {ACCOUNT: "ACCOUNT_MANAGER"})
+    ours = sandbox.add_rule(ACCOUNT, name="Airbyte CAPI LEAD", type="LEAD")  # what the LEAD event resolves to
+    crm = sandbox.add_rule(ACCOUNT, name="CRM qualified leads", type="QUALIFIED_LEAD")
+    sandbox.add_rule(ACCOUNT, name="Old", type="LEAD", enabled=False)
+    sandbox.add_rule(ACCOUNT, name="Tag", type="LEAD", conversion_method="INSIGHT_TAG_URL_MATCH_RULES")
+    config = {
+        "account_id": str(ACCOUNT),
+        "credentials": {
+            "auth_type": "token_id",
+            "token_id": "590708082141560832",
+            "token_service_url": f"{sandbox.url}/cdp/v1/token",
+        },
+        "conversion_events": ["LEAD"],
+        "api_base_url": sandbox.url,
+        "oauth_base_url": sandbox.url,
+    }
+    operations = discovered(tmp_path, config)
+    assert list(operations) == ["LEAD", f"CRM qualified leads (rule {crm})"]  # not disabled, tag or taken rules
+
+    when = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=2)).isoformat()
+    lines = [
+        record("qualified", {"email": f"q{n}@example.com", "conversion_happened_at": when, "event_id": f"q{n}"})
+        for n in range(3)
+    ]
+    lines.append(record("leads", {"email": "l@example.com", "conversion_happened_at": when, "event_id": "l0"}))
+    catalog = {
+        "streams": [
+            activation_stream("qualified", f"CRM qualified leads (rule {crm})"),
+            activation_stream("leads", "LEAD"),
+        ]
+    }
+    run = run_write(tmp_path, config, catalog, lines)
+    assert run.code == 0, run.output
+    assert [event["eventId"] for event in sandbox.events(crm)] == ["q0", "q1", "q2"]
+    assert [event["eventId"] for event in sandbox.events(ours)] == ["l0"]

@@ -127,7 +127,7 @@ def test_the_dry_run_shows_payloads_and_sends_nothing(tmp_path):
     assert verb == "would be sent"
     assert number(read) == 1000 == number(sent) + number(rejected)
     assert {reason for reason, _, _ in REASON_ROW.findall(output)} == BAD_ROW_REASONS
-    assert "Dry run: LinkedIn was not contacted." in output
+    assert "Dry run: the credentials were checked; a sync maps and previews events but sends none" in output
     assert "Nothing: 0 requests." in output
     assert output.count('"conversion": "urn:lla:llaPartnerConversion:0"') == 3
     assert_gone(sandbox_pid(output), tmp_path)

@@ -228,11 +228,21 @@ def test_oauth_adopts_and_hides_a_rotated_refresh_token(m, clock):
         ],
     )
     provider = oauth_provider(clock)
+    assert provider.rotated_refresh_token is None
     provider.token()
+    assert provider.rotated_refresh_token == "rotated-SECRET"  # for the CONTROL message (config_updates.py)
     clock.now += 60
     provider.token()
     assert parse_qs(endpoint.last_request.text)["refresh_token"] == ["rotated-SECRET"]
     assert "rotated-SECRET" not in filter_secrets("rotated-SECRET")
+    assert provider.rotated_refresh_token == "rotated-SECRET"
+
+
+def test_oauth_echoing_the_same_refresh_token_is_no_rotation(m, clock):
+    m.post(OAUTH_URL, json={"access_token": "a-SECRET", "expires_in": 60, "refresh_token": REFRESH_TOKEN})
+    provider = oauth_provider(clock)
+    provider.token()
+    assert provider.rotated_refresh_token is None
 
 
 def test_invalid_grant_says_reauthorise_and_never_echoes_the_refresh_token(m, clock):

@@ -100,11 +100,22 @@ def test_oauth_mode_succeeds_with_a_mapped_rule(m):
     assert "LEAD → rule 111 (mapped)" in status.message
 
 
-def test_dry_run_does_not_contact_linkedin(m):
+def test_dry_run_still_verifies_the_credentials(m):
+    mock_account_users(m, ACCESS_TOKEN)
+    mock_rules(m, ACCESS_TOKEN, [rule(111, "CRM leads")])
     status = run(access_config(dry_run=True))
-    assert status.status == Status.SUCCEEDED
-    assert "Dry run: LinkedIn was not contacted" in status.message
-    assert m.call_count == 0
+    assert status.status == Status.SUCCEEDED, status.message
+    assert status.message == (
+        f"Connected to ad account {ACCOUNT} as ACCOUNT_MANAGER. Events: LEAD → rule 111." + check_module.DRY_RUN_NOTE
+    )
+    assert m.call_count == 2 and all(request.method == "GET" for request in m.request_history)
+
+
+def test_dry_run_with_a_bad_token_fails(m):
+    m.get(f"{API}/rest/adAccountUsers", status_code=401, json={"serviceErrorCode": 65600, "status": 401})
+    status = run(access_config(dry_run=True))
+    assert status.status == Status.FAILED
+    assert "Dry run" not in status.message
 
 
 # -- step 1 and 2: config and token -------------------------------------------------------------------------
@@ -304,11 +315,30 @@ def test_version_warning_window():
     assert version_warning("209912", sunset) is None
 
 
-def test_check_logs_the_version_warning(m, caplog):
+def test_check_logs_and_reports_the_version_warning(m, caplog):
+    mock_account_users(m, ACCESS_TOKEN)
+    mock_rules(m, ACCESS_TOKEN, [rule(111, "CRM leads")])
     clock = FakeClock(dt.datetime(2027, 6, 1, tzinfo=dt.timezone.utc).timestamp())
     with caplog.at_level(logging.WARNING, logger="airbyte"):
-        run(access_config(dry_run=True), clock)
-    assert "LinkedIn API version 202607 is sunset on 2027-07-15, in 44 days" in caplog.text
+        status = run(access_config(), clock)
+    warning = "LinkedIn API version 202607 is sunset on 2027-07-15, in 44 days"
+    assert warning in caplog.text
+    assert status.status == Status.SUCCEEDED
+    assert status.message.startswith(f"Connected to ad account {ACCOUNT} as ACCOUNT_MANAGER. Events: LEAD → rule 111.")
+    assert f" Warning: {warning}; LinkedIn then refuses every call (HTTP 426)." in status.message
+
+
+def test_the_refresh_token_warning_reaches_the_succeeded_message(m, caplog):
+    m.post(OAUTH_URL, json={"access_token": MINTED, "refresh_token_expires_in": 86400 * 29, "scope": "r_ads"})
+    mock_account_users(m, MINTED)
+    mock_rules(m, MINTED, [rule(111, "CRM leads")])
+    with caplog.at_level(logging.WARNING, logger="airbyte"):
+        status = run(config("oauth2", creds={"conversion_mapping": "LEAD=111"}))
+    assert status.status == Status.SUCCEEDED, status.message
+    assert "LEAD → rule 111 (mapped). Warning: The OAuth refresh token expires on 2027-02-13 (in 29 days)" in (
+        status.message
+    )
+    assert caplog.text.count("The OAuth refresh token expires on 2027-02-13") == 1
 
 
 def test_refresh_token_warning_in_check(m, caplog):

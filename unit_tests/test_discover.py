@@ -23,7 +23,8 @@ from unit_tests.conftest import ROOT, run_cli
 NOW = dt.datetime(2026, 11, 20, 12, tzinfo=dt.timezone.utc)
 NOW_MS = int(NOW.timestamp() * 1000)
 ACCESS = {"auth_type": "access_token", "access_token": "tok-SECRET", "conversion_mapping": "Lead=11,purchase=12"}
-TOKEN_ID = {"auth_type": "token_id", "token_id": "590708082141560832", "token_service_url": "https://t.example/x"}
+# Nothing listens on port 9: in these tests the token-ID and OAuth modes' rule listing fails at once (one attempt).
+TOKEN_ID = {"auth_type": "token_id", "token_id": "590708082141560832", "token_service_url": "http://127.0.0.1:9/x"}
 OAUTH = {"auth_type": "oauth2", "client_id": "app", "client_secret": "s-SECRET", "refresh_token": "r-SECRET"}
 # A usable value for every field discover may offer; a new field must be added here to be tested.
 VALUES: dict[str, Any] = {
@@ -36,6 +37,8 @@ VALUES: dict[str, Any] = {
     "country_code": "Germany",
     "acxiom_id": "AX-1",
     "oracle_moat_id": "OM-1",
+    "ip_address": "203.0.113.7",
+    "google_aid": "38400000-8cf0-11bd-b23e-10b96e40000d",
     "external_id": "crm-42",
     "lead_id": "urn:li:leadGenFormResponse:123",
     "conversion_happened_at": "2026-11-20T10:00:00Z",
@@ -53,8 +56,12 @@ def discover(write_json, config: dict[str, Any]) -> tuple[int, list[dict], str]:
 def catalog_of(write_json, config: dict[str, Any]) -> dict[str, Any]:
     code, messages, stderr = discover(write_json, config)
     assert code == 0, stderr
-    assert len(messages) == 1, messages
-    return messages[0]
+    catalogs = [message for message in messages if message["type"] == "DESTINATION_CATALOG"]
+    logs = [message for message in messages if message["type"] == "LOG"]
+    assert len(catalogs) == 1 and len(logs) == len(messages) - 1, messages
+    if config["credentials"]["auth_type"] != "access_token":  # no LinkedIn here: the rules could not be listed
+        assert [log["log"]["message"][:46] for log in logs] == ["discover lists the configured events only: the"]
+    return catalogs[0]
 
 
 def operations(message: dict[str, Any]) -> list[dict[str, Any]]:
@@ -70,7 +77,8 @@ def mapper(config: dict[str, Any], operation: dict[str, Any]) -> RecordMapper:
 
 
 def base(credentials: dict[str, Any], **overrides: Any) -> dict[str, Any]:
-    return {"account_id": "512345678", "credentials": credentials, **overrides}
+    unreachable = {"oauth_base_url": "http://127.0.0.1:9", "max_retry_seconds": 0}
+    return {"account_id": "512345678", "credentials": credentials, **unreachable, **overrides}
 
 
 @pytest.mark.parametrize(
@@ -171,3 +179,33 @@ def test_metadata_declares_data_activation_and_discover_answers(write_json):
     data = yaml.safe_load((ROOT / "metadata.yaml").read_text())["data"]
     assert data["supportsDataActivation"] is True
     assert operations(catalog_of(write_json, base(ACCESS)))
+
+
+# -- existing rules as operations (token-ID and OAuth modes) ------------------------------------------------
+
+
+def test_existing_rules_become_protocol_valid_operations_that_write_routes_to():
+    from destination_linkedin_capi.discover import destination_catalog, rule_events, rule_object_name, rule_of_object
+    from destination_linkedin_capi.rules import Rule
+
+    config = ConnectorConfig.parse(base(TOKEN_ID, conversion_events=["LEAD"]))
+    rules = [
+        Rule(22285180, "CRM leads", "LEAD", "CONVERSIONS_API", True),
+        Rule(7, " ", "PURCHASE", "CONVERSIONS_API", True),
+    ]
+    message = destination_catalog(config, rules)
+    loaded = Serializer(AirbyteMessage, omit_none=True).load(message)
+    names = [operation.object_name for operation in loaded.destination_catalog.operations]
+    assert names == ["LEAD", "CRM leads (rule 22285180)", "PURCHASE (rule 7)"]
+    assert Serializer(AirbyteMessage, omit_none=True).dump(loaded) == message
+    assert [rule_of_object(rule_object_name(rule)) for rule in rules] == [22285180, 7]
+    assert rule_of_object("LEAD") is None and rule_of_object("rule 5") is None
+
+    # Airbyte's UI maps a stream to the rule's operation; write sends it to that rule.
+    streams = {(None, "activation"): StreamInfo(destination_object_name="CRM leads (rule 22285180)")}
+    rule_events(config, streams)
+    assert config.events["crm leads (rule 22285180)"].rule_id == 22285180
+    mapped = RecordMapper(config, {"lead": 1, "crm leads (rule 22285180)": 22285180}, streams, now_ms=lambda: NOW_MS)
+    result = mapped.map("activation", None, {"email": VALUES["email"], "conversion_happened_at": "2026-11-20T10:00Z"})
+    assert isinstance(result, ConversionEvent)
+    assert result.payload["conversion"] == "urn:lla:llaPartnerConversion:22285180"

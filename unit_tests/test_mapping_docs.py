@@ -16,6 +16,7 @@ from destination_linkedin_capi.mapping import (
     Rejection,
     StreamInfo,
 )
+from destination_linkedin_capi.mapping.fields import TARGETS
 
 DOC = (Path(__file__).resolve().parent.parent / "docs" / "mapping.md").read_text(encoding="utf-8")
 NOW = 1788350400000  # 2026-09-02T12:00:00Z
@@ -47,7 +48,7 @@ def test_recognised_field_table_lists_every_alias():
         rows.setdefault(name, "")
         rows[name] += recognised
     for field, aliases in RECOGNISED_FIELDS.items():
-        row = rows["email"] if field == "sha256_email" else rows[field]
+        row = rows[TARGETS.get(field, field)]
         for alias in aliases:
             assert f"`{alias}`" in row, (field, alias)
 

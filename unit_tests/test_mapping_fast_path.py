@@ -39,6 +39,8 @@ blanks = st.sampled_from([None, "", "  "])
             [
                 "email",
                 "li_fat_id",
+                "ip",
+                "gaid",
                 "first_name",
                 "last_name",
                 "company",

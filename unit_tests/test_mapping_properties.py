@@ -27,7 +27,17 @@ from destination_linkedin_capi.mapping import (
 
 NOW = 1795176000000  # 2026-11-20T12:00:00Z
 API_VERSION = "202607"
-IDENTIFIERS = {"email", "li_fat_id", "acxiom_id", "oracle_moat_id", "name", "external_id", "lead"}
+IDENTIFIERS = {
+    "email",
+    "li_fat_id",
+    "acxiom_id",
+    "oracle_moat_id",
+    "ip_address",
+    "google_aid",
+    "name",
+    "external_id",
+    "lead",
+}
 TOP_KEYS = ["conversion", "conversionHappenedAt", "conversionValue", "eventId", "user"]
 USER_KEYS = ["userIds", "userInfo", "externalIds", "lead"]
 HEX64 = re.compile(r"[0-9a-f]{64}")
@@ -57,8 +67,12 @@ json_values = st.recursive(
 recognised = [alias for aliases in RECOGNISED_FIELDS.values() for alias in aliases] + ["event_name", "id", "meta"]
 keys = st.sampled_from(recognised) | st.sampled_from(recognised).map(str.upper) | st.text(max_size=8)
 near_now = st.integers(min_value=NOW - 100 * 86_400_000, max_value=NOW + 86_400_000)
+ip_addresses = st.ip_addresses().map(str) | st.sampled_from(["999.1.1.1", "::ffff:10.0.0.1", "1.2.3", " 10.1.2.3 "])
+google_aids = st.uuids().map(str) | st.uuids().map(lambda u: str(u).upper()) | st.sampled_from(["not-a-uuid", ""])
 plausible_values = st.one_of(
     st.emails(),
+    ip_addresses,
+    google_aids,
     st.from_regex(r"[0-9a-fA-F]{64}", fullmatch=True),
     near_now,
     near_now.map(lambda ms: ms // 1000),
@@ -163,6 +177,8 @@ plausible_records = st.fixed_dictionaries(
         "li_fat_id": st.text(min_size=1, max_size=40),
         "acxiom_id": st.text(min_size=1, max_size=20),
         "oracle_moat_id": st.text(min_size=1, max_size=20),
+        "ip": ip_addresses,
+        "gaid": google_aids,
         "first_name": st.text(max_size=40),
         "last_name": st.text(max_size=40),
         "company": st.text(max_size=40),

@@ -485,8 +485,10 @@ def test_the_table_is_large_and_ids_are_unique():
 
 
 def test_the_table_covers_every_rejection_code_and_note():
+    from unit_tests.test_mapping_identifiers import IDENTIFIER_CASES  # the 2026 identifiers' own table
+
     assert {case.expected for case in CASES if isinstance(case.expected, str)} == set(REJECTION_REASONS)
-    assert {note for case in CASES for note in case.notes} == set(NOTE_REASONS)
+    assert {note for case in CASES + IDENTIFIER_CASES for note in case.notes} == set(NOTE_REASONS)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
@@ -558,7 +560,8 @@ MESSAGES = [
     Case(
         "no-identifier-says-what-was-unusable",
         rec(email=None, first_name="Sam", lead="urn:li:sponsoredAccount:5"),
-        "The record has no email, LinkedIn click ID, Acxiom or Oracle Moat ID, first and last name, external ID or "
+        "The record has no email, LinkedIn click ID, Acxiom or Oracle Moat ID, IP address, Google advertising ID, first "
+        "and last name, external ID or "
         "lead (a name needs both first and last name; the lead is not a Lead Gen form response).",
     ),
     Case(

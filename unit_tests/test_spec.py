@@ -80,6 +80,33 @@ def test_default_api_version_has_six_months_left():
     assert sunset - dt.date.today() >= dt.timedelta(days=180) or sunset >= dt.date(2027, 5, 28)
 
 
+def test_advanced_auth_declares_airbyte_oauth_for_the_oauth2_option():
+    from airbyte_cdk.models import ConnectorSpecificationSerializer
+
+    spec = load_spec()
+    parsed = ConnectorSpecificationSerializer.load(spec)  # the protocol's own model accepts it
+    auth = parsed.advanced_auth
+    assert auth is not None and auth.auth_flow_type.value == "oauth2.0"
+    assert auth.predicate_key == ["credentials", "auth_type"] and auth.predicate_value == "oauth2"
+    oauth = next(
+        option
+        for option in spec["connectionSpecification"]["properties"]["credentials"]["oneOf"]
+        if option["properties"]["auth_type"]["const"] == auth.predicate_value
+    )
+    outputs = spec["advanced_auth"]["oauth_config_specification"]
+    server_in = outputs["complete_oauth_server_input_specification"]["properties"]
+    server_out = outputs["complete_oauth_server_output_specification"]["properties"]
+    complete = outputs["complete_oauth_output_specification"]["properties"]
+    assert set(server_in) == set(server_out) == {"client_id", "client_secret"}
+    assert set(complete) == {"access_token", "refresh_token"}
+    for name, field in {**server_out, **complete}.items():
+        path = field["path_in_connector_config"]
+        assert path == ["credentials", name] and name in oauth["properties"], name
+    for name in ("client_secret", "refresh_token", "access_token"):
+        assert oauth["properties"][name]["airbyte_secret"] is True
+    assert "access_token" not in oauth["required"]
+
+
 def test_only_append_is_offered_as_data_activation_destinations_do():
     # A sent conversion cannot be replaced or deleted, and Append + Deduped would do nothing more here.
     assert load_spec()["supported_destination_sync_modes"] == ["append"]

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from destination_linkedin_capi import constants as c
+from destination_linkedin_capi.paths import Step, is_nested, parse_path, path_text
 
 # Recognised top-level record fields for each `field_mappings` LinkedIn field, in priority order.
 RECOGNISED_FIELDS: dict[str, tuple[str, ...]] = {
@@ -16,6 +17,9 @@ RECOGNISED_FIELDS: dict[str, tuple[str, ...]] = {
     "li_fat_id": ("li_fat_id", "linkedin_uuid", "linkedin_first_party_ads_tracking_uuid"),
     "acxiom_id": ("acxiom_id",),
     "oracle_moat_id": ("oracle_moat_id",),
+    "ip_address": ("ip_address", "ip", "client_ip", "client_ip_address", "ip_addr"),
+    "sha256_ip_address": ("sha256_ip_address", "hashed_ip_address", "hashed_ip"),
+    "google_aid": ("google_aid", "gaid", "google_advertising_id", "android_advertising_id"),
     "first_name": ("first_name", "firstname", "given_name"),
     "last_name": ("last_name", "lastname", "family_name"),
     "company_name": ("company", "company_name"),
@@ -44,15 +48,27 @@ RAW_IDS = (
 USER_INFO_FIELDS = ("first_name", "last_name", "company_name", "title", "country_code")
 # An event's identifiers (match keys), in the order the general path lists them; the planned path
 # keeps them as bits (`ID_BIT`) and reads the tuple from `IDENTIFIERS[mask]`.
-IDENTIFIER_ORDER = ("email", "li_fat_id", "acxiom_id", "oracle_moat_id", "name", "external_id", "lead")
+IDENTIFIER_ORDER = (
+    "email",
+    "li_fat_id",
+    "acxiom_id",
+    "oracle_moat_id",
+    "ip_address",
+    "google_aid",
+    "name",
+    "external_id",
+    "lead",
+)
 ID_BIT = {name: 1 << bit for bit, name in enumerate(IDENTIFIER_ORDER)}
 IDENTIFIERS = tuple(
     tuple(name for bit, name in enumerate(IDENTIFIER_ORDER) if mask >> bit & 1)
     for mask in range(1 << len(IDENTIFIER_ORDER))
 )
 TIME = "conversion_happened_at"
+# A hashed variant feeds the same LinkedIn field as its plain one: the value itself says which it is.
+TARGETS = {"sha256_email": "email", "sha256_ip_address": "ip_address"}
 
-Source = str | tuple[str, ...]  # a top-level key of the record, or a nested path
+Source = str | tuple[Step, ...]  # a top-level key of the record, or a nested path (keys and list indices)
 # (field, source) pairs, best source of each field first; "email" also covers sha256_email.
 Layout = tuple[tuple[str, Source], ...]
 
@@ -71,6 +87,8 @@ class Plan:
         "event_name",
         "external_id",
         "first_name",
+        "google_aid",
+        "ip_address",
         "last_name",
         "lead_id",
         "raw_ids",
@@ -85,6 +103,8 @@ class Plan:
         self.email = sources.get("email")
         # (identifier bit, idType, record key) of each raw userId
         self.raw_ids = tuple((ID_BIT[field], id_type, sources[field]) for field, id_type in RAW_IDS if field in sources)
+        self.ip_address = sources.get("ip_address")
+        self.google_aid = sources.get("google_aid")
         self.first_name = sources.get("first_name")
         self.last_name = sources.get("last_name")
         self.company_name = sources.get("company_name")
@@ -126,21 +146,25 @@ def layout_of(keys: tuple[str, ...], explicit: Mapping[str, str]) -> Layout:
         if path is None:
             sources = [key for alias in RECOGNISED_FIELDS[field] for key in top_level(alias)]
         else:
-            sources = list(top_level(path)) or ([tuple(path.split("."))] if "." in path else [])
-        target = "email" if field == "sha256_email" else field
+            steps = parse_path(path) if is_nested(path) else None
+            sources = list(top_level(path)) or ([steps] if steps else [])
+        target = TARGETS.get(field, field)
         layout.extend((target, source) for source in sources)
     return tuple(layout)
 
 
-def dig(data: Any, path: tuple[str, ...]) -> Any:
-    """The value at a nested path; each key matched exactly, else case-insensitively."""
+def dig(data: Any, path: tuple[Step, ...]) -> Any:
+    """The value at a nested path; each key matched exactly, else case-insensitively; an index steps into a list."""
     for key in path:
+        if key.__class__ is int:
+            data = data[key] if isinstance(data, list) and key < len(data) else None  # type: ignore[index]
+            continue
         if not isinstance(data, Mapping):
             return None
         if key in data:
             data = data[key]
             continue
-        folded = key.casefold()
+        folded = key.casefold()  # type: ignore[union-attr]
         data = next((value for name, value in data.items() if name.casefold() == folded), None)
     return data
 
@@ -154,5 +178,5 @@ def source_name(layout: Layout, data: Mapping[str, Any], field: str) -> str:
     """The record field a LinkedIn field was read from (the first non-blank source), for messages."""
     for name, source in layout:
         if name == field and not blank(data[source] if isinstance(source, str) else dig(data, source)):
-            return source if isinstance(source, str) else ".".join(source)
+            return source if isinstance(source, str) else path_text(source)
     return field

@@ -19,9 +19,13 @@ from destination_linkedin_capi.mapping.fields import (
     dig,
     source_name,
 )
+from destination_linkedin_capi.mapping.identifiers import google_aid_user_id, ip_user_id
 from destination_linkedin_capi.mapping.results import ConversionEvent, Rejection
 from destination_linkedin_capi.mapping.routing import Route, Router
 from destination_linkedin_capi.mapping.settings import Settings
+
+# The identifiers added in 2026, in the order their userIds are sent (after email and the raw IDs).
+DEVICE_IDS = (("ip_address", ip_user_id), ("google_aid", google_aid_user_id))
 
 
 class _Rejected(Exception):
@@ -125,6 +129,14 @@ def _user(
                 notes.append("oracle_moat_id_unsupported_dropped")
             else:
                 user_ids.append({"idType": id_type, "idValue": text})
+                identifiers.append(field)
+    for field, user_id_of in DEVICE_IDS:
+        if field in found:
+            entry = user_id_of(s, found[field])
+            if entry.__class__ is str:
+                notes.append(entry)  # type: ignore[arg-type]
+            else:
+                user_ids.append(entry)  # type: ignore[arg-type]
                 identifiers.append(field)
     user: dict[str, Any] = {"userIds": user_ids}
     if not found.keys().isdisjoint(USER_INFO_FIELDS):

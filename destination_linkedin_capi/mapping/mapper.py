@@ -9,12 +9,13 @@ from typing import Any
 
 from destination_linkedin_capi.config import ConnectorConfig
 from destination_linkedin_capi.mapping.consent import ConsentCheck
-from destination_linkedin_capi.mapping.fields import Layout, Plan, layout_of
+from destination_linkedin_capi.mapping.fields import Layout, Plan, dig, layout_of
 from destination_linkedin_capi.mapping.general import map_general
 from destination_linkedin_capi.mapping.planned import Planned, map_planned, plan_event
 from destination_linkedin_capi.mapping.results import ConversionEvent, Rejection
 from destination_linkedin_capi.mapping.routing import Route, Router, StreamInfo
 from destination_linkedin_capi.mapping.settings import Settings
+from destination_linkedin_capi.paths import Step, is_nested, parse_path
 
 # The cache is bounded by size, not by entries: a key set holds its key strings alive, and sparse or wide
 # sources (1,000 records of 10,000 distinct keys) would otherwise keep gigabytes. The cache holds at most
@@ -43,6 +44,13 @@ class RecordMapper:
         self._routes = self._router.routes
         self._layouts: dict[tuple[str, ...], Shape] = {}
         self._cached_keys = 0  # the keys held by `_layouts`, each entry counted as its keys plus one
+        # `field_mappings` entries no record has had yet: LinkedIn field → its path (for one warning per sync)
+        self._unresolved = dict(config.field_mappings)
+        self._nested: list[tuple[str, tuple[Step, ...]]] = [
+            (field, steps)
+            for field, path in self._unresolved.items()
+            if is_nested(path) and (steps := parse_path(path)) is not None
+        ]
         self._consent: ConsentCheck | None = None
         if config.consent_field is not None:  # only then does each record pay for the check
             self._consent = ConsentCheck(config.consent_field, config.consent_values)
@@ -63,6 +71,8 @@ class RecordMapper:
         shape = self._layouts.get(keys)
         if shape is None:  # an empty layout is cached too: nothing recognised
             shape = self._shape(keys)
+        if self._nested:
+            self._resolve_nested(data)
         route = self._routes.get((namespace, stream)) or self._router.route(namespace, stream)
         plan = shape[1]
         if plan is not None:
@@ -88,6 +98,8 @@ class RecordMapper:
                 planned = plan_event(settings, plan, route, data)
                 if planned is not None:
                     return planned
+            if self._nested:  # a pending nested mapped path means no plan: only the general path looks
+                self._resolve_nested(data)
             return map_general(settings, router, shape[0], route, data)
 
         consent = self._consent
@@ -113,6 +125,17 @@ class RecordMapper:
             return None
         return map_planned(self._settings, plan, self._route(namespace, stream), data)
 
+    def unresolved_mappings(self) -> dict[str, str]:
+        """The `field_mappings` (LinkedIn field → record path) that no record mapped so far had."""
+        return dict(self._unresolved)
+
+    def _resolve_nested(self, data: Mapping[str, Any]) -> None:
+        """Only while a nested mapped path has never been found: is it in this record?"""
+        found = [(field, steps) for field, steps in self._nested if dig(data, steps) is not None]
+        for item in found:
+            self._nested.remove(item)
+            self._unresolved.pop(item[0], None)
+
     def _route(self, namespace: str | None, stream: str) -> Route:
         return self._routes.get((namespace, stream)) or self._router.route(namespace, stream)
 
@@ -122,6 +145,11 @@ class RecordMapper:
     def _shape(self, keys: tuple[str, ...]) -> Shape:
         """The layout and plan of records with exactly these keys, remembered unless the key set is huge."""
         layout = layout_of(keys, self._settings.explicit)
+        if self._unresolved:
+            folded = {key.casefold() for key in keys}
+            for field in [field for field, path in self._unresolved.items() if path.casefold() in folded]:
+                del self._unresolved[field]
+                self._nested = [item for item in self._nested if item[0] != field]
         shape = (layout, Plan.of(layout))
         size = len(keys) + 1
         if size > MAX_CACHED_KEY_SET:

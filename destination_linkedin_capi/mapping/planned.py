@@ -16,6 +16,7 @@ import orjson
 from destination_linkedin_capi import constants as c
 from destination_linkedin_capi import normalize as n
 from destination_linkedin_capi.mapping.fields import ID_BIT, IDENTIFIERS, Plan, blank
+from destination_linkedin_capi.mapping.identifiers import google_aid_user_id, ip_user_id
 from destination_linkedin_capi.mapping.reasons import MAX_FUTURE_SKEW_MS
 from destination_linkedin_capi.mapping.results import ConversionEvent
 from destination_linkedin_capi.mapping.routing import Route
@@ -39,6 +40,8 @@ _EMAIL_BIT = ID_BIT["email"]
 _NAME_BIT = ID_BIT["name"]
 _EXTERNAL_BIT = ID_BIT["external_id"]
 _LEAD_BIT = ID_BIT["lead"]
+_IP_BIT = ID_BIT["ip_address"]
+_GAID_BIT = ID_BIT["google_aid"]
 
 # Country values repeat ("DE", "Germany"): their ISO code, remembered (a few hundred distinct values in practice).
 _COUNTRIES: dict[str, str | None] = {}
@@ -126,6 +129,18 @@ def plan_event(s: Settings, plan: Plan, route: Route, data: Mapping[str, Any]) -
             return None
         user_ids.append({"idType": id_type, "idValue": text})
         mask |= bit
+    if plan.ip_address is not None and not blank(value := data[plan.ip_address]):
+        entry = ip_user_id(s, value)
+        if entry.__class__ is str:
+            return None
+        user_ids.append(entry)  # type: ignore[arg-type]
+        mask |= _IP_BIT
+    if plan.google_aid is not None and not blank(value := data[plan.google_aid]):
+        entry = google_aid_user_id(s, value)
+        if entry.__class__ is str:
+            return None
+        user_ids.append(entry)  # type: ignore[arg-type]
+        mask |= _GAID_BIT
     user: dict[str, Any] = {"userIds": user_ids}
     if plan.user_info:
         first = _clean(data[plan.first_name]) if plan.first_name is not None else None

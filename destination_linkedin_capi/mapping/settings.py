@@ -21,10 +21,14 @@ class Settings:
         "default_currency",
         "events",
         "explicit",
+        "google_aid_supported",
+        "hash_ip_addresses",
         "margin_minutes",
         "max_age_ms",
         "now_ms",
         "oracle_supported",
+        "plaintext_ip_supported",
+        "sha256_ip_supported",
         "urns",
     )
 
@@ -38,7 +42,12 @@ class Settings:
         self.margin_minutes = int(config.event_age_margin_minutes)
         self.max_age_ms = int(c.MAX_EVENT_AGE.total_seconds() * 1000) - self.margin_minutes * 60_000
         self.default_currency: str | None = config.default_currency
-        self.oracle_supported = str(config.api_version) <= c.ORACLE_MOAT_LAST_VERSION
+        version = str(config.api_version)
+        self.oracle_supported = version <= c.ORACLE_MOAT_LAST_VERSION
+        self.plaintext_ip_supported = version >= c.ID_TYPE_FIRST_VERSION[c.ID_PLAINTEXT_IP]
+        self.sha256_ip_supported = version >= c.ID_TYPE_FIRST_VERSION[c.ID_SHA256_IP]
+        self.google_aid_supported = version >= c.ID_TYPE_FIRST_VERSION[c.ID_GOOGLE_AID]
+        self.hash_ip_addresses = bool(config.hash_ip_addresses)
         # LinkedIn field → the record field (or dotted path) the config names for it
         self.explicit = dict(config.field_mappings)
         self.explicit.setdefault("event_name", config.event_name_field.strip())

@@ -208,15 +208,19 @@ class Sandbox:
         state: str = "valid",
         access_token_ttl: int = 5_184_000,
         refresh_token_expires_at: float | None = None,
+        rotate: bool = False,
     ) -> None:
-        """A refresh token of `client_id`; it expires 365 days from now unless told otherwise."""
+        """A refresh token of `client_id`; it expires 365 days from now unless told otherwise. With `rotate`,
+        every refresh answers a new refresh token (same grant and expiry) and the used one stops working."""
         check_choice(state, frozenset({"valid", "revoked", "expired"}), "refresh token state")
         expires_at = (
             self._clock() + facts.REFRESH_TOKEN_LIFETIME
             if refresh_token_expires_at is None
             else refresh_token_expires_at
         )
-        grant = RefreshToken(client_id, check_roles(accounts), state, int(access_token_ttl), float(expires_at))
+        grant = RefreshToken(
+            client_id, check_roles(accounts), state, int(access_token_ttl), float(expires_at), bool(rotate)
+        )
         with self._store.lock:
             for account_id in grant.accounts:
                 self._store.ensure_account(account_id)

@@ -8,13 +8,14 @@ so the connector's next `/rest/` call authenticates exactly as it would in produ
 from __future__ import annotations
 
 import secrets
+from dataclasses import replace
 from urllib.parse import parse_qs
 
 import orjson
 
 from linkedin_capi_sandbox import responses as r
 from linkedin_capi_sandbox.server import Request
-from linkedin_capi_sandbox.store import Store, Token
+from linkedin_capi_sandbox.store import RefreshToken, Store, Token
 
 SCOPE = "r_ads,rw_conversions"
 
@@ -25,6 +26,15 @@ def _mint(store: Store, prefix: str, accounts: dict[int, str], ttl: int, member:
     with store.lock:
         store.tokens[token] = Token(token, dict(accounts), "valid", store.clock() + ttl, member)
     return token
+
+
+def _rotate(store: Store, used: str, grant: RefreshToken) -> str:
+    """A successor of the used refresh token (same client, accounts, expiry and member); the used one is revoked."""
+    successor = f"AQR-{secrets.token_urlsafe(24)}"
+    with store.lock:
+        store.refresh_tokens[successor] = replace(grant)
+        store.refresh_tokens[used].state = "revoked"
+    return successor
 
 
 def handle_oauth(store: Store, request: Request) -> r.Reply:
@@ -49,15 +59,17 @@ def handle_oauth(store: Store, request: Request) -> r.Reply:
         return r.oauth_error(
             400, "invalid_grant", "The provided authorization grant or refresh token is invalid, expired or revoked"
         )
-    access_token = _mint(
-        store, "oauth", grant.accounts, grant.access_token_ttl, f"refresh-token:{form['refresh_token']}"
-    )
+    member = grant.member or f"refresh-token:{form['refresh_token']}"
+    access_token = _mint(store, "oauth", grant.accounts, grant.access_token_ttl, member)
+    refresh_token = form["refresh_token"]
+    if grant.rotate:
+        refresh_token = _rotate(store, refresh_token, replace(grant, member=member))
     return r.json_reply(
         200,
         {
             "access_token": access_token,
             "expires_in": grant.access_token_ttl,
-            "refresh_token": form["refresh_token"],
+            "refresh_token": refresh_token,
             "refresh_token_expires_in": int(grant.expires_at - now),
             "scope": SCOPE,
         },

@@ -74,6 +74,8 @@ class RefreshToken:
     state: str
     access_token_ttl: int
     expires_at: float
+    rotate: bool = False  # each refresh answers a new refresh token and revokes this one
+    member: str | None = None  # the member of a rotated token's first grant (one quota across successors)
 
 
 @dataclass

@@ -150,3 +150,15 @@ def test_cdp_malformed_body_is_400(sb, body):
 def test_cdp_non_json_body_is_400(sb):
     response = requests.post(f"{sb.url}/cdp/v1/token", data=b"token_id=1", headers={"Authorization": "Bearer cdp-key"})
     assert response.status_code == 400 and response.json()["error"] == "invalid_request"
+
+
+def test_a_rotating_refresh_token_is_replaced_by_each_refresh(sb, clock):
+    sb.add_refresh_token("app", "rot-1", {ACCOUNT: "ACCOUNT_MANAGER"}, refresh_token_expires_at=NOW + 1000, rotate=True)
+    first = refresh(sb, refresh_token="rot-1").json()
+    successor = first["refresh_token"]
+    assert successor != "rot-1" and can_read(sb, first["access_token"]) == 200
+    assert refresh(sb, refresh_token="rot-1").json()["error"] == "invalid_grant"  # the used one is dead
+    clock.now += 100
+    second = refresh(sb, refresh_token=successor).json()
+    assert second["refresh_token"] not in (successor, "rot-1")
+    assert second["refresh_token_expires_in"] == 900  # same grant: the first authorisation's expiry
