@@ -1,7 +1,7 @@
 """The planned mapping path: the general path's rules, straight-line, for records whose every field
 has one top-level source (a `Plan`, worked out once per record key set). It gives the event when
 everything in the record is usable, else None and the general path decides (every rejection, most
-notes), so the two always agree byte for byte (unit_tests/test_mapping_fast_path.py)."""
+notes), so the two always agree byte for byte (unit_tests/mapping/test_fast_path.py)."""
 
 from __future__ import annotations
 

@@ -485,7 +485,7 @@ def test_the_table_is_large_and_ids_are_unique():
 
 
 def test_the_table_covers_every_rejection_code_and_note():
-    from unit_tests.test_mapping_identifiers import IDENTIFIER_CASES  # the 2026 identifiers' own table
+    from unit_tests.mapping.test_identifiers import IDENTIFIER_CASES  # the 2026 identifiers' own table
 
     assert {case.expected for case in CASES if isinstance(case.expected, str)} == set(REJECTION_REASONS)
     assert {note for case in CASES + IDENTIFIER_CASES for note in case.notes} == set(NOTE_REASONS)

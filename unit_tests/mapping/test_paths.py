@@ -12,8 +12,8 @@ from destination_linkedin_capi.config import ConnectorConfig
 from destination_linkedin_capi.errors import ConfigError
 from destination_linkedin_capi.mapping import ConversionEvent, RecordMapper
 from destination_linkedin_capi.paths import parse_path, path_text
-from unit_tests.test_destination_write import CONFIG, catalog, record, state
-from unit_tests.test_mapping_table import BASE, NOW
+from unit_tests.mapping.test_table import BASE, NOW
+from unit_tests.write.test_destination_write import CONFIG, catalog, record, state
 
 ADDRESS = {"address": [{"first_name": "Jane", "last_name": "Doe", "country": "Germany"}, {"first_name": "Old"}]}
 NAME_MAPPINGS = [

@@ -18,7 +18,7 @@ from destination_linkedin_capi.mapping import (
 )
 from destination_linkedin_capi.mapping.fields import TARGETS
 
-DOC = (Path(__file__).resolve().parent.parent / "docs" / "mapping.md").read_text(encoding="utf-8")
+DOC = (Path(__file__).resolve().parents[2] / "docs" / "mapping.md").read_text(encoding="utf-8")
 NOW = 1788350400000  # 2026-09-02T12:00:00Z
 
 

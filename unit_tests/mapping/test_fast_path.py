@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from destination_linkedin_capi.mapping import ConversionEvent, RecordMapper
 from destination_linkedin_capi.mapping.mapper import LAYOUT_CACHE_KEYS, MAX_CACHED_KEY_SET
 from devtools.sample_data import generate_lines
-from unit_tests.test_mapping_properties import NOW, mapper, plausible_records, records, streams
+from unit_tests.mapping.test_properties import NOW, mapper, plausible_records, records, streams
 
 
 def assert_same(m: RecordMapper, stream: str, namespace: str | None, record: dict) -> object:

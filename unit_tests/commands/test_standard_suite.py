@@ -19,7 +19,7 @@ from linkedin_capi_sandbox import Sandbox
 
 from destination_linkedin_capi import DestinationLinkedinCapi
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="class")
