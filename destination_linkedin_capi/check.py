@@ -234,7 +234,10 @@ def check_connection(
     emit: Callable[[dict[str, Any]], None] | None = None,
 ) -> tuple[bool, str]:
     """Run the steps; (True, summary) or (False, the first problem's sentence). May raise only on a bug.
-    `emit` receives the CONTROL message of a refresh token LinkedIn rotated while checking (config_updates.py)."""
+    `emit` receives the CONTROL message of a refresh token LinkedIn rotated while checking (config_updates.py).
+
+    Longer than most functions on purpose: it is the list of steps in the order a user reads them, each
+    returning early with its sentence; split up, that order would be spread over several places."""
     try:
         config = ConnectorConfig.parse(config_raw)
     except ConfigError as error:

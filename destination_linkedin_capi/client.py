@@ -88,7 +88,11 @@ class LinkedInClient:
         json: Any = None,
         restli_method: str | None = None,
     ) -> requests.Response:
-        """Send one logical request; return the 2xx response or raise a typed error."""
+        """Send one logical request; return the 2xx response or raise a typed error.
+
+        One loop on purpose (it is longer than most functions): every attempt takes a budget slot and the
+        current token, a 401 refreshes the token once, a 429 pauses the whole fleet, and the retry policy
+        decides when to give up — these share the attempt's state, which helpers would have to pass around."""
         headers = {
             "LinkedIn-Version": self.api_version,
             "X-Restli-Protocol-Version": c.RESTLI_PROTOCOL_VERSION,

@@ -2,6 +2,9 @@
 
 Everything else reads `ConnectorConfig`, never the raw dict. Every problem becomes one
 `ConfigError` sentence that names the field and the expected form and never echoes a secret.
+A little over 400 lines: one model for the whole form, so every field's rule sits beside its field; the URL
+and secret rules (`safety.py`), the budget's (`budget/setup.py`) and rejected-records storage's
+(`rejected/settings.py`) have their own modules.
 """
 
 from __future__ import annotations

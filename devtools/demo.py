@@ -6,7 +6,9 @@ but no conversion rules), runs the real CLI — `python main.py check`, then `py
 bundled sample data — and prints what the connector said and what "LinkedIn" received. Every process it
 starts is stopped again, also on failure, Ctrl-C or SIGTERM.
 
-Needs a source checkout (it runs `main.py`): `make demo`, or `python -m devtools.demo`.
+Needs a source checkout (it runs `main.py`): `make demo`, or `python -m devtools.demo`. A little over 400
+lines: the steps a newcomer watches (sandbox, check, write, what LinkedIn received) stay readable top to
+bottom in one file; the rejected-rows display lives in `rejected_rows.py`.
 """
 
 from __future__ import annotations
