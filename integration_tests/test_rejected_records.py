@@ -15,7 +15,6 @@ import orjson
 import pytest
 from linkedin_capi_sandbox import Sandbox
 
-from devtools.sample_data import access_token_config as sample_config
 from devtools.sample_data import catalog, generate_lines
 from integration_tests.writing import access_token_config, assert_states_echoed, run_write, seed_access_token
 from integration_tests.writing import with_state_ids as with_ids
@@ -134,9 +133,10 @@ def test_every_rejected_row_is_in_s3_before_the_state_after_it(s3_server, tmp_pa
     assert SECRET not in run.output and KEY_ID not in run.output
 
 
-def test_check_writes_and_removes_a_probe_and_names_a_missing_bucket(s3_server, tmp_path):  # noqa: F811
+def test_check_writes_and_removes_a_probe_and_names_a_missing_bucket(sandbox, s3_server, tmp_path):  # noqa: F811
+    seed_access_token(sandbox)  # `check` verifies the credentials too
     bucket = s3_server.new_bucket()
-    config = sample_config("unused-token", None, object_storage_config=s3_server.storage(bucket))  # a dry run
+    config = access_token_config(sandbox, object_storage_config=s3_server.storage(bucket))
     path = tmp_path / "config.json"
     path.write_text(json.dumps(config))
     code, messages, out, err = run_cli(["check", "--config", str(path)])
