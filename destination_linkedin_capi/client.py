@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -21,6 +21,7 @@ from requests.adapters import HTTPAdapter
 from destination_linkedin_capi import constants as c
 from destination_linkedin_capi import failures
 from destination_linkedin_capi.auth import TokenProvider
+from destination_linkedin_capi.elements import EncodedElements
 from destination_linkedin_capi.errors import (
     AuthenticationError,
     ConfigError,
@@ -86,9 +87,11 @@ class LinkedInClient:
         *,
         params: Mapping[str, Any] | str | None = None,
         json: Any = None,
+        body: bytes | None = None,
         restli_method: str | None = None,
     ) -> requests.Response:
-        """Send one logical request; return the 2xx response or raise a typed error.
+        """Send one logical request (a body as `json`, or `body` already encoded); return the 2xx response or
+        raise a typed error.
 
         One loop on purpose (it is longer than most functions): every attempt takes a budget slot and the
         current token, a 401 refreshes the token once, a 429 pauses the whole fleet, and the retry policy
@@ -97,10 +100,11 @@ class LinkedInClient:
             "LinkedIn-Version": self.api_version,
             "X-Restli-Protocol-Version": c.RESTLI_PROTOCOL_VERSION,
         }
-        data = None
+        data = body
         if json is not None:
-            headers["Content-Type"] = "application/json"
             data = orjson.dumps(json)
+        if data is not None:
+            headers["Content-Type"] = "application/json"
         if restli_method:
             headers["X-RestLi-Method"] = restli_method
         url = self.base_url + path
@@ -156,13 +160,15 @@ class LinkedInClient:
                 self.budget.pause(wait)  # every sync sharing the budget waits it out, not only this one
             self._sleep(wait)
 
-    def send_events(self, elements: list[dict[str, Any]]) -> dict[int, str]:
-        """BATCH_CREATE the elements; return {index: reason} for elements LinkedIn refused inside a 200 (4xx statuses).
-        Elements with a transient status (5xx/429) were not recorded: TransientElementsError says which, so that the
-        caller sends only those again."""
-        response = self.request(
-            "POST", c.CONVERSION_EVENTS_PATH, json={"elements": elements}, restli_method="BATCH_CREATE"
-        )
+    def send_events(self, elements: Sequence[dict[str, Any]]) -> dict[int, str]:
+        """BATCH_CREATE the elements (a list of payloads, or a batch already encoded); return {index: reason} for
+        elements LinkedIn refused inside a 200 (4xx statuses). Elements with a transient status (5xx/429) were not
+        recorded: TransientElementsError says which, so that the caller sends only those again."""
+        if isinstance(elements, EncodedElements):
+            encoded = {"body": elements.body()}
+        else:
+            encoded = {"json": {"elements": elements}}
+        response = self.request("POST", c.CONVERSION_EVENTS_PATH, restli_method="BATCH_CREATE", **encoded)
         body = _body(response)
         statuses = body.get("elements") if isinstance(body, dict) else None
         if not isinstance(statuses, list) or len(statuses) != len(elements):

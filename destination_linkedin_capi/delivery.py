@@ -9,10 +9,11 @@ the request, not the rows: the batch stops with `RequestRefusedError` and none o
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from destination_linkedin_capi import failures
+from destination_linkedin_capi.elements import EncodedElements
 from destination_linkedin_capi.errors import (
     ConfigError,
     NotConversionsApiRuleError,
@@ -25,7 +26,8 @@ from destination_linkedin_capi.retry import Attempts, plural
 
 logger = logging.getLogger("airbyte")
 
-SendBatch = Callable[[list[dict[str, Any]]], dict[int, str]]
+#: Sends a batch's elements: the whole batch as encoded (`EncodedElements`), a part of it as a list of payloads.
+SendBatch = Callable[[Sequence[dict[str, Any]]], dict[int, str]]
 #: Index-less refusals bisection may isolate in one batch: max(10, 1% of the batch); one more and the refusal is
 #: taken to be about the request.
 UNNAMED_MIN = 10
@@ -42,7 +44,7 @@ class BatchDelivery:
 
     def __init__(
         self,
-        payloads: list[dict[str, Any]],
+        payloads: Sequence[dict[str, Any]],
         send: SendBatch,
         *,
         refuse: Callable[[int, str], None],
@@ -74,8 +76,12 @@ class BatchDelivery:
             self._check()
             indices = pending.pop()
             whole = len(indices) == size  # no copy by index needed
+            if whole:  # as encoded; a list is copied, so that the caller's stays as it was
+                elements = self._payloads if isinstance(self._payloads, EncodedElements) else list(self._payloads)
+            else:
+                elements = [self._payloads[i] for i in indices]
             try:
-                refused = self._send(self._payloads[:] if whole else [self._payloads[i] for i in indices])
+                refused = self._send(elements)
                 transient: dict[int, str] = {}
             except TransientElementsError as answer:
                 refused, transient = answer.refused, answer.transient

@@ -77,6 +77,12 @@ def salvage(line: bytes | str, error: orjson.JSONDecodeError, report: SyncReport
 READ_SIZE = 1 << 20
 
 
+def may_wait_within_a_chunk(items: Iterable[Any]) -> bool:
+    """Whether reading the next line of a chunk of `line_chunks(items)` may wait for the source: not for a stream
+    (a chunk is a block already read) nor for a list or tuple; for any other iterable (a generator), it may."""
+    return not isinstance(items, (io.BufferedIOBase, io.RawIOBase, list, tuple))
+
+
 def line_chunks(items: Iterable[Any]) -> Iterator[Iterable[Any]]:
     """The input in chunks of lines: a binary stream (stdin) is read a block at a time and split,
     cheaper than a read per line; any other iterable is one chunk. `read1` returns what the pipe

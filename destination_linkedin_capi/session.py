@@ -31,6 +31,7 @@ from destination_linkedin_capi.input_lines import (
     exact,
     ignore_other,
     line_chunks,
+    may_wait_within_a_chunk,
     not_a_message,
     record_stream,
     salvage,
@@ -40,7 +41,7 @@ from destination_linkedin_capi.rejected.output import RejectedOutput, run_id
 from destination_linkedin_capi.report import StreamKey, SyncReport
 from destination_linkedin_capi.rules import resolve_rules
 from destination_linkedin_capi.throttle import RequestBudget
-from destination_linkedin_capi.writer import BatchWriter
+from destination_linkedin_capi.writer import CHUNK_EVENTS, BatchWriter
 
 logger = logging.getLogger("airbyte")
 
@@ -211,19 +212,29 @@ class WriteSession:
     def _loop(self, items: Iterable[Any], mapper: RecordMapper, raw_lines: bool) -> None:
         """The input loop: one pass per message with its names bound locally. It runs once per record, so
         per-stream work (the stream key, whether it is configured, its mapping function) is looked up
-        once per stream in `per_stream`, and what is counted per record is one dict increment each."""
+        once per stream in `per_stream`, what is counted per record is one dict increment each, and a mapped
+        event is appended to the writer's open events in line (`BatchWriter.add_event`, without the call)."""
         report = self.report
         writer = self.writer
         assert writer is not None
         streams = self.streams
         read = report.read
         mapped = report.mapped
-        add_event = writer.add_event
+        open_events = writer.open
+        pending = open_events.payloads
+        add_payload = pending.append
+        add_origin = open_events.origins.append
+        add_record = open_events.records.append if writer.keeps_records else None
+        flush = writer.flush
+        # Open events reach a batch every CHUNK_EVENTS events and before the loop waits for input (the end of a
+        # block read from a stream); an iterable that may wait between two items of a chunk flushes each event.
+        chunk_events = 1 if may_wait_within_a_chunk(items) else CHUNK_EVENTS
         reject = writer.reject
         loads = orjson.loads
         decode_error = orjson.JSONDecodeError
-        # namespace → stream → (stream key, its mapping function, or None when not in the catalog)
-        per_stream: dict[str | None, dict[str, tuple[StreamKey, Any]]] = {}
+        # namespace → stream → (stream key, its mapping function or None when not in the catalog, whether its records
+        # are read exactly before they are mapped: see `exact_records`)
+        per_stream: dict[str | None, dict[str, tuple[StreamKey, Any, bool]]] = {}
         for chunk in line_chunks(items) if raw_lines else (items,):
             for line in chunk:
                 if raw_lines:
@@ -233,17 +244,15 @@ class WriteSession:
                         message = salvage(line, error, report)
                         if message is None:
                             continue
-                    else:
-                        message = exact(line, message)
                 else:
                     message = line
                 if message.__class__ is not dict:
-                    not_a_message(line, message, report, raw_lines)
+                    not_a_message(line, exact(line, message) if raw_lines else message, report, raw_lines)
                     continue
                 kind = message.get("type")
                 if kind != "RECORD":
                     if kind == "STATE":
-                        writer.add_state(self._state_counts.stamp(message))
+                        writer.add_state(self._state_counts.stamp(exact(line, message) if raw_lines else message))
                     else:
                         ignore_other(kind, report)
                     continue
@@ -261,8 +270,16 @@ class WriteSession:
                 entry = known.get(stream)
                 if entry is None:
                     key = (namespace, stream)
-                    entry = known[stream] = (key, mapper.for_stream(namespace, stream) if key in streams else None)
-                key, map_record = entry
+                    if key in streams:
+                        entry = (
+                            key,
+                            mapper.for_stream(namespace, stream),
+                            raw_lines and self._exact_first(mapper, key),
+                        )
+                    else:
+                        entry = (key, None, False)
+                    known[stream] = entry
+                key, map_record, exact_first = entry
                 read[key] += 1
                 if map_record is None:
                     where = f" in namespace {namespace!r}" if namespace is not None else ""
@@ -270,20 +287,50 @@ class WriteSession:
                         "unknown_stream", f"stream {stream!r}{where} is not in the configured catalog"
                     )
                     continue
-                data = record.get("data")
+                if exact_first:
+                    message = exact(line, message)
+                data = message["record"].get("data")
                 if data.__class__ is not dict:
                     if data.__class__ is NotStrictJson:
                         reject(key, None, "invalid_json", data.message, {"raw_line": data.text})
                     else:
+                        if raw_lines:
+                            data = exact(line, message)["record"].get("data")
                         reject(key, None, "record_not_object", "The record's data is not a JSON object.", data)
                     continue
                 result = map_record(data)
+                if result.__class__ is not tuple and raw_lines and not exact_first:
+                    # Not the planned path: read with integers beyond 64 bits exact, when there are any (`exact_records`)
+                    again = exact(line, message)
+                    if again is not message:
+                        data = again["record"]["data"]
+                        result = map_record(data)
                 if result.__class__ is tuple:
                     event, payload, identifiers, notes = result
-                    mapped[(event, identifiers, notes)] += 1
-                    add_event(key, event, payload, data)
                 elif result.__class__ is Rejection:
                     reject(key, None, result.reason, result.message, data)
+                    continue
                 else:
-                    mapped[(result.event, result.identifiers, result.notes)] += 1
-                    add_event(key, result.event, result.payload, data)
+                    event, payload, identifiers, notes = result.event, result.payload, result.identifiers, result.notes
+                mapped[(event, identifiers, notes)] += 1
+                add_payload(payload)
+                add_origin((key, event))
+                if add_record is not None:
+                    add_record(data)
+                if len(pending) >= chunk_events:
+                    flush()
+            flush()  # before the next read, which may wait for the source
+
+    def _exact_first(self, mapper: RecordMapper, key: StreamKey) -> bool:
+        """Whether a stream's lines are read exactly (`input_lines.exact`) before their records are mapped.
+
+        orjson reads an integer beyond 64 bits as a float. Looking for one costs about a tenth of the mapping, so it
+        is looked for only where it could matter: a STATE (echoed), a record the planned path did not map (the
+        general path and every rejection), and every record of a stream whose eventIds may be derived from the
+        whole record or whose consent value is compared (`RecordMapper.needs_exact_input`), or whose records are
+        kept for the rejected-records storage. The planned path never uses a value that could be such a float: it
+        leaves a primary-key value that is not text or an integer, and a float amount beyond ±2**63, to the
+        general path; the other fields it reads take no floats, or only within ranges (a time in the last 90
+        days) that no integer beyond 64 bits falls into."""
+        assert self.writer is not None
+        return self.writer.keeps_records or mapper.needs_exact_input(*key)

@@ -22,6 +22,7 @@ import orjson
 
 from destination_linkedin_capi import masking
 from destination_linkedin_capi.delivery import BatchDelivery, SendBatch
+from destination_linkedin_capi.elements import EncodedElements
 from destination_linkedin_capi.errors import ConfigError, ConnectorError
 from destination_linkedin_capi.rejected.output import RejectedOutput
 from destination_linkedin_capi.report import StreamKey, SyncReport
@@ -31,6 +32,8 @@ logger = logging.getLogger("airbyte")
 
 QUEUE_DEPTH = 2
 PREVIEW_EVENTS = 3
+#: Events encoded together while still in cache (elements.py); the open events are moved into the batch then.
+CHUNK_EVENTS = 256
 #: How often a thread waiting for the queue looks whether the sender is still alive.
 LIVENESS_POLL_SECONDS = 0.5
 
@@ -48,14 +51,27 @@ def policy_error(reason: str, message: str) -> ConfigError:
 
 
 class Batch:
-    __slots__ = ("origins", "payloads", "records", "seq", "started")
+    __slots__ = ("elements", "origins", "records", "seq", "started")
 
     def __init__(self, seq: int, started: float) -> None:
         self.seq = seq
         self.started = started
-        self.payloads: list[dict[str, Any]] = []
+        self.elements = EncodedElements()
         self.origins: list[tuple[StreamKey, str]] = []  # (stream, event) of each payload
         self.records: list[Any] = []  # each payload's record, only when rejected records are stored
+
+
+class OpenEvents:
+    """The main thread's events not yet in a batch: appended to by `BatchWriter.add_event` or, in the input loop,
+    directly; `BatchWriter.flush` encodes them into the open batch. Only the main thread touches them, so adding
+    an event takes no lock."""
+
+    __slots__ = ("origins", "payloads", "records")
+
+    def __init__(self) -> None:
+        self.payloads: list[dict[str, Any]] = []
+        self.origins: list[tuple[StreamKey, str]] = []
+        self.records: list[Any] = []  # only when rejected records are stored
 
 
 class BatchWriter:
@@ -87,7 +103,8 @@ class BatchWriter:
         self._retry = retry or RetryPolicy()  # for elements LinkedIn could not record (5xx/429 inside a 200)
         self._sleep = sleep
         self._rejected = rejected  # rejected-records storage and per-STATE counts
-        self._keep_records = rejected is not None and rejected.keeps_records
+        self.keeps_records = rejected is not None and rejected.keeps_records
+        self.open = OpenEvents()
         self._lock = threading.Lock()  # guards the open batch
         self._state_lock = threading.Lock()  # guards held states and their emission order
         self._queue: queue.Queue[Batch | None] = queue.Queue(maxsize=QUEUE_DEPTH)
@@ -110,19 +127,54 @@ class BatchWriter:
 
     # --- main thread -----------------------------------------------------------------------
     def add_event(self, stream: StreamKey, event: str, payload: dict[str, Any], record: Any = None) -> None:
+        """Add one event; it reaches a batch at the next `flush`, which runs every CHUNK_EVENTS events. A caller that
+        may wait for its input between two events (a source gone quiet) calls `flush` before it waits, so that the
+        batch's age limit covers every event (the input loop does, at the end of each block it read)."""
         if self.fatal is not None:
             raise self.fatal
+        open_events = self.open
+        open_events.payloads.append(payload)
+        open_events.origins.append((stream, event))
+        if self.keeps_records:
+            open_events.records.append(record)
+        if len(open_events.payloads) >= CHUNK_EVENTS:
+            self.flush()
+
+    def flush(self) -> None:
+        """Encode the open events into the open batch (batches handed on as they fill); raises a helper thread's
+        error. Main thread only."""
+        if self.fatal is not None:
+            raise self.fatal
+        self._flush_open()
+
+    def _flush_open(self) -> None:
+        open_events = self.open
+        payloads, origins, records = open_events.payloads, open_events.origins, open_events.records
+        total = len(payloads)
+        if not total:
+            return
+        start = 0
         with self._lock:
-            batch = self._batch
-            if batch is None:
-                self._seq += 1
-                batch = self._batch = Batch(self._seq, self._clock())
-            batch.payloads.append(payload)
-            batch.origins.append((stream, event))
-            if self._keep_records:
-                batch.records.append(record)
-            if len(batch.payloads) >= self._batch_size:
-                self._hand_off()
+            while start < total:
+                batch = self._batch
+                if batch is None:
+                    self._seq += 1
+                    batch = self._batch = Batch(self._seq, self._clock())
+                end = min(total, start + self._batch_size - len(batch.elements))
+                if start == 0 and end == total:
+                    batch.elements.add(payloads)
+                    batch.origins.extend(origins)
+                    batch.records.extend(records)
+                else:
+                    batch.elements.add(payloads[start:end])
+                    batch.origins.extend(origins[start:end])
+                    batch.records.extend(records[start:end])
+                start = end
+                if len(batch.elements) >= self._batch_size:
+                    self._hand_off()
+        payloads.clear()
+        origins.clear()
+        records.clear()
 
     def reject(self, stream: StreamKey, event: str | None, reason: str, message: str, record: Any = None) -> None:
         """A record that will not be sent; under the `fail` policy the sync stops after settling the rest."""
@@ -135,12 +187,11 @@ class BatchWriter:
 
     def add_state(self, message: dict[str, Any]) -> None:
         """Hold a STATE until every record before it is settled."""
-        if self.fatal is not None:
-            raise self.fatal
+        self.flush()  # the records before the STATE are in a batch
         with self._lock:
             batch = self._batch
             required = batch.seq if batch is not None else self._handed_seq
-            boundary = (batch.seq, len(batch.payloads)) if batch is not None else (self._seq + 1, 0)
+            boundary = (batch.seq, len(batch.elements)) if batch is not None else (self._seq + 1, 0)
         number = self._rejected.windows.state_added(boundary) if self._rejected is not None else 0
         with self._state_lock:
             self._states.append((required, message, number))
@@ -150,6 +201,8 @@ class BatchWriter:
         """End of input: send what is left, wait for the sender, emit the remaining states."""
         if self._finished:
             return
+        if self.fatal is None:
+            self._flush_open()
         self._finished = True
         with self._lock:
             self._hand_off()
@@ -183,7 +236,7 @@ class BatchWriter:
     def _hand_off(self) -> None:
         """Caller holds `_lock`. Blocks while the queue is full (backpressure bounds memory)."""
         batch = self._batch
-        if batch is None or not batch.payloads:
+        if batch is None or not batch.elements:
             return
         self._batch = None
         self._handed_seq = batch.seq
@@ -239,11 +292,11 @@ class BatchWriter:
     def _deliver(self, batch: Batch) -> None:
         """Send the batch (see `delivery`); what LinkedIn accepted counts as sent even when the batch fails half-way."""
         if self._send is None:
-            self._preview(batch.payloads)
-            self._count(self._report.batch_settled, batch.origins, len(batch.payloads))
+            self._preview(batch.elements)
+            self._count(self._report.batch_settled, batch.origins, len(batch.elements))
             return
         delivery = BatchDelivery(
-            batch.payloads,
+            batch.elements,
             self._send,
             refuse=lambda index, reason: self._linkedin_rejected(batch, index, reason),
             attempts=lambda: self._retry.attempts(clock=self._clock),
@@ -258,11 +311,11 @@ class BatchWriter:
         for index, reason in unnamed:
             self._linkedin_rejected(batch, index, reason)
         sent = batch.origins if delivery.all_accepted else [batch.origins[i] for i in delivery.accepted]
-        self._count(self._report.batch_settled, sent, len(batch.payloads))
+        self._count(self._report.batch_settled, sent, len(batch.elements))
 
     def _linkedin_rejected(self, batch: Batch, index: int, reason: str) -> None:
         stream, event = batch.origins[index]
-        message = f"LinkedIn refused the event: {masking.redact(reason, batch.payloads[index])}"
+        message = f"LinkedIn refused the event: {masking.redact(reason, batch.elements[index])}"
         with self._state_lock:  # as `_count`, written out so the reason code reads as a literal here
             if self._closed:
                 return
@@ -273,7 +326,7 @@ class BatchWriter:
         if self._fail_on_rejection and self._policy_error is None:
             self._policy_error = policy_error("linkedin_rejected", message)
 
-    def _preview(self, payloads: list[dict[str, Any]]) -> None:
+    def _preview(self, payloads: EncodedElements) -> None:
         for payload in payloads[: PREVIEW_EVENTS - self._previewed]:
             logger.info(
                 "Dry run, would send (personal data masked): %s", orjson.dumps(masking.preview(payload)).decode()

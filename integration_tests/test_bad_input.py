@@ -419,6 +419,24 @@ def test_integers_beyond_64_bits_keep_their_digits(linkedin: Sandbox, tmp_path: 
     assert [event["user"].get("externalIds") for event in linkedin.events()] == [None, [str(keys[1])]]
 
 
+def test_integers_beyond_64_bits_stay_exact_on_every_path(linkedin: Sandbox, tmp_path: Path):
+    """The input loop looks for integers beyond 64 bits only where they could matter (session.py `_exact_first`):
+    a 21-digit amount reaches LinkedIn digit for digit, and in a stream without a primary key (eventIds derived
+    from the whole record) two records one apart in an unmapped 23-digit column derive two eventIds."""
+    linkedin.reset_events()
+    amount = 123456789012345678901
+    keyless = catalog()
+    for stream in keyless["streams"]:
+        if stream["stream"]["name"] == "signups":
+            del stream["primary_key"]
+    signups = [record({**LEAD, "id": "s1", "crm_row": key}, "signups") for key in BIG_KEYS]
+    run = write_in_process(tmp_path, access_token_config(linkedin), keyless, [purchase(value=amount), *signups])
+    assert run.error is None
+    purchase_event, *signup_events = linkedin.events()
+    assert purchase_event["conversionValue"]["amount"] == str(amount)
+    assert len({event["eventId"] for event in signup_events}) == 2
+
+
 def test_the_input_lines_table_documents_every_outcome():
     """Every ignored kind and input-level rejection code the cases meet has a row in docs/architecture.md."""
     doc = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")

@@ -125,6 +125,12 @@ class RecordMapper:
             return None
         return map_planned(self._settings, plan, self._route(namespace, stream), data)
 
+    def needs_exact_input(self, namespace: str | None, stream: str) -> bool:
+        """Whether a stream's records must be read with integers beyond 64 bits exact before they are mapped, not
+        only when the planned path leaves them to the general one: its eventIds may be derived from the whole
+        record (no top-level primary key), or a consent value is compared as read."""
+        return not self._route(namespace, stream).key_names or self._consent is not None
+
     def unresolved_mappings(self) -> dict[str, str]:
         """The `field_mappings` (LinkedIn field → record path) that no record mapped so far had."""
         return dict(self._unresolved)

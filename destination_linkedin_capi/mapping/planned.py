@@ -32,6 +32,8 @@ _fromisoformat = dt.datetime.fromisoformat
 _NAIVE_EPOCH = dt.datetime(1970, 1, 1)
 _UTC_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 _ONE_MS = dt.timedelta(milliseconds=1)
+#: orjson reads integers below -2**63 or above 2**64 - 1 as floats: no float inside this bound is one of them.
+_BIG_INT_FLOAT = 2.0**63
 _clean = n.clean_text
 _email_sha256 = n.email_sha256
 _identifier_text = n.identifier_text
@@ -184,7 +186,11 @@ def plan_event(s: Settings, plan: Plan, route: Route, data: Mapping[str, Any]) -
             return None
     else:
         event_id = _derived_event_id(route, event, data)
+        if event_id is None:
+            return None
     if plan.conversion_value is not None and not blank(value := data[plan.conversion_value]):
+        if value.__class__ is float and not -_BIG_INT_FLOAT < value < _BIG_INT_FLOAT:
+            return None  # as for key values above: it may be an integer beyond 64 bits, read as a float
         try:
             amount = n.amount_text(value)
             if plan.currency_code is not None and not blank(code := data[plan.currency_code]):
@@ -207,16 +213,24 @@ def plan_event(s: Settings, plan: Plan, route: Route, data: Mapping[str, Any]) -
     return event, payload, IDENTIFIERS[mask], notes
 
 
-def _derived_event_id(route: Route, event: str, data: Mapping[str, Any]) -> str:
-    """`Route.derived_event_id` for the usual one-column primary key, with the canonical text of
-    `[namespace, stream, event, [value]]` hashed from the stream's encoded prefix."""
+def _derived_event_id(route: Route, event: str, data: Mapping[str, Any]) -> str | None:
+    """`Route.derived_event_id`, with the canonical text of `[namespace, stream, event, [value]]` of the usual
+    one-column primary key hashed from the stream's encoded prefix. None, for the general path to decide, when a
+    top-level key value is missing or neither text nor an integer: it may be a float that orjson read from an
+    integer beyond 64 bits, and the input loop reads such records again exactly only for the general path
+    (`WriteSession._exact_first`). A stream without a top-level key has its records read exactly beforehand."""
     names = route.key_names
-    if names is not None and len(names) == 1:
-        value = data.get(names[0])
+    if not names:
+        return route.derived_event_id(event, data)
+    for name in names:
+        kind = data.get(name).__class__
+        if kind is not str and kind is not int:
+            return None
+    if len(names) == 1:
         prefix = route.id_prefixes.get(event)
-        if value is not None and prefix is not None:
+        if prefix is not None:
             try:
-                return _sha256(prefix + _dumps([value], option=_SORT_KEYS) + b"]").hexdigest()[:32]
-            except TypeError:
+                return _sha256(prefix + _dumps([data[names[0]]], option=_SORT_KEYS) + b"]").hexdigest()[:32]
+            except TypeError:  # an integer beyond 64 bits (read exactly): orjson cannot write it
                 pass
     return route.derived_event_id(event, data)

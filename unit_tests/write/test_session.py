@@ -4,6 +4,9 @@ STATE carries, and how a failure ends the sync. The CLI and the sandbox runs are
 from __future__ import annotations
 
 import json
+import os
+import queue
+import threading
 import time
 from typing import Any
 
@@ -162,3 +165,48 @@ def test_the_fail_policy_ends_the_sync_with_a_config_error_after_settling_what_c
     assert raised.value.failure_type == FailureType.config_error
     assert "A record was rejected" in raised.value.message
     assert counts(out) == [(1, 1.0)]  # the state after the rejected record is never emitted
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("source", ["pipe", "generator"])
+def test_records_before_a_quiet_spell_are_sent_by_the_batch_age_limit(source):
+    """Mapped events wait in the writer's open chunk only while the loop is busy: before it waits for more input
+    (a stream's next block; a generator's next line) they are in a batch, which the age limit then sends."""
+    lines: queue.Queue[bytes | None] = queue.Queue()
+    if source == "pipe":
+        read_end, write_end = os.pipe()
+        items: Any = os.fdopen(read_end, "rb")
+        writer = os.fdopen(write_end, "wb")
+
+        def feed() -> None:
+            while (line := lines.get()) is not None:
+                writer.write(line + b"\n")
+                writer.flush()
+            writer.close()
+
+    else:
+
+        def generate():
+            while (line := lines.get()) is not None:
+                yield line
+
+        items = generate()
+
+        def feed() -> None:
+            pass
+
+    session = WriteSession(config(batch_size=5000, batch_max_age_seconds=1), STREAMS, lambda message: None)
+    reader = threading.Thread(target=lambda: session.run(items))
+    feeder = threading.Thread(target=feed)
+    feeder.start()
+    reader.start()
+    for n in range(3):
+        lines.put(record(n))
+    deadline = time.monotonic() + 30
+    while session.report.total_sent < 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    sent_before_the_end = session.report.total_sent
+    lines.put(None)
+    feeder.join()
+    reader.join()
+    assert sent_before_the_end == 3

@@ -21,7 +21,7 @@ from destination_linkedin_capi.errors import (
 )
 from destination_linkedin_capi.report import SyncReport
 from destination_linkedin_capi.retry import RetryPolicy
-from destination_linkedin_capi.writer import BatchWriter
+from destination_linkedin_capi.writer import CHUNK_EVENTS, BatchWriter
 
 STREAM = (None, "orders")
 
@@ -278,6 +278,21 @@ def test_dry_run_sends_nothing_and_emits_states(caplog):
     assert report.total_sent == 5 and report.batches == 3
     previews = [r.getMessage() for r in caplog.records if r.getMessage().startswith("Dry run, would send")]
     assert previews == [f'Dry run, would send (personal data masked): {{"n":{n}}}' for n in range(3)]
+
+
+def test_events_reach_batches_in_order_whatever_the_chunk_and_batch_sizes():
+    """Events are encoded a chunk (CHUNK_EVENTS) at a time; a chunk that crosses a batch boundary is split."""
+    linkedin = FakeLinkedIn()
+    emitted = []
+    writer, report = make_writer(linkedin, emitted, batch_size=100)
+    for n in range(3 * CHUNK_EVENTS):
+        writer.add_event(STREAM, "purchase", {"n": n})
+    writer.add_state(state(1))
+    writer.finish()
+    assert linkedin.requests == [100] * (3 * CHUNK_EVENTS // 100) + [3 * CHUNK_EVENTS % 100]
+    assert linkedin.delivered == list(range(3 * CHUNK_EVENTS))
+    assert report.total_sent == 3 * CHUNK_EVENTS
+    assert [m["id"] for m in emitted] == [1]
 
 
 def test_batch_age_flushes_a_partial_batch_and_releases_its_state():
