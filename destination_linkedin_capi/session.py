@@ -289,7 +289,8 @@ class WriteSession:
                     continue
                 if exact_first:
                     message = exact(line, message)
-                data = message["record"].get("data")
+                    record = message["record"]
+                data = record.get("data")
                 if data.__class__ is not dict:
                     if data.__class__ is NotStrictJson:
                         reject(key, None, "invalid_json", data.message, {"raw_line": data.text})

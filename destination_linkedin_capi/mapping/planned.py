@@ -24,7 +24,6 @@ from destination_linkedin_capi.mapping.settings import Settings, wall_clock_ms
 
 _ID_ORACLE_MOAT = c.ID_ORACLE_MOAT
 _ID_SHA256_EMAIL = c.ID_SHA256_EMAIL
-_SORT_KEYS = orjson.OPT_SORT_KEYS
 _dumps = orjson.dumps
 _sha256 = hashlib.sha256
 _time_ns = time.time_ns
@@ -222,15 +221,20 @@ def _derived_event_id(route: Route, event: str, data: Mapping[str, Any]) -> str 
     names = route.key_names
     if not names:
         return route.derived_event_id(event, data)
+    if len(names) == 1:
+        value = data.get(names[0])
+        kind = value.__class__
+        if kind is not str and kind is not int:
+            return None
+        prefix = route.id_prefixes.get(event)
+        if prefix is not None:
+            try:  # the canonical text of a list of one text or integer is orjson's, whatever its options
+                return _sha256(prefix + _dumps([value]) + b"]").hexdigest()[:32]
+            except TypeError:  # an integer beyond 64 bits (read exactly): orjson cannot write it
+                pass
+        return route.derived_event_id(event, data)
     for name in names:
         kind = data.get(name).__class__
         if kind is not str and kind is not int:
             return None
-    if len(names) == 1:
-        prefix = route.id_prefixes.get(event)
-        if prefix is not None:
-            try:
-                return _sha256(prefix + _dumps([data[names[0]]], option=_SORT_KEYS) + b"]").hexdigest()[:32]
-            except TypeError:  # an integer beyond 64 bits (read exactly): orjson cannot write it
-                pass
     return route.derived_event_id(event, data)
