@@ -3,7 +3,8 @@
 The input loop maps a record into a payload dict; keeping 5,000 such dicts alive until their batch is sent,
 then serialising and freeing them from cold memory, cost more than building them (docs/performance.md). So
 the writer encodes each chunk of a few hundred payloads as one JSON array as soon as it is full and lets the
-dicts go; the request body is the chunks joined. A payload is decoded again only when it is needed one by one
+dicts go; the request body is the chunks joined. A dry run sends nothing, so its batches only count their
+events and keep the first few for the preview (`PreviewElements`). A payload is decoded again only when it is needed one by one
 (a refusal to isolate or mask, the dry run's preview): the rare paths. orjson reads back exactly what it wrote
 (the payloads hold text, integers, lists and objects), so a decoded payload equals the one that was mapped.
 """
@@ -71,3 +72,32 @@ class EncodedElements(Sequence[dict[str, Any]]):
         if decoded is None:
             decoded = self._decoded[number] = orjson.loads(self._chunks[number])
         return decoded
+
+
+class PreviewElements(Sequence[dict[str, Any]]):
+    """A dry run's batch: its events counted, the first `keep` kept as they are for the preview, none encoded."""
+
+    __slots__ = ("_keep", "_kept", "_size")
+
+    def __init__(self, keep: int) -> None:
+        self._keep = keep
+        self._kept: list[dict[str, Any]] = []
+        self._size = 0
+
+    def add(self, payloads: list[dict[str, Any]]) -> None:
+        if len(self._kept) < self._keep:
+            self._kept.extend(payloads[: self._keep - len(self._kept)])
+        self._size += len(payloads)
+
+    def __len__(self) -> int:
+        return self._size
+
+    @overload
+    def __getitem__(self, index: int) -> dict[str, Any]: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[dict[str, Any]]: ...
+
+    def __getitem__(self, index: int | slice) -> dict[str, Any] | list[dict[str, Any]]:
+        """Only the kept events: the writer previews no more than those."""
+        return self._kept[index]

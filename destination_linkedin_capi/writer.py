@@ -22,7 +22,7 @@ import orjson
 
 from destination_linkedin_capi import masking
 from destination_linkedin_capi.delivery import BatchDelivery, SendBatch
-from destination_linkedin_capi.elements import EncodedElements
+from destination_linkedin_capi.elements import EncodedElements, PreviewElements
 from destination_linkedin_capi.errors import ConfigError, ConnectorError
 from destination_linkedin_capi.rejected.output import RejectedOutput
 from destination_linkedin_capi.report import StreamKey, SyncReport
@@ -53,10 +53,10 @@ def policy_error(reason: str, message: str) -> ConfigError:
 class Batch:
     __slots__ = ("elements", "origins", "records", "seq", "started")
 
-    def __init__(self, seq: int, started: float) -> None:
+    def __init__(self, seq: int, started: float, elements: EncodedElements | PreviewElements) -> None:
         self.seq = seq
         self.started = started
-        self.elements = EncodedElements()
+        self.elements = elements
         self.origins: list[tuple[StreamKey, str]] = []  # (stream, event) of each payload
         self.records: list[Any] = []  # each payload's record, only when rejected records are stored
 
@@ -159,7 +159,8 @@ class BatchWriter:
                 batch = self._batch
                 if batch is None:
                     self._seq += 1
-                    batch = self._batch = Batch(self._seq, self._clock())
+                    elements = EncodedElements() if self._send is not None else PreviewElements(PREVIEW_EVENTS)
+                    batch = self._batch = Batch(self._seq, self._clock(), elements)
                 end = min(total, start + self._batch_size - len(batch.elements))
                 if start == 0 and end == total:
                     batch.elements.add(payloads)
@@ -326,7 +327,7 @@ class BatchWriter:
         if self._fail_on_rejection and self._policy_error is None:
             self._policy_error = policy_error("linkedin_rejected", message)
 
-    def _preview(self, payloads: EncodedElements) -> None:
+    def _preview(self, payloads: PreviewElements) -> None:
         for payload in payloads[: PREVIEW_EVENTS - self._previewed]:
             logger.info(
                 "Dry run, would send (personal data masked): %s", orjson.dumps(masking.preview(payload)).decode()

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from destination_linkedin_capi.elements import EncodedElements
+from destination_linkedin_capi.elements import EncodedElements, PreviewElements
 
 text = st.text(max_size=12)
 payload = st.fixed_dictionaries(
@@ -47,3 +47,11 @@ def test_an_index_out_of_range_is_an_index_error():
         elements[1]
     with pytest.raises(IndexError):
         elements[-2]
+
+
+def test_a_dry_run_batch_counts_its_events_and_keeps_the_first_few():
+    elements = PreviewElements(3)
+    elements.add([{"n": 0}, {"n": 1}])
+    elements.add([{"n": 2}, {"n": 3}, {"n": 4}])
+    assert len(elements) == 5
+    assert elements[:3] == [{"n": 0}, {"n": 1}, {"n": 2}]
