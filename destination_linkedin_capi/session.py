@@ -233,7 +233,7 @@ class WriteSession:
         loads = orjson.loads
         decode_error = orjson.JSONDecodeError
         # namespace → stream → (stream key, its mapping function or None when not in the catalog, whether its records
-        # are read exactly before they are mapped: see `exact_records`)
+        # are read exactly before they are mapped: see `_exact_first`)
         per_stream: dict[str | None, dict[str, tuple[StreamKey, Any, bool]]] = {}
         for chunk in line_chunks(items) if raw_lines else (items,):
             for line in chunk:
@@ -301,7 +301,7 @@ class WriteSession:
                     continue
                 result = map_record(data)
                 if result.__class__ is not tuple and raw_lines and not exact_first:
-                    # Not the planned path: read with integers beyond 64 bits exact, when there are any (`exact_records`)
+                    # Not the planned path: read with integers beyond 64 bits exact, when there are any (`_exact_first`)
                     again = exact(line, message)
                     if again is not message:
                         data = again["record"]["data"]
