@@ -159,16 +159,16 @@ def token_service_refused(status: int, code: str | None, where: str, has_key: bo
             "The token service refused the request as malformed (invalid_request); check that Token service URL "
             "is the service's token endpoint."
         )
-    detail = f"HTTP {status}" + (f", {code}" if code else "")
     return (
-        f"The token service at {where} refused the token ID ({detail}); check Token service URL and Token service key."
+        f"The token service at {where} refused the token ID ({_answer(status, code)}); check Token service URL and "
+        "Token service key."
     )
 
 
 def token_service_down(where: str, problem: str, attempts: int) -> str:
     return (
-        f"The token service at {where} is not answering ({problem}, {plural(attempts, 'attempt')}); it may be down. "
-        "Try again later, or check Token service URL."
+        _not_answering("The token service", where, problem, attempts)
+        + "; it may be down. Try again later, or check Token service URL."
     )
 
 
@@ -185,18 +185,25 @@ def oauth_refused(status: int, code: str | None) -> str:
             "LinkedIn refused the client ID or client secret (invalid_client); copy both again from Developer "
             "Portal → My apps → your app → Auth."
         )
-    detail = f"HTTP {status}" + (f", {code}" if code else "")
     return (
-        f"LinkedIn's OAuth service refused to refresh the access token ({detail}); check Client ID, "
+        f"LinkedIn's OAuth service refused to refresh the access token ({_answer(status, code)}); check Client ID, "
         "Client secret and Refresh token."
     )
 
 
 def oauth_down(where: str, problem: str, attempts: int) -> str:
-    return (
-        f"LinkedIn's OAuth service at {where} is not answering ({problem}, {plural(attempts, 'attempt')}). "
-        "Try again later."
-    )
+    return _not_answering("LinkedIn's OAuth service", where, problem, attempts) + ". Try again later."
+
+
+def _answer(status: int, code: str | None) -> str:
+    """An issuer's refusal for a sentence: `HTTP 400, invalid_scope` (the code is only ever a code, never text)."""
+    return f"HTTP {status}" + (f", {code}" if code else "")
+
+
+def _not_answering(issuer: str, where: str, problem: str, attempts: int) -> str:
+    """The start of an issuer-is-down sentence, e.g. `The token service at host:443 is not answering (HTTP 503, 4
+    attempts)`; each issuer adds its own advice."""
+    return f"{issuer} at {where} is not answering ({problem}, {plural(attempts, 'attempt')})"
 
 
 # --- answers the connector refuses to act on (auth.py, client.py) -------------------------------------------
