@@ -167,8 +167,8 @@ def token_service_refused(status: int, code: str | None, where: str, has_key: bo
 
 def token_service_down(where: str, problem: str, attempts: int) -> str:
     return (
-        _not_answering("The token service", where, problem, attempts)
-        + "; it may be down. Try again later, or check Token service URL."
+        f"The token service at {where} is not answering ({problem}, {plural(attempts, 'attempt')}); it may be down. "
+        "Try again later, or check Token service URL."
     )
 
 
@@ -192,18 +192,17 @@ def oauth_refused(status: int, code: str | None) -> str:
 
 
 def oauth_down(where: str, problem: str, attempts: int) -> str:
-    return _not_answering("LinkedIn's OAuth service", where, problem, attempts) + ". Try again later."
+    return (
+        f"LinkedIn's OAuth service at {where} is not answering ({problem}, {plural(attempts, 'attempt')}). "
+        "Try again later."
+    )
 
 
 def _answer(status: int, code: str | None) -> str:
-    """An issuer's refusal for a sentence: `HTTP 400, invalid_scope` (the code is only ever a code, never text)."""
+    """An issuer's refusal for a sentence: `HTTP 400, invalid_scope` (the code is only ever a code, never text).
+    The rest of each issuer's sentences stays written out whole, though alike: each gives its own advice, and the
+    docs test reads whole sentences from the source to find them in the troubleshooting section."""
     return f"HTTP {status}" + (f", {code}" if code else "")
-
-
-def _not_answering(issuer: str, where: str, problem: str, attempts: int) -> str:
-    """The start of an issuer-is-down sentence, e.g. `The token service at host:443 is not answering (HTTP 503, 4
-    attempts)`; each issuer adds its own advice."""
-    return f"{issuer} at {where} is not answering ({problem}, {plural(attempts, 'attempt')})"
 
 
 # --- answers the connector refuses to act on (auth.py, client.py) -------------------------------------------
