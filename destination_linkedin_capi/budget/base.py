@@ -61,6 +61,18 @@ class Usage:
     paused_until: float = 0.0
 
 
+def refusal(paused_until: float, used: int, sync_used: int, limits: Limits, now: float) -> Grant | None:
+    """What `reserve` answers without booking, in this order: the fleet is paused (wait), the member's day is spent,
+    this connection's day is spent. None: a slot may be booked. (The Redis store says the same in its Lua script.)"""
+    if paused_until > now:
+        return Grant(False, wait=paused_until - now)
+    if used >= limits.per_day:
+        return Grant(False, used_today=used, sync_used_today=sync_used, exhausted="member")
+    if limits.sync_per_day is not None and sync_used >= limits.sync_per_day:
+        return Grant(False, used_today=used, sync_used_today=sync_used, exhausted="sync")
+    return None
+
+
 def utc_day(now: float) -> str:
     """The UTC calendar day of `now`, e.g. 2026-12-01: LinkedIn's daily quotas reset at midnight UTC."""
     return dt.datetime.fromtimestamp(now, tz=dt.timezone.utc).strftime("%Y-%m-%d")

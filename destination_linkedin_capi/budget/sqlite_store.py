@@ -11,7 +11,16 @@ import threading
 import time
 from collections.abc import Iterator
 
-from destination_linkedin_capi.budget.base import Grant, Limits, StoreUnavailable, Usage, leased_lock, poll, utc_day
+from destination_linkedin_capi.budget.base import (
+    Grant,
+    Limits,
+    StoreUnavailable,
+    Usage,
+    leased_lock,
+    poll,
+    refusal,
+    utc_day,
+)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS slots (key TEXT NOT NULL, at REAL NOT NULL);
@@ -87,13 +96,10 @@ class SqliteStore:
             now += time.monotonic() - asked
             window, day = limits.window_with_margin, utc_day(now)
             row = db.execute("SELECT until FROM pauses WHERE key = ?", (key,)).fetchone()
-            if row and row[0] > now:
-                return Grant(False, wait=row[0] - now)
             used, sync_used = self._used(db, key, day), self._used(db, sync_key, day)
-            if used >= limits.per_day:
-                return Grant(False, used_today=used, sync_used_today=sync_used, exhausted="member")
-            if limits.sync_per_day is not None and sync_used >= limits.sync_per_day:
-                return Grant(False, used_today=used, sync_used_today=sync_used, exhausted="sync")
+            refused = refusal(float(row[0]) if row else 0.0, used, sync_used, limits, now)
+            if refused is not None:
+                return refused
             db.execute("DELETE FROM slots WHERE key = ? AND at <= ?", (key, now - window))
             kth = db.execute(
                 "SELECT at FROM slots WHERE key = ? ORDER BY at DESC LIMIT 1 OFFSET ?", (key, limits.per_window - 1)
