@@ -101,10 +101,21 @@ def plan_event(s: Settings, plan: Plan, route: Route, data: Mapping[str, Any]) -
     urn = s.urns.get(event)
     if urn is None or plan.time is None:
         return None
-    try:
-        happened = _happened_ms(data[plan.time])
-    except n.Invalid:
-        return None
+    value = data[plan.time]
+    moment = None
+    if value.__class__ is str and not (text := value.strip()).isdigit():
+        try:
+            moment = _fromisoformat(text)
+        except (ValueError, OverflowError):
+            pass
+    if moment is None:
+        try:
+            happened = n.timestamp_ms(value)
+        except n.Invalid:
+            return None
+    else:  # (moment - epoch) // 1 ms, from the normalised timedelta's parts (docs/performance.md)
+        delta = moment - (_NAIVE_EPOCH if moment.tzinfo is None else _UTC_EPOCH)
+        happened = delta.days * 86_400_000 + delta.seconds * 1000 + delta.microseconds // 1000
     now = _time_ns() // 1_000_000 if s.now_ms is wall_clock_ms else s.now_ms()
     if happened < now - s.max_age_ms or happened > now + MAX_FUTURE_SKEW_MS:
         return None
