@@ -131,6 +131,17 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             for name, runs in times.items()
         },
     }
+    if args.against:  # each round's ratio: both sides of it met the same load
+        before, after = times.values()
+        ratios = [b / a for a, b in zip(before, after, strict=True)]
+        result["ratio_to_against"] = {
+            "median": round(statistics.median(ratios), 3),
+            "runs": [round(r, 3) for r in ratios],
+        }
+        print(
+            f"this tree / {args.against}: {result['ratio_to_against']['median']:.3f} (median of the rounds' ratios)",
+            file=sys.stderr,
+        )
     for name, figures in result["cpu_us_per_record"].items():
         print(f"{name:>12}: {figures['median']:.3f} µs/record (runs {figures['runs']})", file=sys.stderr)
     print(f"results → {common.save_result('mapping', result)}", file=sys.stderr)
