@@ -6,7 +6,6 @@ notes), so the two always agree byte for byte (unit_tests/mapping/test_fast_path
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -26,7 +25,7 @@ _ID_ORACLE_MOAT = c.ID_ORACLE_MOAT
 _ID_SHA256_EMAIL = c.ID_SHA256_EMAIL
 _SORT_KEYS = orjson.OPT_SORT_KEYS
 _dumps = orjson.dumps
-_sha256 = hashlib.sha256
+_sha256 = n.sha256
 _time_ns = time.time_ns
 _fromisoformat = dt.datetime.fromisoformat
 _NAIVE_EPOCH = dt.datetime(1970, 1, 1)

@@ -203,3 +203,12 @@ def test_the_planned_paths_remembered_names_give_the_general_paths_event(first):
         fast = m.map("orders", None, record)
         assert fast == m.map_general("orders", None, record)
     assert isinstance(fast, ConversionEvent)
+
+
+@settings(max_examples=1000)
+@given(message=st.binary(max_size=300) | st.text(max_size=80).map(str.encode))
+def test_the_sha256_used_for_emails_and_event_ids_is_hashlibs(message):
+    """CPython's built-in SHA-256 (or hashlib's, where there is none) gives hashlib's digest, over several blocks too."""
+    import hashlib
+
+    assert n.sha256(message).hexdigest() == hashlib.sha256(message).hexdigest()
