@@ -32,7 +32,7 @@ _NAIVE_EPOCH = dt.datetime(1970, 1, 1)
 _UTC_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 _ONE_MS = dt.timedelta(milliseconds=1)
 _clean = n.clean_text
-_email_sha256 = n.email_sha256
+_is_sha256_hex = n.is_sha256_hex
 _identifier_text = n.identifier_text
 
 _EMAIL_BIT = ID_BIT["email"]
@@ -45,6 +45,7 @@ _GAID_BIT = ID_BIT["google_aid"]
 # Country values repeat ("DE", "Germany"): their ISO code, remembered (a few hundred distinct values in practice).
 _COUNTRIES: dict[str, str | None] = {}
 _COUNTRY_CACHE_SIZE = 4096
+_country_of = _COUNTRIES.get
 
 # (event, payload, identifiers, notes): what the planned path gives, unboxed (the input loop reads it).
 Planned = tuple[str, dict[str, Any], tuple[str, ...], tuple[str, ...]]
@@ -78,9 +79,10 @@ def _currency(value: Any) -> str:
 
 
 def _country(value: str) -> str | None:
+    """`country_alpha2`, remembered; "" for blank text (no country, no note)."""
     code = _COUNTRIES.get(value, False)
     if code is False:
-        code = n.country_alpha2(value)
+        code = "" if not value or value.isspace() else n.country_alpha2(value)
         if len(_COUNTRIES) >= _COUNTRY_CACHE_SIZE:
             _COUNTRIES.clear()
         _COUNTRIES[value] = code
@@ -136,20 +138,32 @@ def plan_event(s: Settings, plan: Plan, route: Route, data: Mapping[str, Any]) -
     user_ids: list[dict[str, str]] = []
     mask = 0
     notes: tuple[str, ...] = ()
-    if plan.email is not None:
-        value = data[plan.email]
-        if not (value is None or (value.__class__ is str and (not value or value.isspace()))):
-            hashed = _email_sha256(value)
-            if hashed is None:
-                return None
+    if plan.email is not None and (value := data[plan.email]) is not None:
+        if value.__class__ is not str:
+            return None
+        # `email_sha256` in line: the trimmed, lowercased address hashed, or a 64-hex hash passed through
+        text = value.strip().lower()  # empty exactly when the value is blank
+        if text:
+            if len(text) == 64 and _is_sha256_hex(text):
+                hashed = text
+            else:
+                at = text.rfind("@")
+                if at <= 0 or at == len(text) - 1 or " " in text or not text.isprintable():
+                    return None
+                hashed = _sha256(text.encode()).hexdigest()
             user_ids.append({"idType": _ID_SHA256_EMAIL, "idValue": hashed})
             mask = _EMAIL_BIT
     for bit, id_type, source in plan.raw_ids:
         value = data[source]
-        if value is None or (value.__class__ is str and (not value or value.isspace())):
+        if value.__class__ is str:
+            text = value.strip()  # `identifier_text` of text; empty exactly when blank
+            if not text:
+                continue
+        elif value is None:
             continue
-        text = _identifier_text(value)
-        if text is None or (id_type == _ID_ORACLE_MOAT and not s.oracle_supported):
+        elif (text := _identifier_text(value)) is None:
+            return None
+        if id_type == _ID_ORACLE_MOAT and not s.oracle_supported:
             return None
         user_ids.append({"idType": id_type, "idValue": text})
         mask |= bit
@@ -194,12 +208,14 @@ def plan_event(s: Settings, plan: Plan, route: Route, data: Mapping[str, Any]) -
                     title = _text(value)
                 if title is not None:
                     info["title"] = title
-            if plan.country_code is not None and not blank(value := data[plan.country_code]):
-                country = _country(value) if value.__class__ is str else None
-                if country is None:
-                    notes = ("unknown_country_dropped",)
-                else:
+            if plan.country_code is not None and (value := data[plan.country_code]) is not None:
+                country = _country_of(value, False) if value.__class__ is str else None
+                if country is False:
+                    country = _country(value)
+                if country:
                     info["countryCode"] = country
+                elif country is None:
+                    notes = ("unknown_country_dropped",)
             user["userInfo"] = info
             mask |= _NAME_BIT
     if plan.external_id is not None and not blank(value := data[plan.external_id]):
@@ -224,10 +240,18 @@ def plan_event(s: Settings, plan: Plan, route: Route, data: Mapping[str, Any]) -
             return None
     else:
         event_id = _derived_event_id(route, event, data)
-    if plan.conversion_value is not None and not blank(value := data[plan.conversion_value]):
+    if (
+        plan.conversion_value is not None
+        and (value := data[plan.conversion_value]) is not None
+        and (value.__class__ is not str or (value and not value.isspace()))  # not blank
+    ):
         try:
             amount = n.amount_text(value)
-            if plan.currency_code is not None and not blank(code := data[plan.currency_code]):
+            if (
+                plan.currency_code is not None
+                and (code := data[plan.currency_code]) is not None
+                and (code.__class__ is not str or (code and not code.isspace()))  # not blank
+            ):
                 currency = _currency_of(code) if code.__class__ is str else None
                 if currency is None:
                     currency = _currency(code)
