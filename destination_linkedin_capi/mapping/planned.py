@@ -51,33 +51,6 @@ _country_of = _COUNTRIES.get
 Planned = tuple[str, dict[str, Any], tuple[str, ...], tuple[str, ...]]
 
 
-# Names, companies and titles repeat too: `clean_text` of each distinct text, remembered (bounded,
-# emptied when full; a miss costs a dict lookup and store more than `clean_text` alone).
-_TEXTS: dict[str, str | None] = {}
-_TEXT_CACHE_SIZE = 8192
-_text_of = _TEXTS.get
-_MISSING: Any = object()
-# Currency codes as given ("EUR", "usd ") → the ISO code; only valid ones are kept.
-_CURRENCIES: dict[str, str] = {}
-_currency_of = _CURRENCIES.get
-
-
-def _text(value: str) -> str | None:
-    text = _clean(value)
-    if len(_TEXTS) >= _TEXT_CACHE_SIZE:
-        _TEXTS.clear()
-    _TEXTS[value] = text
-    return text
-
-
-def _currency(value: Any) -> str:
-    code = n.currency_code(value)  # raises Invalid for anything else
-    if len(_CURRENCIES) >= _COUNTRY_CACHE_SIZE:
-        _CURRENCIES.clear()
-    _CURRENCIES[value] = code
-    return code
-
-
 def _country(value: str) -> str | None:
     """`country_alpha2`, remembered; "" for blank text (no country, no note)."""
     code = _COUNTRIES.get(value, False)
@@ -181,31 +154,22 @@ def plan_event(s: Settings, plan: Plan, route: Route, data: Mapping[str, Any]) -
         mask |= _GAID_BIT
     user: dict[str, Any] = {"userIds": user_ids}
     if plan.user_info:
-        # `clean_text` of each, remembered per distinct text (`_TEXTS`)
         first = last = None
         if plan.first_name is not None and (value := data[plan.first_name]).__class__ is str:
-            first = _text_of(value, _MISSING)
-            if first is _MISSING:
-                first = _text(value)
+            first = _clean(value)
         if plan.last_name is not None and (value := data[plan.last_name]).__class__ is str:
-            last = _text_of(value, _MISSING)
-            if last is _MISSING:
-                last = _text(value)
+            last = _clean(value)
         if first is None or last is None:
             if not all(blank(data[key]) for key in plan.user_info):
                 notes = ("partial_name_dropped",)
         else:
             info = {"firstName": first, "lastName": last}
             if plan.company_name is not None and (value := data[plan.company_name]).__class__ is str:
-                company = _text_of(value, _MISSING)
-                if company is _MISSING:
-                    company = _text(value)
+                company = _clean(value)
                 if company is not None:
                     info["companyName"] = company
             if plan.title is not None and (value := data[plan.title]).__class__ is str:
-                title = _text_of(value, _MISSING)
-                if title is _MISSING:
-                    title = _text(value)
+                title = _clean(value)
                 if title is not None:
                     info["title"] = title
             if plan.country_code is not None and (value := data[plan.country_code]) is not None:
@@ -252,9 +216,7 @@ def plan_event(s: Settings, plan: Plan, route: Route, data: Mapping[str, Any]) -
                 and (code := data[plan.currency_code]) is not None
                 and (code.__class__ is not str or (code and not code.isspace()))  # not blank
             ):
-                currency = _currency_of(code) if code.__class__ is str else None
-                if currency is None:
-                    currency = _currency(code)
+                currency = n.currency_code(code)
             elif s.default_currency is not None:
                 currency = s.default_currency
             else:
@@ -281,10 +243,6 @@ def _derived_event_id(route: Route, event: str, data: Mapping[str, Any]) -> str:
         value = data.get(names[0])
         prefix = route.id_prefixes.get(event)
         if value is not None and prefix is not None:
-            # text that orjson writes as is between quotes (no quote, backslash or control character;
-            # printable text has no lone surrogate either): its canonical JSON is built without `dumps`
-            if value.__class__ is str and value.isprintable() and '"' not in value and "\\" not in value:
-                return _sha256(b"".join((prefix, b'["', value.encode(), b'"]]'))).hexdigest()[:32]
             try:
                 return _sha256(prefix + _dumps([value], option=_SORT_KEYS) + b"]").hexdigest()[:32]
             except TypeError:
