@@ -7,7 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from bench import docs, fleet, memory, profile, quota, sandbox_capacity, throughput
+from bench import docs, fleet, mapping, memory, profile, quota, sandbox_capacity, throughput
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -23,6 +23,7 @@ def main(argv: list[str] | None = None) -> None:
         fleet.main(["--syncs", "2", "--stores", "redis", "--limit", "4", "--window", "0.5", "--requests", "6"])
         memory.main(["--sizes", "500,1000"])
         sandbox_capacity.main(["--batch", "50", "--batches", "2", "--singles", "10", "--repeat", "1"])
+        mapping.main(["--records", "300", "--repeat", "1", "--against", "HEAD"])
     else:
         throughput.main([])
         sandbox_capacity.main([])

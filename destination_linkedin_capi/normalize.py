@@ -24,6 +24,17 @@ from destination_linkedin_capi import constants as c
 from destination_linkedin_capi.iso import COUNTRY_ALPHA2, CURRENCY_CODES
 from destination_linkedin_capi.masking import describe
 
+# SHA-256 of one short message (an address, an eventId's text): CPython's own implementation when
+# it has one (`_sha256`, `_sha2` from 3.12), which `hashlib` uses where OpenSSL is missing. Creating
+# an OpenSSL context costs more than hashing one block; the digests are the same.
+try:
+    from _sha256 import sha256 as sha256  # type: ignore[import-not-found]
+except ImportError:  # pragma: no cover - Python 3.12+, or a build without it
+    try:
+        from _sha2 import sha256 as sha256  # type: ignore[import-not-found,no-redef]
+    except ImportError:
+        sha256 = hashlib.sha256  # type: ignore[assignment]
+
 # Epoch numbers: the unit is told by magnitude. Below 1e11 a value is seconds (until year 5138);
 # below 1e14 milliseconds, below 1e17 microseconds, below 1e20 nanoseconds.
 _EPOCH_UNITS: tuple[tuple[float, int, int], ...] = (
@@ -111,7 +122,7 @@ def email_sha256(value: Any) -> str | None:
     at = text.rfind("@")
     if at <= 0 or at == len(text) - 1 or " " in text or not text.isprintable():
         return None
-    return hashlib.sha256(text.encode()).hexdigest()
+    return sha256(text.encode()).hexdigest()
 
 
 def _epoch_ms(number: float) -> int:
@@ -290,7 +301,7 @@ def derived_event_id(prefix: bytes, key: Any) -> str:
         body = orjson.dumps(key, option=orjson.OPT_SORT_KEYS)
     except TypeError:  # integers beyond 64 bits, or nesting beyond orjson's 254 levels
         body = canonical_json(key).encode()
-    return hashlib.sha256(prefix + body + b"]").hexdigest()[:32]
+    return sha256(prefix + body + b"]").hexdigest()[:32]
 
 
 def canonical_json(value: Any) -> str:

@@ -6,7 +6,6 @@ notes), so the two always agree byte for byte (unit_tests/mapping/test_fast_path
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -25,7 +24,7 @@ from destination_linkedin_capi.mapping.settings import Settings, wall_clock_ms
 _ID_ORACLE_MOAT = c.ID_ORACLE_MOAT
 _ID_SHA256_EMAIL = c.ID_SHA256_EMAIL
 _dumps = orjson.dumps
-_sha256 = hashlib.sha256
+_sha256 = n.sha256
 _time_ns = time.time_ns
 _fromisoformat = dt.datetime.fromisoformat
 _NAIVE_EPOCH = dt.datetime(1970, 1, 1)
@@ -34,7 +33,7 @@ _ONE_MS = dt.timedelta(milliseconds=1)
 #: orjson reads integers below -2**63 or above 2**64 - 1 as floats: no float inside this bound is one of them.
 _BIG_INT_FLOAT = 2.0**63
 _clean = n.clean_text
-_email_sha256 = n.email_sha256
+_is_sha256_hex = n.is_sha256_hex
 _identifier_text = n.identifier_text
 
 _EMAIL_BIT = ID_BIT["email"]
@@ -47,32 +46,21 @@ _GAID_BIT = ID_BIT["google_aid"]
 # Country values repeat ("DE", "Germany"): their ISO code, remembered (a few hundred distinct values in practice).
 _COUNTRIES: dict[str, str | None] = {}
 _COUNTRY_CACHE_SIZE = 4096
+_country_of = _COUNTRIES.get
 
 # (event, payload, identifiers, notes): what the planned path gives, unboxed (the input loop reads it).
 Planned = tuple[str, dict[str, Any], tuple[str, ...], tuple[str, ...]]
 
 
 def _country(value: str) -> str | None:
+    """`country_alpha2`, remembered; "" for blank text (no country, no note)."""
     code = _COUNTRIES.get(value, False)
     if code is False:
-        code = n.country_alpha2(value)
+        code = "" if not value or value.isspace() else n.country_alpha2(value)
         if len(_COUNTRIES) >= _COUNTRY_CACHE_SIZE:
             _COUNTRIES.clear()
         _COUNTRIES[value] = code
     return code  # type: ignore[return-value]
-
-
-def _happened_ms(value: Any) -> int:
-    """`normalize.timestamp_ms`, with the usual ISO-8601 text parsed in line (digit strings are epochs there)."""
-    if value.__class__ is str:
-        text = value.strip()
-        if not text.isdigit():
-            try:
-                moment = _fromisoformat(text)
-                return (moment - (_NAIVE_EPOCH if moment.tzinfo is None else _UTC_EPOCH)) // _ONE_MS
-            except (ValueError, OverflowError):
-                pass
-    return n.timestamp_ms(value)
 
 
 def map_planned(s: Settings, plan: Plan, route: Route, data: Mapping[str, Any]) -> ConversionEvent | None:
@@ -102,10 +90,21 @@ def plan_event(s: Settings, plan: Plan, route: Route, data: Mapping[str, Any]) -
     urn = s.urns.get(event)
     if urn is None or plan.time is None:
         return None
-    try:
-        happened = _happened_ms(data[plan.time])
-    except n.Invalid:
-        return None
+    value = data[plan.time]
+    moment = None
+    if value.__class__ is str and not (text := value.strip()).isdigit():
+        try:
+            moment = _fromisoformat(text)
+        except (ValueError, OverflowError):
+            moment = None  # timestamp_ms decides
+    if moment is None:
+        try:
+            happened = n.timestamp_ms(value)
+        except n.Invalid:
+            return None
+    else:  # (moment - epoch) // 1 ms, from the normalised timedelta's parts (docs/performance.md)
+        delta = moment - (_NAIVE_EPOCH if moment.tzinfo is None else _UTC_EPOCH)
+        happened = delta.days * 86_400_000 + delta.seconds * 1000 + delta.microseconds // 1000
     now = _time_ns() // 1_000_000 if s.now_ms is wall_clock_ms else s.now_ms()
     if happened < now - s.max_age_ms or happened > now + MAX_FUTURE_SKEW_MS:
         return None
@@ -113,20 +112,32 @@ def plan_event(s: Settings, plan: Plan, route: Route, data: Mapping[str, Any]) -
     user_ids: list[dict[str, str]] = []
     mask = 0
     notes: tuple[str, ...] = ()
-    if plan.email is not None:
-        value = data[plan.email]
-        if not (value is None or (value.__class__ is str and (not value or value.isspace()))):
-            hashed = _email_sha256(value)
-            if hashed is None:
-                return None
+    if plan.email is not None and (value := data[plan.email]) is not None:
+        if value.__class__ is not str:
+            return None
+        # `email_sha256` in line: the trimmed, lowercased address hashed, or a 64-hex hash passed through
+        text = value.strip().lower()  # empty exactly when the value is blank
+        if text:
+            if len(text) == 64 and _is_sha256_hex(text):
+                hashed = text
+            else:
+                at = text.rfind("@")
+                if at <= 0 or at == len(text) - 1 or " " in text or not text.isprintable():
+                    return None
+                hashed = _sha256(text.encode()).hexdigest()
             user_ids.append({"idType": _ID_SHA256_EMAIL, "idValue": hashed})
             mask = _EMAIL_BIT
     for bit, id_type, source in plan.raw_ids:
         value = data[source]
-        if value is None or (value.__class__ is str and (not value or value.isspace())):
+        if value.__class__ is str:
+            text = value.strip()  # `identifier_text` of text; empty exactly when blank
+            if not text:
+                continue
+        elif value is None:
             continue
-        text = _identifier_text(value)
-        if text is None or (id_type == _ID_ORACLE_MOAT and not s.oracle_supported):
+        elif (text := _identifier_text(value)) is None:
+            return None
+        if id_type == _ID_ORACLE_MOAT and not s.oracle_supported:
             return None
         user_ids.append({"idType": id_type, "idValue": text})
         mask |= bit
@@ -144,23 +155,32 @@ def plan_event(s: Settings, plan: Plan, route: Route, data: Mapping[str, Any]) -
         mask |= _GAID_BIT
     user: dict[str, Any] = {"userIds": user_ids}
     if plan.user_info:
-        first = _clean(data[plan.first_name]) if plan.first_name is not None else None
-        last = _clean(data[plan.last_name]) if plan.last_name is not None else None
+        first = last = None
+        if plan.first_name is not None and (value := data[plan.first_name]).__class__ is str:
+            first = _clean(value)
+        if plan.last_name is not None and (value := data[plan.last_name]).__class__ is str:
+            last = _clean(value)
         if first is None or last is None:
             if not all(blank(data[key]) for key in plan.user_info):
                 notes = ("partial_name_dropped",)
         else:
             info = {"firstName": first, "lastName": last}
-            if plan.company_name is not None and (company := _clean(data[plan.company_name])) is not None:
-                info["companyName"] = company
-            if plan.title is not None and (title := _clean(data[plan.title])) is not None:
-                info["title"] = title
-            if plan.country_code is not None and not blank(value := data[plan.country_code]):
-                country = _country(value) if value.__class__ is str else None
-                if country is None:
-                    notes = ("unknown_country_dropped",)
-                else:
+            if plan.company_name is not None and (value := data[plan.company_name]).__class__ is str:
+                company = _clean(value)
+                if company is not None:
+                    info["companyName"] = company
+            if plan.title is not None and (value := data[plan.title]).__class__ is str:
+                title = _clean(value)
+                if title is not None:
+                    info["title"] = title
+            if plan.country_code is not None and (value := data[plan.country_code]) is not None:
+                country = _country_of(value, False) if value.__class__ is str else None
+                if country is False:
+                    country = _country(value)
+                if country:
                     info["countryCode"] = country
+                elif country is None:
+                    notes = ("unknown_country_dropped",)
             user["userInfo"] = info
             mask |= _NAME_BIT
     if plan.external_id is not None and not blank(value := data[plan.external_id]):
@@ -187,12 +207,20 @@ def plan_event(s: Settings, plan: Plan, route: Route, data: Mapping[str, Any]) -
         event_id = _derived_event_id(route, event, data)
         if event_id is None:
             return None
-    if plan.conversion_value is not None and not blank(value := data[plan.conversion_value]):
+    if (
+        plan.conversion_value is not None
+        and (value := data[plan.conversion_value]) is not None
+        and (value.__class__ is not str or (value and not value.isspace()))  # not blank
+    ):
         if value.__class__ is float and not -_BIG_INT_FLOAT < value < _BIG_INT_FLOAT:
             return None  # as for key values above: it may be an integer beyond 64 bits, read as a float
         try:
             amount = n.amount_text(value)
-            if plan.currency_code is not None and not blank(code := data[plan.currency_code]):
+            if (
+                plan.currency_code is not None
+                and (code := data[plan.currency_code]) is not None
+                and (code.__class__ is not str or (code and not code.isspace()))  # not blank
+            ):
                 currency = n.currency_code(code)
             elif s.default_currency is not None:
                 currency = s.default_currency

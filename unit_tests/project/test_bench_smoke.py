@@ -35,7 +35,9 @@ def test_bench_quick_writes_valid_results_and_the_performance_block(tmp_path):
     assert [run["records"] for run in memory["runs"].values()] == [500, 1000]
     capacity = json.loads((tmp_path / "sandbox_capacity.json").read_text())
     assert set(capacity["measurements"]) == {"batch_stock", "single_stock", "batch_tuned_gc", "single_tuned_gc"}
-    for result in (throughput, quota, fleet, memory, capacity):
+    mapping = json.loads((tmp_path / "mapping.json").read_text())
+    assert set(mapping["cpu_us_per_record"]) == {"HEAD", "this tree"} and mapping["records"] == 300
+    for result in (throughput, quota, fleet, memory, capacity, mapping):
         assert result["machine"]["cores"] and result["date"]
     text = doc.read_text()
     assert "### Throughput ratio" in text and "### Quota use" in text and "### Fleet" in text
