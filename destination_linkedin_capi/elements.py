@@ -56,7 +56,7 @@ class EncodedElements(Sequence[dict[str, Any]]):
         if index < 0:
             index += self._size
         if not 0 <= index < self._size:
-            raise IndexError("element index out of range")
+            raise IndexError(index)  # the Sequence protocol (iteration, `in`), never shown to a user
         return self._element(index)
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
