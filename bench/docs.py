@@ -121,7 +121,11 @@ def _capacity(result: dict[str, Any]) -> list[str]:
             f"| {label} | {setting.replace('_', ' ')} | {_n(entry['requests_per_s'], 1)} | {_n(entry['events_per_s'])} | "
             f"{entry['sandbox_cpu_ms_per_request']:.2f} | {_n(entry.get('sandbox_cpu_events_per_s'))} |"
         )
-    lines += ["", f"Tuned GC: `{result['tuned_gc']}` in the sandbox process (the benchmarks' sandbox uses it)."]
+    lines += [
+        "",
+        f"Tuned GC: `{result['tuned_gc']}`, as the sandbox's CLI runs (`linkedin-capi-sandbox`); stock: the same CLI "
+        "with Python's default thresholds.",
+    ]
     return lines
 
 

@@ -2,11 +2,13 @@
 
 The CLI reads the catalog file as raw JSON, so fields the CDK's model drops (`destination_object_name`,
 set by Airbyte's data-activation mappings) survive; the in-process `write` passes the CDK's object, which is
-turned back into the same JSON shape first, so both take one path.
+turned back into the same JSON shape first, so both take one path. A stream configured with another destination
+sync mode than `append` is written as append, with one warning each at the start of the sync.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import orjson
@@ -14,7 +16,19 @@ from airbyte_cdk.models import ConfiguredAirbyteCatalog, ConfiguredAirbyteCatalo
 
 from destination_linkedin_capi.errors import ConfigError
 from destination_linkedin_capi.mapping import StreamInfo
-from destination_linkedin_capi.report import StreamKey
+from destination_linkedin_capi.report import StreamKey, stream_label
+
+logger = logging.getLogger("airbyte")
+
+
+#: What a conversion sent to LinkedIn allows: it cannot be replaced or deleted through the Conversions API.
+SENT_AS_APPEND = "its records are sent as append: a conversion sent to LinkedIn cannot be replaced or deleted"
+#: What LinkedIn documents of eventId deduplication (docs/linkedin-facts.md, Sources: Deduplication), and no more.
+EVENT_ID_DEDUP = (
+    "LinkedIn uses the eventId only to drop a Conversions API event that an Insight Tag event of the same ad "
+    "account reported with the same eventId, and documents no deduplication between two Conversions API events, "
+    "so a row the source sends again may be counted again; the primary key still keys each row's derived eventId"
+)
 
 
 class CatalogError(ConfigError):
@@ -71,6 +85,29 @@ def streams_of(catalog: Any) -> dict[StreamKey, StreamInfo]:
     return dict(_stream_info(configured, number) for number, configured in enumerate(streams, 1))
 
 
+def sync_mode_warnings(catalog: Any) -> list[str]:
+    """One sentence per configured stream whose destination sync mode is not `append` (the only one the spec
+    offers, though the API, the CLI and PyAirbyte can configure another): the destination writes it as append."""
+    warnings = []
+    for configured in catalog["streams"]:
+        mode = configured.get("destination_sync_mode")
+        if mode in (None, "append"):
+            continue
+        stream = configured["stream"]
+        label = stream_label((stream.get("namespace"), stream["name"]))
+        sentence = (
+            f"Stream {label!r} is configured with destination sync mode {mode!r}, which this destination does not "
+            f"offer; {SENT_AS_APPEND}"
+        )
+        warnings.append(f"{sentence}. {EVENT_ID_DEDUP}." if "dedup" in str(mode) else f"{sentence}.")
+    return warnings
+
+
+def _warn_of_sync_modes(catalog: Any) -> None:
+    for warning in sync_mode_warnings(catalog):
+        logger.warning(warning)
+
+
 def read_catalog(path: str) -> dict[StreamKey, StreamInfo]:
     """The configured streams of the catalog file at `path`; ConfigError with one sentence when it is unreadable."""
     try:
@@ -79,9 +116,11 @@ def read_catalog(path: str) -> dict[StreamKey, StreamInfo]:
     except (OSError, orjson.JSONDecodeError) as error:
         raise ConfigError(f"The configured catalog {path} could not be read ({type(error).__name__}).") from None
     try:
-        return streams_of(catalog)
+        streams = streams_of(catalog)
     except CatalogError as error:
         raise ConfigError(f"The configured catalog {path} could not be used: {error}.") from None
+    _warn_of_sync_modes(catalog)
+    return streams
 
 
 def catalog_streams(catalog: ConfiguredAirbyteCatalog) -> dict[StreamKey, StreamInfo]:
@@ -92,6 +131,8 @@ def catalog_streams(catalog: ConfiguredAirbyteCatalog) -> dict[StreamKey, Stream
         if name is not None:
             configured["destination_object_name"] = name
     try:
-        return streams_of(dumped)
+        streams = streams_of(dumped)
     except CatalogError as error:
         raise ConfigError(f"The configured catalog could not be used: {error}.") from None
+    _warn_of_sync_modes(dumped)
+    return streams

@@ -26,10 +26,11 @@ from airbyte_cdk.utils.airbyte_secrets_utils import filter_secrets
 from destination_linkedin_capi import constants as c
 from destination_linkedin_capi import failures
 from destination_linkedin_capi.accounts import WRITER_ROLES, account_roles, campaign_ids
-from destination_linkedin_capi.auth import TokenProvider, make_token_provider
+from destination_linkedin_capi.auth import TokenProvider
 from destination_linkedin_capi.budget.base import StoreUnavailable
 from destination_linkedin_capi.budget.setup import make_budget
 from destination_linkedin_capi.client import LinkedInClient
+from destination_linkedin_capi.command_client import COMMAND_RETRY_SECONDS, command_client
 from destination_linkedin_capi.config import ConnectorConfig
 from destination_linkedin_capi.config_updates import ConfigUpdates
 from destination_linkedin_capi.errors import ConfigError, ConnectorError, ForbiddenError
@@ -38,7 +39,7 @@ from destination_linkedin_capi.rejected.store import probe
 from destination_linkedin_capi.rules import CONVERSIONS_API, Rule, get_rule, list_rules, plan
 
 #: `check` gives up on an unresponsive LinkedIn or token service after this long, not the sync's limit.
-CHECK_RETRY_SECONDS = 20.0
+CHECK_RETRY_SECONDS = COMMAND_RETRY_SECONDS
 REFRESH_TOKEN_WARNING_DAYS = 30
 #: How many other reachable ad accounts to search for a mapped rule that is not in the configured one.
 MAX_OTHER_ACCOUNTS = 20
@@ -255,20 +256,7 @@ def check_connection(
         budget = _check_budget_store(config)
     except CheckFailed as failure:
         return False, _with_warnings(str(failure), warnings)
-    retry_seconds = min(float(config.max_retry_seconds), CHECK_RETRY_SECONDS)
-    tokens = make_token_provider(
-        config, session, max_retry_seconds=retry_seconds, deadline_bounds_attempts=True, clock=clock, sleep=sleep
-    )
-    client = LinkedInClient(
-        config.api_base_url,
-        config.api_version,
-        tokens,
-        max_retry_seconds=retry_seconds,
-        read_timeout=config.read_timeout_seconds,
-        deadline_bounds_attempts=True,
-        session=session,
-        sleep=sleep,
-    )
+    tokens, client = command_client(config, CHECK_RETRY_SECONDS, session=session, clock=clock, sleep=sleep)
     try:
         _obtain_token(tokens)
         warning = refresh_token_warning(config, tokens, clock())

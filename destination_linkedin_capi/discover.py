@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import requests
+
 from destination_linkedin_capi import constants as c
-from destination_linkedin_capi.auth import make_token_provider
-from destination_linkedin_capi.client import LinkedInClient
+from destination_linkedin_capi.command_client import COMMAND_RETRY_SECONDS, command_client
 from destination_linkedin_capi.config import ConnectorConfig, EventConfig
 from destination_linkedin_capi.config_updates import ConfigUpdates
 from destination_linkedin_capi.errors import ConfigError, ConnectorError
@@ -26,7 +28,7 @@ from destination_linkedin_capi.rules import Rule, list_rules, plan
 
 logger = logging.getLogger("airbyte")
 #: `discover` gives up on an unresponsive LinkedIn or token service after this long (as `check` does).
-DISCOVER_RETRY_SECONDS = 20.0
+DISCOVER_RETRY_SECONDS = COMMAND_RETRY_SECONDS
 _RULE_OBJECT = re.compile(r"\(rule ([0-9]{1,19})\)\s*$")
 
 _STRING = {"type": ["string", "null"]}
@@ -127,21 +129,18 @@ def existing_rules(
     config: ConnectorConfig,
     raw_config: Mapping[str, Any] | None = None,
     emit: Callable[[dict[str, Any]], None] | None = None,
+    *,
+    session: requests.Session | None = None,
+    clock: Callable[[], float] = time.time,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> list[Rule]:
     """Token-ID/OAuth: the account's enabled Conversions API rules that no configured event resolves to. Empty,
     with a warning, when LinkedIn cannot be asked: the configured events are still valid operations. `emit`
-    gets the CONTROL message of a refresh token rotated on the way (config_updates.py)."""
+    gets the CONTROL message of a refresh token rotated on the way (config_updates.py). Like `check`, it gives up
+    within DISCOVER_RETRY_SECONDS, however the token service or LinkedIn fails (command_client.py)."""
     if not config.can_manage_rules:
         return []
-    retry_seconds = min(float(config.max_retry_seconds), DISCOVER_RETRY_SECONDS)
-    tokens = make_token_provider(config, max_retry_seconds=retry_seconds)
-    client = LinkedInClient(
-        config.api_base_url,
-        config.api_version,
-        tokens,
-        max_retry_seconds=retry_seconds,
-        read_timeout=config.read_timeout_seconds,
-    )
+    tokens, client = command_client(config, DISCOVER_RETRY_SECONDS, session=session, clock=clock, sleep=sleep)
     try:
         rules = list_rules(client, config.account_urn)
         taken = {resolution.rule_id for resolution in plan(config, rules)}

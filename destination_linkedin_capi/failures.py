@@ -159,9 +159,9 @@ def token_service_refused(status: int, code: str | None, where: str, has_key: bo
             "The token service refused the request as malformed (invalid_request); check that Token service URL "
             "is the service's token endpoint."
         )
-    detail = f"HTTP {status}" + (f", {code}" if code else "")
     return (
-        f"The token service at {where} refused the token ID ({detail}); check Token service URL and Token service key."
+        f"The token service at {where} refused the token ID ({_answer(status, code)}); check Token service URL and "
+        "Token service key."
     )
 
 
@@ -185,9 +185,8 @@ def oauth_refused(status: int, code: str | None) -> str:
             "LinkedIn refused the client ID or client secret (invalid_client); copy both again from Developer "
             "Portal → My apps → your app → Auth."
         )
-    detail = f"HTTP {status}" + (f", {code}" if code else "")
     return (
-        f"LinkedIn's OAuth service refused to refresh the access token ({detail}); check Client ID, "
+        f"LinkedIn's OAuth service refused to refresh the access token ({_answer(status, code)}); check Client ID, "
         "Client secret and Refresh token."
     )
 
@@ -197,6 +196,13 @@ def oauth_down(where: str, problem: str, attempts: int) -> str:
         f"LinkedIn's OAuth service at {where} is not answering ({problem}, {plural(attempts, 'attempt')}). "
         "Try again later."
     )
+
+
+def _answer(status: int, code: str | None) -> str:
+    """An issuer's refusal for a sentence: `HTTP 400, invalid_scope` (the code is only ever a code, never text).
+    The rest of each issuer's sentences stays written out whole, though alike: each gives its own advice, and the
+    docs test reads whole sentences from the source to find them in the troubleshooting section."""
+    return f"HTTP {status}" + (f", {code}" if code else "")
 
 
 # --- answers the connector refuses to act on (auth.py, client.py) -------------------------------------------

@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from collections.abc import Iterator
+import random
+import time
+import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -56,6 +59,18 @@ class Usage:
     in_window: int
     used_today: int
     paused_until: float = 0.0
+
+
+def refusal(paused_until: float, used: int, sync_used: int, limits: Limits, now: float) -> Grant | None:
+    """What `reserve` answers without booking, in this order: the fleet is paused (wait), the member's day is spent,
+    this connection's day is spent. None: a slot may be booked. (The Redis store says the same in its Lua script.)"""
+    if paused_until > now:
+        return Grant(False, wait=paused_until - now)
+    if used >= limits.per_day:
+        return Grant(False, used_today=used, sync_used_today=sync_used, exhausted="member")
+    if limits.sync_per_day is not None and sync_used >= limits.sync_per_day:
+        return Grant(False, used_today=used, sync_used_today=sync_used, exhausted="sync")
+    return None
 
 
 def utc_day(now: float) -> str:
@@ -105,3 +120,30 @@ class BudgetStore(Protocol):
 def no_lock() -> Iterator[bool]:
     """The process store's lock: nothing else shares it, so there is nobody to exclude."""
     yield False
+
+
+def poll(take: Callable[[], bool], wait_seconds: float) -> bool:
+    """Call `take` until it succeeds (True) or `wait_seconds` have passed (False), pausing 50-150 ms between
+    tries: jittered, so waiters do not retry in step."""
+    deadline = time.monotonic() + wait_seconds
+    while not take():
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.05 + random.random() * 0.1)
+    return True
+
+
+@contextlib.contextmanager
+def leased_lock(acquire: Callable[[str], bool], release: Callable[[str], None]) -> Iterator[bool]:
+    """The shared stores' `lock`: `acquire(holder)` takes the lock for a fresh holder ID (or gives up), and
+    `release(holder)` frees it only if that holder still has it. A store gone away by then is ignored: the
+    lease ends by itself."""
+    holder = uuid.uuid4().hex
+    if not acquire(holder):
+        yield False
+        return
+    try:
+        yield True
+    finally:
+        with contextlib.suppress(StoreUnavailable):
+            release(holder)

@@ -9,7 +9,7 @@ import threading
 from pyrate_limiter import Rate, RateItem
 from pyrate_limiter.buckets import InMemoryBucket
 
-from destination_linkedin_capi.budget.base import Grant, Limits, Usage, no_lock, utc_day
+from destination_linkedin_capi.budget.base import Grant, Limits, Usage, no_lock, refusal, utc_day
 
 
 class ProcessStore:
@@ -34,14 +34,10 @@ class ProcessStore:
 
     def reserve(self, key: str, sync_key: str, limits: Limits, now: float) -> Grant:
         with self._lock:
-            paused = self._pauses.get(key, 0.0)
-            if paused > now:
-                return Grant(False, wait=paused - now)
             used, sync_used = self._used(key, now), self._used(sync_key, now)
-            if used >= limits.per_day:
-                return Grant(False, used_today=used, sync_used_today=sync_used, exhausted="member")
-            if limits.sync_per_day is not None and sync_used >= limits.sync_per_day:
-                return Grant(False, used_today=used, sync_used_today=sync_used, exhausted="sync")
+            refused = refusal(self._pauses.get(key, 0.0), used, sync_used, limits, now)
+            if refused is not None:
+                return refused
             bucket = self._bucket(key, limits)
             now_ms = int(now * 1000)
             item = RateItem("linkedin", now_ms)

@@ -10,15 +10,22 @@ The window uses the Redis server's clock, so syncs on hosts whose clocks differ 
 from __future__ import annotations
 
 import contextlib
-import random
-import time
 import uuid
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import redis
 
-from destination_linkedin_capi.budget.base import Grant, Limits, StoreUnavailable, Usage, next_utc_midnight, utc_day
+from destination_linkedin_capi.budget.base import (
+    Grant,
+    Limits,
+    StoreUnavailable,
+    Usage,
+    leased_lock,
+    next_utc_midnight,
+    poll,
+    utc_day,
+)
 
 #: KEYS: window, member day, sync day, pause. ARGV: window ms, per window, per day, sync per day (0: none),
 #: lifetime of the day keys (ms: until after midnight UTC), a unique member name, expiry of the window key (ms).
@@ -175,25 +182,24 @@ class RedisStore:
             pipe.execute()
 
     def _acquire(self, key: str, holder: str, lease_seconds: float, wait_seconds: float) -> bool:
-        deadline = time.monotonic() + wait_seconds
-        with self._talking():
-            while not self._redis.set(key, holder, nx=True, px=int(lease_seconds * 1000)):
-                if time.monotonic() >= deadline:
-                    return False
-                time.sleep(0.05 + random.random() * 0.1)  # jittered, so waiters do not retry in step
-        return True
+        lease_ms = int(lease_seconds * 1000)
 
-    @contextlib.contextmanager
-    def lock(self, name: str, lease_seconds: float, wait_seconds: float) -> Iterator[bool]:
-        key, holder = f"{self.prefix}:lock:{name}", uuid.uuid4().hex
-        if not self._acquire(key, holder, lease_seconds, wait_seconds):
-            yield False
-            return
-        try:
-            yield True
-        finally:
-            with contextlib.suppress(StoreUnavailable), self._talking():
-                self._release(keys=[key], args=[holder])
+        def take() -> bool:
+            with self._talking():
+                return bool(self._redis.set(key, holder, nx=True, px=lease_ms))
+
+        return poll(take, wait_seconds)
+
+    def _give_back(self, key: str, holder: str) -> None:
+        with self._talking():
+            self._release(keys=[key], args=[holder])
+
+    def lock(self, name: str, lease_seconds: float, wait_seconds: float) -> contextlib.AbstractContextManager[bool]:
+        key = f"{self.prefix}:lock:{name}"
+        return leased_lock(
+            lambda holder: self._acquire(key, holder, lease_seconds, wait_seconds),
+            lambda holder: self._give_back(key, holder),
+        )
 
     def ping(self) -> None:
         with self._talking():

@@ -6,14 +6,21 @@ write lock first, so two processes never both read a free slot; WAL keeps reader
 from __future__ import annotations
 
 import contextlib
-import random
 import sqlite3
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 
-from destination_linkedin_capi.budget.base import Grant, Limits, StoreUnavailable, Usage, utc_day
+from destination_linkedin_capi.budget.base import (
+    Grant,
+    Limits,
+    StoreUnavailable,
+    Usage,
+    leased_lock,
+    poll,
+    refusal,
+    utc_day,
+)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS slots (key TEXT NOT NULL, at REAL NOT NULL);
@@ -89,13 +96,10 @@ class SqliteStore:
             now += time.monotonic() - asked
             window, day = limits.window_with_margin, utc_day(now)
             row = db.execute("SELECT until FROM pauses WHERE key = ?", (key,)).fetchone()
-            if row and row[0] > now:
-                return Grant(False, wait=row[0] - now)
             used, sync_used = self._used(db, key, day), self._used(db, sync_key, day)
-            if used >= limits.per_day:
-                return Grant(False, used_today=used, sync_used_today=sync_used, exhausted="member")
-            if limits.sync_per_day is not None and sync_used >= limits.sync_per_day:
-                return Grant(False, used_today=used, sync_used_today=sync_used, exhausted="sync")
+            refused = refusal(float(row[0]) if row else 0.0, used, sync_used, limits, now)
+            if refused is not None:
+                return refused
             db.execute("DELETE FROM slots WHERE key = ? AND at <= ?", (key, now - window))
             kth = db.execute(
                 "SELECT at FROM slots WHERE key = ? ORDER BY at DESC LIMIT 1 OFFSET ?", (key, limits.per_window - 1)
@@ -138,32 +142,28 @@ class SqliteStore:
                 self._count(db, name, utc_day(now), count)
 
     def _acquire(self, name: str, holder: str, lease_seconds: float, wait_seconds: float) -> bool:
-        deadline = time.monotonic() + wait_seconds
-        while True:
+        def take() -> bool:
             now = time.time()
             with self._transaction() as db:
                 db.execute("DELETE FROM locks WHERE name = ? AND expires <= ?", (name, now))
-                taken = db.execute(
-                    "INSERT INTO locks (name, holder, expires) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING",
-                    (name, holder, now + lease_seconds),
-                ).rowcount
-            if taken:
-                return True
-            if time.monotonic() >= deadline:
-                return False
-            time.sleep(0.05 + random.random() * 0.1)  # jittered, so waiters do not retry in step
+                return bool(
+                    db.execute(
+                        "INSERT INTO locks (name, holder, expires) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING",
+                        (name, holder, now + lease_seconds),
+                    ).rowcount
+                )
 
-    @contextlib.contextmanager
-    def lock(self, name: str, lease_seconds: float, wait_seconds: float) -> Iterator[bool]:
-        holder = uuid.uuid4().hex
-        if not self._acquire(name, holder, lease_seconds, wait_seconds):
-            yield False
-            return
-        try:
-            yield True
-        finally:
-            with contextlib.suppress(StoreUnavailable), self._transaction() as db:
-                db.execute("DELETE FROM locks WHERE name = ? AND holder = ?", (name, holder))
+        return poll(take, wait_seconds)
+
+    def _give_back(self, name: str, holder: str) -> None:
+        with self._transaction() as db:
+            db.execute("DELETE FROM locks WHERE name = ? AND holder = ?", (name, holder))
+
+    def lock(self, name: str, lease_seconds: float, wait_seconds: float) -> contextlib.AbstractContextManager[bool]:
+        return leased_lock(
+            lambda holder: self._acquire(name, holder, lease_seconds, wait_seconds),
+            lambda holder: self._give_back(name, holder),
+        )
 
     def ping(self) -> None:
         with self._transaction(write=False) as db:

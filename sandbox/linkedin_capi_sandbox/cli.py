@@ -2,19 +2,39 @@
 
 The one stdout line is the contract for scripts (the README demo, benchmarks, CI), so nothing
 else is ever printed there; errors go to stderr. SIGTERM and SIGINT stop it cleanly (exit 0).
+
+The process collects garbage less often than Python's default (`GC_THRESHOLDS`): the sandbox keeps every
+accepted event, and rescanning that growing store costs it a good part of its CPU per batch (docs/performance.md
+has the numbers). Only this process: the pytest fixture's in-process sandbox leaves the test's GC alone.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import gc
 import json
 import signal
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from linkedin_capi_sandbox import facts
 from linkedin_capi_sandbox.app import Sandbox
+
+#: `gc.set_threshold` of the sandbox process: young collections every 100,000 allocations instead of 700.
+GC_THRESHOLDS = (100_000, 50, 100)
+
+
+@contextlib.contextmanager
+def tuned_gc() -> Iterator[None]:
+    """The server's GC thresholds while it runs; the previous ones afterwards (so a caller's process is as before)."""
+    previous = gc.get_threshold()
+    gc.set_threshold(*GC_THRESHOLDS)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*previous)
 
 
 def _limit(text: str) -> int | None:
@@ -68,6 +88,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    with tuned_gc():
+        return _serve(args)
+
+
+def _serve(args: argparse.Namespace) -> int:
     sandbox = Sandbox(
         requests_per_minute=args.requests_per_minute,
         requests_per_day=args.requests_per_day,

@@ -12,12 +12,15 @@ from typing import Any
 
 import jsonschema
 import pytest
+import requests
+import requests_mock
 import yaml
 from airbyte_protocol_dataclasses.models import AirbyteMessage, DestinationSyncMode, Type
 from serpyco_rs import Serializer
 
 from destination_linkedin_capi.config import ConnectorConfig
 from destination_linkedin_capi.mapping import RECOGNISED_FIELDS, ConversionEvent, RecordMapper, StreamInfo
+from unit_tests import linkedin_mocks as mocks
 from unit_tests.conftest import ROOT, run_cli
 
 NOW = dt.datetime(2026, 11, 20, 12, tzinfo=dt.timezone.utc)
@@ -209,3 +212,83 @@ def test_existing_rules_become_protocol_valid_operations_that_write_routes_to():
     result = mapped.map("activation", None, {"email": VALUES["email"], "conversion_happened_at": "2026-11-20T10:00Z"})
     assert isinstance(result, ConversionEvent)
     assert result.payload["conversion"] == "urn:lla:llaPartnerConversion:22285180"
+
+
+# -- discover's deadline: like check, it gives up within DISCOVER_RETRY_SECONDS ----------------------------
+
+
+def _hanging(clock, timeouts):
+    """A server that accepts the connection and never answers: each attempt costs its whole read timeout."""
+
+    def hang(request, context):
+        timeouts.append(request.timeout)
+        clock.now += request.timeout[1]
+        raise requests.exceptions.ReadTimeout("read timed out")
+
+    return hang
+
+
+def _rules_url(start: int = 0) -> str:
+    return f"{mocks.API}/rest/conversions?q=account&account={mocks.ACCOUNT_Q}&start={start}&count=100"
+
+
+def _existing_rules(clock):
+    from destination_linkedin_capi.discover import existing_rules
+
+    return existing_rules(ConnectorConfig.parse(mocks.config("token_id")), clock=clock, sleep=clock.sleep)
+
+
+def test_discover_lists_existing_rules_through_the_short_deadline_client():
+    from destination_linkedin_capi.discover import DISCOVER_RETRY_SECONDS
+
+    clock = mocks.FakeClock()
+    with requests_mock.Mocker(case_sensitive=True) as m:
+        mocks.mock_token_service(m)
+        listing = m.get(
+            _rules_url(),
+            complete_qs=True,
+            request_headers=mocks.linkedin_headers(mocks.MINTED),
+            json=mocks.page([mocks.rule(22285180, "CRM leads"), mocks.rule(7, "Old", enabled=False)]),
+        )
+        rules = _existing_rules(clock)
+    assert [rule.id for rule in rules] == [22285180]
+    assert listing.last_request.timeout == (10.0, DISCOVER_RETRY_SECONDS)  # cut to the deadline, not 60 s
+
+
+def test_discover_stops_within_its_deadline_when_linkedin_never_answers():
+    from destination_linkedin_capi.discover import DISCOVER_RETRY_SECONDS
+
+    clock, timeouts = mocks.FakeClock(), []
+    with requests_mock.Mocker(case_sensitive=True) as m:
+        mocks.mock_token_service(m)
+        m.get(_rules_url(), complete_qs=True, json=_hanging(clock, timeouts))
+        started = clock.now
+        assert _existing_rules(clock) == []
+    assert clock.now - started <= DISCOVER_RETRY_SECONDS  # a sync's client would have waited 60 s for the first
+    assert timeouts[0] == (10.0, DISCOVER_RETRY_SECONDS)
+    assert len(timeouts) == 1  # the first attempt used the whole deadline: no retry after it
+
+
+def test_discover_stops_within_its_deadline_when_linkedin_keeps_failing():
+    """503 after 503: the retries stop at the deadline, not after a sync's 600 s."""
+    from destination_linkedin_capi.discover import DISCOVER_RETRY_SECONDS
+
+    clock = mocks.FakeClock()
+    with requests_mock.Mocker(case_sensitive=True) as m:
+        mocks.mock_token_service(m)
+        failing = m.get(_rules_url(), complete_qs=True, status_code=503, json={"status": 503, "message": "down"})
+        assert _existing_rules(clock) == []
+    assert failing.call_count >= 1 and sum(clock.sleeps) <= DISCOVER_RETRY_SECONDS
+    assert clock.now - mocks.NOW <= DISCOVER_RETRY_SECONDS
+
+
+def test_discover_stops_within_its_deadline_when_the_token_service_never_answers():
+    from destination_linkedin_capi.discover import DISCOVER_RETRY_SECONDS
+
+    clock, timeouts = mocks.FakeClock(), []
+    with requests_mock.Mocker(case_sensitive=True) as m:
+        m.post(mocks.TOKEN_SERVICE, json=_hanging(clock, timeouts))
+        assert _existing_rules(clock) == []
+        assert not [request for request in m.request_history if request.method == "GET"]  # never reached LinkedIn
+    assert clock.now - mocks.NOW <= DISCOVER_RETRY_SECONDS
+    assert timeouts[0] == (10.0, DISCOVER_RETRY_SECONDS)

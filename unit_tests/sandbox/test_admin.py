@@ -240,3 +240,25 @@ def test_invalidate_tokens_ends_every_valid_session():
         assert answer.json() == {"count": 2}  # "a" and the minted one; "b" was already revoked
         refused = _requests.get(f"{sb.url}/rest/adAccounts/1", headers=headers)
         assert refused.status_code == 401 and refused.json()["code"] == "EXPIRED_ACCESS_TOKEN"
+
+
+def test_the_cli_server_runs_with_tuned_gc_thresholds_and_restores_them():
+    """The CLI's process collects garbage less often while it serves (docs/performance.md); `main` puts the
+    thresholds back when it returns. Seen from inside a real CLI process: `start` is replaced to report them."""
+    code = (
+        "import gc, sys\n"
+        "from linkedin_capi_sandbox import cli\n"
+        "def start(self, host, port):\n"
+        "    print('serving', gc.get_threshold(), file=sys.stderr)\n"
+        "    raise OSError('stop here')\n"
+        "cli.Sandbox.start = start\n"
+        "print('before', gc.get_threshold(), file=sys.stderr)\n"
+        "code = cli.main(['--port', '0'])\n"
+        "print('after', gc.get_threshold(), code, file=sys.stderr)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
+    lines = [line for line in result.stderr.splitlines() if line.split(" ")[0] in ("before", "serving", "after")]
+    assert len(lines) == 3, result.stderr
+    before = lines[0].removeprefix("before ")
+    assert before != "(100000, 50, 100)"
+    assert lines[1:] == ["serving (100000, 50, 100)", f"after {before} 2"], result.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 
 import pytest
 from airbyte_cdk.models import ConfiguredAirbyteCatalogSerializer
@@ -106,3 +107,44 @@ def test_a_catalog_with_a_missing_or_mistyped_field_names_the_stream_and_field(t
 def test_a_missing_file_is_a_config_error(tmp_path):
     with pytest.raises(ConfigError, match="could not be read"):
         read_catalog(str(tmp_path / "absent.json"))
+
+
+# -- a destination sync mode other than append: written as append, with one warning per stream -----------------
+
+
+def test_an_append_dedup_stream_gets_one_warning_that_it_is_sent_as_append(tmp_path, caplog):
+    catalog = with_stream(destination_sync_mode="append_dedup")
+    path = tmp_path / "catalog.json"
+    path.write_text(json.dumps(catalog))
+    with caplog.at_level(logging.WARNING, logger="airbyte"):
+        assert read_catalog(str(path)) == EXPECTED  # written exactly as an append stream
+    warnings = [record.getMessage() for record in caplog.records if record.levelno == logging.WARNING]
+    assert len(warnings) == 1, warnings
+    assert warnings[0].startswith(
+        "Stream 'shop.orders' is configured with destination sync mode 'append_dedup', which this destination does "
+        "not offer; its records are sent as append"
+    )
+    # Only what LinkedIn documents: eventId deduplication against the Insight Tag, none between CAPI events.
+    assert (
+        "Insight Tag" in warnings[0] and "documents no deduplication between two Conversions API events" in warnings[0]
+    )
+
+
+def test_the_cdk_object_warns_the_same_and_append_streams_say_nothing(caplog):
+    catalog = json.loads(json.dumps(CATALOG))
+    catalog["streams"][0]["destination_sync_mode"] = "append_dedup"
+    catalog["streams"][1]["destination_sync_mode"] = "overwrite"
+    with caplog.at_level(logging.WARNING, logger="airbyte"):
+        assert catalog_streams(ConfiguredAirbyteCatalogSerializer.load(catalog)) == EXPECTED
+    warnings = [record.getMessage() for record in caplog.records if record.levelno == logging.WARNING]
+    assert [warning.split(",")[0] for warning in warnings] == [
+        "Stream 'leads' is configured with destination sync mode 'append_dedup'",
+        "Stream 'shop.orders' is configured with destination sync mode 'overwrite'",
+    ]
+    assert "Insight Tag" in warnings[0] and "Insight Tag" not in warnings[1]  # overwrite is not about dedup
+    assert "cannot be replaced or deleted" in warnings[1]
+
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="airbyte"):
+        catalog_streams(ConfiguredAirbyteCatalogSerializer.load(CATALOG))
+    assert not [record for record in caplog.records if record.levelno >= logging.WARNING]

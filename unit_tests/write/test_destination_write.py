@@ -67,3 +67,21 @@ def test_in_process_write_reports_a_bad_config_as_config_error():
         list(DestinationLinkedinCapi().write(config=bad, configured_catalog=catalog(), input_messages=[]))
     assert raised.value.failure_type.value == "config_error"
     assert "account_id" in raised.value.message
+
+
+def test_an_append_dedup_stream_is_written_as_append_after_one_warning(caplog):
+    """Append + Deduped is not offered (a sent conversion cannot be replaced): the stream is written exactly as an
+    append one, and the sync says so once, before its first record."""
+    dedup = catalog()
+    dedup.streams[0].destination_sync_mode = DestinationSyncMode.append_dedup
+    messages = [record(1), record(2), state(2)]
+    with caplog.at_level("INFO", logger="airbyte"):
+        out = list(DestinationLinkedinCapi().write(config=CONFIG, configured_catalog=dedup, input_messages=messages))
+    expected = list(
+        DestinationLinkedinCapi().write(config=CONFIG, configured_catalog=catalog(), input_messages=messages)
+    )
+    assert out == expected
+    logged = [entry.getMessage() for entry in caplog.records]
+    warnings = [message for message in logged if "destination sync mode 'append_dedup'" in message]
+    assert len(warnings) == 1 and "its records are sent as append" in warnings[0]
+    assert logged.index(warnings[0]) < next(i for i, message in enumerate(logged) if "Dry run" in message)
