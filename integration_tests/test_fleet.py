@@ -25,8 +25,8 @@ PER_SECOND = 10
 #: The sandbox's window is 1 s; the connector is told 1.5 s. Its own margin (1% of the window, 0.6 s of
 #: LinkedIn's minute) covers the delay between booking a slot and the request's arrival on a real network;
 #: on this shared 2-core machine, under the load of a full test run — whose other pytest-xdist worker runs
-#: CPU-bound tests meanwhile — a sync can be descheduled longer than the 50 ms floor a 1 s window gets (250 ms
-#: of room was once not enough: 4 requests in 1,536 tests came early), so the test leaves room for that and
+#: CPU-bound tests meanwhile — a sync can be descheduled longer than the 50 ms floor a 1 s window gets (with 250 ms
+#: of room, one full run saw 4 requests arrive early), so the test leaves room for that and
 #: nothing else. It still tells a shared budget from none: four syncs each alone would send 4 × 10 per 1.5 s.
 CONNECTOR_WINDOW = 1.5
 SYNCS = 4
