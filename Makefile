@@ -15,8 +15,13 @@ $(STAMP): setup.py sandbox/pyproject.toml
 	$(PY) -m pip install --quiet --disable-pip-version-check -e ./sandbox  # second: re-installing an older connector removes its `linkedin-capi-sandbox`
 	touch $(STAMP)
 
+# Two pytest-xdist workers: the `wall_clock` group (tests paced by rate windows, races and signals; see
+# conftest.py) runs first and alone on one of them, while the other works through the CPU-bound rest.
+# `make test PYTEST_WORKERS=0` runs everything in one process.
+PYTEST_WORKERS ?= 2
+
 test: $(STAMP) lint
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadgroup
 
 demo: $(STAMP)
 	$(PY) -m devtools.demo --records $(RECORDS) $(if $(filter 1 true yes,$(DRY_RUN)),--dry-run)

@@ -25,6 +25,7 @@ MAIN_REQUIREMENTS = [
 TEST_REQUIREMENTS = [
     "pytest>=8,<10",
     "pytest-timeout>=2.3,<3",
+    "pytest-xdist>=3.5,<4",  # `make test` runs the suite on two workers (the wall_clock group on one of them)
     "hypothesis>=6.100,<7",
     "requests-mock>=1.12,<2",
     "dockerfile>=3.3,<4",

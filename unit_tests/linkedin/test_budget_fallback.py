@@ -4,10 +4,12 @@ it goes on with a conservative local budget, says so, and rejoins — adding wha
 from __future__ import annotations
 
 import logging
+import types
 
 import pytest
 
 from destination_linkedin_capi.auth import StaticTokenProvider
+from destination_linkedin_capi.budget import sqlite_store
 from destination_linkedin_capi.budget.redis_store import RedisStore
 from destination_linkedin_capi.budget.sqlite_store import SqliteStore
 from destination_linkedin_capi.client import LinkedInClient
@@ -123,11 +125,14 @@ def test_a_429_the_budget_did_not_predict_pauses_every_sync_of_the_member(tmp_pa
     assert sum(fake.slept[1:]) == pytest.approx(7.0, abs=0.01)
 
 
-def test_a_sync_woken_late_gives_its_stale_slot_back_and_books_anew(tmp_path):
+def test_a_sync_woken_late_gives_its_stale_slot_back_and_books_anew(tmp_path, monkeypatch):
     """On a loaded machine a sync may wake well after its slot; sending then could put one request too many
     into a window the store already filled after it, so it books again, without counting twice."""
     fake = FakeTime(1_800_000_000.0)
     overshoot = [1.0]
+    # The store moves a booking's `now` on by the real time its transaction waited for the write lock; on the
+    # fake clock here, so that time spent in SQLite on a loaded machine does not shift the expected sleep.
+    monkeypatch.setattr(sqlite_store, "time", types.SimpleNamespace(monotonic=fake.clock, time=fake.clock))
 
     def sleep(seconds: float) -> None:
         fake.sleep(seconds + (overshoot.pop() if overshoot else 0.0))
