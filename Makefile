@@ -16,7 +16,7 @@ $(STAMP): setup.py sandbox/pyproject.toml
 	touch $(STAMP)
 
 # Two pytest-xdist workers: the `wall_clock` group (tests paced by rate windows, races and signals; see
-# conftest.py) runs first and alone on one of them, while the other works through the CPU-bound rest.
+# devtools/test_schedule.py) runs first and alone on one of them, while the other works through the CPU-bound rest.
 # `make test PYTEST_WORKERS=0` runs everything in one process.
 PYTEST_WORKERS ?= 2
 

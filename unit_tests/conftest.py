@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from devtools.test_schedule import pytest_collection_modifyitems  # noqa: F401  (the wall_clock group, for xdist)
+
 ROOT = Path(__file__).resolve().parent.parent
 
 

@@ -1,4 +1,5 @@
-"""Suite-wide scheduling for `make test`, which runs pytest on two pytest-xdist workers (`-n 2 --dist loadgroup`).
+"""Suite-wide scheduling for `make test`, which runs pytest on two pytest-xdist workers (`-n 2 --dist loadgroup`);
+its hook is registered by `unit_tests/conftest.py` and sees every collected test, integration tests included.
 
 Most tests are CPU-bound (a `python main.py` start-up imports the Airbyte CDK); the tests below are bound by the
 wall clock instead: they wait on the sandbox's rate windows, race parallel syncs, or time a signal's effect. They
