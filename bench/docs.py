@@ -139,7 +139,7 @@ def _profile(result: dict[str, Any], title: str) -> list[str]:
     lines += [
         "",
         "Self time of each function; `WriteSession._loop` includes the `orjson.loads` it calls, "
-        "`LinkedInClient.request` the `orjson.dumps` of the batch. A thread waiting for the GIL is "
+        "`EncodedElements.add` the `orjson.dumps` of each chunk of 256 events, `EncodedElements.body` joining the chunks into the request. A thread waiting for the GIL is "
         "sampled in the function it wants to run.",
     ]
     return lines

@@ -4,7 +4,7 @@ The first signal stops the main thread where it is (reading stdin, waiting for a
 `SyncCancelled` there; the sender is given `CANCEL_GRACE_SECONDS` to finish the request in flight, and every
 pause of a retry ends at once. States already settled are emitted, the summary and a "cancelled" line are logged,
 and the process exits 128 + the signal's number. A state whose records were not settled is never emitted, so the
-next sync resends them (LinkedIn deduplicates by eventId). Later signals are ignored: the exit is on its way.
+next sync resends them, with the same eventIds. Later signals are ignored: the exit is on its way.
 """
 
 from __future__ import annotations
