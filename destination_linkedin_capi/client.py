@@ -164,11 +164,8 @@ class LinkedInClient:
         """BATCH_CREATE the elements (a list of payloads, or a batch already encoded); return {index: reason} for
         elements LinkedIn refused inside a 200 (4xx statuses). Elements with a transient status (5xx/429) were not
         recorded: TransientElementsError says which, so that the caller sends only those again."""
-        if isinstance(elements, EncodedElements):
-            encoded = {"body": elements.body()}
-        else:
-            encoded = {"json": {"elements": elements}}
-        response = self.request("POST", c.CONVERSION_EVENTS_PATH, restli_method="BATCH_CREATE", **encoded)
+        body = elements.body() if isinstance(elements, EncodedElements) else orjson.dumps({"elements": elements})
+        response = self.request("POST", c.CONVERSION_EVENTS_PATH, body=body, restli_method="BATCH_CREATE")
         body = _body(response)
         statuses = body.get("elements") if isinstance(body, dict) else None
         if not isinstance(statuses, list) or len(statuses) != len(elements):

@@ -136,29 +136,6 @@ def exact(line: bytes | str, parsed: Any) -> Any:
         return parsed
 
 
-def messages(items: Iterable[Any], report: SyncReport, *, raw_lines: bool = True) -> Iterator[dict[str, Any]]:
-    """The input's messages as dicts: raw lines are parsed (and salvaged); anything that is not a JSON object
-    is counted as `not_a_message` and skipped."""
-    loads = orjson.loads
-    decode_error = orjson.JSONDecodeError
-    for item in items:
-        if raw_lines:
-            try:
-                message = loads(item)
-            except decode_error as error:
-                message = salvage(item, error, report)
-                if message is None:
-                    continue
-            else:
-                message = exact(item, message)
-        else:
-            message = item
-        if type(message) is dict:
-            yield message
-        else:
-            not_a_message(item, message, report, raw_lines)
-
-
 def record_stream(message: dict[str, Any], report: SyncReport) -> StreamKey | None:
     """(namespace, stream) of a RECORD message; None, counted as `not_a_message`, when its envelope is broken."""
     record = message.get("record")

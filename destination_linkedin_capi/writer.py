@@ -162,14 +162,9 @@ class BatchWriter:
                     elements = EncodedElements() if self._send is not None else PreviewElements(PREVIEW_EVENTS)
                     batch = self._batch = Batch(self._seq, self._clock(), elements)
                 end = min(total, start + self._batch_size - len(batch.elements))
-                if start == 0 and end == total:
-                    batch.elements.add(payloads)
-                    batch.origins.extend(origins)
-                    batch.records.extend(records)
-                else:
-                    batch.elements.add(payloads[start:end])
-                    batch.origins.extend(origins[start:end])
-                    batch.records.extend(records[start:end])
+                batch.elements.add(payloads[start:end])
+                batch.origins.extend(origins[start:end])
+                batch.records.extend(records[start:end])
                 start = end
                 if len(batch.elements) >= self._batch_size:
                     self._hand_off()
