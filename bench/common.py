@@ -161,31 +161,27 @@ def sandbox_process(
         stdout=subprocess.PIPE,
         cwd=ROOT,
     )
-    try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline().decode().strip()
-        if not line.startswith("SANDBOX_URL="):
-            raise RuntimeError(f"the sandbox did not start: {line!r}")
-        yield SandboxProcess(line.split("=", 1)[1], proc.pid)
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    with _served(proc, "SANDBOX_URL=", "sandbox") as served:
+        yield served
 
 
 @contextlib.contextmanager
 def sink_process() -> Iterator[SandboxProcess]:
     """`bench.sink` in its own process: a LinkedIn stand-in that accepts every event unchecked."""
     proc = subprocess.Popen([sys.executable, "-m", "bench.sink"], stdout=subprocess.PIPE, cwd=ROOT)
+    with _served(proc, "SINK_URL=", "sink") as served:
+        yield served
+
+
+@contextlib.contextmanager
+def _served(proc: subprocess.Popen[bytes], announce: str, kind: str) -> Iterator[SandboxProcess]:
+    """The server `proc` started, once its first line announces its URL (`announce` + URL); stopped afterwards."""
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline().decode().strip()
-        if not line.startswith("SINK_URL="):
-            raise RuntimeError(f"the sink did not start: {line!r}")
-        yield SandboxProcess(line.split("=", 1)[1], proc.pid, "sink")
+        if not line.startswith(announce):
+            raise RuntimeError(f"the {kind} did not start: {line!r}")
+        yield SandboxProcess(line.split("=", 1)[1], proc.pid, kind)
     finally:
         proc.send_signal(signal.SIGTERM)
         try:

@@ -103,9 +103,16 @@ def sync_mode_warnings(catalog: Any) -> list[str]:
     return warnings
 
 
-def _warn_of_sync_modes(catalog: Any) -> None:
+def _usable_streams(catalog: Any, named: str) -> dict[StreamKey, StreamInfo]:
+    """`streams_of` for a command, which names the catalog (`named`) in its one-sentence error; one warning per
+    stream whose sync mode is written as append."""
+    try:
+        streams = streams_of(catalog)
+    except CatalogError as error:
+        raise ConfigError(f"{named} could not be used: {error}.") from None
     for warning in sync_mode_warnings(catalog):
         logger.warning(warning)
+    return streams
 
 
 def read_catalog(path: str) -> dict[StreamKey, StreamInfo]:
@@ -115,12 +122,7 @@ def read_catalog(path: str) -> dict[StreamKey, StreamInfo]:
             catalog = orjson.loads(handle.read())
     except (OSError, orjson.JSONDecodeError) as error:
         raise ConfigError(f"The configured catalog {path} could not be read ({type(error).__name__}).") from None
-    try:
-        streams = streams_of(catalog)
-    except CatalogError as error:
-        raise ConfigError(f"The configured catalog {path} could not be used: {error}.") from None
-    _warn_of_sync_modes(catalog)
-    return streams
+    return _usable_streams(catalog, f"The configured catalog {path}")
 
 
 def catalog_streams(catalog: ConfiguredAirbyteCatalog) -> dict[StreamKey, StreamInfo]:
@@ -130,9 +132,4 @@ def catalog_streams(catalog: ConfiguredAirbyteCatalog) -> dict[StreamKey, Stream
         name = getattr(original, "destination_object_name", None)  # not in every CDK's model
         if name is not None:
             configured["destination_object_name"] = name
-    try:
-        streams = streams_of(dumped)
-    except CatalogError as error:
-        raise ConfigError(f"The configured catalog could not be used: {error}.") from None
-    _warn_of_sync_modes(dumped)
-    return streams
+    return _usable_streams(dumped, "The configured catalog")
