@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import requests_mock
 
 from devtools.test_schedule import pytest_collection_modifyitems  # noqa: F401  (the wall_clock group, for xdist)
 
@@ -36,3 +37,10 @@ def write_json(tmp_path):
         return path
 
     return _write
+
+
+@pytest.fixture
+def m():
+    """A strict HTTP mock (paths matched case-sensitively): a request nothing was registered for fails the test."""
+    with requests_mock.Mocker(case_sensitive=True) as mocker:
+        yield mocker

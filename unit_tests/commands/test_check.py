@@ -7,7 +7,6 @@ import logging
 
 import pytest
 import requests
-import requests_mock
 from airbyte_cdk.models import Status
 
 from destination_linkedin_capi import check as check_module
@@ -38,12 +37,6 @@ from unit_tests.linkedin_mocks import (
 logger = logging.getLogger("airbyte")
 SECRETS = (ACCESS_TOKEN, SERVICE_KEY, CLIENT_SECRET, REFRESH_TOKEN, MINTED)
 OAUTH_URL = f"{OAUTH}/oauth/v2/accessToken"
-
-
-@pytest.fixture
-def m():
-    with requests_mock.Mocker(case_sensitive=True) as mocker:
-        yield mocker
 
 
 def run(raw, clock=None):

@@ -6,7 +6,6 @@ from urllib.parse import parse_qs
 
 import pytest
 import requests
-import requests_mock
 from airbyte_cdk.utils.airbyte_secrets_utils import filter_secrets
 
 from destination_linkedin_capi import auth
@@ -39,12 +38,6 @@ from unit_tests.linkedin_mocks import (
 )
 
 OAUTH_URL = f"{OAUTH}/oauth/v2/accessToken"
-
-
-@pytest.fixture
-def m():
-    with requests_mock.Mocker(case_sensitive=True) as mocker:
-        yield mocker
 
 
 @pytest.fixture

@@ -31,12 +31,6 @@ CREATE_URL = f"{API}/rest/conversions"
 
 
 @pytest.fixture
-def m():
-    with requests_mock.Mocker(case_sensitive=True) as mocker:
-        yield mocker
-
-
-@pytest.fixture
 def client():
     return LinkedInClient(API, VERSION, StaticTokenProvider(MINTED), max_retry_seconds=0, sleep=lambda s: None)
 

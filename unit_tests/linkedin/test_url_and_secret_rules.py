@@ -7,7 +7,6 @@ integration_tests/test_bad_urls_and_secrets.py and integration_tests/test_redire
 from __future__ import annotations
 
 import pytest
-import requests_mock
 from airbyte_cdk.utils.airbyte_secrets_utils import filter_secrets
 
 from destination_linkedin_capi import constants as c
@@ -125,12 +124,6 @@ def test_register_secret_masks_escaped_forms_and_pieces():
         assert "MASKHEAD" not in masked and "MASKTAIL" not in masked, masked
     register_secret("ab\ncd")  # pieces shorter than 8 characters are not masked on their own: "ab" is everywhere
     assert filter_secrets("about cdrom") == "about cdrom"
-
-
-@pytest.fixture
-def m():
-    with requests_mock.Mocker(case_sensitive=True) as mocker:
-        yield mocker
 
 
 @pytest.mark.parametrize(
