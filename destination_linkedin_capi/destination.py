@@ -30,6 +30,7 @@ from destination_linkedin_capi.check import run_check
 from destination_linkedin_capi.config import ConnectorConfig
 from destination_linkedin_capi.discover import destination_catalog, existing_rules
 from destination_linkedin_capi.errors import ConfigError
+from destination_linkedin_capi.input_lines import message_lines
 from destination_linkedin_capi.safety import register_secret
 from destination_linkedin_capi.session import WriteSession
 
@@ -163,7 +164,6 @@ class DestinationLinkedinCapi(Destination):
             raise AirbyteTracedException(message=str(error), failure_type=FailureType.config_error) from None
         out: deque[dict[str, Any]] = deque()
         session = WriteSession(parsed, streams, out.append, raw_config=config)
-        dumped = (AirbyteMessageSerializer.dump(message) for message in input_messages)
-        session.run(dumped, raw_lines=False)
+        session.run(message_lines(AirbyteMessageSerializer.dump(message) for message in input_messages))
         while out:
             yield AirbyteMessageSerializer.load(_without_rejected_count(out.popleft()))

@@ -112,11 +112,18 @@ def line_chunks(items: Iterable[Any]) -> Iterator[Iterable[Any]]:
         yield (b"".join(pending),)
 
 
-def not_a_message(item: Any, message: Any, report: SyncReport, raw_lines: bool) -> None:
+def not_a_message(line: bytes | str, message: Any, report: SyncReport) -> None:
     """A line that parsed to JSON other than an object (`masking` describes it, never quotes it)."""
-    report.record_ignored(
-        "not_a_message", masking.json_line(item, message) if raw_lines else "a message that is not an object"
-    )
+    report.record_ignored("not_a_message", masking.json_line(line, message))
+
+
+def message_lines(messages: Iterable[Any]) -> Iterator[str]:
+    """In-process messages (the CDK's `write`) as the JSON lines the CLI reads, so that both take one path: a
+    lone surrogate, NaN or Infinity makes a line orjson refuses, counted and rejected as on stdin, and an integer
+    beyond 64 bits is read exactly. A value JSON has no type for (a datetime, a Decimal) is written as its text."""
+    dumps = json.dumps
+    for message in messages:
+        yield dumps(message, default=str)
 
 
 def _refuse_constant(name: str) -> None:
@@ -191,8 +198,8 @@ class StateCounts:
             key = descriptor_key(state)
             count = 0
             if key is not None:
-                count = read[key] - self._read_at_state.get(key, 0)
-                self._read_at_state[key] = read[key]
+                count = read.get(key, 0) - self._read_at_state.get(key, 0)
+                self._read_at_state[key] = read.get(key, 0)
         else:
             total = self._report.total_read
             count = total - self._read_at_global

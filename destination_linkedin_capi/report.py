@@ -49,13 +49,15 @@ class SyncReport:
         self.started = clock()
         self.progress_every = progress_every
         self._last_progress = self.started
-        self.read: Counter[StreamKey] = Counter()
+        # `read` and `mapped` are plain dicts, not Counters: the input loop adds to them once per record, and a
+        # dict subclass's item access takes CPython's slow path (docs/performance.md).
+        self.read: dict[StreamKey, int] = {}
         self.sent: Counter[tuple[StreamKey, str]] = Counter()
         self.rejected: Counter[tuple[StreamKey, str]] = Counter()  # (stream, reason)
         self.rejected_by_event: Counter[tuple[str, str]] = Counter()  # (event, reason), when the event is known
         # (event, identifiers, notes) of each mapped record: one count per record on the hot path,
         # expanded into the per-event, per-identifier and per-note counts below when read.
-        self.mapped: Counter[tuple[str, tuple[str, ...], tuple[str, ...]]] = Counter()
+        self.mapped: dict[tuple[str, tuple[str, ...], tuple[str, ...]], int] = {}
         self.ignored: Counter[str] = Counter()  # unknown_stream, non_json, not_a_message, ...
         self.examples: dict[str, str] = {}  # first message per rejection reason
         self.ignored_examples: dict[str, list[str]] = {}  # first few per ignored kind (quoted input, truncated)
@@ -67,11 +69,12 @@ class SyncReport:
     # touches these two counters), so they take no lock.
     def record_read(self, stream: StreamKey) -> None:
         """A RECORD message of `stream` was read (whether or not the stream is configured)."""
-        self.read[stream] += 1
+        self.read[stream] = self.read.get(stream, 0) + 1
 
     def record_mapped(self, event: str, identifiers: tuple[str, ...], notes: tuple[str, ...]) -> None:
         """A record became an event of `event`, identified by `identifiers`, with mapping `notes`."""
-        self.mapped[(event, identifiers, notes)] += 1
+        key = (event, identifiers, notes)
+        self.mapped[key] = self.mapped.get(key, 0) + 1
 
     @property
     def mapped_by_event(self) -> Counter[str]:

@@ -126,8 +126,10 @@ class WriteSession:
             today = self.budget.used_today if self.budget else 0
             logger.info(self.report.progress_line(in_window, today))
 
-    def run(self, messages: Iterable[Any], *, raw_lines: bool = True) -> SyncReport:
-        """Process the whole input; raise AirbyteTracedException when the sync must fail."""
+    def run(self, lines: Iterable[Any]) -> SyncReport:
+        """Process the whole input (JSON lines: a binary stream such as stdin, or an iterable of bytes or str;
+        `input_lines.message_lines` turns in-process messages into them); raise AirbyteTracedException when the
+        sync must fail."""
         warning = failures.version_warning(self.config.api_version, dt.date.today())
         if warning:
             logger.warning(warning)
@@ -147,7 +149,7 @@ class WriteSession:
                     rejected=self.rejected,
                 )
                 with _write_gc():
-                    self._loop(messages, mapper, raw_lines)
+                    self._loop(lines, mapper)
                 self.writer.finish()
             self._warn_unresolved(mapper)
             if self._updates is not None:
@@ -209,11 +211,11 @@ class WriteSession:
         for line in lines + ([where] if where else []):
             logger.info(line)
 
-    def _loop(self, items: Iterable[Any], mapper: RecordMapper, raw_lines: bool) -> None:
-        """The input loop: one pass per message with its names bound locally. It runs once per record, so
-        per-stream work (the stream key, whether it is configured, its mapping function) is looked up
-        once per stream in `per_stream`, what is counted per record is one dict increment each, and a mapped
-        event is appended to the writer's open events in line (`BatchWriter.add_event`, without the call)."""
+    def _loop(self, items: Iterable[Any], mapper: RecordMapper) -> None:
+        """The input loop: one pass per line with its names bound locally. It runs once per record, so
+        per-stream work (the stream key, whether it is configured, its mapping functions) is looked up
+        once per stream in `per_stream`, what is counted per record is one plain-dict increment each, and a
+        mapped event is appended to the writer's open events in line (`BatchWriter.add_event`, without the call)."""
         report = self.report
         writer = self.writer
         assert writer is not None
@@ -235,24 +237,21 @@ class WriteSession:
         # namespace → stream → (stream key, its mapping function or None when not in the catalog, whether its records
         # are read exactly before they are mapped: see `_exact_first`)
         per_stream: dict[str | None, dict[str, tuple[StreamKey, Any, bool]]] = {}
-        for chunk in line_chunks(items) if raw_lines else (items,):
+        for chunk in line_chunks(items):
             for line in chunk:
-                if raw_lines:
-                    try:
-                        message = loads(line)
-                    except decode_error as error:
-                        message = salvage(line, error, report)
-                        if message is None:
-                            continue
-                else:
-                    message = line
+                try:
+                    message = loads(line)
+                except decode_error as error:
+                    message = salvage(line, error, report)
+                    if message is None:
+                        continue
                 if message.__class__ is not dict:
-                    not_a_message(line, exact(line, message) if raw_lines else message, report, raw_lines)
+                    not_a_message(line, exact(line, message), report)
                     continue
                 kind = message.get("type")
                 if kind != "RECORD":
                     if kind == "STATE":
-                        writer.add_state(self._state_counts.stamp(exact(line, message) if raw_lines else message))
+                        writer.add_state(self._state_counts.stamp(exact(line, message)))
                     else:
                         ignore_other(kind, report)
                     continue
@@ -270,12 +269,9 @@ class WriteSession:
                 entry = known.get(stream)
                 if entry is None:
                     key = (namespace, stream)
+                    read.setdefault(key, 0)
                     if key in streams:
-                        entry = (
-                            key,
-                            mapper.for_stream(namespace, stream),
-                            raw_lines and self._exact_first(mapper, key),
-                        )
+                        entry = (key, mapper.for_stream(namespace, stream), self._exact_first(mapper, key))
                     else:
                         entry = (key, None, False)
                     known[stream] = entry
@@ -295,25 +291,34 @@ class WriteSession:
                     if data.__class__ is NotStrictJson:
                         reject(key, None, "invalid_json", data.message, {"raw_line": data.text})
                     else:
-                        if raw_lines:
-                            data = exact(line, message)["record"].get("data")
-                        reject(key, None, "record_not_object", "The record's data is not a JSON object.", data)
+                        reject(
+                            key,
+                            None,
+                            "record_not_object",
+                            "The record's data is not a JSON object.",
+                            exact(line, message)["record"].get("data"),
+                        )
                     continue
                 result = map_record(data)
-                if result.__class__ is not tuple and raw_lines and not exact_first:
-                    # Not the planned path: read with integers beyond 64 bits exact, when there are any (`_exact_first`)
-                    again = exact(line, message)
-                    if again is not message:
-                        data = again["record"]["data"]
-                        result = map_record(data)
-                if result.__class__ is tuple:
-                    event, payload, identifiers, notes = result
-                elif result.__class__ is Rejection:
-                    reject(key, None, result.reason, result.message, data)
-                    continue
-                else:
-                    event, payload, identifiers, notes = result.event, result.payload, result.identifiers, result.notes
-                mapped[(event, identifiers, notes)] += 1
+                if result.__class__ is not tuple:
+                    if not exact_first:
+                        # Not the planned path: read with integers beyond 64 bits exact, when there are any
+                        # (`_exact_first`), and mapped again
+                        again = exact(line, message)
+                        if again is not message:
+                            data = again["record"]["data"]
+                            result = map_record(data)
+                    if result.__class__ is Rejection:
+                        reject(key, None, result.reason, result.message, data)
+                        continue
+                    if result.__class__ is not tuple:
+                        result = (result.event, result.payload, result.identifiers, result.notes)
+                event, payload, identifiers, notes = result
+                outcome = (event, identifiers, notes)
+                try:
+                    mapped[outcome] += 1
+                except KeyError:
+                    mapped[outcome] = 1
                 add_payload(payload)
                 add_origin((key, event))
                 if add_record is not None:

@@ -242,7 +242,7 @@ def plan_event(s: Settings, plan: Plan, route: Route, data: Mapping[str, Any]) -
 
 def _derived_event_id(route: Route, event: str, data: Mapping[str, Any]) -> str | None:
     """`Route.derived_event_id`, with the canonical text of `[namespace, stream, event, [value]]` of the usual
-    one-column primary key hashed from the stream's encoded prefix. None, for the general path to decide, when a
+    one-column primary key hashed from the stream's encoded prefix and the value's JSON. None, for the general path to decide, when a
     top-level key value is missing or neither text nor an integer: it may be a float that orjson read from an
     integer beyond 64 bits, and the input loop reads such records again exactly only for the general path
     (`WriteSession._exact_first`). A stream without a top-level key has its records read exactly beforehand."""
@@ -254,13 +254,13 @@ def _derived_event_id(route: Route, event: str, data: Mapping[str, Any]) -> str 
         kind = value.__class__
         if kind is not str and kind is not int:
             return None
-        prefix = route.id_prefixes.get(event)
-        if prefix is not None:
-            try:  # the canonical text of a list of one text or integer is orjson's, whatever its options
-                return _sha256(prefix + _dumps([value]) + b"]").hexdigest()[:32]
-            except TypeError:  # an integer beyond 64 bits (read exactly): orjson cannot write it
-                pass
-        return route.derived_event_id(event, data)
+        prefix = route.key_prefixes.get(event)
+        if prefix is None:
+            prefix = route.key_prefixes[event] = route.id_prefix(event) + b"["
+        try:  # the canonical text of a list of one text or integer is orjson's, whatever its options
+            return _sha256(prefix + _dumps(value) + b"]]").hexdigest()[:32]
+        except TypeError:  # an integer beyond 64 bits (read exactly): orjson cannot write it
+            return route.derived_event_id(event, data)
     for name in names:
         kind = data.get(name).__class__
         if kind is not str and kind is not int:

@@ -37,6 +37,8 @@ class Route:
     primary_key: tuple[tuple[str, ...], ...]
     key_names: tuple[str, ...] | None  # the primary key's top-level names, when no part is nested
     id_prefixes: dict[str, bytes] = field(default_factory=dict)  # event → start of its derived eventIds' text
+    # event → the same followed by "[": the text before the value of a one-column key (the planned path's)
+    key_prefixes: dict[str, bytes] = field(default_factory=dict)
 
     def derived_event_id(self, event: str, data: Mapping[str, Any]) -> str:
         """From the primary-key values when all are present, else from the whole record."""
@@ -50,10 +52,14 @@ class Route:
             values = [data.get(path[0]) if len(path) == 1 else dig(data, path) for path in self.primary_key]
             if None not in values:
                 key = values
+        return n.derived_event_id(self.id_prefix(event), key)
+
+    def id_prefix(self, event: str) -> bytes:
+        """The start of the text this stream's derived eventIds of `event` hash (`normalize.event_id_prefix`)."""
         prefix = self.id_prefixes.get(event)
         if prefix is None:
             prefix = self.id_prefixes[event] = n.event_id_prefix(self.namespace, self.stream, event)
-        return n.derived_event_id(prefix, key)
+        return prefix
 
 
 class Router:

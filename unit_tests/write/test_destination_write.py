@@ -1,6 +1,7 @@
 """The CDK's in-process `write` interface (the CLI uses `write_lines`): CDK messages in, STATE messages out."""
 
 import datetime as dt
+import json
 
 import pytest
 from airbyte_cdk.models import (
@@ -85,3 +86,27 @@ def test_an_append_dedup_stream_is_written_as_append_after_one_warning(caplog):
     warnings = [message for message in logged if "destination sync mode 'append_dedup'" in message]
     assert len(warnings) == 1 and "its records are sent as append" in warnings[0]
     assert logged.index(warnings[0]) < next(i for i, message in enumerate(logged) if "Dry run" in message)
+
+
+def test_in_process_values_json_cannot_hold_are_rejected_as_on_stdin(caplog):
+    """The CDK's in-process messages take the CLI's path of JSON lines: a lone surrogate or NaN is a counted
+    `invalid_json` rejection (not a crash), and the other records of the sync are still sent."""
+    messages = [record(1), record("\ud800"), record(3, value=float("nan")), record(4, first_name="J\udc00"), state(4)]
+    with caplog.at_level("INFO", logger="airbyte"):
+        out = list(
+            DestinationLinkedinCapi().write(config=CONFIG, configured_catalog=catalog(), input_messages=messages)
+        )
+    assert [m.state.destinationStats.recordCount for m in out] == [4.0]
+    logged = [entry.getMessage() for entry in caplog.records]
+    assert "Sync summary: 4 records read, 1 would be sent, 3 rejected, in 1 batch" in "\n".join(logged)
+    assert "  stream leads: read 4, would be sent 1, rejected 3 (invalid_json 3)" in logged
+
+
+def test_in_process_values_json_has_no_type_for_are_read_as_their_text(caplog):
+    when = dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=1)
+    messages = [record(1, event_time=when), state(1)]
+    with caplog.at_level("INFO", logger="airbyte"):
+        list(DestinationLinkedinCapi().write(config=CONFIG, configured_catalog=catalog(), input_messages=messages))
+    preview = next(entry.getMessage() for entry in caplog.records if entry.getMessage().startswith("Dry run, would"))
+    sent = json.loads(preview.split(": ", 1)[1])
+    assert sent["conversionHappenedAt"] == int(when.timestamp() * 1000)

@@ -206,7 +206,7 @@ def expected(items: list[Any]) -> tuple[Counter[tuple[str | None, str]], list[tu
 
 def check(items: list[Any], report: SyncReport, emitted: list[dict[str, Any]]) -> None:
     read, states = expected(items)
-    assert +report.read == +read
+    assert report.read == +read
     unknown = sum(n for key, n in read.items() if key not in STREAMS)
     assert report.ignored["unknown_stream"] == unknown
     assert report.total_read == report.total_sent + report.total_rejected + unknown

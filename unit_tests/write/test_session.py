@@ -14,6 +14,7 @@ import pytest
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException, FailureType
 
 from destination_linkedin_capi.config import ConnectorConfig
+from destination_linkedin_capi.input_lines import message_lines
 from destination_linkedin_capi.mapping import StreamInfo
 from destination_linkedin_capi.session import WriteSession
 
@@ -148,11 +149,11 @@ def test_data_that_is_not_an_object_is_rejected():
     assert report.rejected_by_reason() == {"record_not_object": 1}
 
 
-def test_in_process_messages_take_the_same_path_without_parsing():
+def test_in_process_messages_take_the_path_of_lines():
     out: list[dict[str, Any]] = []
     messages = [json.loads(record(1)), "not a dict", json.loads(stream_state(1))]
-    report = WriteSession(config(), STREAMS, out.append).run(messages, raw_lines=False)
-    assert report.ignored_examples["not_a_message"] == ["a message that is not an object"]
+    report = WriteSession(config(), STREAMS, out.append).run(message_lines(messages))
+    assert report.ignored_examples["not_a_message"] == ["a line of 12 bytes holding a JSON string, not an object"]
     assert counts(out) == [(1, 1.0)]
 
 
