@@ -213,7 +213,7 @@ class WriteSession:
 
     def _loop(self, items: Iterable[Any], mapper: RecordMapper) -> None:
         """The input loop: one pass per line with its names bound locally. It runs once per record, so
-        per-stream work (the stream key, whether it is configured, its mapping functions) is looked up
+        per-stream work (the stream key, whether it is configured, its mapping function) is looked up
         once per stream in `per_stream`, what is counted per record is one plain-dict increment each, and a
         mapped event is appended to the writer's open events in line (`BatchWriter.add_event`, without the call)."""
         report = self.report

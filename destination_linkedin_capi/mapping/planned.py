@@ -242,10 +242,11 @@ def plan_event(s: Settings, plan: Plan, route: Route, data: Mapping[str, Any]) -
 
 def _derived_event_id(route: Route, event: str, data: Mapping[str, Any]) -> str | None:
     """`Route.derived_event_id`, with the canonical text of `[namespace, stream, event, [value]]` of the usual
-    one-column primary key hashed from the stream's encoded prefix and the value's JSON. None, for the general path to decide, when a
-    top-level key value is missing or neither text nor an integer: it may be a float that orjson read from an
-    integer beyond 64 bits, and the input loop reads such records again exactly only for the general path
-    (`WriteSession._exact_first`). A stream without a top-level key has its records read exactly beforehand."""
+    one-column primary key hashed from the stream's encoded prefix and the value's JSON. None, for the general
+    path to decide, when a top-level key value is missing or neither text nor an integer: it may be a float that
+    orjson read from an integer beyond 64 bits, and the input loop reads such records again exactly only for the
+    general path (`WriteSession._exact_first`). A stream without a top-level key has its records read exactly
+    beforehand."""
     names = route.key_names
     if not names:
         return route.derived_event_id(event, data)
