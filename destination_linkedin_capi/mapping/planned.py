@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
@@ -32,7 +33,7 @@ _UTC_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 _ONE_MS = dt.timedelta(milliseconds=1)
 #: orjson reads integers below -2**63 or above 2**64 - 1 as floats: no float inside this bound is one of them.
 _BIG_INT_FLOAT = 2.0**63
-_clean = n.clean_text
+_nfc = unicodedata.normalize
 _is_sha256_hex = n.is_sha256_hex
 _identifier_text = n.identifier_text
 
@@ -155,24 +156,35 @@ def plan_event(s: Settings, plan: Plan, route: Route, data: Mapping[str, Any]) -
         mask |= _GAID_BIT
     user: dict[str, Any] = {"userIds": user_ids}
     if plan.user_info:
+        # `clean_text` in line for the four texts: trimmed, in NFC unless ASCII; blank text is none
         first = last = None
-        if plan.first_name is not None and (value := data[plan.first_name]).__class__ is str:
-            first = _clean(value)
-        if plan.last_name is not None and (value := data[plan.last_name]).__class__ is str:
-            last = _clean(value)
+        if (
+            plan.first_name is not None
+            and (value := data[plan.first_name]).__class__ is str
+            and (first := value.strip() or None) is not None
+            and not first.isascii()
+        ):
+            first = _nfc("NFC", first)
+        if (
+            plan.last_name is not None
+            and (value := data[plan.last_name]).__class__ is str
+            and (last := value.strip() or None) is not None
+            and not last.isascii()
+        ):
+            last = _nfc("NFC", last)
         if first is None or last is None:
             if not all(blank(data[key]) for key in plan.user_info):
                 notes = ("partial_name_dropped",)
         else:
             info = {"firstName": first, "lastName": last}
-            if plan.company_name is not None and (value := data[plan.company_name]).__class__ is str:
-                company = _clean(value)
-                if company is not None:
-                    info["companyName"] = company
-            if plan.title is not None and (value := data[plan.title]).__class__ is str:
-                title = _clean(value)
-                if title is not None:
-                    info["title"] = title
+            if (
+                plan.company_name is not None
+                and (value := data[plan.company_name]).__class__ is str
+                and (company := value.strip())
+            ):
+                info["companyName"] = company if company.isascii() else _nfc("NFC", company)
+            if plan.title is not None and (value := data[plan.title]).__class__ is str and (title := value.strip()):
+                info["title"] = title if title.isascii() else _nfc("NFC", title)
             if plan.country_code is not None and (value := data[plan.country_code]) is not None:
                 country = _country_of(value, False) if value.__class__ is str else None
                 if country is False:
