@@ -20,7 +20,6 @@ import statistics
 import sys
 import tempfile
 import time
-import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -36,18 +35,10 @@ _UTC_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 _EVENTS = {"leads": "LEAD", "purchases": "PURCHASE", "signups": "SIGN_UP"}
 
 
-def _clean(value: Any) -> str | None:
-    if value.__class__ is not str:
-        return None
-    text = value.strip()
-    if not text:
-        return None
-    return text if text.isascii() else unicodedata.normalize("NFC", text)
-
-
 def floor(lines: list[bytes]) -> float:
     """CPU seconds of the stripped-down loop over `lines`."""
     loads, dumps, sha256, fromisoformat = orjson.loads, orjson.dumps, normalize.sha256, dt.datetime.fromisoformat
+    clean = normalize.clean_text
     prefixes = {stream: normalize.event_id_prefix(None, stream, event) + b"[" for stream, event in _EVENTS.items()}
     countries: dict[str, str | None] = {}
     read: dict[str, int] = {}
@@ -73,10 +64,10 @@ def floor(lines: list[bytes]) -> float:
             user_ids.append({"idType": "LINKEDIN_FIRST_PARTY_ADS_TRACKING_UUID", "idValue": click.strip()})
         user: dict[str, Any] = {"userIds": user_ids}
         if "first_name" in data:
-            info = {"firstName": _clean(data["first_name"]), "lastName": _clean(data.get("last_name"))}
-            if company := _clean(data.get("company")):
+            info = {"firstName": clean(data["first_name"]), "lastName": clean(data.get("last_name"))}
+            if company := clean(data.get("company")):
                 info["companyName"] = company
-            if title := _clean(data.get("title")):
+            if title := clean(data.get("title")):
                 info["title"] = title
             country = data.get("country")
             if country is not None:
