@@ -140,7 +140,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                             store["path"] = str(directory / f"budget-{syncs}.sqlite")
                         time.sleep(max(0.0, quiet_at - time.time()))
                         runs.append(run_fleet(directory, sandbox.url, syncs, store, args))
-                        quiet_at = time.time() + args.window  # by then this run's requests have left the sandbox's window
+                        quiet_at = time.time() + args.window  # this run's requests out of the window by then
         finally:
             redis.stop()
     result = {
