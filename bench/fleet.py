@@ -5,7 +5,9 @@ request budget store (a real Redis, an SQLite file).
 Figures per run: aggregate quota use (accepted requests per second / the member's limit, measured while
 every sync is sending; target ≥ 0.95 with a store), 429s (target 0), fairness (max/min of the syncs'
 accepted requests in that same span; target ≤ 1.5), wall time. Without a store each sync believes it owns
-the whole budget: that is the baseline the store is measured against.
+the whole budget: that is the baseline the store is measured against. Each run starts with a new store, so it
+starts only once the previous run's requests have left the sandbox's window: the sandbox meters the member
+across runs, and requests the store never saw would meet the new fleet as another tool's would.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import json
 import subprocess
 import sys
 import tempfile
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -120,6 +123,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--stores", default="process,redis,sqlite", help="which budget stores, comma-separated")
     args = parser.parse_args(argv)
     runs = []
+    quiet_at = 0.0
     with tempfile.TemporaryDirectory(prefix="bench-fleet-") as tmp:
         directory = Path(tmp)
         redis = RedisServer(directory).start()
@@ -134,7 +138,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                             store.update(url=redis.url, key_prefix=f"bench-{kind}-{syncs}")
                         elif kind == "sqlite":
                             store["path"] = str(directory / f"budget-{syncs}.sqlite")
+                        time.sleep(max(0.0, quiet_at - time.time()))
                         runs.append(run_fleet(directory, sandbox.url, syncs, store, args))
+                        quiet_at = time.time() + args.window  # this run's requests out of the window by then
         finally:
             redis.stop()
     result = {

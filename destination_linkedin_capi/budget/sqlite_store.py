@@ -6,10 +6,11 @@ write lock first, so two processes never both read a free slot; WAL keeps reader
 from __future__ import annotations
 
 import contextlib
+import random
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from destination_linkedin_capi.budget.base import (
     Grant,
@@ -32,20 +33,42 @@ CREATE TABLE IF NOT EXISTS locks (name TEXT PRIMARY KEY, holder TEXT NOT NULL, e
 BUSY_TIMEOUT_SECONDS = 10.0
 
 
+def _is_busy(error: sqlite3.OperationalError) -> bool:
+    """SQLITE_BUSY or one of its extended codes (Python 3.10 gives only the message)."""
+    code = getattr(error, "sqlite_errorcode", None)
+    return (code & 0xFF) == 5 if code is not None else str(error) == "database is locked"
+
+
 class SqliteStore:
     shared = True
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, *, sleep: Callable[[float], None] = time.sleep) -> None:
         self.path = path
         self.description = f"SQLite file {path}"
         self._guard = threading.Lock()  # one connection, used by the sync's threads in turn
         self._db: sqlite3.Connection | None = None
+        self._sleep = sleep
+
+    def _use_wal(self, db: sqlite3.Connection) -> None:
+        """Switch the file to WAL. While another connection holds a lock on a file not yet in WAL mode (several
+        syncs opening a new budget file together), SQLite answers the switch with SQLITE_BUSY at once instead of
+        waiting in its busy handler, which could deadlock there (sqlite.org/c3ref/busy_handler.html): wait here,
+        as the busy handler would, rather than report the store unreachable and send on a local budget."""
+        deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS
+        while True:
+            try:
+                db.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as error:
+                if not _is_busy(error) or time.monotonic() >= deadline:
+                    raise
+            self._sleep(0.001 + random.random() * 0.01)  # the other connection's switch or schema takes ~1 ms
 
     def _open(self) -> sqlite3.Connection:
         """Connect and create the tables on first use (not in __init__, so a missing file is reported, not raised)."""
         db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None, check_same_thread=False)
         try:
-            db.execute("PRAGMA journal_mode=WAL")
+            self._use_wal(db)
             db.execute("PRAGMA synchronous=NORMAL")
             db.execute("BEGIN IMMEDIATE")
             for statement in SCHEMA.split(";"):

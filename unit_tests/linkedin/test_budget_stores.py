@@ -6,8 +6,10 @@ of them gets a slot without waiting — no read-modify-write race lets one more 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import multiprocessing
+import sqlite3
 import time
 
 import pytest
@@ -146,6 +148,30 @@ def test_parallel_processes_never_book_more_than_the_limit_at_once(kind, tmp_pat
     assert len(waits) == 120
     assert sum(1 for w in waits if w == 0) <= 60  # the first window holds at most the limit
     assert sum(1 for w in waits if w < 99) == 60  # and exactly the limit: the others wait a window
+
+
+def test_a_new_sqlite_file_another_sync_is_creating_is_waited_for_not_reported_unreachable(tmp_path):
+    """Syncs starting together on a new budget file: while one holds a lock on the file, not yet in WAL mode, SQLite
+    refuses the other's switch to WAL at once, without its busy handler. That is a wait, not a lost store (which would
+    send the sync on a local budget beside the shared one: 429s)."""
+    path = tmp_path / "budget.sqlite"
+    first = sqlite3.connect(path, isolation_level=None)
+    first.execute("BEGIN IMMEDIATE")
+    first.execute("CREATE TABLE first_sync (x)")  # the other sync, writing the new file
+    pauses = []
+
+    def sleep(seconds):
+        pauses.append(seconds)
+        if first.in_transaction:
+            first.execute("COMMIT")  # the other sync is done meanwhile
+
+    store = SqliteStore(str(path), sleep=sleep)
+    grant = store.reserve("m", "m:c", Limits(per_window=2, window_seconds=10, per_day=100), NOON)
+    assert grant.granted and grant.wait == 0 and grant.used_today == 1
+    assert len(pauses) == 1 and 0 < pauses[0] < 0.1
+    first.close()
+    with contextlib.closing(sqlite3.connect(path)) as later:
+        assert later.execute("PRAGMA journal_mode").fetchone() == ("wal",)
 
 
 def test_an_unreachable_redis_is_named_without_its_password():
