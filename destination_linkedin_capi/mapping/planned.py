@@ -30,7 +30,6 @@ _time_ns = time.time_ns
 _fromisoformat = dt.datetime.fromisoformat
 _NAIVE_EPOCH = dt.datetime(1970, 1, 1)
 _UTC_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
-_ONE_MS = dt.timedelta(milliseconds=1)
 #: orjson reads integers below -2**63 or above 2**64 - 1 as floats: no float inside this bound is one of them.
 _BIG_INT_FLOAT = 2.0**63
 _nfc = unicodedata.normalize
