@@ -26,10 +26,10 @@ from typing import Any
 import orjson
 
 from bench import common
-from destination_linkedin_capi import normalize
-from destination_linkedin_capi.catalog import read_catalog
-from destination_linkedin_capi.config import ConnectorConfig
-from destination_linkedin_capi.session import WriteSession
+from destination_linkedin_capi.airbyte.catalog import read_catalog
+from destination_linkedin_capi.config.connector import ConnectorConfig
+from destination_linkedin_capi.mapping import normalize
+from destination_linkedin_capi.write.session import WriteSession
 
 _UTC_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 _EVENTS = {"leads": "LEAD", "purchases": "PURCHASE", "signups": "SIGN_UP"}

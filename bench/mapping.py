@@ -62,9 +62,9 @@ def package_at(revision: str, directory: Path) -> str:
 
 def mapper_functions(package: str, directory: Path) -> dict[str, MapFunction]:
     """Each sample stream's mapping function, from `package` (this one or a copy)."""
-    config_module: ModuleType = importlib.import_module(f"{package}.config")
-    catalog_module: ModuleType = importlib.import_module(f"{package}.catalog")
-    mapping_module: ModuleType = importlib.import_module(f"{package}.mapping")
+    config_module: ModuleType = importlib.import_module(f"{package}.config.connector")
+    catalog_module: ModuleType = importlib.import_module(f"{package}.airbyte.catalog")
+    mapping_module: ModuleType = importlib.import_module(f"{package}.mapping.mapper")
     config = config_module.ConnectorConfig.parse(common.connector_config(None))
     _, catalog_path = common.write_files(directory, common.connector_config(None))
     streams = catalog_module.read_catalog(str(catalog_path))

@@ -22,9 +22,9 @@ from bench import common
 
 TARGET = """
 import logging, sys
-from destination_linkedin_capi.config import ConnectorConfig
-from destination_linkedin_capi.catalog import read_catalog
-from destination_linkedin_capi.session import WriteSession
+from destination_linkedin_capi.config.connector import ConnectorConfig
+from destination_linkedin_capi.airbyte.catalog import read_catalog
+from destination_linkedin_capi.write.session import WriteSession
 logging.getLogger("airbyte").setLevel(logging.WARNING)
 config, catalog, data = sys.argv[1:4]
 import orjson

@@ -20,9 +20,10 @@ import orjson
 
 from bench import common
 from destination_linkedin_capi import constants as c
-from destination_linkedin_capi.catalog import read_catalog
-from destination_linkedin_capi.config import ConnectorConfig
-from destination_linkedin_capi.mapping import ConversionEvent, RecordMapper
+from destination_linkedin_capi.airbyte.catalog import read_catalog
+from destination_linkedin_capi.config.connector import ConnectorConfig
+from destination_linkedin_capi.mapping.mapper import RecordMapper
+from destination_linkedin_capi.mapping.results import ConversionEvent
 
 
 def elements(count: int, directory: Path) -> list[dict[str, Any]]:

@@ -28,9 +28,9 @@ from typing import Any
 import orjson
 
 from bench import common
-from destination_linkedin_capi.catalog import read_catalog
-from destination_linkedin_capi.config import ConnectorConfig
-from destination_linkedin_capi.session import WriteSession
+from destination_linkedin_capi.airbyte.catalog import read_catalog
+from destination_linkedin_capi.config.connector import ConnectorConfig
+from destination_linkedin_capi.write.session import WriteSession
 
 # (wall seconds, connector CPU seconds, sandbox CPU seconds or None)
 Run = tuple[float, float, float | None]

@@ -9,7 +9,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from destination_linkedin_capi.retry import retry_after_seconds
+from destination_linkedin_capi.linkedin.retry import retry_after_seconds
 
 
 class ConnectorError(Exception):

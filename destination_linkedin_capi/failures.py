@@ -12,8 +12,8 @@ import datetime as dt
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException, FailureType
 
 from destination_linkedin_capi import constants as c
-from destination_linkedin_capi.cancel import SyncCancelled
-from destination_linkedin_capi.config import ConnectorConfig
+from destination_linkedin_capi.airbyte.cancel import SyncCancelled
+from destination_linkedin_capi.config.connector import ConnectorConfig
 from destination_linkedin_capi.errors import (
     AuthenticationError,
     ConfigError,
@@ -26,7 +26,7 @@ from destination_linkedin_capi.errors import (
     TransportError,
     VersionSunsetError,
 )
-from destination_linkedin_capi.retry import plural
+from destination_linkedin_capi.linkedin.retry import plural
 
 _TOKEN_PROBLEMS = {
     "INVALID_ACCESS_TOKEN": "is not valid",

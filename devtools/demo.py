@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from destination_linkedin_capi.mapping import REJECTION_REASONS
+from destination_linkedin_capi.mapping.reasons import REJECTION_REASONS
 from devtools.rejected_rows import describe as describe_rejected
 from devtools.sample_data import ACCOUNT as ACCOUNT_ID
 from devtools.sample_data import STREAMS, bad_records, catalog, generate_lines

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from destination_linkedin_capi.mapping import REJECTION_REASONS
+from destination_linkedin_capi.mapping.reasons import REJECTION_REASONS
 from devtools.demo import SERVICE_KEY
 from devtools.sample_data import ACCOUNT
 from integration_tests.writing import ROOT

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import logging
 
-from destination_linkedin_capi.auth import PROPAGATION_WAIT_SECONDS, make_token_provider
-from destination_linkedin_capi.client import LinkedInClient
-from destination_linkedin_capi.config import ConnectorConfig
-from destination_linkedin_capi.rules import resolve_rules
+from destination_linkedin_capi.config.connector import ConnectorConfig
+from destination_linkedin_capi.linkedin.auth import PROPAGATION_WAIT_SECONDS, make_token_provider
+from destination_linkedin_capi.linkedin.client import LinkedInClient
+from destination_linkedin_capi.linkedin.rules import resolve_rules
 from devtools.sample_data import ACCOUNT
 
 logger = logging.getLogger("airbyte")

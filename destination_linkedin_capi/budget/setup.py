@@ -12,7 +12,8 @@ from urllib.parse import urlsplit
 
 from destination_linkedin_capi.budget.base import BudgetStore
 from destination_linkedin_capi.budget.process import ProcessStore
-from destination_linkedin_capi.config import (
+from destination_linkedin_capi.budget.request_budget import RequestBudget
+from destination_linkedin_capi.config.connector import (
     AccessTokenCredentials,
     ConnectorConfig,
     OAuth2Credentials,
@@ -20,7 +21,6 @@ from destination_linkedin_capi.config import (
     SqliteBudget,
     TokenIdCredentials,
 )
-from destination_linkedin_capi.throttle import RequestBudget
 
 HASH_CHARS = 16  # 64 bits of a SHA-256: enough to keep members apart, far too few to learn the secret from
 

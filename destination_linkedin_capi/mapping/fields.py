@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from destination_linkedin_capi import constants as c
-from destination_linkedin_capi.paths import Step, is_nested, parse_path, path_text
+from destination_linkedin_capi.mapping.paths import Step, is_nested, parse_path, path_text
 
 # Recognised top-level record fields for each `field_mappings` LinkedIn field, in priority order.
 RECOGNISED_FIELDS: dict[str, tuple[str, ...]] = {

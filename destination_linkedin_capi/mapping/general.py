@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from destination_linkedin_capi import constants as c
-from destination_linkedin_capi import normalize as n
+from destination_linkedin_capi.mapping import normalize as n
 from destination_linkedin_capi.mapping import reasons
 from destination_linkedin_capi.mapping.fields import (
     RAW_IDS,

@@ -13,8 +13,8 @@ import re
 from typing import Any
 
 from destination_linkedin_capi import constants as c
+from destination_linkedin_capi.mapping.normalize import is_sha256_hex
 from destination_linkedin_capi.mapping.settings import Settings
-from destination_linkedin_capi.normalize import is_sha256_hex
 
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _ZERO_UUID = "00000000-0000-0000-0000-000000000000"  # what a device sends when ad tracking is limited

@@ -7,15 +7,15 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from destination_linkedin_capi.config import ConnectorConfig
+from destination_linkedin_capi.config.connector import ConnectorConfig
 from destination_linkedin_capi.mapping.consent import ConsentCheck
 from destination_linkedin_capi.mapping.fields import Layout, Plan, dig, layout_of
 from destination_linkedin_capi.mapping.general import map_general
+from destination_linkedin_capi.mapping.paths import Step, is_nested, parse_path
 from destination_linkedin_capi.mapping.planned import Planned, map_planned, plan_event
 from destination_linkedin_capi.mapping.results import ConversionEvent, Rejection
 from destination_linkedin_capi.mapping.routing import Route, Router, StreamInfo
 from destination_linkedin_capi.mapping.settings import Settings
-from destination_linkedin_capi.paths import Step, is_nested, parse_path
 
 # The cache is bounded by size, not by entries: a key set holds its key strings alive, and sparse or wide
 # sources (1,000 records of 10,000 distinct keys) would otherwise keep gigabytes. The cache holds at most

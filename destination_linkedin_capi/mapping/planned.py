@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 
 from destination_linkedin_capi import constants as c
-from destination_linkedin_capi import normalize as n
+from destination_linkedin_capi.mapping import normalize as n
 from destination_linkedin_capi.mapping.fields import ID_BIT, IDENTIFIERS, Plan, blank
 from destination_linkedin_capi.mapping.identifiers import google_aid_user_id, ip_user_id
 from destination_linkedin_capi.mapping.reasons import MAX_FUTURE_SKEW_MS

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from destination_linkedin_capi import normalize as n
+from destination_linkedin_capi.mapping import normalize as n
 from destination_linkedin_capi.mapping import reasons
 from destination_linkedin_capi.mapping.fields import Layout, dig, source_name
 from destination_linkedin_capi.mapping.results import Rejection

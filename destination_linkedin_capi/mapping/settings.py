@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable, Mapping
 
 from destination_linkedin_capi import constants as c
-from destination_linkedin_capi.config import ConnectorConfig, EventConfig
+from destination_linkedin_capi.config.connector import ConnectorConfig, EventConfig
 
 
 def wall_clock_ms() -> int:

@@ -25,8 +25,8 @@ from typing import Any
 
 import orjson
 
-from destination_linkedin_capi.input_lines import descriptor_key
-from destination_linkedin_capi.rejected.settings import Storage
+from destination_linkedin_capi.airbyte.input import descriptor_key
+from destination_linkedin_capi.config.storage import Storage
 from destination_linkedin_capi.rejected.store import Backend, backend
 from destination_linkedin_capi.report import StreamKey
 

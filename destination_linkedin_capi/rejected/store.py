@@ -13,8 +13,8 @@ import uuid
 from pathlib import Path
 from typing import Protocol
 
+from destination_linkedin_capi.config.storage import LocalStorage, S3Storage, Storage
 from destination_linkedin_capi.errors import ConfigError, ConnectorError, TransportError
-from destination_linkedin_capi.rejected.settings import LocalStorage, S3Storage, Storage
 
 PROBE_DIR = "_airbyte_check"
 

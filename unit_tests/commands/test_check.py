@@ -9,9 +9,9 @@ import pytest
 import requests
 from airbyte_cdk.models import Status
 
-from destination_linkedin_capi import check as check_module
-from destination_linkedin_capi.check import refresh_token_warning, run_check
-from destination_linkedin_capi.config import ConnectorConfig
+from destination_linkedin_capi.commands import check as check_module
+from destination_linkedin_capi.commands.check import refresh_token_warning, run_check
+from destination_linkedin_capi.config.connector import ConnectorConfig
 from destination_linkedin_capi.failures import version_warning
 from unit_tests.linkedin_mocks import (
     ACCESS_TOKEN,

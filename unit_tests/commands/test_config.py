@@ -2,7 +2,7 @@
 
 import pytest
 
-from destination_linkedin_capi.config import ConnectorConfig, parse_conversion_mapping, parse_stream_events
+from destination_linkedin_capi.config.connector import ConnectorConfig, parse_conversion_mapping, parse_stream_events
 from destination_linkedin_capi.errors import ConfigError
 
 

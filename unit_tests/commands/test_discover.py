@@ -18,8 +18,11 @@ import yaml
 from airbyte_protocol_dataclasses.models import AirbyteMessage, DestinationSyncMode, Type
 from serpyco_rs import Serializer
 
-from destination_linkedin_capi.config import ConnectorConfig
-from destination_linkedin_capi.mapping import RECOGNISED_FIELDS, ConversionEvent, RecordMapper, StreamInfo
+from destination_linkedin_capi.config.connector import ConnectorConfig
+from destination_linkedin_capi.mapping.fields import RECOGNISED_FIELDS
+from destination_linkedin_capi.mapping.mapper import RecordMapper
+from destination_linkedin_capi.mapping.results import ConversionEvent
+from destination_linkedin_capi.mapping.routing import StreamInfo
 from unit_tests import linkedin_mocks as mocks
 from unit_tests.conftest import ROOT, run_cli
 
@@ -188,8 +191,13 @@ def test_metadata_declares_data_activation_and_discover_answers(write_json):
 
 
 def test_existing_rules_become_protocol_valid_operations_that_write_routes_to():
-    from destination_linkedin_capi.discover import destination_catalog, rule_events, rule_object_name, rule_of_object
-    from destination_linkedin_capi.rules import Rule
+    from destination_linkedin_capi.commands.discover import (
+        destination_catalog,
+        rule_events,
+        rule_object_name,
+        rule_of_object,
+    )
+    from destination_linkedin_capi.linkedin.rules import Rule
 
     config = ConnectorConfig.parse(base(TOKEN_ID, conversion_events=["LEAD"]))
     rules = [
@@ -233,13 +241,13 @@ def _rules_url(start: int = 0) -> str:
 
 
 def _existing_rules(clock):
-    from destination_linkedin_capi.discover import existing_rules
+    from destination_linkedin_capi.commands.discover import existing_rules
 
     return existing_rules(ConnectorConfig.parse(mocks.config("token_id")), clock=clock, sleep=clock.sleep)
 
 
 def test_discover_lists_existing_rules_through_the_short_deadline_client():
-    from destination_linkedin_capi.discover import DISCOVER_RETRY_SECONDS
+    from destination_linkedin_capi.commands.discover import DISCOVER_RETRY_SECONDS
 
     clock = mocks.FakeClock()
     with requests_mock.Mocker(case_sensitive=True) as m:
@@ -256,7 +264,7 @@ def test_discover_lists_existing_rules_through_the_short_deadline_client():
 
 
 def test_discover_stops_within_its_deadline_when_linkedin_never_answers():
-    from destination_linkedin_capi.discover import DISCOVER_RETRY_SECONDS
+    from destination_linkedin_capi.commands.discover import DISCOVER_RETRY_SECONDS
 
     clock, timeouts = mocks.FakeClock(), []
     with requests_mock.Mocker(case_sensitive=True) as m:
@@ -271,7 +279,7 @@ def test_discover_stops_within_its_deadline_when_linkedin_never_answers():
 
 def test_discover_stops_within_its_deadline_when_linkedin_keeps_failing():
     """503 after 503: the retries stop at the deadline, not after a sync's 600 s."""
-    from destination_linkedin_capi.discover import DISCOVER_RETRY_SECONDS
+    from destination_linkedin_capi.commands.discover import DISCOVER_RETRY_SECONDS
 
     clock = mocks.FakeClock()
     with requests_mock.Mocker(case_sensitive=True) as m:
@@ -283,7 +291,7 @@ def test_discover_stops_within_its_deadline_when_linkedin_keeps_failing():
 
 
 def test_discover_stops_within_its_deadline_when_the_token_service_never_answers():
-    from destination_linkedin_capi.discover import DISCOVER_RETRY_SECONDS
+    from destination_linkedin_capi.commands.discover import DISCOVER_RETRY_SECONDS
 
     clock, timeouts = mocks.FakeClock(), []
     with requests_mock.Mocker(case_sensitive=True) as m:

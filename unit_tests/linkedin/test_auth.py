@@ -8,16 +8,16 @@ import pytest
 import requests
 from airbyte_cdk.utils.airbyte_secrets_utils import filter_secrets
 
-from destination_linkedin_capi import auth
-from destination_linkedin_capi.auth import (
+from destination_linkedin_capi.config.connector import ConnectorConfig
+from destination_linkedin_capi.errors import AuthenticationError, ConfigError, TransportError
+from destination_linkedin_capi.linkedin import auth
+from destination_linkedin_capi.linkedin.auth import (
     OAuth2Provider,
     StaticTokenProvider,
     TokenIdProvider,
     make_token_provider,
 )
-from destination_linkedin_capi.client import LinkedInClient
-from destination_linkedin_capi.config import ConnectorConfig
-from destination_linkedin_capi.errors import AuthenticationError, ConfigError, TransportError
+from destination_linkedin_capi.linkedin.client import LinkedInClient
 from unit_tests.linkedin_mocks import (
     ACCESS_TOKEN,
     ACCOUNT,

@@ -8,13 +8,13 @@ import types
 
 import pytest
 
-from destination_linkedin_capi.auth import StaticTokenProvider
 from destination_linkedin_capi.budget import sqlite_store
 from destination_linkedin_capi.budget.redis_store import RedisStore
+from destination_linkedin_capi.budget.request_budget import FALLBACK_SHARE, RequestBudget
 from destination_linkedin_capi.budget.sqlite_store import SqliteStore
-from destination_linkedin_capi.client import LinkedInClient
 from destination_linkedin_capi.errors import DailyBudgetExhaustedError
-from destination_linkedin_capi.throttle import FALLBACK_SHARE, RequestBudget
+from destination_linkedin_capi.linkedin.auth import StaticTokenProvider
+from destination_linkedin_capi.linkedin.client import LinkedInClient
 from unit_tests.redis_server import RedisServer
 
 

@@ -5,8 +5,6 @@ import json
 import pytest
 import requests
 
-from destination_linkedin_capi.auth import StaticTokenProvider
-from destination_linkedin_capi.client import LinkedInClient
 from destination_linkedin_capi.errors import (
     AuthenticationError,
     ForbiddenError,
@@ -16,6 +14,8 @@ from destination_linkedin_capi.errors import (
     TransportError,
     VersionSunsetError,
 )
+from destination_linkedin_capi.linkedin.auth import StaticTokenProvider
+from destination_linkedin_capi.linkedin.client import LinkedInClient
 
 BASE = "https://api.example.test"
 EVENTS = f"{BASE}/rest/conversionEvents"

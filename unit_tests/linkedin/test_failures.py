@@ -6,7 +6,7 @@ import pytest
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException, FailureType
 
 from destination_linkedin_capi import failures
-from destination_linkedin_capi.config import ConnectorConfig
+from destination_linkedin_capi.config.connector import ConnectorConfig
 from destination_linkedin_capi.errors import (
     ConfigError,
     DailyBudgetExhaustedError,

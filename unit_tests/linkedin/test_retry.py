@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from destination_linkedin_capi.retry import BACKOFF_CAP, CONNECT_TIMEOUT, RetryPolicy, retry_after_seconds
+from destination_linkedin_capi.linkedin.retry import BACKOFF_CAP, CONNECT_TIMEOUT, RetryPolicy, retry_after_seconds
 
 
 class Clock:

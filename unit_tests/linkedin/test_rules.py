@@ -8,11 +8,11 @@ import pytest
 import requests
 import requests_mock
 
-from destination_linkedin_capi.auth import StaticTokenProvider
-from destination_linkedin_capi.client import LinkedInClient
-from destination_linkedin_capi.config import ConnectorConfig
+from destination_linkedin_capi.config.connector import ConnectorConfig
 from destination_linkedin_capi.errors import ConfigError, RetriesExhaustedError
-from destination_linkedin_capi.rules import Rule, list_rules, plan, resolve_rules
+from destination_linkedin_capi.linkedin.auth import StaticTokenProvider
+from destination_linkedin_capi.linkedin.client import LinkedInClient
+from destination_linkedin_capi.linkedin.rules import Rule, list_rules, plan, resolve_rules
 from unit_tests.linkedin_mocks import (
     ACCOUNT,
     ACCOUNT_URN,

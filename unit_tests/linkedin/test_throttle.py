@@ -5,8 +5,8 @@ import datetime as dt
 
 import pytest
 
+from destination_linkedin_capi.budget.request_budget import RequestBudget, next_utc_midnight
 from destination_linkedin_capi.errors import DailyBudgetExhaustedError
-from destination_linkedin_capi.throttle import RequestBudget, next_utc_midnight
 
 
 class FakeTime:

@@ -10,10 +10,10 @@ import pytest
 from airbyte_cdk.utils.airbyte_secrets_utils import filter_secrets
 
 from destination_linkedin_capi import constants as c
-from destination_linkedin_capi.auth import OAuth2Provider, TokenIdProvider
-from destination_linkedin_capi.client import LinkedInClient
-from destination_linkedin_capi.config import ConnectorConfig
+from destination_linkedin_capi.config.connector import ConnectorConfig
 from destination_linkedin_capi.errors import ConfigError, TransportError
+from destination_linkedin_capi.linkedin.auth import OAuth2Provider, TokenIdProvider
+from destination_linkedin_capi.linkedin.client import LinkedInClient
 from destination_linkedin_capi.safety import check_url, register_secret
 from unit_tests.linkedin_mocks import ACCOUNT, API, OAUTH, TOKEN_ID, TOKEN_SERVICE, FakeClock, config
 

@@ -6,17 +6,12 @@ import json
 import re
 from pathlib import Path
 
-from destination_linkedin_capi.config import ConnectorConfig
-from destination_linkedin_capi.mapping import (
-    NOTE_REASONS,
-    RECOGNISED_FIELDS,
-    REJECTION_REASONS,
-    ConversionEvent,
-    RecordMapper,
-    Rejection,
-    StreamInfo,
-)
-from destination_linkedin_capi.mapping.fields import TARGETS
+from destination_linkedin_capi.config.connector import ConnectorConfig
+from destination_linkedin_capi.mapping.fields import RECOGNISED_FIELDS, TARGETS
+from destination_linkedin_capi.mapping.mapper import RecordMapper
+from destination_linkedin_capi.mapping.reasons import NOTE_REASONS, REJECTION_REASONS
+from destination_linkedin_capi.mapping.results import ConversionEvent, Rejection
+from destination_linkedin_capi.mapping.routing import StreamInfo
 
 DOC = (Path(__file__).resolve().parents[2] / "docs" / "mapping.md").read_text(encoding="utf-8")
 NOW = 1788350400000  # 2026-09-02T12:00:00Z

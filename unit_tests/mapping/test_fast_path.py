@@ -10,8 +10,8 @@ import orjson
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from destination_linkedin_capi.mapping import ConversionEvent, RecordMapper
-from destination_linkedin_capi.mapping.mapper import LAYOUT_CACHE_KEYS, MAX_CACHED_KEY_SET
+from destination_linkedin_capi.mapping.mapper import LAYOUT_CACHE_KEYS, MAX_CACHED_KEY_SET, RecordMapper
+from destination_linkedin_capi.mapping.results import ConversionEvent
 from devtools.sample_data import generate_lines
 from unit_tests.mapping.test_properties import NOW, mapper, plausible_records, records, streams
 

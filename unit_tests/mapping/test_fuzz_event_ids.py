@@ -11,7 +11,7 @@ import orjson
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from destination_linkedin_capi.normalize import canonical_json, derived_event_id, event_id_prefix
+from destination_linkedin_capi.mapping.normalize import canonical_json, derived_event_id, event_id_prefix
 
 JSON_VALUES = st.recursive(
     st.none()

@@ -10,9 +10,9 @@ import json
 import orjson
 import pytest
 
-from destination_linkedin_capi.config import ConnectorConfig
+from destination_linkedin_capi.config.connector import ConnectorConfig
 from destination_linkedin_capi.errors import ConfigError
-from destination_linkedin_capi.mapping import ConversionEvent, Rejection
+from destination_linkedin_capi.mapping.results import ConversionEvent, Rejection
 from unit_tests.mapping.test_table import BASE, Case, build_mapper, element, email_id, rec
 
 GAID = "38400000-8cf0-11bd-b23e-10b96e40000d"

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from destination_linkedin_capi import normalize as n
+from destination_linkedin_capi.mapping import normalize as n
 
 
 @pytest.mark.parametrize(

@@ -10,9 +10,11 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from destination_linkedin_capi import normalize as n
-from destination_linkedin_capi.mapping import ConversionEvent, RecordMapper, planned
+from destination_linkedin_capi.mapping import normalize as n
+from destination_linkedin_capi.mapping import planned
 from destination_linkedin_capi.mapping.fields import blank
+from destination_linkedin_capi.mapping.mapper import RecordMapper
+from destination_linkedin_capi.mapping.results import ConversionEvent
 from unit_tests.mapping.test_properties import CONFIG, STREAMS
 
 

@@ -8,10 +8,11 @@ import logging
 import pytest
 
 from destination_linkedin_capi import DestinationLinkedinCapi
-from destination_linkedin_capi.config import ConnectorConfig
+from destination_linkedin_capi.config.connector import ConnectorConfig
 from destination_linkedin_capi.errors import ConfigError
-from destination_linkedin_capi.mapping import ConversionEvent, RecordMapper
-from destination_linkedin_capi.paths import parse_path, path_text
+from destination_linkedin_capi.mapping.mapper import RecordMapper
+from destination_linkedin_capi.mapping.paths import parse_path, path_text
+from destination_linkedin_capi.mapping.results import ConversionEvent
 from unit_tests.mapping.test_table import BASE, NOW
 from unit_tests.write.test_destination_write import CONFIG, catalog, record, state
 

@@ -14,16 +14,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from destination_linkedin_capi.config import ConnectorConfig
-from destination_linkedin_capi.mapping import (
-    NOTE_REASONS,
-    RECOGNISED_FIELDS,
-    REJECTION_REASONS,
-    ConversionEvent,
-    RecordMapper,
-    Rejection,
-    StreamInfo,
-)
+from destination_linkedin_capi.config.connector import ConnectorConfig
+from destination_linkedin_capi.mapping.fields import RECOGNISED_FIELDS
+from destination_linkedin_capi.mapping.mapper import RecordMapper
+from destination_linkedin_capi.mapping.reasons import NOTE_REASONS, REJECTION_REASONS
+from destination_linkedin_capi.mapping.results import ConversionEvent, Rejection
+from destination_linkedin_capi.mapping.routing import StreamInfo
 
 NOW = 1795176000000  # 2026-11-20T12:00:00Z
 API_VERSION = "202607"

@@ -14,15 +14,11 @@ from typing import Any
 
 import pytest
 
-from destination_linkedin_capi.config import ConnectorConfig
-from destination_linkedin_capi.mapping import (
-    NOTE_REASONS,
-    REJECTION_REASONS,
-    ConversionEvent,
-    RecordMapper,
-    Rejection,
-    StreamInfo,
-)
+from destination_linkedin_capi.config.connector import ConnectorConfig
+from destination_linkedin_capi.mapping.mapper import RecordMapper
+from destination_linkedin_capi.mapping.reasons import NOTE_REASONS, REJECTION_REASONS
+from destination_linkedin_capi.mapping.results import ConversionEvent, Rejection
+from destination_linkedin_capi.mapping.routing import StreamInfo
 
 NOW = 1795176000000
 T10 = 1795168800000  # 2026-11-20T10:00:00Z

@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 
 from destination_linkedin_capi import constants as c
-from destination_linkedin_capi.mapping import NOTE_REASONS, REJECTION_REASONS
+from destination_linkedin_capi.mapping.reasons import NOTE_REASONS, REJECTION_REASONS
 from unit_tests.conftest import ROOT
 
 PACKAGE = ROOT / "destination_linkedin_capi"
@@ -49,7 +49,7 @@ def normalized(text: str) -> str:
 
 
 def connector_modules() -> list[Path]:
-    modules = [*PACKAGE.glob("*.py"), *PACKAGE.glob("rejected/*.py")]  # rejected/: the storage sentences
+    modules = [*PACKAGE.glob("*.py"), *PACKAGE.glob("*/*.py")]
     return sorted(path for path in modules if path.name not in NOT_THE_CONNECTOR)
 
 
@@ -161,8 +161,8 @@ def _constant_args(module: str, method: str, position: int) -> set[str]:
 
 def outcome_codes() -> set[str]:
     """Every code a record or message can be counted under in the sync summary."""
-    rejected = _constant_args("session.py", "reject", 2) | _constant_args("writer.py", "record_rejected", 2)
-    ignored = _constant_args("session.py", "record_ignored", 0) | _constant_args("input_lines.py", "record_ignored", 0)
+    rejected = _constant_args("write/session.py", "reject", 2) | _constant_args("write/writer.py", "record_rejected", 2)
+    ignored = _constant_args("write/session.py", "record_ignored", 0) | _constant_args("airbyte/input.py", "record_ignored", 0)
     return set(REJECTION_REASONS) | set(NOTE_REASONS) | rejected | ignored
 
 

@@ -8,9 +8,9 @@ import logging
 import pytest
 from airbyte_cdk.models import ConfiguredAirbyteCatalogSerializer
 
-from destination_linkedin_capi.catalog import catalog_streams, read_catalog, streams_of
+from destination_linkedin_capi.airbyte.catalog import catalog_streams, read_catalog, streams_of
 from destination_linkedin_capi.errors import ConfigError
-from destination_linkedin_capi.mapping import StreamInfo
+from destination_linkedin_capi.mapping.routing import StreamInfo
 
 CATALOG = {
     "streams": [

@@ -7,7 +7,7 @@ import copy
 
 from airbyte_cdk.models import AirbyteMessageSerializer, OrchestratorType, Type
 
-from destination_linkedin_capi.config_updates import ConfigUpdates
+from destination_linkedin_capi.airbyte.config_updates import ConfigUpdates
 from unit_tests.linkedin_mocks import CLIENT_SECRET, REFRESH_TOKEN, config
 
 NEW = "AQR-rotated-refresh-token-SECRET-9"

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from destination_linkedin_capi.elements import EncodedElements, PreviewElements
+from destination_linkedin_capi.write.elements import EncodedElements, PreviewElements
 
 text = st.text(max_size=12)
 payload = st.fixed_dictionaries(

@@ -24,10 +24,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from linkedin_capi_sandbox import Sandbox
 
-from destination_linkedin_capi.config import ConnectorConfig
-from destination_linkedin_capi.mapping import REJECTION_REASONS, StreamInfo
+from destination_linkedin_capi.config.connector import ConnectorConfig
+from destination_linkedin_capi.mapping.reasons import REJECTION_REASONS
+from destination_linkedin_capi.mapping.routing import StreamInfo
 from destination_linkedin_capi.report import SyncReport
-from destination_linkedin_capi.session import WriteSession
+from destination_linkedin_capi.write.session import WriteSession
 from devtools.sample_data import ACCOUNT
 
 TOKEN = "fuzz-token"

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from destination_linkedin_capi import input_lines
+from destination_linkedin_capi.airbyte import input as input_lines
 
 
 def lines_of(items) -> list[bytes]:

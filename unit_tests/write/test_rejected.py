@@ -10,13 +10,13 @@ from typing import Any
 
 import pytest
 
-from destination_linkedin_capi.config import ConnectorConfig
+from destination_linkedin_capi.config.connector import ConnectorConfig
+from destination_linkedin_capi.config.storage import LocalStorage, S3Storage, parse_storage
 from destination_linkedin_capi.errors import ConfigError
 from destination_linkedin_capi.rejected.output import PART_BYTES, RejectedOutput, RejectionWindows
-from destination_linkedin_capi.rejected.settings import LocalStorage, S3Storage, parse_storage
 from destination_linkedin_capi.rejected.store import StorageError, backend, probe
 from destination_linkedin_capi.report import SyncReport
-from destination_linkedin_capi.writer import BatchWriter
+from destination_linkedin_capi.write.writer import BatchWriter
 from unit_tests.s3_server import SECRET, s3_server  # noqa: F401 - the fixture
 
 LEADS = (None, "leads")

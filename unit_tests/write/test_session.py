@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException, FailureType
 
-from destination_linkedin_capi.config import ConnectorConfig
-from destination_linkedin_capi.input_lines import message_lines
-from destination_linkedin_capi.mapping import StreamInfo
-from destination_linkedin_capi.session import WriteSession
+from destination_linkedin_capi.airbyte.input import message_lines
+from destination_linkedin_capi.config.connector import ConnectorConfig
+from destination_linkedin_capi.mapping.routing import StreamInfo
+from destination_linkedin_capi.write.session import WriteSession
 
 STREAMS = {(None, "leads"): StreamInfo(primary_key=(("id",),)), ("crm", "leads"): StreamInfo()}
 WHEN = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 3600))

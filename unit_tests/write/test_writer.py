@@ -19,9 +19,9 @@ from destination_linkedin_capi.errors import (
     TransientElementsError,
     error_from_response,
 )
+from destination_linkedin_capi.linkedin.retry import RetryPolicy
 from destination_linkedin_capi.report import SyncReport
-from destination_linkedin_capi.retry import RetryPolicy
-from destination_linkedin_capi.writer import CHUNK_EVENTS, BatchWriter
+from destination_linkedin_capi.write.writer import CHUNK_EVENTS, BatchWriter
 
 STREAM = (None, "orders")
 

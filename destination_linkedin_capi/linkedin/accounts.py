@@ -10,8 +10,8 @@ from typing import Any
 from urllib.parse import quote
 
 from destination_linkedin_capi import constants as c
-from destination_linkedin_capi.client import LinkedInClient
 from destination_linkedin_capi.errors import TransportError
+from destination_linkedin_capi.linkedin.client import LinkedInClient
 
 PAGE_SIZE = 100
 MAX_PAGES = 1000

@@ -20,14 +20,14 @@ import requests
 
 from destination_linkedin_capi import constants as c
 from destination_linkedin_capi import failures
-from destination_linkedin_capi.config import (
+from destination_linkedin_capi.config.connector import (
     AccessTokenCredentials,
     ConnectorConfig,
     OAuth2Credentials,
     TokenIdCredentials,
 )
 from destination_linkedin_capi.errors import ConfigError, TransportError
-from destination_linkedin_capi.retry import RetryPolicy, retry_after_seconds
+from destination_linkedin_capi.linkedin.retry import RetryPolicy, retry_after_seconds
 from destination_linkedin_capi.safety import is_header_safe, register_secret
 
 logger = logging.getLogger("airbyte")

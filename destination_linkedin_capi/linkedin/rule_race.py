@@ -11,12 +11,12 @@ from __future__ import annotations
 import logging
 
 from destination_linkedin_capi import constants as c
-from destination_linkedin_capi.accounts import encoded
 from destination_linkedin_capi.budget.base import StoreUnavailable
-from destination_linkedin_capi.client import LinkedInClient
-from destination_linkedin_capi.config import ConnectorConfig
+from destination_linkedin_capi.config.connector import ConnectorConfig
 from destination_linkedin_capi.errors import ConnectorError
-from destination_linkedin_capi.rules import Resolution, create_once, list_rules, ours
+from destination_linkedin_capi.linkedin.accounts import encoded
+from destination_linkedin_capi.linkedin.client import LinkedInClient
+from destination_linkedin_capi.linkedin.rules import Resolution, create_once, list_rules, ours
 
 #: The lock's lease: longer than listing and creating a rule take, short enough that a killed holder's lock
 #: frees soon. A holder slower than this is still safe: convergence removes a duplicate.

@@ -14,9 +14,7 @@ from typing import Any
 
 from destination_linkedin_capi import constants as c
 from destination_linkedin_capi import failures
-from destination_linkedin_capi.accounts import CAMPAIGN_URN_PREFIX, campaign_ids, encoded, paged, urn_id
-from destination_linkedin_capi.client import LinkedInClient
-from destination_linkedin_capi.config import ConnectorConfig, EventConfig
+from destination_linkedin_capi.config.connector import ConnectorConfig, EventConfig
 from destination_linkedin_capi.errors import (
     ConfigError,
     ForbiddenError,
@@ -25,6 +23,8 @@ from destination_linkedin_capi.errors import (
     RetriesExhaustedError,
     TransportError,
 )
+from destination_linkedin_capi.linkedin.accounts import CAMPAIGN_URN_PREFIX, campaign_ids, encoded, paged, urn_id
+from destination_linkedin_capi.linkedin.client import LinkedInClient
 
 CONVERSIONS_API = "CONVERSIONS_API"
 #: Tries at creating one rule; between tries the rules are listed again (with the client's usual retries).
@@ -257,7 +257,7 @@ def resolve_rules(config: ConnectorConfig, client: LinkedInClient, logger: loggi
     Otherwise unmapped events get a reused or newly created rule, then the optional campaign association.
     Raises ConfigError with one sentence when a rule cannot be had; LinkedIn/transport errors propagate typed.
     """
-    from destination_linkedin_capi.rule_race import find_or_create  # it builds on this module's functions
+    from destination_linkedin_capi.linkedin.rule_race import find_or_create  # it builds on this module's functions
 
     if not config.can_manage_rules:
         resolved = {key: event.rule_id for key, event in config.events.items() if event.rule_id is not None}

@@ -15,7 +15,7 @@ import orjson
 from airbyte_cdk.models import ConfiguredAirbyteCatalog, ConfiguredAirbyteCatalogSerializer
 
 from destination_linkedin_capi.errors import ConfigError
-from destination_linkedin_capi.mapping import StreamInfo
+from destination_linkedin_capi.mapping.routing import StreamInfo
 from destination_linkedin_capi.report import StreamKey, stream_label
 
 logger = logging.getLogger("airbyte")

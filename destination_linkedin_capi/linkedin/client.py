@@ -20,8 +20,7 @@ from requests.adapters import HTTPAdapter
 
 from destination_linkedin_capi import constants as c
 from destination_linkedin_capi import failures
-from destination_linkedin_capi.auth import TokenProvider
-from destination_linkedin_capi.elements import EncodedElements
+from destination_linkedin_capi.budget.request_budget import RequestBudget
 from destination_linkedin_capi.errors import (
     AuthenticationError,
     ConfigError,
@@ -32,8 +31,9 @@ from destination_linkedin_capi.errors import (
     error_from_response,
     is_transient_status,
 )
-from destination_linkedin_capi.retry import RetryPolicy
-from destination_linkedin_capi.throttle import RequestBudget
+from destination_linkedin_capi.linkedin.auth import TokenProvider
+from destination_linkedin_capi.linkedin.retry import RetryPolicy
+from destination_linkedin_capi.write.elements import EncodedElements
 
 logger = logging.getLogger("airbyte")
 

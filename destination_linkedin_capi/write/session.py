@@ -18,14 +18,9 @@ import orjson
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 from destination_linkedin_capi import failures
-from destination_linkedin_capi.auth import TokenProvider, make_token_provider
-from destination_linkedin_capi.budget.setup import make_budget
-from destination_linkedin_capi.cancel import CANCEL_GRACE_SECONDS, Cancellation, SyncCancelled
-from destination_linkedin_capi.client import LinkedInClient
-from destination_linkedin_capi.config import ConnectorConfig
-from destination_linkedin_capi.config_updates import ConfigUpdates
-from destination_linkedin_capi.discover import rule_events
-from destination_linkedin_capi.input_lines import (
+from destination_linkedin_capi.airbyte.cancel import CANCEL_GRACE_SECONDS, Cancellation, SyncCancelled
+from destination_linkedin_capi.airbyte.config_updates import ConfigUpdates
+from destination_linkedin_capi.airbyte.input import (
     NotStrictJson,
     StateCounts,
     exact,
@@ -36,12 +31,19 @@ from destination_linkedin_capi.input_lines import (
     record_stream,
     salvage,
 )
-from destination_linkedin_capi.mapping import RecordMapper, Rejection, StreamInfo
+from destination_linkedin_capi.budget.request_budget import RequestBudget
+from destination_linkedin_capi.budget.setup import make_budget
+from destination_linkedin_capi.commands.discover import rule_events
+from destination_linkedin_capi.config.connector import ConnectorConfig
+from destination_linkedin_capi.linkedin.auth import TokenProvider, make_token_provider
+from destination_linkedin_capi.linkedin.client import LinkedInClient
+from destination_linkedin_capi.linkedin.rules import resolve_rules
+from destination_linkedin_capi.mapping.mapper import RecordMapper
+from destination_linkedin_capi.mapping.results import Rejection
+from destination_linkedin_capi.mapping.routing import StreamInfo
 from destination_linkedin_capi.rejected.output import RejectedOutput, run_id
 from destination_linkedin_capi.report import StreamKey, SyncReport
-from destination_linkedin_capi.rules import resolve_rules
-from destination_linkedin_capi.throttle import RequestBudget
-from destination_linkedin_capi.writer import CHUNK_EVENTS, BatchWriter
+from destination_linkedin_capi.write.writer import CHUNK_EVENTS, BatchWriter
 
 logger = logging.getLogger("airbyte")
 

@@ -25,18 +25,18 @@ from airbyte_cdk.utils.airbyte_secrets_utils import filter_secrets
 
 from destination_linkedin_capi import constants as c
 from destination_linkedin_capi import failures
-from destination_linkedin_capi.accounts import WRITER_ROLES, account_roles, campaign_ids
-from destination_linkedin_capi.auth import TokenProvider
+from destination_linkedin_capi.airbyte.config_updates import ConfigUpdates
 from destination_linkedin_capi.budget.base import StoreUnavailable
 from destination_linkedin_capi.budget.setup import make_budget
-from destination_linkedin_capi.client import LinkedInClient
-from destination_linkedin_capi.command_client import COMMAND_RETRY_SECONDS, command_client
-from destination_linkedin_capi.config import ConnectorConfig
-from destination_linkedin_capi.config_updates import ConfigUpdates
+from destination_linkedin_capi.config.connector import ConnectorConfig
 from destination_linkedin_capi.errors import ConfigError, ConnectorError, ForbiddenError
 from destination_linkedin_capi.failures import version_warning
+from destination_linkedin_capi.linkedin.accounts import WRITER_ROLES, account_roles, campaign_ids
+from destination_linkedin_capi.linkedin.auth import TokenProvider
+from destination_linkedin_capi.linkedin.client import LinkedInClient
+from destination_linkedin_capi.linkedin.command_client import COMMAND_RETRY_SECONDS, command_client
+from destination_linkedin_capi.linkedin.rules import CONVERSIONS_API, Rule, get_rule, list_rules, plan
 from destination_linkedin_capi.rejected.store import probe
-from destination_linkedin_capi.rules import CONVERSIONS_API, Rule, get_rule, list_rules, plan
 
 #: `check` gives up on an unresponsive LinkedIn or token service after this long, not the sync's limit.
 CHECK_RETRY_SECONDS = COMMAND_RETRY_SECONDS

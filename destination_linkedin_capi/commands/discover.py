@@ -19,12 +19,12 @@ from typing import Any
 import requests
 
 from destination_linkedin_capi import constants as c
-from destination_linkedin_capi.command_client import COMMAND_RETRY_SECONDS, command_client
-from destination_linkedin_capi.config import ConnectorConfig, EventConfig
-from destination_linkedin_capi.config_updates import ConfigUpdates
+from destination_linkedin_capi.airbyte.config_updates import ConfigUpdates
+from destination_linkedin_capi.config.connector import ConnectorConfig, EventConfig
 from destination_linkedin_capi.errors import ConfigError, ConnectorError
-from destination_linkedin_capi.mapping import StreamInfo
-from destination_linkedin_capi.rules import Rule, list_rules, plan
+from destination_linkedin_capi.linkedin.command_client import COMMAND_RETRY_SECONDS, command_client
+from destination_linkedin_capi.linkedin.rules import Rule, list_rules, plan
+from destination_linkedin_capi.mapping.routing import StreamInfo
 
 logger = logging.getLogger("airbyte")
 #: `discover` gives up on an unresponsive LinkedIn or token service after this long (as `check` does).

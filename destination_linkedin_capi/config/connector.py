@@ -21,10 +21,10 @@ import jsonschema
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from destination_linkedin_capi import constants as c
+from destination_linkedin_capi.config.storage import parse_storage
 from destination_linkedin_capi.errors import ConfigError
 from destination_linkedin_capi.iso import CURRENCY_CODES
-from destination_linkedin_capi.paths import is_nested, parse_path
-from destination_linkedin_capi.rejected.settings import parse_storage
+from destination_linkedin_capi.mapping.paths import is_nested, parse_path
 from destination_linkedin_capi.safety import check_url, is_header_safe
 
 EVENT_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.-]*")

@@ -21,12 +21,12 @@ from typing import Any
 import orjson
 
 from destination_linkedin_capi import masking
-from destination_linkedin_capi.delivery import BatchDelivery, SendBatch
-from destination_linkedin_capi.elements import EncodedElements, PreviewElements
 from destination_linkedin_capi.errors import ConfigError, ConnectorError
+from destination_linkedin_capi.linkedin.retry import RetryPolicy
 from destination_linkedin_capi.rejected.output import RejectedOutput
 from destination_linkedin_capi.report import StreamKey, SyncReport
-from destination_linkedin_capi.retry import RetryPolicy
+from destination_linkedin_capi.write.delivery import BatchDelivery, SendBatch
+from destination_linkedin_capi.write.elements import EncodedElements, PreviewElements
 
 logger = logging.getLogger("airbyte")
 

@@ -13,7 +13,6 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from destination_linkedin_capi import failures
-from destination_linkedin_capi.elements import EncodedElements
 from destination_linkedin_capi.errors import (
     ConfigError,
     NotConversionsApiRuleError,
@@ -22,7 +21,8 @@ from destination_linkedin_capi.errors import (
     RetriesExhaustedError,
     TransientElementsError,
 )
-from destination_linkedin_capi.retry import Attempts, plural
+from destination_linkedin_capi.linkedin.retry import Attempts, plural
+from destination_linkedin_capi.write.elements import EncodedElements
 
 logger = logging.getLogger("airbyte")
 

@@ -13,9 +13,9 @@ from collections.abc import Callable
 
 import requests
 
-from destination_linkedin_capi.auth import TokenProvider, make_token_provider
-from destination_linkedin_capi.client import LinkedInClient
-from destination_linkedin_capi.config import ConnectorConfig
+from destination_linkedin_capi.config.connector import ConnectorConfig
+from destination_linkedin_capi.linkedin.auth import TokenProvider, make_token_provider
+from destination_linkedin_capi.linkedin.client import LinkedInClient
 
 #: How long `check` and `discover` wait for an unresponsive LinkedIn or token service, not a sync's limit.
 COMMAND_RETRY_SECONDS = 20.0

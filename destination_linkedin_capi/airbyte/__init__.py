@@ -1,0 +1,1 @@
+"""Airbyte's side of a write: input lines, the configured catalog, STATE and its destinationStats, config updates, cancellation."""

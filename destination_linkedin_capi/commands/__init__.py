@@ -1,0 +1,1 @@
+"""The commands other than write: check and data-activation discover (the write path imports neither)."""
