@@ -24,13 +24,12 @@ from airbyte_cdk.models import (
 from airbyte_cdk.utils.airbyte_secrets_utils import get_secrets, update_secrets
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException, FailureType
 
-from destination_linkedin_capi.airbyte.cancel import SyncCancelled
 from destination_linkedin_capi.airbyte.catalog import catalog_streams, read_catalog
 from destination_linkedin_capi.airbyte.input import message_lines
 from destination_linkedin_capi.commands.check import run_check
 from destination_linkedin_capi.commands.discover import destination_catalog, existing_rules
 from destination_linkedin_capi.config.connector import ConnectorConfig
-from destination_linkedin_capi.errors import ConfigError
+from destination_linkedin_capi.errors import ConfigError, SyncCancelled
 from destination_linkedin_capi.safety import register_secret
 from destination_linkedin_capi.write.session import WriteSession
 

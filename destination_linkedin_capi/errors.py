@@ -6,6 +6,7 @@ The writer and `check` branch on these types, never on HTTP codes or message tex
 from __future__ import annotations
 
 import re
+import signal
 from collections.abc import Mapping
 from typing import Any
 
@@ -174,3 +175,15 @@ class DailyBudgetExhaustedError(ConnectorError):
     def __init__(self, message: str, resets_at: float) -> None:
         super().__init__(message)
         self.resets_at = resets_at
+
+
+class SyncCancelled(ConnectorError):
+    """The sync was cancelled by a signal; `str()` is the sentence for the user."""
+
+    def __init__(self, signum: int) -> None:
+        self.signum = signum
+        self.signal_name = signal.Signals(signum).name
+        super().__init__(
+            f"The sync was cancelled ({self.signal_name}); every state emitted covers only records LinkedIn settled, "
+            "and the next sync resumes from the last one."
+        )

@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from airbyte_cdk.utils.traced_exception import AirbyteTracedException, FailureType
-
 from destination_linkedin_capi import constants as c
-from destination_linkedin_capi.airbyte.cancel import SyncCancelled
 from destination_linkedin_capi.config.connector import ConnectorConfig
 from destination_linkedin_capi.errors import (
     AuthenticationError,
@@ -23,6 +20,7 @@ from destination_linkedin_capi.errors import (
     LinkedInApiError,
     RequestRefusedError,
     RetriesExhaustedError,
+    SyncCancelled,
     TransportError,
     VersionSunsetError,
 )
@@ -121,21 +119,14 @@ def sentence(error: BaseException, config: ConnectorConfig, doing: str | None = 
     return f"Could not {doing}: {error}"
 
 
-def failure_type(error: BaseException) -> FailureType:
-    """config_error: the user must change something; transient_error: Airbyte retries; system_error: a bug or an
-    answer the connector does not expect."""
+def failure_type(error: BaseException) -> str:
+    """The Airbyte failure type: config_error (the user must change something), transient_error (Airbyte retries)
+    or system_error (a bug, or an answer the connector does not expect)."""
     if isinstance(error, _CONFIG):
-        return FailureType.config_error
+        return "config_error"
     if isinstance(error, _TRANSIENT):
-        return FailureType.transient_error
-    return FailureType.system_error
-
-
-def traced(error: BaseException, config: ConnectorConfig) -> AirbyteTracedException:
-    """The Airbyte error that ends a sync: the sentence and failure type of `error`."""
-    if not isinstance(error, ConnectorError):
-        return AirbyteTracedException.from_exception(error)
-    return AirbyteTracedException(message=sentence(error, config), failure_type=failure_type(error))
+        return "transient_error"
+    return "system_error"
 
 
 # --- the token issuers (auth.py): a CDP's token service, LinkedIn's OAuth service ----------------------------

@@ -13,7 +13,6 @@ import json
 import re
 from urllib.parse import urlsplit
 
-from airbyte_cdk.utils.airbyte_secrets_utils import add_to_secrets
 from urllib3.util import parse_url
 
 from destination_linkedin_capi.errors import ConfigError
@@ -94,6 +93,11 @@ def register_secret(value: str) -> None:
     """Register a secret with the CDK's secret filter in every form it could be printed in: as given, stripped,
     JSON-, repr- and ascii-escaped, and each long enough piece between whitespace or control characters (an
     error text may quote a header with its line break escaped, or cut at it)."""
+    # Imported here, not at the top: the config and the LinkedIn client import this module, and neither may load the
+    # Airbyte CDK (1 s of start-up) for the sandbox, the benchmarks or a library user; a secret only exists in a
+    # process that runs the connector, which has loaded the CDK already.
+    from airbyte_cdk.utils.airbyte_secrets_utils import add_to_secrets
+
     forms = {value, value.strip(), json.dumps(value)[1:-1], json.dumps(value, ensure_ascii=False)[1:-1]}
     forms.update((repr(value)[1:-1], ascii(value)[1:-1]))
     forms.update(re.split(r"[\s\x00-\x1f\x7f-\x9f]+", value))

@@ -16,23 +16,11 @@ from collections.abc import Callable, Iterator
 from types import FrameType
 from typing import Any
 
-from destination_linkedin_capi.errors import ConnectorError
+from destination_linkedin_capi.errors import SyncCancelled
 
 #: How long the request in flight may take to finish once the sync is cancelled; then it is abandoned.
 CANCEL_GRACE_SECONDS = 5.0
 SIGNALS = (signal.SIGTERM, signal.SIGINT)
-
-
-class SyncCancelled(ConnectorError):
-    """The sync was cancelled by a signal; `str()` is the sentence for the user."""
-
-    def __init__(self, signum: int) -> None:
-        self.signum = signum
-        self.signal_name = signal.Signals(signum).name
-        super().__init__(
-            f"The sync was cancelled ({self.signal_name}); every state emitted covers only records LinkedIn settled, "
-            "and the next sync resumes from the last one."
-        )
 
 
 class Cancellation:

@@ -1,9 +1,2 @@
-"""Where the request budget is counted: this process, an SQLite file (one host) or Redis (a fleet).
-
-`throttle.RequestBudget` is the face the client uses; `budget.setup.make_budget` builds it from the config.
-"""
-
-from destination_linkedin_capi.budget.base import BudgetStore, Grant, Limits, StoreUnavailable, Usage
-from destination_linkedin_capi.budget.process import ProcessStore
-
-__all__ = ["BudgetStore", "Grant", "Limits", "ProcessStore", "StoreUnavailable", "Usage"]
+"""What outlives one sync, kept in one store the user chooses: this process, an SQLite file (one host) or Redis (a
+fleet). `request_budget.RequestBudget` is the face the LinkedIn client uses; `setup.make_budget` builds it."""

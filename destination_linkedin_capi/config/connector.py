@@ -208,7 +208,7 @@ class _RawConfig(_Model):
     oauth_base_url: str = c.DEFAULT_OAUTH_BASE_URL
     # Identifiers added in 2026 (docs/mapping.md §3)
     hash_ip_addresses: bool = False
-    # Rejected records and consent (issue 13): parsed in rejected/settings.py and mapping/consent.py.
+    # Rejected records and consent: parsed in config/storage.py and mapping/consent.py.
     object_storage_config: dict[str, Any] | None = None
     consent_field: Annotated[str, Field(min_length=1)] | None = None
     consent_values: list[str | int | bool] = list(c.DEFAULT_CONSENT_VALUES)
@@ -348,6 +348,30 @@ class ConnectorConfig:
             raise ConfigError(
                 "Associate campaigns is 'listed' but Campaign IDs is empty; list at least one campaign ID."
             )
+        # The plain settings, as validated (spec.json describes each one).
+        self.api_version: str = raw.api_version
+        self.dry_run: bool = raw.dry_run
+        self.invalid_record_policy: str = raw.invalid_record_policy
+        self.event_name_field: str = raw.event_name_field
+        self.event_age_margin_minutes: int = raw.event_age_margin_minutes
+        self.hash_ip_addresses: bool = raw.hash_ip_addresses
+        self.consent_field: str | None = raw.consent_field
+        self.consent_values: list[str | int | bool] = raw.consent_values
+        self.batch_size: int = raw.batch_size
+        self.batch_max_age_seconds: int = raw.batch_max_age_seconds
+        self.max_retry_seconds: int = raw.max_retry_seconds
+        self.read_timeout_seconds: int = raw.read_timeout_seconds
+        self.requests_per_minute: int = raw.requests_per_minute
+        self.requests_per_day: int = raw.requests_per_day
+        self.sync_requests_per_day: int | None = raw.sync_requests_per_day
+        self.throttle_window_seconds: float = raw.throttle_window_seconds
+        self.request_budget: ProcessBudget | SqliteBudget | RedisBudget = raw.request_budget
+        self.rule_name_prefix: str = raw.rule_name_prefix
+        self.rule_attribution_type: str = raw.rule_attribution_type
+        self.rule_post_click_window: int = raw.rule_post_click_window
+        self.rule_view_through_window: int = raw.rule_view_through_window
+        self.campaign_association: str = raw.campaign_association
+        self.campaign_ids: list[str] = raw.campaign_ids
 
     def _events(self, mapping: dict[str, int]) -> dict[str, EventConfig]:
         selected = list(self.raw.conversion_events)
@@ -406,10 +430,6 @@ class ConnectorConfig:
     @property
     def can_manage_rules(self) -> bool:
         return not isinstance(self.credentials, AccessTokenCredentials)
-
-    def __getattr__(self, name: str) -> Any:
-        # Plain settings (batch_size, api_version, dry_run, ...) read straight from the validated model.
-        return getattr(self.raw, name)
 
     @classmethod
     def parse(cls, config: Mapping[str, Any]) -> ConnectorConfig:

@@ -18,7 +18,7 @@ import orjson
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 from destination_linkedin_capi import failures
-from destination_linkedin_capi.airbyte.cancel import CANCEL_GRACE_SECONDS, Cancellation, SyncCancelled
+from destination_linkedin_capi.airbyte.cancel import CANCEL_GRACE_SECONDS, Cancellation
 from destination_linkedin_capi.airbyte.config_updates import ConfigUpdates
 from destination_linkedin_capi.airbyte.input import (
     NotStrictJson,
@@ -31,10 +31,12 @@ from destination_linkedin_capi.airbyte.input import (
     record_stream,
     salvage,
 )
+from destination_linkedin_capi.airbyte.trace import traced
 from destination_linkedin_capi.budget.request_budget import RequestBudget
 from destination_linkedin_capi.budget.setup import make_budget
 from destination_linkedin_capi.commands.discover import rule_events
 from destination_linkedin_capi.config.connector import ConnectorConfig
+from destination_linkedin_capi.errors import SyncCancelled
 from destination_linkedin_capi.linkedin.auth import TokenProvider, make_token_provider
 from destination_linkedin_capi.linkedin.client import LinkedInClient
 from destination_linkedin_capi.linkedin.rules import resolve_rules
@@ -161,7 +163,7 @@ class WriteSession:
                 cancelled = self._cancel()
                 if self._updates is not None:
                     self._updates.flush()  # a rotated refresh token must outlive a cancelled sync too
-                raise failures.traced(cancelled, self.config) from cancelled
+                raise traced(cancelled, self.config) from cancelled
             if self.writer is not None:
                 self.writer.fatal = self.writer.fatal or error
                 with contextlib.suppress(BaseException):  # the first error is the one to report
@@ -171,7 +173,7 @@ class WriteSession:
             self._log_summary()
             if isinstance(error, AirbyteTracedException):
                 raise
-            raise failures.traced(error, self.config) from error
+            raise traced(error, self.config) from error
         self._log_summary()
         return self.report
 

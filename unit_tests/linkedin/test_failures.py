@@ -6,12 +6,14 @@ import pytest
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException, FailureType
 
 from destination_linkedin_capi import failures
+from destination_linkedin_capi.airbyte import trace
 from destination_linkedin_capi.config.connector import ConnectorConfig
 from destination_linkedin_capi.errors import (
     ConfigError,
     DailyBudgetExhaustedError,
     RequestRefusedError,
     RetriesExhaustedError,
+    SyncCancelled,
     TransportError,
     error_from_response,
 )
@@ -86,17 +88,18 @@ def test_the_connectors_own_sentences_pass_through_and_a_bug_is_named_by_step():
 @pytest.mark.parametrize(
     "error, expected",
     [
-        (answer(401), FailureType.config_error),
-        (answer(403), FailureType.config_error),
-        (answer(426), FailureType.config_error),
-        (ConfigError("x"), FailureType.config_error),
-        (RetriesExhaustedError("x"), FailureType.transient_error),
-        (RequestRefusedError("x"), FailureType.transient_error),
-        (TransportError("x"), FailureType.transient_error),
-        (DailyBudgetExhaustedError("x", 0.0), FailureType.transient_error),
-        (answer(404), FailureType.system_error),
-        (answer(400, "bad"), FailureType.system_error),
-        (KeyError("x"), FailureType.system_error),
+        (answer(401), "config_error"),
+        (answer(403), "config_error"),
+        (answer(426), "config_error"),
+        (ConfigError("x"), "config_error"),
+        (RetriesExhaustedError("x"), "transient_error"),
+        (RequestRefusedError("x"), "transient_error"),
+        (TransportError("x"), "transient_error"),
+        (DailyBudgetExhaustedError("x", 0.0), "transient_error"),
+        (answer(404), "system_error"),
+        (answer(400, "bad"), "system_error"),
+        (KeyError("x"), "system_error"),
+        (SyncCancelled(15), "transient_error"),
     ],
 )
 def test_failure_types(error, expected):
@@ -104,16 +107,16 @@ def test_failure_types(error, expected):
 
 
 def test_traced_carries_sentence_and_type():
-    traced = failures.traced(answer(403, "nope"), ACCESS_CONFIG)
+    traced = trace.traced(answer(403, "nope"), ACCESS_CONFIG)
     assert isinstance(traced, AirbyteTracedException)
     assert traced.failure_type == FailureType.config_error
     assert traced.message == failures.sentence(answer(403, "nope"), ACCESS_CONFIG)
-    assert failures.traced(TransportError("no answer"), ACCESS_CONFIG).failure_type == FailureType.transient_error
+    assert trace.traced(TransportError("no answer"), ACCESS_CONFIG).failure_type == FailureType.transient_error
 
 
 def test_an_unexpected_exception_stays_a_system_error_with_its_type():
     error = KeyError("field")
-    traced = failures.traced(error, ACCESS_CONFIG)
+    traced = trace.traced(error, ACCESS_CONFIG)
     assert traced.failure_type == FailureType.system_error
     assert traced._exception is error  # the CDK prints its type and stack trace: a bug stays visible
 

@@ -8,7 +8,8 @@ import threading
 
 import pytest
 
-from destination_linkedin_capi.airbyte.cancel import Cancellation, SyncCancelled
+from destination_linkedin_capi.airbyte.cancel import Cancellation
+from destination_linkedin_capi.errors import SyncCancelled
 
 
 def test_a_signal_raises_in_the_main_thread_while_armed():

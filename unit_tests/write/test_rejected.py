@@ -312,8 +312,8 @@ def test_an_unreachable_or_failing_store_is_transient_and_a_refusal_is_not():
     assert _transient(EndpointConnectionError(endpoint_url="http://127.0.0.1:1"))
     assert _transient(answer(503, "SlowDown")) and _transient(answer(500, "InternalError"))
     assert not _transient(answer(403, "AccessDenied")) and not _transient(answer(404, "NoSuchBucket"))
-    assert failure_type(StorageUnavailableError("…")).value == "transient_error"
-    assert failure_type(StorageError("…")).value == "config_error"
+    assert failure_type(StorageUnavailableError("…")) == "transient_error"
+    assert failure_type(StorageError("…")) == "config_error"
 
 
 def test_windows_forget_the_boundaries_of_emitted_states():
