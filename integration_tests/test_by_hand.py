@@ -2,21 +2,20 @@
 
 The commands are read out of README.md, not restated here: the sandbox command of the first code block is
 started as the README says, then every line of the second block runs in a shell from the repository root.
-The only change made to them is the virtualenv: `.venv/bin/` becomes the directory of the Python running
-the tests (the same directory under `make test`).
+The changes made to them: `.venv/bin/` becomes the directory of the Python running the tests (the same directory
+under `make test`), and the sandbox takes a free port instead of the README's 8787 (a user's own sandbox may hold
+it), with the by-hand config copied and pointed at that port.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import re
 import selectors
 import shlex
 import subprocess
 import sys
-import tempfile
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -50,17 +49,15 @@ def venv(command: str) -> str:
 
 
 @contextlib.contextmanager
-def port_lock() -> Iterator[None]:
-    """The README names a fixed port: test runs of other checkouts on this machine take turns."""
-    with open(Path(tempfile.gettempdir()) / f"linkedin-capi-by-hand-{BY_HAND_PORT}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        yield
-
-
-@contextlib.contextmanager
 def readme_sandbox(command: str) -> Iterator[str]:
+    readme_port = f"--port {BY_HAND_PORT}"
+    assert readme_port in command
     process = subprocess.Popen(
-        shlex.split(venv(command)), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        shlex.split(venv(command.replace(readme_port, "--port 0"))),
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         assert process.stdout is not None
@@ -86,7 +83,7 @@ def test_the_by_hand_files_are_the_sample_connection():
     assert json.loads((BY_HAND / "catalog.json").read_text()) == catalog()
 
 
-def test_the_readme_by_hand_commands_run_against_the_sandbox():
+def test_the_readme_by_hand_commands_run_against_the_sandbox(tmp_path):
     sandbox_block, commands_block = readme_blocks()
     (sandbox_command,) = sandbox_block.strip().splitlines()
     commands = [line for line in commands_block.strip().splitlines() if line.strip()]
@@ -100,10 +97,13 @@ def test_the_readme_by_hand_commands_run_against_the_sandbox():
     written = ROOT / "messages.jsonl"
     existed = written.exists()
     outputs = {}
-    with port_lock(), readme_sandbox(sandbox_command) as url:
-        assert url == f"http://127.0.0.1:{BY_HAND_PORT}"
+    with readme_sandbox(sandbox_command) as url:
+        config = json.loads((BY_HAND / "config.json").read_text())
+        config.update(api_base_url=url, oauth_base_url=url)
+        (tmp_path / "config.json").write_text(json.dumps(config))
         try:
             for line in commands:
+                line = line.replace("devtools/by_hand/config.json", str(tmp_path / "config.json"))
                 done = subprocess.run(["bash", "-c", venv(line)], cwd=ROOT, capture_output=True, text=True, timeout=120)
                 assert done.returncode == 0, f"{line}\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}"
                 outputs[shlex.split(line)[2]] = done.stdout

@@ -80,9 +80,9 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
         deadline = time.monotonic() + 60
         while True:
             try:
-                requests.get(endpoint, timeout=1)
+                requests.get(endpoint, timeout=5)
                 break
-            except requests.ConnectionError:
+            except requests.RequestException:  # refused, or a read timeout while the server starts on a busy machine
                 if proc.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(f"moto_server did not start (exit {proc.poll()})") from None
                 time.sleep(0.2)

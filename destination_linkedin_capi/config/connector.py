@@ -340,6 +340,15 @@ class ConnectorConfig:
                 f"Default currency '{self.default_currency}' is not an ISO 4217 currency code (e.g. USD, EUR)."
             )
         self.rejected_storage = parse_storage(raw.object_storage_config)
+        if (
+            raw.consent_field is not None
+            and is_nested(raw.consent_field.strip())
+            and not parse_path(raw.consent_field.strip())
+        ):
+            raise ConfigError(
+                "Consent field is not a valid path; write keys separated by dots and list positions in brackets, e.g. "
+                "consents[0].granted."
+            )
         if raw.consent_field is not None and not raw.consent_values:
             raise ConfigError(
                 "Consent values is empty; list the values that mean consent was granted, e.g. true, granted."

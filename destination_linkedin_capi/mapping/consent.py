@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from destination_linkedin_capi.mapping.fields import dig
+from destination_linkedin_capi.mapping.paths import parse_path
 from destination_linkedin_capi.mapping.results import Rejection
 
 
@@ -31,7 +32,8 @@ class ConsentCheck:
 
     def __init__(self, field: str, values: Iterable[Any]) -> None:
         self._field = field.strip()
-        self._path = tuple(self._field.split("."))
+        # the path grammar of Field mappings: keys and list positions (`consents[0].granted`), checked by the config
+        self._path = parse_path(self._field) or (self._field,)
         self._granted = frozenset(token for token in map(consent_token, values) if token)
         self._shown_values = ", ".join(sorted(self._granted))
 

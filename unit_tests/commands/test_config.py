@@ -225,3 +225,14 @@ def test_currency_and_field_mapping_rules():
 def test_listed_campaigns_need_ids():
     with pytest.raises(ConfigError, match="Campaign IDs is empty"):
         ConnectorConfig.parse(access_token_config(campaign_association="listed"))
+
+
+@pytest.mark.parametrize("path", ["consents[0].granted", "consent.ad_storage", "consent"])
+def test_consent_field_takes_the_field_mapping_path_grammar(path):
+    assert ConnectorConfig.parse(access_token_config(consent_field=path)).consent_field == path
+
+
+@pytest.mark.parametrize("path", ["consents[x].granted", "consents..granted", "consents[0"])
+def test_a_malformed_consent_path_is_a_config_error(path):
+    with pytest.raises(ConfigError, match=r"Consent field is not a valid path.*consents\[0\]\.granted"):
+        ConnectorConfig.parse(access_token_config(consent_field=path))

@@ -452,6 +452,18 @@ CASES = [
         config={"consent_field": "consent.ad_storage"},
     ),
     Case(
+        "consent-list-position-sent",
+        rec(consents=[{"granted": True}, {"granted": False}]),
+        element(),
+        config={"consent_field": "consents[0].granted"},
+    ),
+    Case(
+        "consent-other-list-position-rejected",
+        rec(consents=[{"granted": True}, {"granted": False}]),
+        "no_consent",
+        config={"consent_field": "consents[1].granted"},
+    ),
+    Case(
         "consent-custom-values",
         rec(consent="yes"),
         "no_consent",
