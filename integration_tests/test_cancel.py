@@ -20,6 +20,7 @@ from typing import Any
 import orjson
 import pytest
 
+from devtools.sample_data import access_token_config as sample_access_token_config
 from devtools.sample_data import catalog, generate_lines
 from integration_tests.writing import (
     ROOT,
@@ -137,3 +138,29 @@ def test_a_closed_stdout_ends_the_sync_instead_of_hanging(sandbox, tmp_path: Pat
                 proc.wait()
     assert code != 0
     assert len(sandbox.event_ids()) < 3_000  # it stopped, rather than sending on into a closed pipe
+
+
+def test_ctrl_c_while_the_connector_starts_ends_quietly(tmp_path):
+    """SIGINT while the Airbyte CDK is still being imported: exit 130 without a KeyboardInterrupt traceback. The
+    interpreter reports each import it completes (`-X importtime`), so the signal is sent once the CDK's import
+    has begun, whatever the machine's load."""
+    command = write_command(tmp_path, sample_access_token_config(TOKEN, "http://127.0.0.1:9"))
+    proc = subprocess.Popen(
+        [command[0], "-X", "importtime", *command[1:]],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stderr is not None
+    seen = []
+    for line in proc.stderr:
+        seen.append(line)
+        if b"airbyte_cdk" in line:
+            proc.send_signal(signal.SIGINT)
+            break
+    out, err = proc.communicate(timeout=60)
+    errors = b"".join(seen) + err
+    assert b"airbyte_cdk" in b"".join(seen), "the CDK's import was never seen"
+    assert proc.returncode == 128 + signal.SIGINT
+    assert b"Traceback" not in errors and b"KeyboardInterrupt" not in errors, errors[-2000:]
+    assert out == b""
