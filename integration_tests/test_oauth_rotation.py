@@ -6,6 +6,10 @@ and the new one only inside the CONTROL message (which the platform must store).
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +20,7 @@ from devtools.sample_data import catalog, generate_lines
 from integration_tests.writing import (
     ACCOUNT,
     MINTED_TOKEN,
+    ROOT,
     RULES,
     WriteRun,
     access_token_config,
@@ -118,3 +123,38 @@ def test_check_reports_a_rotated_token_before_its_status(sandbox, tmp_path: Path
     statuses = [m["connectionStatus"] for m in messages if m["type"] == "CONNECTION_STATUS"]
     assert statuses[0]["status"] == "SUCCEEDED", statuses
     assert new_token not in stderr
+
+
+def test_a_sync_killed_right_after_the_rotation_has_handed_the_new_token_over(sandbox, tmp_path: Path):
+    """The CONTROL message goes out the moment LinkedIn rotates the refresh token, not at the next STATE: here the
+    source has sent no STATE yet and keeps its stdout open when the sync is killed, as an evicted pod would be."""
+    config = {**oauth_config(sandbox), "batch_max_age_seconds": 1}
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    (tmp_path / "catalog.json").write_text(json.dumps(catalog()))
+    command = [sys.executable, str(ROOT / "main.py"), "write", "--config", str(tmp_path / "config.json")]
+    proc = subprocess.Popen(
+        [*command, "--catalog", str(tmp_path / "catalog.json")],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+    assert proc.stdin is not None and proc.stdout is not None
+    proc.stdin.write(b"".join(line + b"\n" for line in generate_lines(20, bad=False, state_every=1000)))
+    proc.stdin.flush()  # stdin stays open: the source has more to send
+    printed: list[dict[str, Any]] = []
+    reader = threading.Thread(target=lambda: printed.extend(map(json.loads, proc.stdout)), daemon=True)  # type: ignore[arg-type]
+    reader.start()
+    deadline = time.monotonic() + 60
+    while not control_messages(printed) and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.1)
+    proc.kill()
+    proc.wait(10)
+    reader.join(10)
+    assert control_messages(printed), "no CONTROL message before the sync was killed"
+    assert not [m for m in printed if m["type"] == "STATE"]
+    updated, _ = new_config_of([*printed, {"type": "STATE"}], FIRST_REFRESH_TOKEN)
+
+    # The platform kept that config: the next sync runs on it.
+    after = sync(tmp_path, updated, "after")
+    assert after.code == 0, after.output
+    assert parse_summary(after.logs).sent == 300

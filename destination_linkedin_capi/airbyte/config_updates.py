@@ -1,7 +1,8 @@
 """A refresh token LinkedIn rotated must outlive this process: the platform stores the config, so the
 connector hands it the whole updated config in an Airbyte CONTROL message of type CONNECTOR_CONFIG
-(built with the CDK's `create_connector_config_control_message`), once per new token, before the next
-STATE — otherwise the platform's next sync would start from the dead token (docs/authentication.md).
+(built with the CDK's `create_connector_config_control_message`), once per new token, the moment LinkedIn
+rotates it — otherwise a sync that dies before its end would leave the platform with the dead token
+(docs/authentication.md). A flush before each STATE and at the end stays as a backstop.
 
 The message carries secrets by design (the platform stores them, as the CDK's own config observer does);
 every log line stays masked, since the new token is registered with the secret filter when it arrives.
@@ -30,6 +31,9 @@ class ConfigUpdates:
         self._emit = emit
         self._reported: str | None = None
         self._lock = threading.Lock()
+        watch = getattr(tokens, "watch_rotation", None)  # only the OAuth provider rotates tokens
+        if watch is not None:
+            watch(self.flush)
 
     def flush(self) -> None:
         """Emit the CONTROL message if the refresh token changed since the last one (cheap when it did not)."""

@@ -304,6 +304,7 @@ class OAuth2Provider(_MintingProvider):
         self._url = oauth_base_url.rstrip("/") + c.OAUTH_TOKEN_PATH
         #: The refresh token LinkedIn answered in place of the configured one, once it has rotated it.
         self.rotated_refresh_token: str | None = None
+        self._on_rotation: Callable[[], None] | None = None
         register_secret(client_secret)
         register_secret(refresh_token)
 
@@ -331,14 +332,22 @@ class OAuth2Provider(_MintingProvider):
         new_refresh_token = body.get("refresh_token")
         if isinstance(new_refresh_token, str) and new_refresh_token.strip():
             register_secret(new_refresh_token)
-            if new_refresh_token.strip() != self._refresh_token:
-                self.rotated_refresh_token = new_refresh_token.strip()  # config_updates.py reports it to Airbyte
+            rotated = new_refresh_token.strip() != self._refresh_token
             self._refresh_token = new_refresh_token.strip()
+            if rotated:
+                self.rotated_refresh_token = self._refresh_token
+                if self._on_rotation is not None:
+                    self._on_rotation()  # at once: the old refresh token is dead from now on
         expires_in = _seconds(body.get("expires_in"))
         refresh_expires_in = _seconds(body.get("refresh_token_expires_in"))
         self.scopes = _scopes(body.get("scope"))
         self.refresh_token_expires_at = now + refresh_expires_in if refresh_expires_in else None
         return IssuedToken(access_token, now, now + expires_in if expires_in else None)
+
+    def watch_rotation(self, callback: Callable[[], None]) -> None:
+        """Call `callback` the moment LinkedIn rotates the refresh token (airbyte/config_updates.py hands the new one
+        to Airbyte then, so a sync that dies right after does not leave the platform with a revoked token)."""
+        self._on_rotation = callback
 
     def _issuer(self) -> str:
         return f"LinkedIn's OAuth service at {_where(self._url)}"
