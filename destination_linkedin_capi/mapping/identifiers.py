@@ -41,6 +41,7 @@ class Identifier:
 
     @property
     def matching_key(self) -> list[str]:
+        """The fields discover lists as one way to match: all of them together."""
         return [f.name for f in self.fields if f.description is not None]
 
 
