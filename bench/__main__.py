@@ -7,7 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from bench import docs, fleet, floor, mapping, memory, profile, quota, sandbox_capacity, throughput
+from bench import docs, fleet, mapping, memory, profile, quota, sandbox_capacity, throughput
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -19,7 +19,6 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.quick:
         throughput.main(["--records", "1000", "--repeat", "1", "--no-cli"])
-        floor.main(["--records", "1000", "--repeat", "1"])
         quota.main(["--limit", "10", "--window", "0.5", "--windows", "2", "--batch", "5"])
         fleet.main(["--syncs", "2", "--stores", "redis", "--limit", "4", "--window", "0.5", "--requests", "6"])
         memory.main(["--sizes", "500,1000"])
@@ -27,7 +26,6 @@ def main(argv: list[str] | None = None) -> None:
         mapping.main(["--records", "300", "--repeat", "1", "--against", "HEAD"])
     else:
         throughput.main([])
-        floor.main([])
         sandbox_capacity.main([])
         quota.main([])
         fleet.main([])

@@ -77,25 +77,6 @@ def _throughput(result: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _floor(result: dict[str, Any]) -> list[str]:
-    cpu = result["cpu_us"]
-    ratios = result["ratio_to_ceiling"]
-    return [
-        f"### The floor under the dry run — {result['records']:,} records, the three in turn, median of "
-        f"{result['repeat']}",
-        "",
-        "| Loop | CPU µs a record | ratio to (a) |",
-        "|---|---:|---:|",
-        f"| (a) `orjson.loads` of every line | {_n(cpu['ceiling']['median'], 2)} (a line) | 1 |",
-        "| floor: parse, time, hashes, names, country, payload, none of the checks "
-        f"| {_n(cpu['floor']['median'], 2)} | {_n(ratios['floor'], 3)} |",
-        f"| the connector's dry run | {_n(cpu['dry_run']['median'], 2)} | {_n(ratios['dry_run'], 3)} |",
-        "",
-        f"The dry run costs {result['dry_run_over_floor']:.2f} × the floor; `python -m bench.floor` (its docstring "
-        "says what the floor loop does).",
-    ]
-
-
 def _quota(result: dict[str, Any]) -> list[str]:
     return [
         f"### Quota use — sandbox limit {result['limit_requests']} requests per {result['window_seconds']:g} s "
@@ -194,7 +175,6 @@ def render(directory: Path = common.RESULTS) -> str:
         name: _load(directory, name)
         for name in (
             "throughput",
-            "floor",
             "quota",
             "fleet",
             "memory",
@@ -213,14 +193,13 @@ def render(directory: Path = common.RESULTS) -> str:
             f"({machine['platform']}); load average at start {machine['load_average_at_start']} — a shared machine, "
             "so compare the ratios and CPU figures, not absolute rates, across runs.",
             "",
-            "Reproduce: `make bench` (all of the below; ~11 minutes), or one of `python -m bench.throughput`, `bench.floor`, "
+            "Reproduce: `make bench` (all of the below; ~11 minutes), or one of `python -m bench.throughput`, "
             "`bench.quota`, `bench.fleet`, `bench.memory`, `bench.sandbox_capacity`, `bench.profile` from the repository root "
             "with the virtualenv's Python. Raw results: `bench/results/*.json`.",
             "",
         ]
     sections = [
         ("throughput", _throughput),
-        ("floor", _floor),
         ("quota", _quota),
         ("fleet", _fleet),
         ("memory", _memory),

@@ -30,12 +30,14 @@ def elements(count: int, directory: Path) -> list[dict[str, Any]]:
     """`count` valid events as the connector would send them."""
     config = common.connector_config(None)
     _, catalog_path = common.write_files(directory, config)
-    mapper = RecordMapper(ConnectorConfig.parse(config), common.RULES_BY_EVENT, read_catalog(str(catalog_path)))
+    streams = read_catalog(str(catalog_path))
+    mapper = RecordMapper(ConnectorConfig.parse(config), common.RULES_BY_EVENT, streams)
+    map_record = {stream: mapper.for_stream(namespace, stream) for namespace, stream in streams}
     out = []
     for line in common.generate_lines(count, bad=False, state_every=10**9):
         message = orjson.loads(line)
         if message["type"] == "RECORD":
-            result = mapper.map(message["record"]["stream"], None, message["record"]["data"])
+            result = map_record[message["record"]["stream"]](message["record"]["data"])
             assert isinstance(result, ConversionEvent)
             out.append(result.payload)
     return out

@@ -52,17 +52,18 @@ ID_SHA256_EMAIL = "SHA256_EMAIL"
 ID_LINKEDIN_UUID = "LINKEDIN_FIRST_PARTY_ADS_TRACKING_UUID"
 ID_ACXIOM = "ACXIOM_ID"
 ID_ORACLE_MOAT = "ORACLE_MOAT_ID"
-# §4 — ORACLE_MOAT_ID is missing from LinkedIn's documentation from its 2026-05 version (202605) on and
-# reported removed from the schema by 202609. One refused idType fails a whole batch, so the stricter
-# reading is taken: 202604 is the last API version the connector sends it with.
-ORACLE_MOAT_LAST_VERSION = "202604"
-# §4 — the 2026 identifier types and the first API version whose schema has each: PLAINTEXT_IP_ADDRESS
-# (a client IPv4 address, which LinkedIn hashes) from 202601; SHA256_IP_ADDRESS (SHA-256 of the IPv4
-# address) and GOOGLE_AID (the Android advertising ID, unhashed) from 202607. LinkedIn documents IPv4 only.
+# §4 — the 2026 identifier types: PLAINTEXT_IP_ADDRESS (a client IPv4 address, which LinkedIn hashes),
+# SHA256_IP_ADDRESS (SHA-256 of the IPv4 address) and GOOGLE_AID (the Android advertising ID, unhashed).
+# LinkedIn documents IPv4 only.
 ID_PLAINTEXT_IP = "PLAINTEXT_IP_ADDRESS"
 ID_SHA256_IP = "SHA256_IP_ADDRESS"
 ID_GOOGLE_AID = "GOOGLE_AID"
+# §4 — the first API version whose schema has each of the 2026 identifier types.
 ID_TYPE_FIRST_VERSION: dict[str, str] = {ID_PLAINTEXT_IP: "202601", ID_SHA256_IP: "202607", ID_GOOGLE_AID: "202607"}
+# §4 — the last API version the connector sends an idType with. ORACLE_MOAT_ID is missing from LinkedIn's
+# documentation from its 2026-05 version (202605) on and reported removed from the schema by 202609; one
+# refused idType fails a whole batch, so the stricter reading is taken.
+ID_TYPE_LAST_VERSION: dict[str, str] = {ID_ORACLE_MOAT: "202604"}
 
 CONVERSION_URN_PREFIX = "urn:lla:llaPartnerConversion:"
 SPONSORED_ACCOUNT_URN_PREFIX = "urn:li:sponsoredAccount:"

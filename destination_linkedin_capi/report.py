@@ -12,15 +12,9 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 
-IDENTIFIER_LABELS = {
-    "email": "email",
-    "li_fat_id": "LinkedIn click ID",
-    "acxiom_id": "Acxiom ID",
-    "oracle_moat_id": "Oracle Moat ID",
-    "name": "first+last name",
-    "external_id": "external ID",
-    "lead": "lead form",
-}
+from destination_linkedin_capi.mapping.identifiers import IDENTIFIERS
+
+IDENTIFIER_LABELS = {identifier.key: identifier.label for identifier in IDENTIFIERS}
 
 StreamKey = tuple[str | None, str]
 IGNORED_EXAMPLES = 3

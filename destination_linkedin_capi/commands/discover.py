@@ -18,12 +18,14 @@ from typing import Any
 
 import requests
 
-from destination_linkedin_capi import constants as c
 from destination_linkedin_capi.airbyte.config_updates import ConfigUpdates
 from destination_linkedin_capi.config.connector import ConnectorConfig, EventConfig
 from destination_linkedin_capi.errors import ConfigError, ConnectorError
 from destination_linkedin_capi.linkedin.command_client import COMMAND_RETRY_SECONDS, command_client
 from destination_linkedin_capi.linkedin.rules import Rule, list_rules, plan
+from destination_linkedin_capi.linkedin.versions import ApiVersion
+from destination_linkedin_capi.mapping.fields import FIELDS as ALL_FIELDS
+from destination_linkedin_capi.mapping.identifiers import IDENTIFIERS
 from destination_linkedin_capi.mapping.routing import StreamInfo
 
 logger = logging.getLogger("airbyte")
@@ -31,76 +33,22 @@ logger = logging.getLogger("airbyte")
 DISCOVER_RETRY_SECONDS = COMMAND_RETRY_SECONDS
 _RULE_OBJECT = re.compile(r"\(rule ([0-9]{1,19})\)\s*$")
 
-_STRING = {"type": ["string", "null"]}
-
 # The record fields the mapping recognises (docs/mapping.md), with what LinkedIn does with them.
 FIELDS: dict[str, dict[str, Any]] = {
-    "email": {
-        **_STRING,
-        "description": "Email address; normalised and SHA-256 hashed before sending (a 64-hex SHA-256 is passed through).",
-    },
-    "li_fat_id": {
-        **_STRING,
-        "description": "LinkedIn first-party ads tracking UUID (the li_fat_id click/cookie value).",
-    },
-    "first_name": {**_STRING, "description": "First name; sent only together with last_name."},
-    "last_name": {**_STRING, "description": "Last name; sent only together with first_name."},
-    "company_name": {**_STRING, "description": "Company name (with first and last name)."},
-    "title": {**_STRING, "description": "Job title (with first and last name)."},
-    "country_code": {
-        **_STRING,
-        "description": "Country: ISO 3166 alpha-2, alpha-3 or English name (with first and last name).",
-    },
-    "acxiom_id": {**_STRING, "description": "Acxiom (LiveRamp) identifier."},
-    "oracle_moat_id": {**_STRING, "description": "Oracle Moat identifier."},
-    "ip_address": {
-        **_STRING,
-        "description": "The person's IPv4 address (an IPv6 one is left out), or its SHA-256 hash.",
-    },
-    "google_aid": {**_STRING, "description": "Google (Android) advertising ID, a UUID; not Apple's IDFA."},
-    "external_id": {**_STRING, "description": "Your own ID for the person (LinkedIn uses one)."},
-    "lead_id": {**_STRING, "description": "LinkedIn Lead Gen form response ID or urn:li:leadGenFormResponse URN."},
-    "conversion_happened_at": {
-        "type": ["string", "integer", "number"],
-        "description": "When the conversion happened: ISO-8601 date/time or epoch seconds/milliseconds; within the last 90 days.",
-    },
-    "conversion_value": {
-        "type": ["string", "number", "null"],
-        "description": "Conversion value amount (decimal, not negative).",
-    },
-    "currency_code": {**_STRING, "description": "ISO 4217 currency of the value, e.g. USD."},
-    "event_id": {
-        **_STRING,
-        "description": "Event ID (≤ 64 characters) used to deduplicate with the Insight Tag; derived from the row when absent.",
-    },
+    f.name: {"type": list(f.json_type), "description": f.description} for f in ALL_FIELDS if f.description is not None
 }
 REQUIRED = ["conversion_happened_at"]
 # Any one of these identifies the member; first and last name only as a pair.
-MATCHING_KEYS = [
-    ["email"],
-    ["li_fat_id"],
-    ["acxiom_id"],
-    ["oracle_moat_id"],
-    ["ip_address"],
-    ["google_aid"],
-    ["external_id"],
-    ["lead_id"],
-    ["first_name", "last_name"],
-]
+MATCHING_KEYS = [identifier.matching_key for identifier in IDENTIFIERS]
 
 
 def _offered(config: ConnectorConfig) -> set[str]:
     """The fields the mapping sends with this config's API version (docs/linkedin-facts.md §4)."""
-    version = config.api_version
+    version = ApiVersion(config.api_version)
     offered = set(FIELDS)
-    if version > c.ORACLE_MOAT_LAST_VERSION:
-        offered.discard("oracle_moat_id")
-    if version < c.ID_TYPE_FIRST_VERSION[c.ID_PLAINTEXT_IP] or (
-        config.hash_ip_addresses and version < c.ID_TYPE_FIRST_VERSION[c.ID_SHA256_IP]
-    ):
-        offered.discard("ip_address")
-    if version < c.ID_TYPE_FIRST_VERSION[c.ID_GOOGLE_AID]:
-        offered.discard("google_aid")
+    for identifier in IDENTIFIERS:
+        if not identifier.sent_with(version):
+            offered.difference_update(f.name for f in identifier.fields)
     return offered
 
 

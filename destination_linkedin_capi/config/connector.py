@@ -24,6 +24,7 @@ from destination_linkedin_capi import constants as c
 from destination_linkedin_capi.config.storage import parse_storage
 from destination_linkedin_capi.errors import ConfigError
 from destination_linkedin_capi.iso import CURRENCY_CODES
+from destination_linkedin_capi.linkedin.versions import ApiVersion
 from destination_linkedin_capi.mapping.paths import is_nested, parse_path
 from destination_linkedin_capi.safety import check_url, is_header_safe
 
@@ -408,8 +409,8 @@ class ConnectorConfig:
 
     def _check_identifier_versions(self) -> None:
         """Hash IP addresses sends SHA256_IP_ADDRESS, which older API versions refuse (docs/linkedin-facts.md §4)."""
-        first = c.ID_TYPE_FIRST_VERSION[c.ID_SHA256_IP]
-        if self.raw.hash_ip_addresses and self.raw.api_version < first:
+        if self.raw.hash_ip_addresses and not ApiVersion(self.raw.api_version).accepts(c.ID_SHA256_IP):
+            first = ApiVersion.first_accepting(c.ID_SHA256_IP)
             raise ConfigError(
                 f"Hash IP addresses needs LinkedIn API version {first} or later (hashed IP addresses were added then); "
                 f"the configured version is {self.raw.api_version}. Turn it off or set a newer version."

@@ -1,131 +1,54 @@
-"""Which record key feeds which LinkedIn field: the recognised names, the layout of one record key
-set (every candidate source, best first) and its straight-line `Plan` when each field has at most
-one top-level source. Worked out once per distinct key set; docs/mapping.md §2 lists the names."""
+"""Which record key feeds which LinkedIn field: every field with its recognised names (the identifiers' from
+`identifiers.IDENTIFIERS`, then the rest), and the layout of one record key set (every candidate source, best
+first), worked out once per distinct key set; docs/mapping.md §2 lists the names."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
-from destination_linkedin_capi import constants as c
+from destination_linkedin_capi.mapping.identifiers import IDENTIFIERS, Field
 from destination_linkedin_capi.mapping.paths import Step, is_nested, parse_path, path_text
 
-# Recognised top-level record fields for each `field_mappings` LinkedIn field, in priority order.
-RECOGNISED_FIELDS: dict[str, tuple[str, ...]] = {
-    "email": ("email", "email_address"),
-    "sha256_email": ("sha256_email", "hashed_email"),
-    "li_fat_id": ("li_fat_id", "linkedin_uuid", "linkedin_first_party_ads_tracking_uuid"),
-    "acxiom_id": ("acxiom_id",),
-    "oracle_moat_id": ("oracle_moat_id",),
-    "ip_address": ("ip_address", "ip", "client_ip", "client_ip_address", "ip_addr"),
-    "sha256_ip_address": ("sha256_ip_address", "hashed_ip_address", "hashed_ip"),
-    "google_aid": ("google_aid", "gaid", "google_advertising_id", "android_advertising_id"),
-    "first_name": ("first_name", "firstname", "given_name"),
-    "last_name": ("last_name", "lastname", "family_name"),
-    "company_name": ("company", "company_name"),
-    "title": ("title", "job_title"),
-    "country_code": ("country", "country_code"),
-    "external_id": ("external_id", "user_id"),
-    "lead_id": ("lead_id", "lead"),
-    "conversion_happened_at": (
-        "conversion_happened_at",
-        "conversion_time",
-        "occurred_at",
-        "event_time",
-        "timestamp",
-        "created_at",
+# The fields that are not identifiers: a name's company, title and country, and the event's own fields.
+OTHER_FIELDS = (
+    Field("company_name", ("company", "company_name"), "Company name (with first and last name)."),
+    Field("title", ("title", "job_title"), "Job title (with first and last name)."),
+    Field(
+        "country_code",
+        ("country", "country_code"),
+        "Country: ISO 3166 alpha-2, alpha-3 or English name (with first and last name).",
     ),
-    "conversion_value": ("conversion_value", "value", "amount", "revenue"),
-    "currency_code": ("currency", "currency_code"),
-    "event_id": ("event_id",),
-}
-# The raw (unhashed) userIds: LinkedIn field → idType.
-RAW_IDS = (
-    ("li_fat_id", c.ID_LINKEDIN_UUID),
-    ("acxiom_id", c.ID_ACXIOM),
-    ("oracle_moat_id", c.ID_ORACLE_MOAT),
+    Field(
+        "conversion_happened_at",
+        ("conversion_happened_at", "conversion_time", "occurred_at", "event_time", "timestamp", "created_at"),
+        "When the conversion happened: ISO-8601 date/time or epoch seconds/milliseconds; within the last 90 days.",
+        json_type=("string", "integer", "number"),
+    ),
+    Field(
+        "conversion_value",
+        ("conversion_value", "value", "amount", "revenue"),
+        "Conversion value amount (decimal, not negative).",
+        json_type=("string", "number", "null"),
+    ),
+    Field("currency_code", ("currency", "currency_code"), "ISO 4217 currency of the value, e.g. USD."),
+    Field(
+        "event_id",
+        ("event_id",),
+        "Event ID (≤ 64 characters) used to deduplicate with the Insight Tag; derived from the row when absent.",
+    ),
 )
+FIELDS: tuple[Field, ...] = (*(f for identifier in IDENTIFIERS for f in identifier.fields), *OTHER_FIELDS)
+# Recognised top-level record fields for each `field_mappings` LinkedIn field, in priority order.
+RECOGNISED_FIELDS: dict[str, tuple[str, ...]] = {f.name: f.recognised for f in FIELDS}
 USER_INFO_FIELDS = ("first_name", "last_name", "company_name", "title", "country_code")
-# An event's identifiers (match keys), in the order the general path lists them; the planned path
-# keeps them as bits (`ID_BIT`) and reads the tuple from `IDENTIFIERS[mask]`.
-IDENTIFIER_ORDER = (
-    "email",
-    "li_fat_id",
-    "acxiom_id",
-    "oracle_moat_id",
-    "ip_address",
-    "google_aid",
-    "name",
-    "external_id",
-    "lead",
-)
-ID_BIT = {name: 1 << bit for bit, name in enumerate(IDENTIFIER_ORDER)}
-IDENTIFIERS = tuple(
-    tuple(name for bit, name in enumerate(IDENTIFIER_ORDER) if mask >> bit & 1)
-    for mask in range(1 << len(IDENTIFIER_ORDER))
-)
 TIME = "conversion_happened_at"
 # A hashed variant feeds the same LinkedIn field as its plain one: the value itself says which it is.
-TARGETS = {"sha256_email": "email", "sha256_ip_address": "ip_address"}
+TARGETS = {f.name: f.feeds for f in FIELDS if f.feeds is not None}
 
 Source = str | tuple[Step, ...]  # a top-level key of the record, or a nested path (keys and list indices)
 # (field, source) pairs, best source of each field first; "email" also covers sha256_email.
 Layout = tuple[tuple[str, Source], ...]
-
-
-class Plan:
-    """The record key of every LinkedIn field, for a layout where each field has at most one
-    top-level source (the usual case): the planned path reads those keys directly."""
-
-    __slots__ = (
-        "company_name",
-        "conversion_value",
-        "country_code",
-        "currency_code",
-        "email",
-        "event_id",
-        "event_name",
-        "external_id",
-        "first_name",
-        "google_aid",
-        "ip_address",
-        "last_name",
-        "lead_id",
-        "raw_ids",
-        "time",
-        "title",
-        "user_info",
-    )
-
-    def __init__(self, sources: dict[str, str]) -> None:
-        self.event_name = sources.get("event_name")
-        self.time = sources.get(TIME)
-        self.email = sources.get("email")
-        # (identifier bit, idType, record key) of each raw userId
-        self.raw_ids = tuple((ID_BIT[field], id_type, sources[field]) for field, id_type in RAW_IDS if field in sources)
-        self.ip_address = sources.get("ip_address")
-        self.google_aid = sources.get("google_aid")
-        self.first_name = sources.get("first_name")
-        self.last_name = sources.get("last_name")
-        self.company_name = sources.get("company_name")
-        self.title = sources.get("title")
-        self.country_code = sources.get("country_code")
-        self.user_info = tuple(sources[field] for field in USER_INFO_FIELDS if field in sources)
-        self.external_id = sources.get("external_id")
-        self.lead_id = sources.get("lead_id")
-        self.conversion_value = sources.get("conversion_value")
-        self.currency_code = sources.get("currency_code")
-        self.event_id = sources.get("event_id")
-
-    @classmethod
-    def of(cls, layout: Layout) -> Plan | None:
-        """None when a field has several candidate sources or a nested path (the general path handles those)."""
-        sources: dict[str, str] = {}
-        for field, source in layout:
-            if field in sources or not isinstance(source, str):
-                return None
-            sources[field] = source
-        return cls(sources)
 
 
 def layout_of(keys: tuple[str, ...], explicit: Mapping[str, str]) -> Layout:

@@ -1,6 +1,5 @@
-"""`RecordMapper`: the entry point of the mapping. It keeps one sync's caches — each stream's
-route and each record key set's layout and plan — and sends each record down the planned path,
-falling back to the general path whenever the planned one defers."""
+"""`RecordMapper`: the entry point of the mapping. It keeps one sync's caches — each stream's route and each
+record key set's layout — and gives the input loop one mapping function per stream."""
 
 from __future__ import annotations
 
@@ -9,10 +8,9 @@ from typing import Any
 
 from destination_linkedin_capi.config.connector import ConnectorConfig
 from destination_linkedin_capi.mapping.consent import ConsentCheck
-from destination_linkedin_capi.mapping.fields import Layout, Plan, dig, layout_of
-from destination_linkedin_capi.mapping.general import map_general
+from destination_linkedin_capi.mapping.event import map_event
+from destination_linkedin_capi.mapping.fields import Layout, dig, layout_of
 from destination_linkedin_capi.mapping.paths import Step, is_nested, parse_path
-from destination_linkedin_capi.mapping.planned import Planned, map_planned, plan_event
 from destination_linkedin_capi.mapping.results import ConversionEvent, Rejection
 from destination_linkedin_capi.mapping.routing import Route, Router, StreamInfo
 from destination_linkedin_capi.mapping.settings import Settings
@@ -25,7 +23,7 @@ from destination_linkedin_capi.mapping.settings import Settings
 LAYOUT_CACHE_KEYS = 150_000
 MAX_CACHED_KEY_SET = 1_000
 
-Shape = tuple[Layout, Plan | None]
+MapRecord = Callable[[Mapping[str, Any]], ConversionEvent | Rejection]
 
 
 class RecordMapper:
@@ -41,8 +39,7 @@ class RecordMapper:
     ) -> None:
         self._settings = Settings(config, rule_ids, now_ms)
         self._router = Router(self._settings, config.stream_events, streams)
-        self._routes = self._router.routes
-        self._layouts: dict[tuple[str, ...], Shape] = {}
+        self._layouts: dict[tuple[str, ...], Layout] = {}
         self._cached_keys = 0  # the keys held by `_layouts`, each entry counted as its keys plus one
         # `field_mappings` entries no record has had yet: LinkedIn field → its path (for one warning per sync)
         self._unresolved = dict(config.field_mappings)
@@ -54,82 +51,31 @@ class RecordMapper:
         self._consent: ConsentCheck | None = None
         if config.consent_field is not None:  # only then does each record pay for the check
             self._consent = ConsentCheck(config.consent_field, config.consent_values)
-            self._map_any = self.map
-            self.map = self._map_with_consent  # type: ignore[method-assign]
 
-    def _map_with_consent(
-        self, stream: str, namespace: str | None, data: Mapping[str, Any]
-    ) -> ConversionEvent | Rejection:
-        """`map`, after the consent rule: a record without granted consent is rejected before anything else."""
-        assert self._consent is not None
-        return self._consent.refusal(data) or self._map_any(stream, namespace, data)
+    def for_stream(self, namespace: str | None, stream: str) -> MapRecord:
+        """The mapping of one stream's records: a record → its conversion event, or the first problem found
+        (consent, event, time, identifiers, value, event ID — in that order). Never raises for a JSON object."""
+        route: Route = self._router.route(namespace, stream)
+        settings, router, layouts, layout_of_keys = self._settings, self._router, self._layouts, self._layout
 
-    def map(self, stream: str, namespace: str | None, data: Mapping[str, Any]) -> ConversionEvent | Rejection:
-        """One record → its conversion event, or the first problem found (event, time, identifiers,
-        value, event ID — in that order). Never raises for a JSON object."""
-        keys = tuple(data)
-        shape = self._layouts.get(keys)
-        if shape is None:  # an empty layout is cached too: nothing recognised
-            shape = self._shape(keys)
-        if self._nested:
-            self._resolve_nested(data)
-        route = self._routes.get((namespace, stream)) or self._router.route(namespace, stream)
-        plan = shape[1]
-        if plan is not None:
-            planned = plan_event(self._settings, plan, route, data)
-            if planned is not None:
-                return ConversionEvent(*planned)
-        return map_general(self._settings, self._router, shape[0], route, data)
-
-    def for_stream(
-        self, namespace: str | None, stream: str
-    ) -> Callable[[Mapping[str, Any]], Planned | ConversionEvent | Rejection]:
-        """What `map` does for one stream's records, as a function of the record for the input loop:
-        the planned path's result comes back unboxed, as an `(event, payload, identifiers, notes)`
-        tuple; the general path's as a ConversionEvent or Rejection."""
-        route = self._route(namespace, stream)
-        settings, router, layouts, shape_of = self._settings, self._router, self._layouts, self._shape
-
-        def map_record(data: Mapping[str, Any]) -> Planned | ConversionEvent | Rejection:
+        def map_record(data: Mapping[str, Any]) -> ConversionEvent | Rejection:
             keys = tuple(data)
-            shape = layouts.get(keys) or shape_of(keys)
-            plan = shape[1]
-            if plan is not None:
-                planned = plan_event(settings, plan, route, data)
-                if planned is not None:
-                    return planned
-            if self._nested:  # a pending nested mapped path means no plan: only the general path looks
+            layout = layouts.get(keys)
+            if layout is None:  # an empty layout is cached too: nothing recognised
+                layout = layout_of_keys(keys)
+            if self._nested:
                 self._resolve_nested(data)
-            return map_general(settings, router, shape[0], route, data)
+            return map_event(settings, router, layout, route, data)
 
         consent = self._consent
         if consent is None:
             return map_record
-        refusal, map_consented = consent.refusal, map_record
+        refusal = consent.refusal
 
-        def map_record_with_consent(data: Mapping[str, Any]) -> Planned | ConversionEvent | Rejection:
-            return refusal(data) or map_consented(data)
+        def map_record_with_consent(data: Mapping[str, Any]) -> ConversionEvent | Rejection:
+            return refusal(data) or map_record(data)
 
         return map_record_with_consent
-
-    def map_general(self, stream: str, namespace: str | None, data: Mapping[str, Any]) -> ConversionEvent | Rejection:
-        """What `map` gives, always by the general path (for tests and comparisons)."""
-        layout = self._shape_of(tuple(data))[0]
-        return map_general(self._settings, self._router, layout, self._route(namespace, stream), data)
-
-    def map_planned(self, stream: str, namespace: str | None, data: Mapping[str, Any]) -> ConversionEvent | None:
-        """What the planned path alone gives: None when the record's key set has no plan or the
-        planned path defers to the general one (for tests and comparisons)."""
-        plan = self._shape_of(tuple(data))[1]
-        if plan is None:
-            return None
-        return map_planned(self._settings, plan, self._route(namespace, stream), data)
-
-    def needs_exact_input(self, namespace: str | None, stream: str) -> bool:
-        """Whether a stream's records must be read with integers beyond 64 bits exact before they are mapped, not
-        only when the planned path leaves them to the general one: its eventIds may be derived from the whole
-        record (no top-level primary key), or a consent value is compared as read."""
-        return not self._route(namespace, stream).key_names or self._consent is not None
 
     def unresolved_mappings(self) -> dict[str, str]:
         """The `field_mappings` (LinkedIn field → record path) that no record mapped so far had."""
@@ -142,27 +88,20 @@ class RecordMapper:
             self._nested.remove(item)
             self._unresolved.pop(item[0], None)
 
-    def _route(self, namespace: str | None, stream: str) -> Route:
-        return self._routes.get((namespace, stream)) or self._router.route(namespace, stream)
-
-    def _shape_of(self, keys: tuple[str, ...]) -> Shape:
-        return self._layouts.get(keys) or self._shape(keys)
-
-    def _shape(self, keys: tuple[str, ...]) -> Shape:
-        """The layout and plan of records with exactly these keys, remembered unless the key set is huge."""
+    def _layout(self, keys: tuple[str, ...]) -> Layout:
+        """The layout of records with exactly these keys, remembered unless the key set is huge."""
         layout = layout_of(keys, self._settings.explicit)
         if self._unresolved:
             folded = {key.casefold() for key in keys}
             for field in [field for field, path in self._unresolved.items() if path.casefold() in folded]:
                 del self._unresolved[field]
                 self._nested = [item for item in self._nested if item[0] != field]
-        shape = (layout, Plan.of(layout))
         size = len(keys) + 1
         if size > MAX_CACHED_KEY_SET:
-            return shape
+            return layout
         if self._cached_keys + size > LAYOUT_CACHE_KEYS:
             self._layouts.clear()
             self._cached_keys = 0
-        self._layouts[keys] = shape
+        self._layouts[keys] = layout
         self._cached_keys += size
-        return shape
+        return layout

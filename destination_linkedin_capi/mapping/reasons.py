@@ -4,19 +4,13 @@ and the sentences built from them. One place, so the sync summary, the docs and 
 from __future__ import annotations
 
 from destination_linkedin_capi import constants as c
+from destination_linkedin_capi.linkedin.versions import ApiVersion
+from destination_linkedin_capi.mapping.identifiers import LISTED, UNUSABLE
 
 # LinkedIn does not document future timestamps; a little clock skew is allowed.
 MAX_FUTURE_SKEW_MS = 5 * 60 * 1000
 _SKEW_MINUTES = MAX_FUTURE_SKEW_MS // 60_000
-
-
-def _version_after(version: str) -> str:
-    """The Marketing API version (YYYYMM) released the month after `version`."""
-    year, month = int(version[:4]), int(version[4:])
-    return f"{year + month // 12}{month % 12 + 1:02d}"
-
-
-ORACLE_MOAT_FIRST_REFUSED = _version_after(c.ORACLE_MOAT_LAST_VERSION)
+_first = ApiVersion.first_accepting
 
 REJECTION_REASONS: dict[str, str] = {
     "no_consent": "The record's consent field does not hold a granted value (Consent values), so it is not sent.",
@@ -26,8 +20,7 @@ REJECTION_REASONS: dict[str, str] = {
     "invalid_timestamp": "The conversion time is not an ISO-8601 date-time or an epoch number.",
     "too_old": "The conversion happened more than 90 days ago (less the safety margin); LinkedIn refuses such events.",
     "in_future": f"The conversion time is more than {_SKEW_MINUTES} minutes in the future.",
-    "no_identifier": "The record has nothing LinkedIn can match on: no email, LinkedIn click ID (li_fat_id), "
-    "Acxiom or Oracle Moat ID, IP address, Google advertising ID, first and last name, external ID or lead.",
+    "no_identifier": f"The record has nothing LinkedIn can match on: no {LISTED}.",
     "invalid_email": "The email is neither an address nor a SHA-256 hash, and the record has no other identifier.",
     "invalid_amount": "The conversion value is not a plain decimal number (write 1234.50: a dot for decimals).",
     "negative_amount": "The conversion value is negative.",
@@ -42,37 +35,21 @@ NOTE_REASONS: dict[str, str] = {
     "invalid_acxiom_id_dropped": "An Acxiom ID that is neither text nor a whole number was left out.",
     "invalid_oracle_moat_id_dropped": "An Oracle Moat ID that is neither text nor a whole number was left out.",
     "oracle_moat_id_unsupported_dropped": "An Oracle Moat ID was left out: the configured API version "
-    f"({ORACLE_MOAT_FIRST_REFUSED} or later) no longer accepts it.",
+    f"({ApiVersion.first_refusing(c.ID_ORACLE_MOAT)} or later) no longer accepts it.",
     "invalid_ip_address_dropped": "An IP address that is not a valid IPv4 or IPv6 address (nor a SHA-256 hash of one) "
     "was left out.",
     "ipv6_address_dropped": "An IPv6 address was left out: LinkedIn takes IPv4 addresses only.",
     "ip_address_unsupported_dropped": "An IP address was left out: the configured API version does not accept it "
-    f"(plain addresses need {c.ID_TYPE_FIRST_VERSION[c.ID_PLAINTEXT_IP]} or later, hashed ones "
-    f"{c.ID_TYPE_FIRST_VERSION[c.ID_SHA256_IP]} or later).",
+    f"(plain addresses need {_first(c.ID_PLAINTEXT_IP)} or later, hashed ones "
+    f"{_first(c.ID_SHA256_IP)} or later).",
     "invalid_google_aid_dropped": "A Google advertising ID that is not a UUID (8-4-4-4-12 hex digits, not all zero) "
     "was left out.",
     "google_aid_unsupported_dropped": "A Google advertising ID was left out: the configured API version "
-    f"(before {c.ID_TYPE_FIRST_VERSION[c.ID_GOOGLE_AID]}) does not accept it.",
+    f"(before {_first(c.ID_GOOGLE_AID)}) does not accept it.",
     "invalid_external_id_dropped": "An external ID that is neither text nor a whole number was left out.",
     "invalid_lead_dropped": "A lead that is not a Lead Gen form response (urn:li:leadGenFormResponse:…) was left out.",
     "partial_name_dropped": "Name, company, title or country were left out: LinkedIn needs both first and last name.",
     "unknown_country_dropped": "A country that is not an ISO 3166 country was left out.",
-}
-
-# Why a present identifier did not count, for the no_identifier sentence.
-UNUSABLE: dict[str, str] = {
-    "invalid_li_fat_id_dropped": "the li_fat_id is neither text nor a whole number",
-    "invalid_acxiom_id_dropped": "the Acxiom ID is neither text nor a whole number",
-    "invalid_oracle_moat_id_dropped": "the Oracle Moat ID is neither text nor a whole number",
-    "oracle_moat_id_unsupported_dropped": "the configured API version no longer accepts Oracle Moat IDs",
-    "invalid_ip_address_dropped": "the IP address is not a valid address",
-    "ipv6_address_dropped": "LinkedIn takes IPv4 addresses only",
-    "ip_address_unsupported_dropped": "the configured API version does not accept IP addresses",
-    "invalid_google_aid_dropped": "the Google advertising ID is not a UUID",
-    "google_aid_unsupported_dropped": "the configured API version does not accept Google advertising IDs",
-    "invalid_external_id_dropped": "the external ID is neither text nor a whole number",
-    "invalid_lead_dropped": "the lead is not a Lead Gen form response",
-    "partial_name_dropped": "a name needs both first and last name",
 }
 
 
@@ -88,8 +65,7 @@ def no_identifier(notes: list[str]) -> tuple[str, str]:
     detail = f" ({'; '.join(unusable)})" if unusable else ""
     return (
         "no_identifier",
-        "The record has no email, LinkedIn click ID, Acxiom or Oracle Moat ID, IP address, Google advertising ID, first "
-        f"and last name, external ID or lead{detail}.",
+        f"The record has no {LISTED}{detail}.",
     )
 
 

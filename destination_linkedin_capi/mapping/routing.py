@@ -1,6 +1,6 @@
 """Event routing: which configured event a stream's records go to (docs/mapping.md §1), and how
 their derived event IDs are keyed. What depends only on the stream is a `Route`, built once per
-stream; the record's own event name, when it has one, is read by the mapping paths."""
+stream; the record's own event name, when it has one, is read by the mapping."""
 
 from __future__ import annotations
 
@@ -37,8 +37,6 @@ class Route:
     primary_key: tuple[tuple[str, ...], ...]
     key_names: tuple[str, ...] | None  # the primary key's top-level names, when no part is nested
     id_prefixes: dict[str, bytes] = field(default_factory=dict)  # event → start of its derived eventIds' text
-    # event → the same followed by "[": the text before the value of a one-column key (the planned path's)
-    key_prefixes: dict[str, bytes] = field(default_factory=dict)
 
     def derived_event_id(self, event: str, data: Mapping[str, Any]) -> str:
         """From the primary-key values when all are present, else from the whole record."""
@@ -63,7 +61,7 @@ class Route:
 
 
 class Router:
-    """Builds and keeps each stream's `Route`, and picks a record's event on the general path."""
+    """Builds and keeps each stream's `Route`, and picks a record's event."""
 
     def __init__(
         self,
@@ -77,11 +75,11 @@ class Router:
         self._stream_events_folded = {name.casefold(): event for name, event in reversed(stream_events.items())}
         self._event_name_field = settings.explicit["event_name"]
         self._configured = settings.configured
-        self.routes: dict[tuple[str | None, str], Route] = {}  # read directly by `RecordMapper.map`
+        self._routes: dict[tuple[str | None, str], Route] = {}
 
     def route(self, namespace: str | None, stream: str) -> Route:
         """The stream's route, built on first use."""
-        route = self.routes.get((namespace, stream))
+        route = self._routes.get((namespace, stream))
         if route is not None:
             return route
         info = self._streams.get((namespace, stream)) or StreamInfo()
@@ -100,7 +98,7 @@ class Router:
         key_paths = tuple(tuple(path) for path in info.primary_key if path)
         key_names = tuple(path[0] for path in key_paths) if all(len(path) == 1 for path in key_paths) else None
         route = Route(namespace, stream, forced, forced_unknown, fallback, key_paths, key_names)
-        self.routes[(namespace, stream)] = route
+        self._routes[(namespace, stream)] = route
         return route
 
     def select(

@@ -1,4 +1,4 @@
-"""What the mapping of one sync takes from the config, worked out once: read by every path."""
+"""What the mapping of one sync takes from the config, worked out once per sync."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from collections.abc import Callable, Mapping
 
 from destination_linkedin_capi import constants as c
 from destination_linkedin_capi.config.connector import ConnectorConfig, EventConfig
+from destination_linkedin_capi.linkedin.versions import ApiVersion
+from destination_linkedin_capi.mapping.identifiers import IDENTIFIERS
 
 
 def wall_clock_ms() -> int:
@@ -17,18 +19,15 @@ class Settings:
     """The config-derived values of one sync's mapping (plain attributes: the hot path reads them)."""
 
     __slots__ = (
+        "accepted_id_types",
         "configured",
         "default_currency",
         "events",
         "explicit",
-        "google_aid_supported",
         "hash_ip_addresses",
         "margin_minutes",
         "max_age_ms",
         "now_ms",
-        "oracle_supported",
-        "plaintext_ip_supported",
-        "sha256_ip_supported",
         "urns",
     )
 
@@ -42,11 +41,11 @@ class Settings:
         self.margin_minutes = int(config.event_age_margin_minutes)
         self.max_age_ms = int(c.MAX_EVENT_AGE.total_seconds() * 1000) - self.margin_minutes * 60_000
         self.default_currency: str | None = config.default_currency
-        version = str(config.api_version)
-        self.oracle_supported = version <= c.ORACLE_MOAT_LAST_VERSION
-        self.plaintext_ip_supported = version >= c.ID_TYPE_FIRST_VERSION[c.ID_PLAINTEXT_IP]
-        self.sha256_ip_supported = version >= c.ID_TYPE_FIRST_VERSION[c.ID_SHA256_IP]
-        self.google_aid_supported = version >= c.ID_TYPE_FIRST_VERSION[c.ID_GOOGLE_AID]
+        version = ApiVersion(str(config.api_version))
+        # the identifiers' idTypes the configured API version takes: the others are dropped with a note
+        self.accepted_id_types = frozenset(
+            id_type for identifier in IDENTIFIERS for id_type in identifier.id_types if version.accepts(id_type)
+        )
         self.hash_ip_addresses = bool(config.hash_ip_addresses)
         # LinkedIn field → the record field (or dotted path) the config names for it
         self.explicit = dict(config.field_mappings)

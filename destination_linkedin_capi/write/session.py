@@ -334,13 +334,8 @@ class WriteSession:
     def _exact_first(self, mapper: RecordMapper, key: StreamKey) -> bool:
         """Whether a stream's lines are read exactly (`input_lines.exact`) before their records are mapped.
 
-        orjson reads an integer beyond 64 bits as a float. Looking for one costs about a tenth of the mapping, so it
-        is looked for only where it could matter: a STATE (echoed), a record the planned path did not map (the
-        general path and every rejection), and every record of a stream whose eventIds may be derived from the
-        whole record or whose consent value is compared (`RecordMapper.needs_exact_input`), or whose records are
-        kept for the rejected-records storage. The planned path never uses a value that could be such a float: it
-        leaves a primary-key value that is not text or an integer, and a float amount beyond ±2**63, to the
-        general path; the other fields it reads take no floats, or only within ranges (a time in the last 90
-        days) that no integer beyond 64 bits falls into."""
+        orjson reads an integer beyond 64 bits as a float. A mapped record (event or rejection) is read exactly
+        and mapped again when its line has one; only a stream whose records are kept for the rejected-records
+        storage is read exactly first, so that the kept record is the exact one."""
         assert self.writer is not None
-        return self.writer.keeps_records or mapper.needs_exact_input(*key)
+        return self.writer.keeps_records

@@ -128,7 +128,7 @@ def test_a_record_shaped_by_the_schema_validates_and_maps_with_every_field_used(
     record = {name: VALUES[name] for name in operation["json_schema"]["properties"]}
     jsonschema.Draft7Validator(operation["json_schema"]).validate(record)
 
-    result = mapper(config, operation).map("activation", None, record)
+    result = mapper(config, operation).for_stream(None, "activation")(record)
     assert isinstance(result, ConversionEvent), result
     assert result.notes == ()  # nothing offered by discover was dropped
     assert result.payload["eventId"] == "order-42"
@@ -144,7 +144,7 @@ def test_every_matching_key_alone_identifies_the_member(write_json, api_version)
     mapped = mapper(config, operation)
     for key in operation["matching_keys"]:
         record = {"conversion_happened_at": VALUES["conversion_happened_at"], **{name: VALUES[name] for name in key}}
-        result = mapped.map("activation", None, record)
+        result = mapped.for_stream(None, "activation")(record)
         assert isinstance(result, ConversionEvent), (key, result)
         assert result.notes == (), key
 
@@ -157,11 +157,11 @@ def test_matching_keys_cover_every_way_the_mapping_identifies_a_member(write_jso
     alone = [
         (name,)
         for name in operation["json_schema"]["properties"]
-        if isinstance(mapped.map("activation", None, {**time, name: VALUES[name]}), ConversionEvent)
+        if isinstance(mapped.for_stream(None, "activation")({**time, name: VALUES[name]}), ConversionEvent)
     ]
     assert ("email",) in alone and ("li_fat_id",) in alone
     names = {**time, "first_name": "Jane", "last_name": "Doe"}
-    assert isinstance(mapped.map("activation", None, names), ConversionEvent)
+    assert isinstance(mapped.for_stream(None, "activation")(names), ConversionEvent)
     assert sorted(map(tuple, operation["matching_keys"])) == sorted([*alone, ("first_name", "last_name")])
 
 
@@ -217,7 +217,9 @@ def test_existing_rules_become_protocol_valid_operations_that_write_routes_to():
     rule_events(config, streams)
     assert config.events["crm leads (rule 22285180)"].rule_id == 22285180
     mapped = RecordMapper(config, {"lead": 1, "crm leads (rule 22285180)": 22285180}, streams, now_ms=lambda: NOW_MS)
-    result = mapped.map("activation", None, {"email": VALUES["email"], "conversion_happened_at": "2026-11-20T10:00Z"})
+    result = mapped.for_stream(None, "activation")(
+        {"email": VALUES["email"], "conversion_happened_at": "2026-11-20T10:00Z"}
+    )
     assert isinstance(result, ConversionEvent)
     assert result.payload["conversion"] == "urn:lla:llaPartnerConversion:22285180"
 

@@ -70,7 +70,7 @@ def examples() -> list:
 
 def test_purchase_example():
     record, expected = examples()[0:2]
-    result = mapper().map("orders", None, record)
+    result = mapper().for_stream(None, "orders")(record)
     assert isinstance(result, ConversionEvent)
     assert json.dumps(result.payload) == json.dumps(expected)
     assert result.identifiers == ("email", "li_fat_id", "name")
@@ -78,7 +78,7 @@ def test_purchase_example():
 
 def test_lead_example():
     record, expected = examples()[2:4]
-    result = mapper().map("lead", None, record)
+    result = mapper().for_stream(None, "lead")(record)
     assert isinstance(result, ConversionEvent)
     assert re.fullmatch(r"[0-9a-f]{32}", result.payload["eventId"])
     expected["eventId"] = result.payload["eventId"]
@@ -88,7 +88,7 @@ def test_lead_example():
 
 def test_rejection_example():
     record = {"email": "jane@example.com", "created_at": "2026-09-01", "value": "12,5", "currency": "EUR"}
-    result = mapper().map("orders", None, record)
+    result = mapper().for_stream(None, "orders")(record)
     assert isinstance(result, Rejection)
     assert f"`{result.reason}` — *{result.message}*" in DOC.replace("\n", " ").replace(
         "\\*", "*"

@@ -1,13 +1,12 @@
 """The 2026 identifiers: IP addresses (PLAINTEXT_IP_ADDRESS / SHA256_IP_ADDRESS) and the Google advertising ID,
-each sent only with an API version that accepts it, a malformed value dropped with a counted note — on the planned
-and the general path alike, and accepted by the sandbox for exactly the versions its own facts list."""
+each sent only with an API version that accepts it, a malformed value dropped with a counted note, and accepted by
+the sandbox for exactly the versions its own facts list."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 
-import orjson
 import pytest
 
 from destination_linkedin_capi.config.connector import ConnectorConfig
@@ -123,30 +122,21 @@ IDENTIFIER_CASES = [
 def test_identifier(case: Case):
     record = {**BASE, **case.record}
     mapper = build_mapper(case)
-    result = mapper.map(case.stream, None, record)
-    general = mapper.map_general(case.stream, None, record)
-    assert result == general  # the planned path (when taken) and the general one agree
+    result = mapper.for_stream(None, case.stream)(record)
     if isinstance(case.expected, str):
         assert isinstance(result, Rejection), result
         assert result.reason == case.expected
         return
     assert isinstance(result, ConversionEvent), result
-    assert orjson.dumps(result.payload) == orjson.dumps(general.payload)
     assert json.dumps(result.payload) == json.dumps(case.expected)
     assert result.notes == case.notes
     if case.identifiers is not None:
         assert result.identifiers == case.identifiers
 
 
-def test_usual_records_with_the_new_ids_take_the_planned_path():
-    case = IDENTIFIER_CASES[-1]
-    record = {**BASE, **case.record}
-    assert build_mapper(case).map_planned(case.stream, None, record) is not None
-
-
 def test_a_record_with_only_a_malformed_ip_says_why():
     case = Case("x", rec(), "no_identifier")
-    result = build_mapper(case).map("lead", None, {**BASE, "email": None, "ip": "10.0.0"})
+    result = build_mapper(case).for_stream(None, "lead")({**BASE, "email": None, "ip": "10.0.0"})
     assert isinstance(result, Rejection)
     assert "(the IP address is not a valid address)" in result.message
     assert "10.0.0" not in result.message  # the value is never echoed

@@ -56,7 +56,7 @@ def test_malformed_paths_are_refused(text):
 
 
 def test_a_path_steps_into_a_list():
-    result = mapper(NAME_MAPPINGS).map("lead", None, {**BASE, "user_data": ADDRESS})
+    result = mapper(NAME_MAPPINGS).for_stream(None, "lead")({**BASE, "user_data": ADDRESS})
     assert isinstance(result, ConversionEvent)
     assert result.payload["user"]["userInfo"] == {"firstName": "Jane", "lastName": "Doe", "countryCode": "DE"}
     assert result.identifiers == ("email", "name")
@@ -72,14 +72,14 @@ def test_a_path_steps_into_a_list():
     ],
 )
 def test_a_path_that_does_not_fit_finds_nothing(user_data):
-    result = mapper(NAME_MAPPINGS).map("lead", None, {**BASE, "user_data": user_data})
+    result = mapper(NAME_MAPPINGS).for_stream(None, "lead")({**BASE, "user_data": user_data})
     assert isinstance(result, ConversionEvent)
     assert "userInfo" not in result.payload["user"] and result.notes == ()
 
 
 def test_a_second_list_element_is_reached_by_its_index():
     m = mapper([{"linkedin_field": "email", "record_field": "emails[1]"}])
-    result = m.map("lead", None, {**BASE, "email": None, "emails": ["", "jane.doe@example.com"]})
+    result = m.for_stream(None, "lead")({**BASE, "email": None, "emails": ["", "jane.doe@example.com"]})
     assert isinstance(result, ConversionEvent)
     assert result.payload["user"]["userIds"] == [
         {"idType": "SHA256_EMAIL", "idValue": "86e0b9e56c17cc4d12387e1949b85053fbe73bc3ce5a1188713a9d300cc6133d"}
@@ -88,14 +88,14 @@ def test_a_second_list_element_is_reached_by_its_index():
 
 def test_the_mapper_tracks_which_mapped_paths_were_found():
     m = mapper([*NAME_MAPPINGS, {"linkedin_field": "event_id", "record_field": "order_ref"}])
-    m.map("lead", None, {**BASE, "user_data": {"address": []}})
+    m.for_stream(None, "lead")({**BASE, "user_data": {"address": []}})
     assert m.unresolved_mappings() == {
         "first_name": "user_data.address[0].first_name",
         "last_name": "user_data.address[0].last_name",
         "country_code": "user_data.address[0].country",
         "event_id": "order_ref",
     }
-    m.map("lead", None, {**BASE, "ORDER_REF": "o-1", "user_data": {"address": [{"first_name": "J"}]}})
+    m.for_stream(None, "lead")({**BASE, "ORDER_REF": "o-1", "user_data": {"address": [{"first_name": "J"}]}})
     assert m.unresolved_mappings() == {
         "last_name": "user_data.address[0].last_name",
         "country_code": "user_data.address[0].country",

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from destination_linkedin_capi.config.connector import ConnectorConfig
 from destination_linkedin_capi.mapping.fields import RECOGNISED_FIELDS
-from destination_linkedin_capi.mapping.mapper import RecordMapper
+from destination_linkedin_capi.mapping.mapper import LAYOUT_CACHE_KEYS, MAX_CACHED_KEY_SET, RecordMapper
 from destination_linkedin_capi.mapping.reasons import NOTE_REASONS, REJECTION_REASONS
 from destination_linkedin_capi.mapping.results import ConversionEvent, Rejection
 from destination_linkedin_capi.mapping.routing import StreamInfo
@@ -97,7 +97,7 @@ def assert_no_nulls_or_empty_objects(value: Any, path: str = "") -> None:
 @given(record=records, where=streams)
 def test_never_raises_and_events_are_well_formed(record, where):
     namespace, stream = where
-    result = mapper().map(stream, namespace, record)
+    result = mapper().for_stream(namespace, stream)(record)
     if isinstance(result, Rejection):
         assert result.reason in REJECTION_REASONS
         assert result.message.endswith(".")
@@ -126,9 +126,9 @@ def test_never_raises_and_events_are_well_formed(record, where):
 @given(record=records, where=streams)
 def test_same_record_same_event_id(record, where):
     namespace, stream = where
-    first = mapper().map(stream, namespace, record)
+    first = mapper().for_stream(namespace, stream)(record)
     reordered = dict(reversed(list(copy.deepcopy(record).items())))
-    second = mapper().map(stream, namespace, reordered)
+    second = mapper().for_stream(namespace, stream)(reordered)
     assert type(first) is type(second)
     if isinstance(first, ConversionEvent):
         assert first.payload["eventId"] == second.payload["eventId"]
@@ -148,7 +148,7 @@ def test_hashed_email_is_always_64_lowercase_hex(email, other):
     record = {"email": email, "created_at": NOW - 1000}
     if other:
         record["li_fat_id"] = "AQE-1"
-    result = mapper().map("lead", None, record)
+    result = mapper().for_stream(None, "lead")(record)
     if isinstance(result, ConversionEvent):
         hashed = [item["idValue"] for item in result.payload["user"]["userIds"] if item["idType"] == "SHA256_EMAIL"]
         for value in hashed:
@@ -194,6 +194,22 @@ plausible_records = st.fixed_dictionaries(
 @given(record=plausible_records, where=streams)
 def test_an_event_always_validates_against_the_sandbox(validate_element, record, where):
     namespace, stream = where
-    result = mapper().map(stream, namespace, record)
+    result = mapper().for_stream(namespace, stream)(record)
     if isinstance(result, ConversionEvent):
         assert validate_element(result.payload, api_version=API_VERSION, now_ms=NOW) == []
+
+
+def test_the_layout_cache_is_bounded_by_the_keys_it_holds_and_never_keeps_huge_key_sets():
+    m = mapper()
+    map_record = m.for_stream(None, "orders")
+    record = {"email": "jane@example.com", "event_time": NOW - 60_000, "event_id": "e1"}
+    expected = map_record(record)
+    assert isinstance(expected, ConversionEvent)
+    for n in range(2_000):  # 2,000 key sets of 200 keys: 400,000 keys offered
+        wide = {**record, **{f"c{n}_{k}": k for k in range(198)}}
+        assert map_record(wide) == expected
+        assert m._cached_keys <= LAYOUT_CACHE_KEYS
+        assert sum(len(keys) + 1 for keys in m._layouts) == m._cached_keys
+    huge = {**record, **{f"h{k}": k for k in range(MAX_CACHED_KEY_SET)}}
+    assert map_record(huge) == expected
+    assert tuple(huge) not in m._layouts

@@ -503,7 +503,7 @@ def test_the_table_covers_every_rejection_code_and_note():
 def test_mapping(case: Case):
     record = {**BASE, **case.record} if case.base else case.record
     namespace = next(iter(case.streams))[0] if case.streams else None
-    result = build_mapper(case).map(case.stream, namespace, record)
+    result = build_mapper(case).for_stream(namespace, case.stream)(record)
     if isinstance(case.expected, str):
         assert isinstance(result, Rejection), result
         assert result.reason == case.expected
@@ -568,9 +568,9 @@ MESSAGES = [
     Case(
         "no-identifier-says-what-was-unusable",
         rec(email=None, first_name="Sam", lead="urn:li:sponsoredAccount:5"),
-        "The record has no email, LinkedIn click ID, Acxiom or Oracle Moat ID, IP address, Google advertising ID, first "
-        "and last name, external ID or "
-        "lead (a name needs both first and last name; the lead is not a Lead Gen form response).",
+        "The record has no email, LinkedIn click ID (li_fat_id), Acxiom ID, Oracle Moat ID, IP address, Google "
+        "advertising ID, first and last name, external ID or lead (a name needs both first and last name; the lead "
+        "is not a Lead Gen form response).",
     ),
     Case(
         "long-event-id-masked",
@@ -596,7 +596,7 @@ MESSAGES = [
 @pytest.mark.parametrize("case", MESSAGES, ids=[case.id for case in MESSAGES])
 def test_rejection_sentence(case: Case):
     record = {**BASE, **case.record} if case.base else case.record
-    result = build_mapper(case).map(case.stream, None, record)
+    result = build_mapper(case).for_stream(None, case.stream)(record)
     assert isinstance(result, Rejection)
     assert result.message == case.expected
 
@@ -617,7 +617,7 @@ def test_no_rejection_sentence_quotes_a_record_value(case: Case):
     """The sentence names the field and the problem; the value is only described and masked (never verbatim)."""
     record = {**BASE, **case.record} if case.base else case.record
     namespace = next(iter(case.streams))[0] if case.streams else None
-    result = build_mapper(case).map(case.stream, namespace, record)
+    result = build_mapper(case).for_stream(namespace, case.stream)(record)
     assert isinstance(result, Rejection)
     sentence = result.message.replace("(1,234.50)", "")  # the sentence's own example of a good amount
     quoted = [text for text in _texts(record) if len(text) >= 3 and text in sentence]

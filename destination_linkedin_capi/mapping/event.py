@@ -1,35 +1,32 @@
-"""The general mapping path: the full rules for any record — several candidate fields, nested
-paths, every rejection and every note (docs/mapping.md). The planned path must give exactly
-what this one gives; it defers here whenever the record is not the usual all-usable case."""
+"""The mapping's rules: one record → its conversion event or the first problem found, for any record —
+several candidate fields, nested paths, every rejection and every note (docs/mapping.md)."""
 
 from __future__ import annotations
 
+import hashlib
+import ipaddress
+import re
 from collections.abc import Mapping
 from typing import Any
 
 from destination_linkedin_capi import constants as c
 from destination_linkedin_capi.mapping import normalize as n
 from destination_linkedin_capi.mapping import reasons
-from destination_linkedin_capi.mapping.fields import (
-    RAW_IDS,
-    RECOGNISED_FIELDS,
-    TIME,
-    USER_INFO_FIELDS,
-    Layout,
-    dig,
-    source_name,
-)
-from destination_linkedin_capi.mapping.identifiers import google_aid_user_id, ip_user_id
+from destination_linkedin_capi.mapping.fields import RECOGNISED_FIELDS, TIME, USER_INFO_FIELDS, Layout, dig, source_name
+from destination_linkedin_capi.mapping.identifiers import BY_KEY
 from destination_linkedin_capi.mapping.results import ConversionEvent, Rejection
 from destination_linkedin_capi.mapping.routing import Route, Router
 from destination_linkedin_capi.mapping.settings import Settings
 
-# The identifiers added in 2026, in the order their userIds are sent (after email and the raw IDs).
-DEVICE_IDS = (("ip_address", ip_user_id), ("google_aid", google_aid_user_id))
+UserId = dict[str, str]
+# The identifiers sent as their own text, with their idType, in the order their userIds are sent after email's.
+TEXT_IDS = tuple((key, BY_KEY[key].id_types[0]) for key in ("li_fat_id", "acxiom_id", "oracle_moat_id"))
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_ZERO_UUID = "00000000-0000-0000-0000-000000000000"  # what a device sends when ad tracking is limited
 
 
 class _Rejected(Exception):
-    """Raised inside the general path to stop at the first problem; `field` names the LinkedIn field
+    """Raised inside the mapping to stop at the first problem; `field` names the LinkedIn field
     whose record field the sentence starts with (None: the message is a whole sentence)."""
 
     def __init__(self, reason: str, message: str, field: str | None = None) -> None:
@@ -44,7 +41,7 @@ class _Rejected(Exception):
         return Rejection(self.reason, f"Field '{source_name(layout, data, self.field)}' {self.message}.")
 
 
-def map_general(
+def map_event(
     s: Settings, router: Router, layout: Layout, route: Route, data: Mapping[str, Any]
 ) -> ConversionEvent | Rejection:
     """One record → its conversion event, or the first problem found (event, time, identifiers,
@@ -107,38 +104,35 @@ def _user(
     s: Settings, found: dict[str, Any], layout: Layout, data: Mapping[str, Any]
 ) -> tuple[dict[str, Any], tuple[str, ...], tuple[str, ...]]:
     """The `user` object (userIds always present), its match keys and the non-fatal drops: one pass over the
-    identifier columns in LinkedIn's order, a little over 60 lines because each identifier has its own rule."""
-    user_ids: list[dict[str, str]] = []
+    identifiers in LinkedIn's order (`identifiers.IDENTIFIERS`), each with its own rule."""
+    user_ids: list[UserId] = []
     identifiers: list[str] = []
     notes: list[str] = []
     if "email" in found:
-        hashed = n.email_sha256(found["email"])
-        if hashed is None:  # a later email field may still hold a usable value
-            emails = (data[src] if isinstance(src, str) else dig(data, src) for f, src in layout if f == "email")
-            hashed = next((h for h in map(n.email_sha256, emails) if h is not None), None)
+        hashed = _email_sha256(found["email"], layout, data)
         if hashed is None:
             notes.append("invalid_email_dropped")
         else:
             user_ids.append({"idType": c.ID_SHA256_EMAIL, "idValue": hashed})
             identifiers.append("email")
-    for field, id_type in RAW_IDS:
-        if field in found:
-            text = n.identifier_text(found[field])
+    for key, id_type in TEXT_IDS:
+        if key in found:
+            text = n.identifier_text(found[key])
             if text is None:
-                notes.append(f"invalid_{field}_dropped")
-            elif id_type == c.ID_ORACLE_MOAT and not s.oracle_supported:
-                notes.append("oracle_moat_id_unsupported_dropped")
+                notes.append(f"invalid_{key}_dropped")
+            elif id_type not in s.accepted_id_types:
+                notes.append(f"{key}_unsupported_dropped")
             else:
                 user_ids.append({"idType": id_type, "idValue": text})
-                identifiers.append(field)
-    for field, user_id_of in DEVICE_IDS:
-        if field in found:
-            entry = user_id_of(s, found[field])
+                identifiers.append(key)
+    for key, user_id_of in (("ip_address", ip_user_id), ("google_aid", google_aid_user_id)):
+        if key in found:
+            entry = user_id_of(s, found[key])
             if entry.__class__ is str:
                 notes.append(entry)  # type: ignore[arg-type]
             else:
                 user_ids.append(entry)  # type: ignore[arg-type]
-                identifiers.append(field)
+                identifiers.append(key)
     user: dict[str, Any] = {"userIds": user_ids}
     if not found.keys().isdisjoint(USER_INFO_FIELDS):
         info = _user_info(found, notes)
@@ -165,6 +159,53 @@ def _user(
     if not identifiers:
         raise _Rejected(*reasons.no_identifier(notes))
     return user, tuple(identifiers), tuple(notes)
+
+
+def _email_sha256(value: Any, layout: Layout, data: Mapping[str, Any]) -> str | None:
+    """The first usable email's hash: when the best source holds no address, a later email field may."""
+    hashed = n.email_sha256(value)
+    if hashed is None:
+        emails = (data[src] if isinstance(src, str) else dig(data, src) for f, src in layout if f == "email")
+        hashed = next((h for h in map(n.email_sha256, emails) if h is not None), None)
+    return hashed
+
+
+def ip_user_id(s: Settings, value: Any) -> UserId | str:
+    """An IPv4 address (plain, or SHA-256 when `hash_ip_addresses` is on), or an already hashed one; else a note."""
+    if value.__class__ is not str:
+        return "invalid_ip_address_dropped"
+    text = value.strip()
+    if len(text) == 64 and n.is_sha256_hex(text):
+        if c.ID_SHA256_IP not in s.accepted_id_types:
+            return "ip_address_unsupported_dropped"
+        return {"idType": c.ID_SHA256_IP, "idValue": text.lower()}
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return "invalid_ip_address_dropped"
+    if address.version == 6:
+        mapped = address.ipv4_mapped
+        if mapped is None:
+            return "ipv6_address_dropped"
+        address = mapped
+    id_type = c.ID_SHA256_IP if s.hash_ip_addresses else c.ID_PLAINTEXT_IP
+    if id_type not in s.accepted_id_types:
+        return "ip_address_unsupported_dropped"
+    if s.hash_ip_addresses:
+        return {"idType": id_type, "idValue": hashlib.sha256(str(address).encode()).hexdigest()}
+    return {"idType": id_type, "idValue": str(address)}
+
+
+def google_aid_user_id(s: Settings, value: Any) -> UserId | str:
+    """A Google advertising ID in UUID form, sent in lower case; else a note."""
+    if value.__class__ is not str:
+        return "invalid_google_aid_dropped"
+    text = value.strip().lower()
+    if not _UUID.fullmatch(text) or text == _ZERO_UUID:
+        return "invalid_google_aid_dropped"
+    if c.ID_GOOGLE_AID not in s.accepted_id_types:
+        return "google_aid_unsupported_dropped"
+    return {"idType": c.ID_GOOGLE_AID, "idValue": text}
 
 
 def _user_info(found: dict[str, Any], notes: list[str]) -> dict[str, str] | None:

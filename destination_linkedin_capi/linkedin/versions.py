@@ -1,0 +1,38 @@
+"""What a LinkedIn Marketing API version accepts, from the facts in `constants` (docs/linkedin-facts.md §4):
+the one place that compares version strings for identifier support."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from destination_linkedin_capi import constants as c
+
+
+def version_after(version: str) -> str:
+    """The Marketing API version (YYYYMM) released the month after `version`."""
+    year, month = int(version[:4]), int(version[4:])
+    return f"{year + month // 12}{month % 12 + 1:02d}"
+
+
+@dataclass(frozen=True, slots=True)
+class ApiVersion:
+    """One API version (YYYYMM); versions of that form order as text, so they are compared as such."""
+
+    version: str
+
+    def accepts(self, id_type: str) -> bool:
+        """Whether events of this version may carry userIds of `id_type`."""
+        first = c.ID_TYPE_FIRST_VERSION.get(id_type)
+        last = c.ID_TYPE_LAST_VERSION.get(id_type)
+        return (first is None or self.version >= first) and (last is None or self.version <= last)
+
+    @staticmethod
+    def first_accepting(id_type: str) -> str | None:
+        """The first version that takes `id_type`, when it was added later than the versions still served."""
+        return c.ID_TYPE_FIRST_VERSION.get(id_type)
+
+    @staticmethod
+    def first_refusing(id_type: str) -> str | None:
+        """The first version that no longer takes `id_type`, when one does."""
+        last = c.ID_TYPE_LAST_VERSION.get(id_type)
+        return None if last is None else version_after(last)
