@@ -46,7 +46,6 @@ _EPOCH_UNITS: tuple[tuple[float, int, int], ...] = (
 _MAX_ID_NUMBER = 10**c.MAX_EVENT_ID_LENGTH
 _UTC_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 _NAIVE_EPOCH = dt.datetime(1970, 1, 1)
-_ONE_MS = dt.timedelta(milliseconds=1)
 
 # Amounts beyond these bounds are data errors, and formatting them without exponent notation
 # could otherwise build strings of any length ("1e999999").
@@ -158,7 +157,10 @@ def timestamp_ms(value: Any) -> int:
             return _epoch_ms(int(text))
         try:
             moment = _parse_iso(text)
-            return (moment - (_NAIVE_EPOCH if moment.tzinfo is None else _UTC_EPOCH)) // _ONE_MS
+            delta = moment - (_NAIVE_EPOCH if moment.tzinfo is None else _UTC_EPOCH)
+            # = delta // 1 ms: a timedelta keeps 0 ≤ seconds < 86,400 and 0 ≤ microseconds < 10⁶, and this
+            # costs a third of the timedelta division
+            return delta.days * 86_400_000 + delta.seconds * 1000 + delta.microseconds // 1000
         except (ValueError, OverflowError):
             pass
         whole, dot, fraction = text.partition(".")
