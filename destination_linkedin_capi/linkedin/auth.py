@@ -21,7 +21,7 @@ import requests
 from destination_linkedin_capi import constants as c
 from destination_linkedin_capi import failures
 from destination_linkedin_capi.errors import ConfigError, TransportError
-from destination_linkedin_capi.linkedin.retry import Attempts, Failed, RetryPolicy, retry_after_seconds, retry_loop
+from destination_linkedin_capi.linkedin.retry import Attempts, Retryable, RetryPolicy, retry_after_seconds, retry_loop
 from destination_linkedin_capi.safety import is_header_safe, register_secret
 
 logger = logging.getLogger("airbyte")
@@ -203,21 +203,21 @@ class _MintingProvider:
     def _post(self, url: str, **kwargs: Any) -> requests.Response:
         """POST to the issuing service; retry 429/5xx/no answer per the retry policy (`Retry-After` honoured)."""
 
-        def attempt(attempts: Attempts) -> requests.Response | Failed:
+        def attempt(attempts: Attempts) -> requests.Response | Retryable:
             try:
                 response = self._session.post(url, timeout=attempts.timeout, allow_redirects=False, **kwargs)
             except (requests.ConnectionError, requests.Timeout) as error:
-                return Failed(f"no answer ({type(error).__name__})")
+                return Retryable(f"no answer ({type(error).__name__})")
             if 300 <= response.status_code < 400:
                 raise ConfigError(failures.redirected(response.status_code, self._issuer(), self.url_field))
             if response.status_code != 429 and response.status_code < 500:
                 return response
-            return Failed(f"HTTP {response.status_code}", retry_after_seconds(response.headers.get("Retry-After")))
+            return Retryable(f"HTTP {response.status_code}", retry_after_seconds(response.headers.get("Retry-After")))
 
-        def announce(failed: Failed, attempts: Attempts, wait: float) -> None:
+        def announce(failed: Retryable, attempts: Attempts, wait: float) -> None:
             logger.warning("%s: %s; retry %d in %.1f s", self.service_name, failed.reason, attempts.count, wait)
 
-        def give_up(failed: Failed, attempts: Attempts) -> Exception:
+        def give_up(failed: Retryable, attempts: Attempts) -> Exception:
             return TransportError(self._down_sentence(url, failed.reason, attempts.count))
 
         return retry_loop(

@@ -31,7 +31,7 @@ from destination_linkedin_capi.errors import (
     is_transient_status,
 )
 from destination_linkedin_capi.linkedin.auth import TokenProvider
-from destination_linkedin_capi.linkedin.retry import Attempts, Failed, RetryPolicy, retry_loop
+from destination_linkedin_capi.linkedin.retry import Attempts, Retryable, RetryPolicy, retry_loop
 
 logger = logging.getLogger("airbyte")
 
@@ -141,7 +141,7 @@ class LinkedInClient:
             headers["X-RestLi-Method"] = restli_method
         refreshed = False
 
-        def attempt(attempts: Attempts) -> requests.Response | Failed:
+        def attempt(attempts: Attempts) -> requests.Response | Retryable:
             nonlocal refreshed
             while True:
                 if self.budget is not None:
@@ -155,12 +155,12 @@ class LinkedInClient:
                         raise
                     refreshed = True  # once per request, and not a retry: the policy does not count it
 
-        def announce(failed: Failed, attempts: Attempts, wait: float) -> None:
+        def announce(failed: Retryable, attempts: Attempts, wait: float) -> None:
             logger.warning("%s %s failed: %s; retry %d in %.1f s", method, path, failed.reason, attempts.count, wait)
             if self.budget is not None and isinstance(failed.error, RetryableError) and failed.error.status == 429:
                 self.budget.pause(wait)  # every sync sharing the budget waits it out, not only this one
 
-        def give_up(failed: Failed, attempts: Attempts) -> Exception:
+        def give_up(failed: Retryable, attempts: Attempts) -> Exception:
             return RetriesExhaustedError(
                 f"LinkedIn kept failing for {attempts.elapsed:.0f} s (last: {failed.reason}) on {method} {path}; "
                 f"{attempts.gave_up()}. The next sync resumes from the last checkpoint."
@@ -179,7 +179,7 @@ class LinkedInClient:
         data: bytes | None,
         headers: dict[str, str],
         timeout: tuple[float, float],
-    ) -> requests.Response | Failed:
+    ) -> requests.Response | Retryable:
         """One HTTP exchange: the 2xx response, a failure worth retrying, or a typed error raised."""
         try:
             response = self.session.request(
@@ -198,7 +198,7 @@ class LinkedInClient:
             ) from None
         except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as error:
             failure = TransportError(f"no answer from LinkedIn ({type(error).__name__})")
-            return Failed(str(failure), error=failure)
+            return Retryable(str(failure), error=failure)
         if response.status_code < 300:
             return response
         if response.status_code < 400:  # never followed: events or a token must not go to another origin
@@ -206,7 +206,7 @@ class LinkedInClient:
         error = error_from_response(response.status_code, _body(response), response.headers)
         if not isinstance(error, RetryableError):
             raise error
-        return Failed(str(error), error.retry_after, error)
+        return Retryable(str(error), error.retry_after, error)
 
     def send_events(self, batch: EncodedBatch) -> BatchAnswer:
         """BATCH_CREATE the encoded batch; the answer says which elements LinkedIn refused (4xx) and which it did

@@ -136,7 +136,7 @@ def plural(count: int, noun: str) -> str:
 
 
 @dataclass(frozen=True)
-class Failed:
+class Retryable:
     """An attempt worth making again: what went wrong (for the log and the giving-up sentence), the pause the
     server asked for, and the error to chain to the giving-up error."""
 
@@ -147,21 +147,21 @@ class Failed:
 
 def retry_loop(
     policy: RetryPolicy,
-    attempt: Callable[[Attempts], T | Failed],
+    attempt: Callable[[Attempts], T | Retryable],
     *,
-    announce: Callable[[Failed, Attempts, float], None],
-    give_up: Callable[[Failed, Attempts], Exception],
+    announce: Callable[[Retryable, Attempts, float], None],
+    give_up: Callable[[Retryable, Attempts], Exception],
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
     rng: Callable[[], float] = random.random,
-    first: Failed | None = None,
+    first: Retryable | None = None,
 ) -> T:
-    """Make `attempt` until it returns something other than `Failed`, pausing as the policy says; `announce` hears
+    """Make `attempt` until it returns something other than `Retryable`, pausing as the policy says; `announce` hears
     of each pause before it, and `give_up` words the error raised once the policy stops. `first`: an attempt
     already made and failed, whose time the deadline does not count."""
     attempts = policy.attempts(clock=clock, rng=rng)
     outcome = first if first is not None else attempt(attempts)
-    while isinstance(outcome, Failed):
+    while isinstance(outcome, Retryable):
         wait = attempts.next_wait(outcome.retry_after)
         if wait is None:
             raise give_up(outcome, attempts) from outcome.error

@@ -22,7 +22,7 @@ from destination_linkedin_capi.errors import (
     RetriesExhaustedError,
 )
 from destination_linkedin_capi.linkedin.client import BatchAnswer
-from destination_linkedin_capi.linkedin.retry import Attempts, Failed, RetryPolicy, plural, retry_loop
+from destination_linkedin_capi.linkedin.retry import Attempts, Retryable, RetryPolicy, plural, retry_loop
 from destination_linkedin_capi.write.elements import EncodedElements
 
 logger = logging.getLogger("airbyte")
@@ -83,8 +83,8 @@ class BatchDelivery:
             )
         return self._unnamed
 
-    def _round(self, first: list[int]) -> Failed | None:
-        """Send `first`, isolating what LinkedIn refuses; a `Failed` when some elements were not recorded (they are
+    def _round(self, first: list[int]) -> Retryable | None:
+        """Send `first`, isolating what LinkedIn refuses; a `Retryable` when some elements were not recorded (they are
         in `_unrecorded`, to send again after a pause), else None."""
         size = len(self._payloads)
         pending = [first]
@@ -114,7 +114,7 @@ class BatchDelivery:
                 else:
                     self.accepted.append(index)
         self._unrecorded = unrecorded
-        return Failed(next(iter(unrecorded.values()))) if unrecorded else None
+        return Retryable(next(iter(unrecorded.values()))) if unrecorded else None
 
     def _encoded(self, indices: list[int]) -> EncodedElements:
         """The elements at `indices`: the batch as encoded when they are all of it, else encoded anew."""
@@ -145,7 +145,7 @@ class BatchDelivery:
             ) from error
         return []
 
-    def _announce(self, failed: Failed, attempts: Attempts, wait: float) -> None:
+    def _announce(self, failed: Retryable, attempts: Attempts, wait: float) -> None:
         count = len(self._unrecorded)
         logger.warning(
             "LinkedIn could not record %s of a batch (%s); sending %s again in %.1f s",
@@ -155,7 +155,7 @@ class BatchDelivery:
             wait,
         )
 
-    def _give_up(self, failed: Failed, attempts: Attempts) -> Exception:
+    def _give_up(self, failed: Retryable, attempts: Attempts) -> Exception:
         """The sync then stops as for a request that kept failing."""
         return RetriesExhaustedError(
             f"LinkedIn kept failing to record {plural(len(self._unrecorded), 'event')} of a batch for "

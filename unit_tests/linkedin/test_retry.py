@@ -10,7 +10,7 @@ import pytest
 from destination_linkedin_capi.linkedin.retry import (
     BACKOFF_CAP,
     CONNECT_TIMEOUT,
-    Failed,
+    Retryable,
     RetryPolicy,
     retry_after_seconds,
     retry_loop,
@@ -108,7 +108,7 @@ class Run:
         self.sleeps.append(seconds)
         self.clock.now += seconds
 
-    def __call__(self, policy: RetryPolicy, first: Failed | None = None):
+    def __call__(self, policy: RetryPolicy, first: Retryable | None = None):
         return retry_loop(
             policy,
             self.attempt,
@@ -122,7 +122,7 @@ class Run:
 
 
 def test_the_loop_pauses_between_failed_attempts_and_returns_the_first_success():
-    run = Run(Failed("HTTP 503"), Failed("HTTP 429", retry_after=7.0), "answer")
+    run = Run(Retryable("HTTP 503"), Retryable("HTTP 429", retry_after=7.0), "answer")
     assert run(RetryPolicy(max_seconds=600.0)) == "answer"
     assert run.sleeps == [2.0, 7.0]  # the backoff, then the server's Retry-After
     assert run.announced == [("HTTP 503", 1, 2.0), ("HTTP 429", 2, 7.0)]
@@ -130,7 +130,7 @@ def test_the_loop_pauses_between_failed_attempts_and_returns_the_first_success()
 
 def test_the_loop_raises_the_callers_error_chained_to_the_last_failure():
     cause = ValueError("no answer")
-    run = Run(Failed("HTTP 503"), Failed("no answer", error=cause))
+    run = Run(Retryable("HTTP 503"), Retryable("no answer", error=cause))
     with pytest.raises(RuntimeError, match="no answer: gave up after 2 attempts, the most") as raised:
         run(RetryPolicy(max_attempts=2))
     assert raised.value.__cause__ is cause
@@ -141,10 +141,10 @@ def test_an_attempt_already_made_is_counted_but_its_time_is_not():
     """`first`: the deadline starts when the loop does, though the failed attempt before it took 9 of 10 s."""
     run = Run("answer", attempt_seconds=9.0)
     run.clock.now += 9.0
-    assert run(RetryPolicy(max_seconds=10.0), first=Failed("status 500")) == "answer"
+    assert run(RetryPolicy(max_seconds=10.0), first=Retryable("status 500")) == "answer"
     assert run.announced == [("status 500", 1, 2.0)]
     with pytest.raises(RuntimeError, match="gave up after 1 attempt: the next retry, due in 2 s"):
-        Run(attempt_seconds=9.0)(RetryPolicy(max_seconds=1.0), first=Failed("status 500"))
+        Run(attempt_seconds=9.0)(RetryPolicy(max_seconds=1.0), first=Retryable("status 500"))
 
 
 @pytest.mark.parametrize(

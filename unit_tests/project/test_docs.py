@@ -162,9 +162,7 @@ def _constant_args(module: str, method: str, position: int) -> set[str]:
 def outcome_codes() -> set[str]:
     """Every code a record or message can be counted under in the sync summary."""
     rejected = _constant_args("write/session.py", "reject", 2) | _constant_args("write/writer.py", "record_rejected", 2)
-    ignored = _constant_args("write/session.py", "record_ignored", 0) | _constant_args(
-        "airbyte/input.py", "record_ignored", 0
-    )
+    ignored = _constant_args("write/session.py", "record_ignored", 0) | _constant_args("airbyte/input.py", "record_ignored", 0)
     return set(REJECTION_REASONS) | set(NOTE_REASONS) | rejected | ignored
 
 
