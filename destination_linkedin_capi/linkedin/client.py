@@ -55,7 +55,7 @@ class BatchAnswer:
     transient: dict[int, str] = field(default_factory=dict)
 
 
-ALL_ACCEPTED = BatchAnswer()
+_ALL_ACCEPTED = BatchAnswer()
 
 
 def _body(response: requests.Response) -> Any:
@@ -67,7 +67,7 @@ def _body(response: requests.Response) -> Any:
         return response.text
 
 
-def batch_answer(response: requests.Response, count: int) -> BatchAnswer:
+def _batch_answer(response: requests.Response, count: int) -> BatchAnswer:
     """Read the one status per event of a 200 answer; TransportError when the answer does not say them all."""
     body = _body(response)
     statuses = body.get("elements") if isinstance(body, dict) else None
@@ -77,7 +77,7 @@ def batch_answer(response: requests.Response, count: int) -> BatchAnswer:
             "but without one status per event, so what it recorded is unknown."
         )
     if statuses.count(ACCEPTED) == len(statuses):  # the usual answer, checked in C
-        return ALL_ACCEPTED
+        return _ALL_ACCEPTED
     answer = BatchAnswer()
     for index, item in enumerate(statuses):
         if not isinstance(item, dict):
@@ -212,4 +212,4 @@ class LinkedInClient:
         """BATCH_CREATE the encoded batch; the answer says which elements LinkedIn refused (4xx) and which it did
         not record (5xx/429), so that the caller sends only those again."""
         response = self.request("POST", c.CONVERSION_EVENTS_PATH, body=batch.body(), restli_method="BATCH_CREATE")
-        return batch_answer(response, len(batch))
+        return _batch_answer(response, len(batch))

@@ -83,11 +83,11 @@ class BatchDelivery:
             )
         return self._unnamed
 
-    def _round(self, first: list[int]) -> Retryable | None:
-        """Send `first`, isolating what LinkedIn refuses; a `Retryable` when some elements were not recorded (they are
-        in `_unrecorded`, to send again after a pause), else None."""
+    def _round(self, selection: list[int]) -> Retryable | None:
+        """Send `selection`, isolating what LinkedIn refuses; a `Retryable` when some elements were not recorded
+        (they are in `_unrecorded`, to send again after a pause), else None."""
         size = len(self._payloads)
-        pending = [first]
+        pending = [selection]
         unrecorded: dict[int, str] = {}
         while pending:
             self._check()
