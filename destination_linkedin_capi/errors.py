@@ -81,18 +81,6 @@ def is_transient_status(status: Any) -> bool:
     return type(status) is int and (status in (408, 423, 429) or 500 <= status <= 599)
 
 
-class TransientElementsError(ConnectorError):
-    """A 200 answer in which some elements have a transient status (5xx/429): LinkedIn did not record them, so only
-    they are sent again. `transient` and `refused` (4xx: final) map element index → reason; every other element of
-    the request was accepted."""
-
-    def __init__(self, transient: dict[int, str], refused: dict[int, str]) -> None:
-        first = next(iter(transient.values()), "")
-        super().__init__(f"LinkedIn could not record {len(transient)} events of the request ({first})")
-        self.transient = transient
-        self.refused = refused
-
-
 class RequestRefusedError(ConnectorError):
     """Bisection found more events "bad" one by one, without element indices, than a batch plausibly holds: the
     refusal is about the request (its shape, a rule, LinkedIn itself), not about rows."""

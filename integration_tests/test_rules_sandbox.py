@@ -9,8 +9,9 @@ from __future__ import annotations
 import logging
 
 from destination_linkedin_capi.config.connector import ConnectorConfig
-from destination_linkedin_capi.linkedin.auth import PROPAGATION_WAIT_SECONDS, make_token_provider
+from destination_linkedin_capi.linkedin.auth import PROPAGATION_WAIT_SECONDS
 from destination_linkedin_capi.linkedin.client import LinkedInClient
+from destination_linkedin_capi.linkedin.connect import connect as connect_client
 from destination_linkedin_capi.linkedin.rules import resolve_rules
 from devtools.sample_data import ACCOUNT
 
@@ -30,8 +31,7 @@ def connect(sandbox, raw: dict) -> tuple[ConnectorConfig, LinkedInClient, Sleeps
         {"account_id": str(ACCOUNT), "api_base_url": sandbox.url, "oauth_base_url": sandbox.url, **raw}
     )
     sleeps = Sleeps()
-    tokens = make_token_provider(config, sleep=sleeps)
-    return config, LinkedInClient(config.api_base_url, config.api_version, tokens, sleep=sleeps), sleeps
+    return config, connect_client(config, sleep=sleeps), sleeps
 
 
 def token_id_setup(sandbox, **overrides):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 import requests_mock
 
 from devtools.sample_data import ACCOUNT
@@ -26,6 +27,13 @@ CLIENT_SECRET = "client-secret-SECRET-3"
 REFRESH_TOKEN = "AQR-refresh-token-SECRET-4"
 MINTED = "AQV-minted-token-SECRET-5"
 TOKEN_ID = "590708082141560832"
+
+
+class Batch(list):
+    """Events as `LinkedInClient.send_events` takes them: a count and a request body (the writer encodes in chunks)."""
+
+    def body(self) -> bytes:
+        return orjson.dumps({"elements": list(self)})
 
 
 class FakeClock:

@@ -34,7 +34,7 @@ from destination_linkedin_capi.failures import version_warning
 from destination_linkedin_capi.linkedin.accounts import WRITER_ROLES, account_roles, campaign_ids
 from destination_linkedin_capi.linkedin.auth import TokenProvider
 from destination_linkedin_capi.linkedin.client import LinkedInClient
-from destination_linkedin_capi.linkedin.command_client import COMMAND_RETRY_SECONDS, command_client
+from destination_linkedin_capi.linkedin.connect import COMMAND_RETRY_SECONDS, connect
 from destination_linkedin_capi.linkedin.rules import CONVERSIONS_API, Rule, get_rule, list_rules, plan
 from destination_linkedin_capi.rejected.store import probe
 
@@ -256,7 +256,8 @@ def check_connection(
         budget = _check_budget_store(config)
     except CheckFailed as failure:
         return False, _with_warnings(str(failure), warnings)
-    tokens, client = command_client(config, CHECK_RETRY_SECONDS, session=session, clock=clock, sleep=sleep)
+    client = connect(config, deadline_seconds=CHECK_RETRY_SECONDS, session=session, clock=clock, sleep=sleep)
+    tokens = client.tokens
     try:
         _obtain_token(tokens)
         warning = refresh_token_warning(config, tokens, clock())

@@ -21,7 +21,7 @@ import requests
 from destination_linkedin_capi.airbyte.config_updates import ConfigUpdates
 from destination_linkedin_capi.config.connector import ConnectorConfig, EventConfig
 from destination_linkedin_capi.errors import ConfigError, ConnectorError
-from destination_linkedin_capi.linkedin.command_client import COMMAND_RETRY_SECONDS, command_client
+from destination_linkedin_capi.linkedin.connect import COMMAND_RETRY_SECONDS, connect
 from destination_linkedin_capi.linkedin.rules import Rule, list_rules, plan
 from destination_linkedin_capi.linkedin.versions import ApiVersion
 from destination_linkedin_capi.mapping.fields import FIELDS as ALL_FIELDS
@@ -85,10 +85,11 @@ def existing_rules(
     """Token-ID/OAuth: the account's enabled Conversions API rules that no configured event resolves to. Empty,
     with a warning, when LinkedIn cannot be asked: the configured events are still valid operations. `emit`
     gets the CONTROL message of a refresh token rotated on the way (config_updates.py). Like `check`, it gives up
-    within DISCOVER_RETRY_SECONDS, however the token service or LinkedIn fails (command_client.py)."""
+    within DISCOVER_RETRY_SECONDS, however the token service or LinkedIn fails (linkedin/connect.py)."""
     if not config.can_manage_rules:
         return []
-    tokens, client = command_client(config, DISCOVER_RETRY_SECONDS, session=session, clock=clock, sleep=sleep)
+    client = connect(config, deadline_seconds=DISCOVER_RETRY_SECONDS, session=session, clock=clock, sleep=sleep)
+    tokens = client.tokens
     try:
         rules = list_rules(client, config.account_urn)
         taken = {resolution.rule_id for resolution in plan(config, rules)}

@@ -20,14 +20,8 @@ import requests
 
 from destination_linkedin_capi import constants as c
 from destination_linkedin_capi import failures
-from destination_linkedin_capi.config.connector import (
-    AccessTokenCredentials,
-    ConnectorConfig,
-    OAuth2Credentials,
-    TokenIdCredentials,
-)
 from destination_linkedin_capi.errors import ConfigError, TransportError
-from destination_linkedin_capi.linkedin.retry import RetryPolicy, retry_after_seconds
+from destination_linkedin_capi.linkedin.retry import Attempts, Retryable, RetryPolicy, retry_after_seconds, retry_loop
 from destination_linkedin_capi.safety import is_header_safe, register_secret
 
 logger = logging.getLogger("airbyte")
@@ -136,17 +130,13 @@ class _MintingProvider:
         self,
         *,
         session: requests.Session | None = None,
-        max_retry_seconds: float = 600.0,
-        read_timeout: float = 60.0,
-        deadline_bounds_attempts: bool = False,
+        policy: RetryPolicy | None = None,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
         rng: Callable[[], float] = random.random,
     ) -> None:
         self._session = session or requests.Session()
-        self._policy = RetryPolicy(
-            max_seconds=max_retry_seconds, read_timeout=read_timeout, deadline_bounds_attempts=deadline_bounds_attempts
-        )
+        self._policy = policy or RetryPolicy()
         self._clock = clock
         self._sleep = sleep
         self._rng = rng
@@ -212,25 +202,33 @@ class _MintingProvider:
 
     def _post(self, url: str, **kwargs: Any) -> requests.Response:
         """POST to the issuing service; retry 429/5xx/no answer per the retry policy (`Retry-After` honoured)."""
-        attempts = self._policy.attempts(clock=self._clock, rng=self._rng)
-        while True:
-            retry_after = None
+
+        def attempt(attempts: Attempts) -> requests.Response | Retryable:
             try:
                 response = self._session.post(url, timeout=attempts.timeout, allow_redirects=False, **kwargs)
             except (requests.ConnectionError, requests.Timeout) as error:
-                problem = f"no answer ({type(error).__name__})"
-            else:
-                if 300 <= response.status_code < 400:
-                    raise ConfigError(failures.redirected(response.status_code, self._issuer(), self.url_field))
-                if response.status_code != 429 and response.status_code < 500:
-                    return response
-                problem = f"HTTP {response.status_code}"
-                retry_after = retry_after_seconds(response.headers.get("Retry-After"))
-            wait = attempts.next_wait(retry_after)
-            if wait is None:
-                raise TransportError(self._down_sentence(url, problem, attempts.count))
-            logger.warning("%s: %s; retry %d in %.1f s", self.service_name, problem, attempts.count, wait)
-            self._sleep(wait)
+                return Retryable(f"no answer ({type(error).__name__})")
+            if 300 <= response.status_code < 400:
+                raise ConfigError(failures.redirected(response.status_code, self._issuer(), self.url_field))
+            if response.status_code != 429 and response.status_code < 500:
+                return response
+            return Retryable(f"HTTP {response.status_code}", retry_after_seconds(response.headers.get("Retry-After")))
+
+        def announce(failed: Retryable, attempts: Attempts, wait: float) -> None:
+            logger.warning("%s: %s; retry %d in %.1f s", self.service_name, failed.reason, attempts.count, wait)
+
+        def give_up(failed: Retryable, attempts: Attempts) -> Exception:
+            return TransportError(self._down_sentence(url, failed.reason, attempts.count))
+
+        return retry_loop(
+            self._policy,
+            attempt,
+            announce=announce,
+            give_up=give_up,
+            sleep=self._sleep,
+            clock=self._clock,
+            rng=self._rng,
+        )
 
     def _down_sentence(self, url: str, problem: str, attempts: int) -> str:
         raise NotImplementedError
@@ -358,45 +356,3 @@ class OAuth2Provider(_MintingProvider):
 
     def _down_sentence(self, url: str, problem: str, attempts: int) -> str:
         return failures.oauth_down(_where(url), problem, attempts)
-
-
-def make_token_provider(
-    config: ConnectorConfig,
-    session: requests.Session | None = None,
-    *,
-    max_retry_seconds: float | None = None,
-    deadline_bounds_attempts: bool = False,
-    clock: Callable[[], float] = time.time,
-    sleep: Callable[[float], None] = time.sleep,
-) -> TokenProvider:
-    """The provider for the configured auth mode. `max_retry_seconds` caps retries of the issuing service
-    (default: the config's `max_retry_seconds`; `check` passes a shorter one, and `deadline_bounds_attempts`, so
-    that even a service that never answers costs no more than that)."""
-    credentials = config.credentials
-    if isinstance(credentials, AccessTokenCredentials):
-        return StaticTokenProvider(credentials.access_token)
-    options: dict[str, Any] = {
-        "session": session,
-        "max_retry_seconds": config.max_retry_seconds if max_retry_seconds is None else max_retry_seconds,
-        "read_timeout": config.read_timeout_seconds,
-        "deadline_bounds_attempts": deadline_bounds_attempts,
-        "clock": clock,
-        "sleep": sleep,
-    }
-    if isinstance(credentials, TokenIdCredentials):
-        return TokenIdProvider(
-            credentials.token_id,
-            credentials.token_service_url.strip(),
-            credentials.token_service_key,
-            config.account_id,
-            **options,
-        )
-    if isinstance(credentials, OAuth2Credentials):
-        return OAuth2Provider(
-            credentials.client_id,
-            credentials.client_secret,
-            credentials.refresh_token,
-            config.oauth_base_url,
-            **options,
-        )
-    raise ConfigError("Authentication must be one of: token_id, access_token, oauth2.")

@@ -1,4 +1,5 @@
-"""The retry policy every HTTP caller uses: LinkedIn's API (`client`) and the token issuers (`auth`).
+"""The retry policy and the one retry loop every caller uses: LinkedIn's API (`client`), the token issuers
+(`auth`) and the elements LinkedIn could not record inside a 200 (`write.delivery`).
 
 Exponential backoff with full jitter (a random pause between 0 and `base · 2^n`, capped), a `Retry-After`
 the server sends is honoured instead, and retrying stops at a deadline (`max_seconds` since the first
@@ -17,6 +18,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from urllib3.exceptions import InvalidHeader
 from urllib3.util.retry import Retry
@@ -26,6 +28,8 @@ CONNECT_TIMEOUT = 10.0
 MIN_ATTEMPT_SECONDS = 1.0
 BACKOFF_BASE = 1.0
 BACKOFF_CAP = 60.0
+
+T = TypeVar("T")
 
 
 def retry_after_seconds(value: str | None) -> float | None:
@@ -129,3 +133,39 @@ class Attempts:
 def plural(count: int, noun: str) -> str:
     """`1 attempt`, `2 attempts`."""
     return f"{count} {noun}" + ("" if count == 1 else "s")
+
+
+@dataclass(frozen=True)
+class Retryable:
+    """An attempt worth making again: what went wrong (for the log and the giving-up sentence), the pause the
+    server asked for, and the error to chain to the giving-up error."""
+
+    reason: str
+    retry_after: float | None = None
+    error: Exception | None = None
+
+
+def retry_loop(
+    policy: RetryPolicy,
+    attempt: Callable[[Attempts], T | Retryable],
+    *,
+    announce: Callable[[Retryable, Attempts, float], None],
+    give_up: Callable[[Retryable, Attempts], Exception],
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+    rng: Callable[[], float] = random.random,
+    first: Retryable | None = None,
+) -> T:
+    """Make `attempt` until it returns something other than `Retryable`, pausing as the policy says; `announce` hears
+    of each pause before it, and `give_up` words the error raised once the policy stops. `first`: an attempt
+    already made and failed, whose time the deadline does not count."""
+    attempts = policy.attempts(clock=clock, rng=rng)
+    outcome = first if first is not None else attempt(attempts)
+    while isinstance(outcome, Retryable):
+        wait = attempts.next_wait(outcome.retry_after)
+        if wait is None:
+            raise give_up(outcome, attempts) from outcome.error
+        announce(outcome, attempts, wait)
+        sleep(wait)
+        outcome = attempt(attempts)
+    return outcome

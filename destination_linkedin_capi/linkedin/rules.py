@@ -1,9 +1,15 @@
 """Conversion rules: which rule each event goes to; find-or-create by name; optional campaign association.
 
-Scenario 1's "create conversion tags automatically": in token-ID and OAuth modes a selected event without a
-mapped rule gets the account's enabled `CONVERSIONS_API` rule of its type named `"<prefix> <EVENT>"`, or a new
-one. Finding looks at every page of the account's rules and creation happens only when nothing matches, so
-running `write` twice never creates a duplicate. Resolution happens once per sync, never per record.
+In token-ID and OAuth modes a selected event without a mapped rule gets the account's enabled `CONVERSIONS_API`
+rule of its type named `"<prefix> <EVENT>"`, or a new one. Finding looks at every page of the account's rules
+and creation happens only when nothing matches, so running `write` twice never creates a duplicate. Resolution
+happens once per sync, never per record.
+
+Several first syncs starting at once must still end with one rule per event. With a shared request budget
+store, find-or-create of each (account, event) rule runs under the store's lock, whose lease ends by itself so
+a killed holder never blocks the others. Without one, and as a second line of defence, syncs converge: after
+creating, each lists the rules again, keeps the enabled rule with our name and type that has the lowest ID,
+and disables (PARTIAL_UPDATE `enabled: false`) the duplicate it created itself.
 """
 
 from __future__ import annotations
@@ -14,9 +20,11 @@ from typing import Any
 
 from destination_linkedin_capi import constants as c
 from destination_linkedin_capi import failures
+from destination_linkedin_capi.budget.base import StoreUnavailable
 from destination_linkedin_capi.config.connector import ConnectorConfig, EventConfig
 from destination_linkedin_capi.errors import (
     ConfigError,
+    ConnectorError,
     ForbiddenError,
     LinkedInApiError,
     RejectedRequestError,
@@ -31,6 +39,11 @@ CONVERSIONS_API = "CONVERSIONS_API"
 CREATE_ATTEMPTS = 3
 #: The longest click-through window every rule type accepts; 365 days only suits POST_CLICK_365_TYPES (docs/linkedin-facts.md §7).
 FALLBACK_POST_CLICK_WINDOW = 90
+#: The rule lock's lease: longer than listing and creating a rule take, short enough that a killed holder's lock
+#: frees soon. A holder slower than this is still safe: convergence removes a duplicate.
+LOCK_LEASE_SECONDS = 60.0
+#: How long a sync waits for another's rule lock before going on without it (convergence then keeps one rule).
+LOCK_WAIT_SECONDS = 90.0
 
 
 @dataclass(frozen=True)
@@ -162,7 +175,8 @@ def post_click_window(config: ConnectorConfig, conversion_type: str, logger: log
 
 
 def create_rule(client: LinkedInClient, config: ConnectorConfig, resolution: Resolution, logger: logging.Logger) -> int:
-    """POST a new CONVERSIONS_API rule; its ID comes from the body or the `x-restli-id` header (docs/linkedin-facts.md §1)."""
+    """POST a new CONVERSIONS_API rule, once: a blind retry after a lost answer could create a duplicate. Its ID
+    comes from the body or the `x-restli-id` header (docs/linkedin-facts.md §1)."""
     event = resolution.event
     assert event.conversion_type is not None and resolution.name is not None
     payload = {
@@ -176,7 +190,7 @@ def create_rule(client: LinkedInClient, config: ConnectorConfig, resolution: Res
         "viewThroughAttributionWindowSize": config.rule_view_through_window,
     }
     try:
-        response = client.request("POST", c.CONVERSIONS_PATH, json=payload)
+        response = client.request("POST", c.CONVERSIONS_PATH, json=payload, once=True)
     except (ForbiddenError, RejectedRequestError) as error:
         doing = f"create conversion rule '{resolution.name}' for event {event.name} in ad account {config.account_id}"
         if isinstance(error, ForbiddenError):
@@ -196,12 +210,12 @@ def create_rule(client: LinkedInClient, config: ConnectorConfig, resolution: Res
 
 
 def create_once(client: LinkedInClient, config: ConnectorConfig, resolution: Resolution, logger: logging.Logger) -> int:
-    """Create the rule without ever creating it twice: each POST is sent once, and after a failure without a
-    clear refusal (429/5xx/no answer) the rules are listed again, because the POST may have landed."""
+    """Create the rule without ever creating it twice: each POST is sent once, and after a failure without a clear
+    refusal (429/5xx/no answer) the rules are listed again, because the POST may have landed."""
     attempt = 1
     while True:
         try:
-            return create_rule(client.single_attempt(), config, resolution, logger)
+            return create_rule(client, config, resolution, logger)
         except (RetriesExhaustedError, TransportError):
             if attempt == CREATE_ATTEMPTS:
                 raise
@@ -210,6 +224,68 @@ def create_once(client: LinkedInClient, config: ConnectorConfig, resolution: Res
             return again.rule_id
         logger.warning("Creating conversion rule '%s' failed (attempt %d); trying again.", resolution.name, attempt)
         attempt += 1
+
+
+def disable_rule(client: LinkedInClient, config: ConnectorConfig, rule_id: int) -> None:
+    client.request(
+        "POST",
+        f"{c.CONVERSIONS_PATH}/{rule_id}",
+        params=f"account={encoded(config.account_urn)}",
+        json={"patch": {"$set": {"enabled": False}}},
+        restli_method="PARTIAL_UPDATE",
+    )
+
+
+def converge(
+    client: LinkedInClient, config: ConnectorConfig, resolution: Resolution, created: int, logger: logging.Logger
+) -> tuple[int, frozenset[int]]:
+    """After creating rule `created`: the rule every sync keeps (lowest enabled ID) and its campaigns."""
+    usable = [rule for rule in ours(config, resolution.event, list_rules(client, config.account_urn)) if rule.usable]
+    if not usable or usable[0].id == created:
+        return created, usable[0].campaigns if usable else frozenset()
+    kept = usable[0]
+    try:
+        disable_rule(client, config, created)
+    except ConnectorError as error:
+        logger.warning(
+            "Another sync created conversion rule %d '%s' at the same time as this one created rule %d; this sync "
+            "uses rule %d, but could not disable its duplicate %d (%s): disable it in Campaign Manager.",
+            kept.id, resolution.name, created, kept.id, created, error,
+        )  # fmt: skip
+        return kept.id, kept.campaigns
+    logger.warning(
+        "Another sync created conversion rule %d '%s' at the same time as this one created rule %d; every sync "
+        "uses rule %d (the lowest ID), and this sync disabled its own duplicate %d.",
+        kept.id, resolution.name, created, kept.id, created,
+    )  # fmt: skip
+    return kept.id, kept.campaigns
+
+
+def find_or_create(
+    client: LinkedInClient, config: ConnectorConfig, resolution: Resolution, logger: logging.Logger
+) -> tuple[int, bool, frozenset[int]]:
+    """(rule ID, whether this sync created it, its campaigns) for an event `plan` found no rule for."""
+    store = client.budget.store if client.budget is not None else None
+    event = resolution.event
+    if store is not None and store.shared:
+        name = f"rule:{config.account_id}:{event.conversion_type}:{(resolution.name or '').casefold()}"
+        try:
+            with store.lock(name, LOCK_LEASE_SECONDS, LOCK_WAIT_SECONDS) as held:
+                if not held:
+                    logger.warning(
+                        "Waited %.0f s for another sync's rule lock %s; going on without it.", LOCK_WAIT_SECONDS, name
+                    )
+                usable = [rule for rule in ours(config, event, list_rules(client, config.account_urn)) if rule.usable]
+                if usable:  # another sync created it while this one waited for the lock
+                    return usable[0].id, False, usable[0].campaigns
+                created = create_once(client, config, resolution, logger)
+                kept, campaigns = converge(client, config, resolution, created, logger)
+                return kept, kept == created, campaigns
+        except StoreUnavailable as problem:
+            logger.warning("The rule lock could not be taken (%s); creating the rule without it.", problem)
+    created = create_once(client, config, resolution, logger)
+    kept, campaigns = converge(client, config, resolution, created, logger)
+    return kept, kept == created, campaigns
 
 
 def associate_campaigns(
@@ -257,8 +333,6 @@ def resolve_rules(config: ConnectorConfig, client: LinkedInClient, logger: loggi
     Otherwise unmapped events get a reused or newly created rule, then the optional campaign association.
     Raises ConfigError with one sentence when a rule cannot be had; LinkedIn/transport errors propagate typed.
     """
-    from destination_linkedin_capi.linkedin.rule_race import find_or_create  # it builds on this module's functions
-
     if not config.can_manage_rules:
         resolved = {key: event.rule_id for key, event in config.events.items() if event.rule_id is not None}
         logger.info("Conversion rules: %s.", ", ".join(f"{e.name} → rule {e.rule_id}" for e in config.events.values()))

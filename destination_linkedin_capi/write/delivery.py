@@ -9,6 +9,7 @@ the request, not the rows: the batch stops with `RequestRefusedError` and none o
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -19,15 +20,15 @@ from destination_linkedin_capi.errors import (
     RejectedRequestError,
     RequestRefusedError,
     RetriesExhaustedError,
-    TransientElementsError,
 )
-from destination_linkedin_capi.linkedin.retry import Attempts, plural
+from destination_linkedin_capi.linkedin.client import BatchAnswer
+from destination_linkedin_capi.linkedin.retry import Attempts, Retryable, RetryPolicy, plural, retry_loop
 from destination_linkedin_capi.write.elements import EncodedElements
 
 logger = logging.getLogger("airbyte")
 
-#: Sends a batch's elements: the whole batch as encoded (`EncodedElements`), a part of it as a list of payloads.
-SendBatch = Callable[[Sequence[dict[str, Any]]], dict[int, str]]
+#: Sends encoded elements (the whole batch, or a part of it) and returns LinkedIn's answer.
+SendBatch = Callable[[EncodedElements], BatchAnswer]
 #: Index-less refusals bisection may isolate in one batch: max(10, 1% of the batch); one more and the refusal is
 #: taken to be about the request.
 UNNAMED_MIN = 10
@@ -48,43 +49,51 @@ class BatchDelivery:
         send: SendBatch,
         *,
         refuse: Callable[[int, str], None],
-        attempts: Callable[[], Attempts],
+        policy: RetryPolicy,
         sleep: Callable[[float], None],
+        clock: Callable[[], float] = time.monotonic,
         check: Callable[[], None] = lambda: None,
     ) -> None:
         self._payloads = payloads
         self._send = send
         self._refuse = refuse  # counts an element refused with its indexed reason, at once
-        self._new_attempts = attempts
+        self._policy = policy
         self._sleep = sleep
+        self._clock = clock
         self._check = check  # raises to abandon the batch between two requests (a cancelled sync)
         self.accepted: list[int] = []
         self.all_accepted = False  # the first request took the whole batch
         self._unnamed: list[tuple[int, str]] = []  # isolated by bisection: counted only once the batch is done
         self._limit = unnamed_limit(len(payloads))
-        self._attempts: Attempts | None = None
+        self._unrecorded: dict[int, str] = {}  # index → reason, of the last round's elements LinkedIn did not record
 
     def run(self) -> list[tuple[int, str]]:
-        """Deliver; return the (index, reason) of elements refused without an index, for the caller to count."""
+        """Deliver; return the (index, reason) of elements refused without an index, for the caller to count. The
+        retry deadline for elements LinkedIn could not record starts at its first such answer."""
+        failed = self._round(list(range(len(self._payloads))))
+        if failed is not None:
+            retry_loop(
+                self._policy,
+                lambda attempts: self._round(sorted(self._unrecorded)),
+                announce=self._announce,
+                give_up=self._give_up,
+                sleep=self._sleep,
+                clock=self._clock,
+                first=failed,
+            )
+        return self._unnamed
+
+    def _round(self, selection: list[int]) -> Retryable | None:
+        """Send `selection`, isolating what LinkedIn refuses; a `Retryable` when some elements were not recorded
+        (they are in `_unrecorded`, to send again after a pause), else None."""
         size = len(self._payloads)
-        pending: list[list[int]] = [list(range(size))]
-        retry: dict[int, str] = {}
-        while pending or retry:
-            if not pending:
-                self._pause(retry)
-                pending, retry = [sorted(retry)], {}
+        pending = [selection]
+        unrecorded: dict[int, str] = {}
+        while pending:
             self._check()
             indices = pending.pop()
-            whole = len(indices) == size  # no copy by index needed
-            if whole:  # as encoded; a list is copied, so that the caller's stays as it was
-                elements = self._payloads if isinstance(self._payloads, EncodedElements) else list(self._payloads)
-            else:
-                elements = [self._payloads[i] for i in indices]
             try:
-                refused = self._send(elements)
-                transient: dict[int, str] = {}
-            except TransientElementsError as answer:
-                refused, transient = answer.refused, answer.transient
+                answer = self._send(self._encoded(indices))
             except NotConversionsApiRuleError as error:
                 positions = sorted(i for i in error.index_errors if 0 <= i < len(indices)) or [0]
                 rule = self._payloads[indices[positions[0]]].get("conversion", "?")
@@ -92,19 +101,28 @@ class BatchDelivery:
             except RejectedRequestError as error:
                 pending.extend(self._isolate(indices, error))
                 continue
-            if not refused and not transient:
-                if whole:
+            if not answer.refused and not answer.transient:
+                if len(indices) == size:
                     self.all_accepted = True
                 self.accepted.extend(indices)
                 continue
             for position, index in enumerate(indices):
-                if position in refused:
-                    self._refuse(index, refused[position])
-                elif position in transient:
-                    retry[index] = transient[position]
+                if position in answer.refused:
+                    self._refuse(index, answer.refused[position])
+                elif position in answer.transient:
+                    unrecorded[index] = answer.transient[position]
                 else:
                     self.accepted.append(index)
-        return self._unnamed
+        self._unrecorded = unrecorded
+        return Retryable(next(iter(unrecorded.values()))) if unrecorded else None
+
+    def _encoded(self, indices: list[int]) -> EncodedElements:
+        """The elements at `indices`: the batch as encoded when they are all of it, else encoded anew."""
+        if len(indices) == len(self._payloads) and isinstance(self._payloads, EncodedElements):
+            return self._payloads
+        part = EncodedElements()
+        part.add([self._payloads[i] for i in indices])
+        return part
 
     def _isolate(self, indices: list[int], error: RejectedRequestError) -> list[list[int]]:
         """A refused request: reject the elements it names, or halve it; returns what to send next (last first)."""
@@ -127,22 +145,20 @@ class BatchDelivery:
             ) from error
         return []
 
-    def _pause(self, retry: dict[int, str]) -> None:
-        """Before sending again the elements LinkedIn could not record; RetriesExhaustedError when the policy gives
-        up (the sync then stops as for a request that kept failing)."""
-        attempts = self._attempts = self._attempts or self._new_attempts()
-        wait = attempts.next_wait()
-        last = next(iter(retry.values()))
-        if wait is None:
-            raise RetriesExhaustedError(
-                f"LinkedIn kept failing to record {plural(len(retry), 'event')} of a batch for {attempts.elapsed:.0f} s "
-                f"(last: {last}); {attempts.gave_up()}. The next sync resumes from the last checkpoint."
-            )
+    def _announce(self, failed: Retryable, attempts: Attempts, wait: float) -> None:
+        count = len(self._unrecorded)
         logger.warning(
             "LinkedIn could not record %s of a batch (%s); sending %s again in %.1f s",
-            plural(len(retry), "event"),
-            last,
-            "it" if len(retry) == 1 else "them",
+            plural(count, "event"),
+            failed.reason,
+            "it" if count == 1 else "them",
             wait,
         )
-        self._sleep(wait)
+
+    def _give_up(self, failed: Retryable, attempts: Attempts) -> Exception:
+        """The sync then stops as for a request that kept failing."""
+        return RetriesExhaustedError(
+            f"LinkedIn kept failing to record {plural(len(self._unrecorded), 'event')} of a batch for "
+            f"{attempts.elapsed:.0f} s (last: {failed.reason}); {attempts.gave_up()}. The next sync resumes from the "
+            "last checkpoint."
+        )

@@ -37,8 +37,9 @@ from destination_linkedin_capi.budget.setup import make_budget
 from destination_linkedin_capi.commands.discover import rule_events
 from destination_linkedin_capi.config.connector import ConnectorConfig
 from destination_linkedin_capi.errors import SyncCancelled
-from destination_linkedin_capi.linkedin.auth import TokenProvider, make_token_provider
+from destination_linkedin_capi.linkedin.auth import TokenProvider
 from destination_linkedin_capi.linkedin.client import LinkedInClient
+from destination_linkedin_capi.linkedin.connect import connect
 from destination_linkedin_capi.linkedin.rules import resolve_rules
 from destination_linkedin_capi.mapping.mapper import RecordMapper
 from destination_linkedin_capi.mapping.results import Rejection
@@ -90,17 +91,9 @@ class WriteSession:
         self.client: LinkedInClient | None = None
         self.cancellation = Cancellation()
         if not config.dry_run:
-            self.tokens = make_token_provider(config, sleep=self.cancellation.sleep)
             self.budget = make_budget(config)
-            self.client = LinkedInClient(
-                config.api_base_url,
-                config.api_version,
-                self.tokens,
-                self.budget,
-                max_retry_seconds=config.max_retry_seconds,
-                read_timeout=config.read_timeout_seconds,
-                sleep=self.cancellation.sleep,
-            )
+            self.client = connect(config, budget=self.budget, sleep=self.cancellation.sleep)
+            self.tokens = self.client.tokens
         self._emit = self.cancellation.whole_lines(emit)
         # A rotated OAuth refresh token reaches the platform before the next STATE (config_updates.py).
         self._updates = ConfigUpdates(raw_config, self.tokens, self._emit) if raw_config is not None else None

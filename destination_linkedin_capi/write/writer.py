@@ -295,8 +295,9 @@ class BatchWriter:
             batch.elements,
             self._send,
             refuse=lambda index, reason: self._linkedin_rejected(batch, index, reason),
-            attempts=lambda: self._retry.attempts(clock=self._clock),
+            policy=self._retry,
             sleep=self._sleep,
+            clock=self._clock,
             check=self._check_cancelled,
         )
         try:

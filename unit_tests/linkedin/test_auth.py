@@ -11,13 +11,10 @@ from airbyte_cdk.utils.airbyte_secrets_utils import filter_secrets
 from destination_linkedin_capi.config.connector import ConnectorConfig
 from destination_linkedin_capi.errors import AuthenticationError, ConfigError, TransportError
 from destination_linkedin_capi.linkedin import auth
-from destination_linkedin_capi.linkedin.auth import (
-    OAuth2Provider,
-    StaticTokenProvider,
-    TokenIdProvider,
-    make_token_provider,
-)
+from destination_linkedin_capi.linkedin.auth import OAuth2Provider, StaticTokenProvider, TokenIdProvider
 from destination_linkedin_capi.linkedin.client import LinkedInClient
+from destination_linkedin_capi.linkedin.connect import connect
+from destination_linkedin_capi.linkedin.retry import RetryPolicy
 from unit_tests.linkedin_mocks import (
     ACCESS_TOKEN,
     ACCOUNT,
@@ -51,7 +48,7 @@ def token_id_provider(clock, key=SERVICE_KEY, max_retry_seconds=30.0):
         TOKEN_SERVICE,
         key,
         ACCOUNT,
-        max_retry_seconds=max_retry_seconds,
+        policy=RetryPolicy(max_seconds=max_retry_seconds),
         clock=clock,
         sleep=clock.sleep,
         rng=lambda: 1.0,  # the top of each full-jitter range: 2, 4, 8 s
@@ -64,7 +61,7 @@ def oauth_provider(clock, max_retry_seconds=30.0):
         CLIENT_SECRET,
         REFRESH_TOKEN,
         OAUTH,
-        max_retry_seconds=max_retry_seconds,
+        policy=RetryPolicy(max_seconds=max_retry_seconds),
         clock=clock,
         sleep=clock.sleep,
         rng=lambda: 1.0,
@@ -343,16 +340,16 @@ def test_expired_token_mid_sync_is_renewed_and_the_request_repeated(m, clock):
 
 def test_factory_builds_the_configured_mode(m, clock):
     parsed = ConnectorConfig.parse(config("access_token"))
-    assert isinstance(make_token_provider(parsed), StaticTokenProvider)
+    assert isinstance(connect(parsed).tokens, StaticTokenProvider)
 
     parsed = ConnectorConfig.parse(config("token_id", max_retry_seconds=0))
-    provider = make_token_provider(parsed, clock=clock, sleep=clock.sleep)
+    provider = connect(parsed, clock=clock, sleep=clock.sleep).tokens
     assert isinstance(provider, TokenIdProvider)
     service = mock_token_service(m)
     assert provider.token() == MINTED and service.call_count == 1
 
     parsed = ConnectorConfig.parse(config("oauth2", max_retry_seconds=0))
-    provider = make_token_provider(parsed, clock=clock, sleep=clock.sleep)
+    provider = connect(parsed, clock=clock, sleep=clock.sleep).tokens
     assert isinstance(provider, OAuth2Provider)
     m.post(OAUTH_URL, status_code=503)
     with pytest.raises(TransportError):

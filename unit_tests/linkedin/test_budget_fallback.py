@@ -14,7 +14,8 @@ from destination_linkedin_capi.budget.request_budget import FALLBACK_SHARE, Requ
 from destination_linkedin_capi.budget.sqlite_store import SqliteStore
 from destination_linkedin_capi.errors import DailyBudgetExhaustedError
 from destination_linkedin_capi.linkedin.auth import StaticTokenProvider
-from destination_linkedin_capi.linkedin.client import LinkedInClient
+from destination_linkedin_capi.linkedin.client import BatchAnswer, LinkedInClient
+from unit_tests.linkedin_mocks import Batch
 from unit_tests.redis_server import RedisServer
 
 
@@ -118,7 +119,7 @@ def test_a_429_the_budget_did_not_predict_pauses_every_sync_of_the_member(tmp_pa
         monotonic=fake.clock,
     )
     other = budget()
-    assert client.send_events([{"eventId": "e1"}]) == {}
+    assert client.send_events(Batch([{"eventId": "e1"}])) == BatchAnswer()
     assert fake.slept == [7.0]  # this sync waited LinkedIn's Retry-After itself...
     fake.now -= 7.0  # ...and another sync of the member, asking at the moment of the 429, waits it out too
     other.acquire()

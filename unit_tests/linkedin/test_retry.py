@@ -7,7 +7,14 @@ import time
 
 import pytest
 
-from destination_linkedin_capi.linkedin.retry import BACKOFF_CAP, CONNECT_TIMEOUT, RetryPolicy, retry_after_seconds
+from destination_linkedin_capi.linkedin.retry import (
+    BACKOFF_CAP,
+    CONNECT_TIMEOUT,
+    Retryable,
+    RetryPolicy,
+    retry_after_seconds,
+    retry_loop,
+)
 
 
 class Clock:
@@ -80,6 +87,64 @@ def test_once_keeps_the_timeouts_and_allows_no_retry_even_without_a_pause():
 
 def test_timeouts_are_connect_then_read():
     assert RetryPolicy(connect_timeout=3.0, read_timeout=40.0).timeout == (3.0, 40.0)
+
+
+class Run:
+    """One logical request through `retry_loop`: scripted outcomes, a fake clock its sleep advances, and what the
+    loop told the caller."""
+
+    def __init__(self, *outcomes, attempt_seconds: float = 0.0) -> None:
+        self.outcomes = list(outcomes)
+        self.attempt_seconds = attempt_seconds
+        self.clock = Clock()
+        self.sleeps: list[float] = []
+        self.announced: list[tuple[str, int, float]] = []
+
+    def attempt(self, attempts):
+        self.clock.now += self.attempt_seconds
+        return self.outcomes.pop(0)
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.clock.now += seconds
+
+    def __call__(self, policy: RetryPolicy, first: Retryable | None = None):
+        return retry_loop(
+            policy,
+            self.attempt,
+            announce=lambda failed, attempts, wait: self.announced.append((failed.reason, attempts.count, wait)),
+            give_up=lambda failed, attempts: RuntimeError(f"{failed.reason}: {attempts.gave_up()}"),
+            sleep=self.sleep,
+            clock=self.clock,
+            rng=lambda: 1.0,
+            first=first,
+        )
+
+
+def test_the_loop_pauses_between_failed_attempts_and_returns_the_first_success():
+    run = Run(Retryable("HTTP 503"), Retryable("HTTP 429", retry_after=7.0), "answer")
+    assert run(RetryPolicy(max_seconds=600.0)) == "answer"
+    assert run.sleeps == [2.0, 7.0]  # the backoff, then the server's Retry-After
+    assert run.announced == [("HTTP 503", 1, 2.0), ("HTTP 429", 2, 7.0)]
+
+
+def test_the_loop_raises_the_callers_error_chained_to_the_last_failure():
+    cause = ValueError("no answer")
+    run = Run(Retryable("HTTP 503"), Retryable("no answer", error=cause))
+    with pytest.raises(RuntimeError, match="no answer: gave up after 2 attempts, the most") as raised:
+        run(RetryPolicy(max_attempts=2))
+    assert raised.value.__cause__ is cause
+    assert run.sleeps == [2.0] and run.outcomes == []
+
+
+def test_an_attempt_already_made_is_counted_but_its_time_is_not():
+    """`first`: the deadline starts when the loop does, though the failed attempt before it took 9 of 10 s."""
+    run = Run("answer", attempt_seconds=9.0)
+    run.clock.now += 9.0
+    assert run(RetryPolicy(max_seconds=10.0), first=Retryable("status 500")) == "answer"
+    assert run.announced == [("status 500", 1, 2.0)]
+    with pytest.raises(RuntimeError, match="gave up after 1 attempt: the next retry, due in 2 s"):
+        Run(attempt_seconds=9.0)(RetryPolicy(max_seconds=1.0), first=Retryable("status 500"))
 
 
 @pytest.mark.parametrize(

@@ -12,6 +12,7 @@ from destination_linkedin_capi.config.connector import ConnectorConfig
 from destination_linkedin_capi.errors import ConfigError, RetriesExhaustedError
 from destination_linkedin_capi.linkedin.auth import StaticTokenProvider
 from destination_linkedin_capi.linkedin.client import LinkedInClient
+from destination_linkedin_capi.linkedin.retry import RetryPolicy
 from destination_linkedin_capi.linkedin.rules import Rule, list_rules, plan, resolve_rules
 from unit_tests.linkedin_mocks import (
     ACCOUNT,
@@ -32,7 +33,9 @@ CREATE_URL = f"{API}/rest/conversions"
 
 @pytest.fixture
 def client():
-    return LinkedInClient(API, VERSION, StaticTokenProvider(MINTED), max_retry_seconds=0, sleep=lambda s: None)
+    return LinkedInClient(
+        API, VERSION, StaticTokenProvider(MINTED), policy=RetryPolicy(max_seconds=0), sleep=lambda s: None
+    )
 
 
 def parse(**overrides) -> ConnectorConfig:

@@ -15,7 +15,7 @@ from destination_linkedin_capi.errors import ConfigError, TransportError
 from destination_linkedin_capi.linkedin.auth import OAuth2Provider, TokenIdProvider
 from destination_linkedin_capi.linkedin.client import LinkedInClient
 from destination_linkedin_capi.safety import check_url, register_secret
-from unit_tests.linkedin_mocks import ACCOUNT, API, OAUTH, TOKEN_ID, TOKEN_SERVICE, FakeClock, config
+from unit_tests.linkedin_mocks import ACCOUNT, API, OAUTH, TOKEN_ID, TOKEN_SERVICE, Batch, FakeClock, config
 
 FIELDS = {
     "API base URL": lambda url: config("access_token", api_base_url=url),
@@ -183,14 +183,14 @@ def test_client_never_follows_a_redirect(m):
     elsewhere = m.post("https://elsewhere.test/x", json={"elements": [{"status": 201}]})
     client = LinkedInClient(API, "202607", _Tokens("tok-SECRET-c1"), sleep=lambda s: None)
     with pytest.raises(ConfigError, match=r"HTTP 307, a redirect.*Check API base URL"):
-        client.send_events([{"eventId": "e1"}])
+        client.send_events(Batch([{"eventId": "e1"}]))
     assert m.call_count == 1 and not elsewhere.called
 
 
 def test_client_turns_an_invalid_header_into_a_sentence_without_the_token(m):
     client = LinkedInClient(API, "202607", _Tokens("tok-SECRET-c2\nX: y"), sleep=lambda s: None)
     with pytest.raises(ConfigError) as raised:
-        client.send_events([{"eventId": "e1"}])
+        client.send_events(Batch([{"eventId": "e1"}]))
     assert "not a valid HTTP header value" in str(raised.value) and "SECRET" not in str(raised.value)
     assert raised.value.__cause__ is None and raised.value.__suppress_context__
 
@@ -200,4 +200,4 @@ def test_a_non_object_element_in_a_200_answer_is_a_transport_error(m, element):
     m.post(f"{API}{c.CONVERSION_EVENTS_PATH}", json={"elements": [{"status": 201}, element]})
     client = LinkedInClient(API, "202607", _Tokens("tok-SECRET-c3"), sleep=lambda s: None)
     with pytest.raises(TransportError, match="status 2 of its answer is not an object"):
-        client.send_events([{"eventId": "e1"}, {"eventId": "e2"}])
+        client.send_events(Batch([{"eventId": "e1"}, {"eventId": "e2"}]))

@@ -16,9 +16,9 @@ from destination_linkedin_capi.errors import (
     RejectedRequestError,
     RequestRefusedError,
     RetriesExhaustedError,
-    TransientElementsError,
     error_from_response,
 )
+from destination_linkedin_capi.linkedin.client import BatchAnswer
 from destination_linkedin_capi.linkedin.retry import RetryPolicy
 from destination_linkedin_capi.report import SyncReport
 from destination_linkedin_capi.write.writer import CHUNK_EVENTS, BatchWriter
@@ -50,7 +50,7 @@ class FakeLinkedIn:
                     raise RejectedRequestError(422, text)
                 raise RejectedRequestError(400, "Request body is invalid")
             self.delivered.extend(element["n"] for element in elements)
-            return {}
+            return BatchAnswer()
 
 
 def make_writer(linkedin, emitted, *, batch_size=100, max_age=600.0, fail=False, dry_run=False, check=None):
@@ -221,7 +221,7 @@ def test_a_refused_element_whose_reason_mentions_conversions_api_is_only_a_rejec
 
     class Mentions(FakeLinkedIn):
         def send(self, elements):
-            return {0: "conversion urn:lla:llaPartnerConversion:77 is not a CONVERSIONS_API rule"}
+            return BatchAnswer(refused={0: "conversion urn:lla:llaPartnerConversion:77 is not a CONVERSIONS_API rule"})
 
     emitted = []
     writer, report = make_writer(Mentions(), emitted)
@@ -239,7 +239,7 @@ def test_linkedin_sentences_quoting_an_events_values_are_masked():
             if len(elements) > 1:
                 raise RejectedRequestError(400, "Request body is invalid")
             if elements[0]["n"] == 0:
-                return {0: "/user/userInfo/firstName :: Zebediah is not allowed"}
+                return BatchAnswer(refused={0: "/user/userInfo/firstName :: Zebediah is not allowed"})
             raise RejectedRequestError(400, "/user/externalIds/0 :: crm-77331 is refused")
 
     emitted, sentences = [], []
@@ -373,9 +373,7 @@ class FlakyElements(FakeLinkedIn):
                     transient[position] = f"status {self.statuses[n]}"
                 else:
                     self.delivered.append(n)
-            if transient:
-                raise TransientElementsError(transient, {})
-            return {}
+            return BatchAnswer(transient=transient)
 
 
 def retrying_writer(linkedin, emitted, sleeps, *, max_attempts=None, batch_size=10):
