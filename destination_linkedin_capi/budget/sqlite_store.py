@@ -6,8 +6,10 @@ write lock first, so two processes never both read a free slot; WAL keeps reader
 from __future__ import annotations
 
 import contextlib
+import os
 import random
 import sqlite3
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -197,3 +199,26 @@ class SqliteStore:
             if self._db is not None:
                 self._db.close()
                 self._db = None
+
+
+def check_can_create(path: str) -> None:
+    """For `check`, when no sync has created the budget file yet: prove SQLite can create one in its directory (WAL
+    included) under a name of its own, removed again, so that `check` leaves nothing behind and never deletes a
+    file a starting sync may have opened meanwhile. Raises StoreUnavailable naming `path`."""
+    try:
+        handle, probe = tempfile.mkstemp(prefix=".linkedin-capi-check-", suffix=".sqlite", dir=os.path.dirname(path))
+    except OSError as error:
+        raise StoreUnavailable(
+            f"SQLite file {path} cannot be created ({type(error).__name__}: {error.strerror})"
+        ) from None
+    os.close(handle)
+    store = SqliteStore(probe)
+    try:
+        store.ping()
+    except StoreUnavailable as error:
+        raise StoreUnavailable(str(error).replace(probe, path)) from None
+    finally:
+        store.close()
+        for suffix in ("", "-wal", "-shm"):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(probe + suffix)
