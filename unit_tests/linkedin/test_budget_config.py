@@ -3,9 +3,11 @@ never the value; the keys a budget is counted under outlive a token rotation; `c
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
 import pytest
+import redis
 from airbyte_cdk.models import Status
 from airbyte_cdk.utils.airbyte_secrets_utils import filter_secrets
 
@@ -13,7 +15,9 @@ from destination_linkedin_capi.budget.setup import budget_key, connection_key, m
 from destination_linkedin_capi.commands.check import run_check
 from destination_linkedin_capi.config.connector import ConnectorConfig
 from destination_linkedin_capi.errors import ConfigError, DailyBudgetExhaustedError
+from unit_tests.conftest import ROOT, run_cli
 from unit_tests.linkedin_mocks import ACCESS_TOKEN, config, mock_account_users, mock_rules, rule
+from unit_tests.redis_server import RedisServer
 
 #: A base64 password holding '/', '+' and '=' pasted into the URL as it is.
 BASE64_PASSWORD = "kJ8q2Lw9x/T3vRzP0mN7+aBc="
@@ -153,3 +157,36 @@ def test_check_reads_an_existing_sqlite_file_and_keeps_it(m, tmp_path):
     status = run_check(raw, logging.getLogger("airbyte"))
     assert status.status == Status.SUCCEEDED and "today 1 of 300,000 requests" in status.message, status.message
     assert (tmp_path / "budget.sqlite").exists()
+
+
+@pytest.mark.parametrize("garbage", [("pause", "inf"), ("pause", str(10**17)), ("day", "many")])
+def test_check_fails_on_a_redis_store_holding_values_the_connector_did_not_write(m, tmp_path, garbage):
+    mock_account_users(m, ACCESS_TOKEN)
+    mock_rules(m, ACCESS_TOKEN, [rule(111, "CRM leads")])
+    server = RedisServer(tmp_path, password="check-redis-SECRET").start()
+    try:
+        kind, value = garbage
+        budget_key_name = f"access-token-m-{kind}"
+        suffix = "pause" if kind == "pause" else f"day:{dt.datetime.now(dt.timezone.utc):%Y-%m-%d}"
+        redis.Redis.from_url(server.url).set(f"linkedin-capi:{budget_key_name}:{suffix}", value)
+        setting = {"store": "redis", "url": server.url, "key": budget_key_name}
+        status = run_check(config("access_token", request_budget=setting), logging.getLogger("airbyte"))
+    finally:
+        server.stop()
+    assert status.status == Status.FAILED, status.message
+    assert "holds a value the connector did not write under key linkedin-capi:access-token-m-" in status.message
+    assert "check-redis-SECRET" not in status.message
+
+
+def test_write_with_a_base64_redis_password_pasted_unescaped_is_a_config_error_that_quotes_none_of_it(write_json):
+    """redis-py read the password's first part as the port: `write` died as a system_error quoting it."""
+    raw = redis_config(f"rediss://:{BASE64_PASSWORD}@cache.internal:6380/0")
+    catalog = ROOT / "integration_tests" / "configured_catalog.json"
+    code, messages, stdout, stderr = run_cli(
+        ["write", "--config", str(write_json("config.json", raw)), "--catalog", str(catalog)], stdin=""
+    )
+    (trace,) = [m["trace"] for m in messages if m["type"] == "TRACE"]
+    assert code != 0 and trace["error"]["failure_type"] == "config_error"
+    assert trace["error"]["message"].startswith("Redis URL (config field 'request_budget.url')")
+    for piece in ("kJ8q2", "T3vRz", "aBc="):
+        assert piece not in stdout + stderr
