@@ -91,6 +91,12 @@ class RequestBudget:
         at most all but one share, leaving that one to a sync that starts meanwhile (which takes FALLBACK_SHARE)."""
         return 1 / (self._syncs_seen + 1) if self._syncs_seen else FALLBACK_SHARE
 
+    def _why_share(self) -> str:
+        seen = self._syncs_seen
+        if not seen:
+            return "it never reached the store"
+        return f"{seen} connection{'' if seen == 1 else 's'} booked lately"
+
     def _lose_store(self, problem: StoreUnavailable, now: float) -> None:
         share = self._share()
         sync_left = (
@@ -109,13 +115,13 @@ class RequestBudget:
         self.outages += 1
         logger.warning(
             "The request budget store is unreachable: %s. This sync goes on with a local budget of %d requests "
-            "per %g s and %d today (%d%% of the shared limits, as %s) and rejoins the store when it answers again.",
+            "per %g s and %s today (%d%% of the shared limits, as %s) and rejoins the store when it answers again.",
             problem,
             self._local_limits.per_window,
             self.window_seconds,
-            self._local_limits.per_day,
+            f"{self._local_limits.per_day:,}",
             int(share * 100),
-            f"{self._syncs_seen} connections booked lately" if self._syncs_seen else "it never reached the store",
+            self._why_share(),
         )
 
     def _try_rejoin(self, now: float) -> bool:

@@ -55,7 +55,7 @@ def test_a_lost_redis_means_a_local_share_a_warning_and_a_rejoin(server, caplog)
         assert any(w >= 2 for w in fake.slept)
         warning = next(r.getMessage() for r in caplog.records if r.levelno == logging.WARNING)
         assert "Redis at 127.0.0.1" in warning and "local budget of 4 requests per 2 s and 499 today" in warning
-        assert "(50% of the shared limits, as 1 connections booked lately)" in warning
+        assert "(50% of the shared limits, as 1 connection booked lately)" in warning
         server.start()  # same port: the store is back
         fake.now += 3
         budget.acquire()
