@@ -75,6 +75,9 @@ class RequestBudget:
         self._rng = rng
         self._lock = threading.Lock()
         self._local: ProcessStore | None = None  # the fallback while the shared store is away
+        # Kept across outages, so that a store that comes and goes does not give this sync a fresh window each time.
+        self._fallback = ProcessStore()
+        self._local_day_share = 0
         self._local_limits = self.limits
         self._local_sent = 0
         self._local_times: deque[float] = deque()  # the latest requests sent on the local budget
@@ -99,16 +102,16 @@ class RequestBudget:
 
     def _lose_store(self, problem: StoreUnavailable, now: float) -> None:
         share = self._share()
-        sync_left = (
-            None if self.limits.sync_per_day is None else max(0, self.limits.sync_per_day - self.sync_used_today)
-        )
+        # The fallback's own day counters hold what earlier outages sent (since counted in the store too).
+        sent_before = self._fallback.usage(self.key, self.limits, now).used_today
+        sync_sent_before = self._fallback.usage(self.sync_key, self.limits, now).used_today
+        cap = self.limits.sync_per_day
+        sync_left = None if cap is None else sync_sent_before + max(0, cap - self.sync_used_today)
+        self._local_day_share = int(max(0, self.per_day - self.used_today) * share)
         self._local_limits = Limits(
-            max(1, int(self.per_minute * share)),
-            self.window_seconds,
-            int(max(0, self.per_day - self.used_today) * share),
-            sync_left,
+            max(1, int(self.per_minute * share)), self.window_seconds, sent_before + self._local_day_share, sync_left
         )
-        self._local = ProcessStore()
+        self._local = self._fallback
         self._local_sent = 0
         self._local_times = deque(maxlen=self._local_limits.per_window)  # no more fit in one window
         self._rejoin_at = now + min(REJOIN_SECONDS, max(1.0, self.window_seconds))
@@ -119,7 +122,7 @@ class RequestBudget:
             problem,
             self._local_limits.per_window,
             self.window_seconds,
-            f"{self._local_limits.per_day:,}",
+            f"{self._local_day_share:,}",
             int(share * 100),
             self._why_share(),
         )
@@ -168,7 +171,10 @@ class RequestBudget:
             self._local_times.append(now)
             return Grant(True, grant.wait, self.used_today + 1, self.sync_used_today + 1)
         if grant.exhausted == "member" and self._try_rejoin(now):  # only this sync's share is spent: ask the store
-            return self._reserve(now)
+            try:
+                return self._from_store(now)
+            except StoreUnavailable as problem:
+                self._lose_store(problem, now)
         return grant
 
     # -- the API the client uses ------------------------------------------------------------------------
@@ -179,7 +185,7 @@ class RequestBudget:
         if grant.exhausted == "member" and self._local is not None:
             message = (
                 f"This sync's share of the daily request budget while the request budget store is unreachable "
-                f"({self._local_limits.per_day:,} requests) is spent. Airbyte retries the sync, which shares the "
+                f"({self._local_day_share:,} requests) is spent. Airbyte retries the sync, which shares the "
                 "store's budget again once it answers."
             )
         elif grant.exhausted == "sync":

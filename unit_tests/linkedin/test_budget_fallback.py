@@ -253,3 +253,31 @@ def test_a_sync_woken_late_gives_its_stale_slot_back_and_books_anew(tmp_path, mo
     assert fake.slept == [pytest.approx(11.1, abs=0.1)]
     usage = store.usage("m", budget.limits, fake.now)
     assert (usage.in_window, usage.used_today, budget.used_today) == (1, 2, 2)
+
+
+def test_a_store_that_answers_the_rejoin_but_not_the_booking_ends_the_sync_cleanly(server):
+    """The window holds garbage, the day counters do not: the rejoin works, the booking does not. With this sync's
+    share of the day spent, the sync stops with its sentence (it recursed until RecursionError)."""
+    fake = FakeTime(1_800_000_000.0)
+    store = RedisStore(server.url, "half", timeout=0.5)
+    store._redis.zadd("half:m:win", {"planted": 1e17})
+    budget = RequestBudget(1, 3, clock=fake.clock, sleep=fake.sleep, store=store, key="m", rng=lambda: 0)
+    with pytest.raises(DailyBudgetExhaustedError, match="share of the daily request budget"):
+        budget.acquire()  # a quarter of a day of 3 is no request
+    assert budget.outages == 2
+
+
+def test_a_store_that_comes_and_goes_does_not_give_a_fresh_local_window_each_time(server):
+    fake = FakeTime(1_800_000_000.0)
+    store = RedisStore(server.url, "flaky", timeout=0.5)
+    budget = RequestBudget(8, 1_000, clock=fake.clock, sleep=fake.sleep, store=store, key="m", sync_key="m:c")
+    budget.acquire()
+    server.kill()
+    for _ in range(4):
+        budget.acquire()  # the local half of the window
+    server.start()
+    fake.now += 15
+    budget._try_rejoin(fake.now)  # back...
+    server.kill()  # ...and gone again before this sync booked
+    budget.acquire()
+    assert fake.slept and fake.slept[0] >= 60 - 15, fake.slept  # the four local requests still fill the window
