@@ -14,15 +14,45 @@ import datetime as dt
 import random
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 WINDOW_MARGIN_SECONDS = 0.05
+#: The longest fleet pause a sync writes: its retry waits end within Maximum retry time, at most an hour.
+LONGEST_PAUSE_SECONDS = 3600.0
+#: The longest wait a store may ask for: the longest pause, plus a minute for a slot booked behind it. A longer
+#: one (or a wait that is no number) was not written by the connector: the store is treated as unusable.
+LONGEST_WAIT_SECONDS = LONGEST_PAUSE_SECONDS + 60
+#: A day counter beyond this, either way, or not a whole number, was not written by the connector (a day's
+#: limit is at most 1,000,000; a counter dips below zero only by the few slots released around midnight).
+COUNT_LIMIT = 10**9
+#: How long a connection counts as running after its last booking: while the store is away, each sync takes a
+#: share of the limits by the number of connections the store had seen booking in this time.
+SEEN_SECONDS = 600.0
 
 
 class StoreUnavailable(Exception):
     """The shared store did not answer or refused; `str()` names the store (host:port or path), never a password."""
+
+
+def garbage(description: str, where: str) -> StoreUnavailable:
+    """The store holds, under `where`, a value the connector never writes (by hand, or another program's key)."""
+    return StoreUnavailable(
+        f"{description} holds a value the connector did not write under {where}; delete it, or give the "
+        "connector a key prefix (or file) of its own"
+    )
+
+
+def stored_count(value: object) -> int | None:
+    """A day counter as stored, or None when it is not one the connector could have written."""
+    if isinstance(value, bytes):
+        value = value.decode("ascii", "replace")
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        value = int(value)
+    if type(value) is not int or abs(value) > COUNT_LIMIT:
+        return None
+    return value
 
 
 @dataclass(frozen=True)
@@ -52,6 +82,8 @@ class Grant:
     exhausted: str | None = None
     #: The booked slot's name in the store, to `release` it when the sync wakes too late to use it.
     booking: str | None = None
+    #: How many connections of the member booked in the last SEEN_SECONDS, this one included (0: not known).
+    syncs_seen: int = 0
 
 
 @dataclass(frozen=True)
@@ -104,8 +136,9 @@ class BudgetStore(Protocol):
 
     def usage(self, key: str, limits: Limits, now: float) -> Usage: ...
 
-    def add_used(self, key: str, sync_key: str, count: int, now: float) -> None:
-        """Add requests sent without the store (while it was unreachable) to today's counts."""
+    def add_used(self, key: str, sync_key: str, count: int, now: float, ages: Sequence[float] = ()) -> None:
+        """Add requests sent without the store (while it was unreachable) to today's counts, and those of them sent
+        `ages` seconds ago to the window, so that the syncs sharing the store leave room for them."""
 
     def lock(self, name: str, lease_seconds: float, wait_seconds: float) -> contextlib.AbstractContextManager[bool]:
         """Hold the named lock (True), or give up after `wait_seconds` (False). The lease ends by itself after

@@ -3,8 +3,10 @@ plus a UTC-day counter, both forgotten at exit. Also the local fallback while a 
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import threading
+from collections.abc import Sequence
 
 from pyrate_limiter import Rate, RateItem
 from pyrate_limiter.buckets import InMemoryBucket
@@ -28,6 +30,15 @@ class ProcessStore:
             self._buckets[shape] = InMemoryBucket([Rate(limits.per_window, int(limits.window_with_margin * 1000))])
         return self._buckets[shape]
 
+    def _leak(self, bucket: InMemoryBucket, limits: Limits, now: float) -> None:
+        """Forget requests older than the window, and those stamped later than a window from now: the clock was
+        stepped back since (NTP), and waiting for them would stall the sync by the step."""
+        now_ms = int(now * 1000)
+        bucket.leak(now_ms)
+        horizon = now_ms + int(limits.window_with_margin * 1000)
+        while bucket.items and bucket.items[-1].timestamp > horizon:
+            bucket.items.pop()
+
     def _used(self, key: str, now: float) -> int:
         day, used = self._days.get(key, ("", 0))
         return used if day == utc_day(now) else 0
@@ -39,9 +50,8 @@ class ProcessStore:
             if refused is not None:
                 return refused
             bucket = self._bucket(key, limits)
-            now_ms = int(now * 1000)
-            item = RateItem("linkedin", now_ms)
-            bucket.leak(now_ms)
+            item = RateItem("linkedin", int(now * 1000))
+            self._leak(bucket, limits, now)
             if not bucket.put(item):
                 return Grant(False, wait=max(bucket.waiting(item), 1) / 1000, used_today=used)
             today = utc_day(now)
@@ -64,13 +74,17 @@ class ProcessStore:
     def usage(self, key: str, limits: Limits, now: float) -> Usage:
         with self._lock:
             bucket = self._bucket(key, limits)
-            bucket.leak(int(now * 1000))
+            self._leak(bucket, limits, now)
             return Usage(bucket.count(), self._used(key, now), self._pauses.get(key, 0.0))
 
-    def add_used(self, key: str, sync_key: str, count: int, now: float) -> None:
+    def add_used(self, key: str, sync_key: str, count: int, now: float, ages: Sequence[float] = ()) -> None:
         with self._lock:
             for name in {key, sync_key}:
                 self._days[name] = (utc_day(now), self._used(name, now) + count)
+            for bucket in (bucket for (name, *_), bucket in self._buckets.items() if name == key):
+                for age in ages:
+                    item = RateItem("linkedin", int((now - age) * 1000))
+                    bisect.insort(bucket.items, item, key=lambda stamped: stamped.timestamp)
 
     def lock(self, name: str, lease_seconds: float, wait_seconds: float) -> contextlib.AbstractContextManager[bool]:
         return no_lock()

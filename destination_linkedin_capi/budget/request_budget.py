@@ -2,9 +2,11 @@
 counted in a store shared by every sync of one LinkedIn member (budget/), or in this process alone.
 
 LinkedIn meters per member, across all of its tokens (docs/linkedin-facts.md §3), so the limits are the member's
-totals; its daily quotas reset at midnight UTC. A shared store that stops answering never stops the sync: it goes
-on with a local budget limited to a conservative share of the limits, says so, and rejoins the store (adding what
-it sent meanwhile) once it is back. Clock and sleep are injectable so tests can prove the bound without waiting.
+totals; its daily quotas reset at midnight UTC. A shared store that stops answering (or holds values the connector
+never writes) never stops the sync: it goes on with a local budget limited to its share of the limits — one part
+for each connection the store saw booking lately, and one for a sync starting meanwhile — says so, and rejoins the
+store once it is back, adding what it sent meanwhile to the day and its latest requests to the window. Clock and
+sleep are injectable so tests can prove the bound without waiting.
 """
 
 from __future__ import annotations
@@ -12,13 +14,17 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
+import math
 import random
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable
 
 from destination_linkedin_capi.budget.base import (
+    LONGEST_PAUSE_SECONDS,
+    LONGEST_WAIT_SECONDS,
     BudgetStore,
     Grant,
     Limits,
@@ -33,8 +39,8 @@ __all__ = ["RequestBudget", "next_utc_midnight"]
 
 logger = logging.getLogger("airbyte")
 
-#: While the shared store is unreachable, this sync takes this share of the limits: other syncs of the member
-#: may be running on their own local budgets too.
+#: While the shared store is unreachable, a sync that never reached it takes this share of the limits (as if three
+#: other connections were running); one that did takes 1 / (connections the store saw booking + 1).
 FALLBACK_SHARE = 0.25
 #: How often a sync on its local budget tries the shared store again (at most; at least once a window).
 REJOIN_SECONDS = 15.0
@@ -69,8 +75,13 @@ class RequestBudget:
         self._rng = rng
         self._lock = threading.Lock()
         self._local: ProcessStore | None = None  # the fallback while the shared store is away
+        # Kept across outages, so that a store that comes and goes does not give this sync a fresh window each time.
+        self._fallback = ProcessStore()
+        self._local_day_share = 0
         self._local_limits = self.limits
         self._local_sent = 0
+        self._local_times: deque[float] = deque()  # the latest requests sent on the local budget
+        self._syncs_seen = 0  # connections of the member the store saw booking lately (0: never reached it)
         self._rejoin_at = 0.0
         self.used_today = 0
         self.sync_used_today = 0
@@ -78,57 +89,92 @@ class RequestBudget:
 
     # -- the shared store, and the local budget while it is away ---------------------------------------
 
+    def _share(self) -> float:
+        """This sync's share of the limits while the store is away: syncs that saw the same connections together take
+        at most all but one share, leaving that one to a sync that starts meanwhile (which takes FALLBACK_SHARE)."""
+        return 1 / (self._syncs_seen + 1) if self._syncs_seen else FALLBACK_SHARE
+
+    def _why_share(self) -> str:
+        seen = self._syncs_seen
+        if not seen:
+            return "it never reached the store"
+        return f"{seen} connection{'' if seen == 1 else 's'} booked lately"
+
     def _lose_store(self, problem: StoreUnavailable, now: float) -> None:
-        share = FALLBACK_SHARE
-        sync_left = (
-            None if self.limits.sync_per_day is None else max(0, self.limits.sync_per_day - self.sync_used_today)
-        )
+        share = self._share()
+        # The fallback's own day counters hold what earlier outages sent (since counted in the store too).
+        sent_before = self._fallback.usage(self.key, self.limits, now).used_today
+        sync_sent_before = self._fallback.usage(self.sync_key, self.limits, now).used_today
+        cap = self.limits.sync_per_day
+        sync_left = None if cap is None else sync_sent_before + max(0, cap - self.sync_used_today)
+        self._local_day_share = int(max(0, self.per_day - self.used_today) * share)
         self._local_limits = Limits(
-            max(1, int(self.per_minute * share)),
-            self.window_seconds,
-            max(0, self.per_day - self.used_today),
-            sync_left,
+            max(1, int(self.per_minute * share)), self.window_seconds, sent_before + self._local_day_share, sync_left
         )
-        self._local = ProcessStore()
+        self._local = self._fallback
         self._local_sent = 0
+        self._local_times = deque(maxlen=self._local_limits.per_window)  # no more fit in one window
         self._rejoin_at = now + min(REJOIN_SECONDS, max(1.0, self.window_seconds))
         self.outages += 1
         logger.warning(
             "The request budget store is unreachable: %s. This sync goes on with a local budget of %d requests "
-            "per %g s (%d%% of the shared limit) and rejoins the store when it answers again.",
+            "per %g s and %s today (%d%% of the shared limits, as %s) and rejoins the store when it answers again.",
             problem,
             self._local_limits.per_window,
             self.window_seconds,
+            f"{self._local_day_share:,}",
             int(share * 100),
+            self._why_share(),
         )
 
-    def _try_rejoin(self, now: float) -> None:
+    def _try_rejoin(self, now: float) -> bool:
+        """Share the store again if it answers (and holds nothing the connector never writes); True when it does."""
+        window = self.limits.window_with_margin
+        ages = [now - sent for sent in self._local_times if now - sent < window]
         try:
-            self.store.add_used(self.key, self.sync_key, self._local_sent, now)
+            self.store.add_used(self.key, self.sync_key, self._local_sent, now, ages)
         except StoreUnavailable:
             self._rejoin_at = now + min(REJOIN_SECONDS, max(1.0, self.window_seconds))
-            return
+            return False
         logger.info(
             "The request budget store (%s) answers again; this sync shares its budget again (%d requests sent on "
-            "the local budget meanwhile were added to today's count).",
+            "the local budget meanwhile were added to today's count, %d of them to the current window).",
             self.store.description,
             self._local_sent,
+            len(ages),
         )
         self._local = None
+        return True
+
+    def _from_store(self, now: float) -> Grant:
+        """The store's answer, when it is one the connector could have written: a wait that is no number, or longer
+        than any pause or queue, means the store holds garbage (or its clock jumped), so it is not waited out."""
+        grant = self.store.reserve(self.key, self.sync_key, self.limits, now)
+        if not (math.isfinite(grant.wait) and 0 <= grant.wait <= LONGEST_WAIT_SECONDS):
+            raise StoreUnavailable(f"{self.store.description} asked for a wait of {grant.wait:g} s, which no sync sets")
+        if grant.syncs_seen:
+            self._syncs_seen = grant.syncs_seen
+        return grant
 
     def _reserve(self, now: float) -> Grant:
         if self._local is not None and now >= self._rejoin_at:
             self._try_rejoin(now)
         if self._local is None:
             try:
-                return self.store.reserve(self.key, self.sync_key, self.limits, now)
+                return self._from_store(now)
             except StoreUnavailable as problem:
                 self._lose_store(problem, now)
         assert self._local is not None
         grant = self._local.reserve(self.key, self.sync_key, self._local_limits, now)
         if grant.granted:
             self._local_sent += 1
+            self._local_times.append(now)
             return Grant(True, grant.wait, self.used_today + 1, self.sync_used_today + 1)
+        if grant.exhausted == "member" and self._try_rejoin(now):  # only this sync's share is spent: ask the store
+            try:
+                return self._from_store(now)
+            except StoreUnavailable as problem:
+                self._lose_store(problem, now)
         return grant
 
     # -- the API the client uses ------------------------------------------------------------------------
@@ -136,7 +182,13 @@ class RequestBudget:
     def _exhausted(self, grant: Grant, now: float) -> DailyBudgetExhaustedError:
         day_end = next_utc_midnight(now)
         reset = f"{dt.datetime.fromtimestamp(day_end, tz=dt.timezone.utc):%Y-%m-%d %H:%M}"
-        if grant.exhausted == "sync":
+        if grant.exhausted == "member" and self._local is not None:
+            message = (
+                f"This sync's share of the daily request budget while the request budget store is unreachable "
+                f"({self._local_day_share:,} requests) is spent. Airbyte retries the sync, which shares the "
+                "store's budget again once it answers."
+            )
+        elif grant.exhausted == "sync":
             message = (
                 f"This connection's daily request cap ({self.limits.sync_per_day:,} requests, Requests per day for "
                 f"this connection) is spent; it resets at {reset} UTC. The next sync continues where this one stopped."
@@ -164,10 +216,16 @@ class RequestBudget:
             (self._local or self.store).release(self.key, self.sync_key, booking, self._clock())
 
     def acquire(self) -> None:
+        """Wait for a slot. A store that keeps this sync waiting longer than any pause or queue could (LONGEST_WAIT)
+        is given up for the local budget: a sync never waits for ever on values it did not write."""
         rebooked = False
         with self._lock:
+            deadline = self._clock() + LONGEST_WAIT_SECONDS
             while True:
                 now = self._clock()
+                if now > deadline and self._local is None:
+                    late = f"{self.store.description} gave no request slot within {LONGEST_WAIT_SECONDS:.0f} s"
+                    self._lose_store(StoreUnavailable(late), now)
                 grant = self._reserve(now)
                 if grant.exhausted:
                     raise self._exhausted(grant, now)
@@ -195,7 +253,7 @@ class RequestBudget:
             until = self.store.paused_until(self.key, now)
         except StoreUnavailable:
             return
-        if until > now:
+        if now < until <= now + LONGEST_WAIT_SECONDS:
             self._sleep(until - now)
 
     def pause(self, seconds: float) -> None:
@@ -204,7 +262,7 @@ class RequestBudget:
         now = self._clock()
         # When the store is away this sync still waits (the client sleeps); the others meet their own 429.
         with contextlib.suppress(StoreUnavailable):
-            (self._local or self.store).pause(self.key, seconds, now)
+            (self._local or self.store).pause(self.key, min(seconds, LONGEST_PAUSE_SECONDS), now)
 
     def usage(self) -> Usage:
         """The member's use (window and today) as the store sees it; raises StoreUnavailable when it cannot say."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -26,8 +27,10 @@ from airbyte_cdk.utils.airbyte_secrets_utils import filter_secrets
 from destination_linkedin_capi import constants as c
 from destination_linkedin_capi import failures
 from destination_linkedin_capi.airbyte.config_updates import ConfigUpdates
-from destination_linkedin_capi.budget.base import StoreUnavailable
+from destination_linkedin_capi.budget.base import StoreUnavailable, Usage
 from destination_linkedin_capi.budget.setup import make_budget
+from destination_linkedin_capi.budget.sqlite_store import check_can_create
+from destination_linkedin_capi.config.budget_store import SqliteBudget
 from destination_linkedin_capi.config.connector import ConnectorConfig
 from destination_linkedin_capi.errors import ConfigError, ConnectorError, ForbiddenError
 from destination_linkedin_capi.failures import version_warning
@@ -207,8 +210,13 @@ def _check_budget_store(config: ConnectorConfig) -> str:
         return ""
     budget = make_budget(config)
     store = budget.store
+    setting = config.request_budget
     try:
-        usage = budget.usage()
+        if isinstance(setting, SqliteBudget) and not os.path.lexists(setting.path.strip()):
+            check_can_create(setting.path.strip())  # no sync has used the file yet: nothing to report, nothing left
+            usage = Usage(0, 0)
+        else:
+            usage = budget.usage()
     except StoreUnavailable as problem:
         field = "Redis URL" if config.request_budget.store == "redis" else "SQLite file"
         raise CheckFailed(

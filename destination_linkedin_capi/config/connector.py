@@ -2,9 +2,9 @@
 
 Everything else reads `ConnectorConfig`, never the raw dict. Every problem becomes one
 `ConfigError` sentence that names the field and the expected form and never echoes a secret.
-A little over 400 lines: one model for the whole form, so every field's rule sits beside its field; the URL
-and secret rules (`safety.py`), the budget's (`budget/setup.py`) and rejected-records storage's
-(`rejected/settings.py`) have their own modules.
+About 400 lines: one model for the whole form, so every field's rule sits beside its field; the URL
+and secret rules (`safety.py`), the request budget store's (`config/budget_store.py`) and rejected-records
+storage's (`config/storage.py`) have their own modules.
 """
 
 from __future__ import annotations
@@ -21,6 +21,13 @@ import jsonschema
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from destination_linkedin_capi import constants as c
+from destination_linkedin_capi.config.budget_store import (
+    BudgetStoreConfig,
+    ProcessBudget,
+    RedisBudget,
+    SqliteBudget,
+    check_budget_store,
+)
 from destination_linkedin_capi.config.storage import parse_storage
 from destination_linkedin_capi.errors import ConfigError
 from destination_linkedin_capi.iso import CURRENCY_CODES
@@ -151,26 +158,6 @@ class OAuth2Credentials(_Model):
 Credentials = Annotated[
     TokenIdCredentials | AccessTokenCredentials | OAuth2Credentials, Field(discriminator="auth_type")
 ]
-
-
-class ProcessBudget(_Model):
-    store: Literal["process"]
-
-
-class SqliteBudget(_Model):
-    store: Literal["sqlite"]
-    path: Annotated[str, Field(min_length=1)]
-    key: Annotated[str, Field(min_length=1, max_length=200)] | None = None
-
-
-class RedisBudget(_Model):
-    store: Literal["redis"]
-    url: Annotated[str, Field(pattern=r"^\s*rediss?://")]
-    key_prefix: Annotated[str, Field(min_length=1, max_length=100)] = "linkedin-capi"
-    key: Annotated[str, Field(min_length=1, max_length=200)] | None = None
-
-
-BudgetStoreConfig = Annotated[ProcessBudget | SqliteBudget | RedisBudget, Field(discriminator="store")]
 
 
 class FieldMapping(_Model):
@@ -350,6 +337,7 @@ class ConnectorConfig:
                 "Consent field is not a valid path; write keys separated by dots and list positions in brackets, e.g. "
                 "consents[0].granted."
             )
+        check_budget_store(raw.request_budget)
         if raw.consent_field is not None and not raw.consent_values:
             raise ConfigError(
                 "Consent values is empty; list the values that mean consent was granted, e.g. true, granted."

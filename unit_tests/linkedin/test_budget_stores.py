@@ -202,3 +202,109 @@ def test_a_released_booking_frees_its_slot_and_its_count(make_store):
     store.release("m", "m:c", ahead.booking, now)
     again = store.reserve("m", "m:c", limits, now)
     assert again.wait == 0 and again.used_today == 2  # the second slot of the window is free again
+
+
+# -- a clock stepped back, garbage in the store ------------------------------------------------------------------
+
+
+def test_a_clock_stepped_back_does_not_stall_the_next_booking(make_store):
+    """NTP steps a host's clock back ten minutes: the requests booked before the step look ten minutes ahead. They
+    are not waited out (a window, plus the step): bookings later than now + one window are ignored."""
+    if make_store.kind == "redis":
+        pytest.skip("Redis books on its server's clock, which a host's step does not move")
+    store = make_store()
+    limits = Limits(per_window=2, window_seconds=10, per_day=1000)
+    for _ in range(2):
+        assert store.reserve("m", "m:c", limits, NOON).wait == 0
+    stepped_back = NOON - 600
+    grant = store.reserve("m", "m:c", limits, stepped_back)
+    assert grant.granted and grant.wait == 0, grant
+    second = store.reserve("m", "m:c", limits, stepped_back)  # the window after the step still holds its limit
+    third = store.reserve("m", "m:c", limits, stepped_back)
+    assert second.granted and second.wait == 0
+    assert not third.granted or third.wait >= 9.5
+
+
+def test_a_lock_lease_from_before_a_clock_step_back_ends_in_time(tmp_path):
+    store = SqliteStore(str(tmp_path / "budget.sqlite"))
+    store._acquire("dead", "gone", 0.5, 0)
+    with store._transaction() as db:  # as if the holder's clock had been an hour ahead
+        db.execute("UPDATE locks SET expires = expires + 3600")
+    with store.lock("dead", lease_seconds=30, wait_seconds=3) as taken_over:
+        assert taken_over
+
+
+GARBAGE = ["inf", "-inf", "nan", "1e400", str(10**17), "soon", "-5"]
+
+
+@pytest.fixture
+def redis_store(redis_server):
+    store = RedisStore(redis_server.url, f"garbage-{time.time_ns()}")
+    yield store
+    store.close()
+
+
+@pytest.mark.parametrize("value", GARBAGE)
+def test_a_pause_the_connector_did_not_write_makes_the_redis_store_unusable(redis_store, value):
+    now = time.time()
+    redis_store._redis.set(f"{redis_store.prefix}:m:pause", value)
+    limits = Limits(per_window=10, window_seconds=1, per_day=100)
+    for call in (
+        lambda: redis_store.reserve("m", "m:c", limits, now),
+        lambda: redis_store.usage("m", limits, now),
+        lambda: redis_store.paused_until("m", now),
+    ):
+        with pytest.raises(StoreUnavailable, match=r"holds a value the connector did not write.*m:pause"):
+            call()
+
+
+@pytest.mark.parametrize("value", ["many", "1e400", "2.5", str(-(10**17)), str(10**17)])
+@pytest.mark.parametrize("counter", ["member", "connection"])
+def test_a_day_counter_the_connector_did_not_write_makes_the_redis_store_unusable(redis_store, value, counter):
+    now = time.time()
+    key = "m" if counter == "member" else "m:c"
+    redis_store._redis.set(f"{redis_store.prefix}:{key}:day:{dt.datetime.now(dt.timezone.utc):%Y-%m-%d}", value)
+    limits = Limits(per_window=10, window_seconds=1, per_day=100)
+    with pytest.raises(StoreUnavailable, match="holds a value the connector did not write"):
+        redis_store.reserve("m", "m:c", limits, now)
+    if counter == "member":
+        with pytest.raises(StoreUnavailable, match="holds a value the connector did not write"):
+            redis_store.usage("m", limits, now)
+    with pytest.raises(StoreUnavailable, match="holds a value the connector did not write"):
+        redis_store.add_used("m", "m:c", 3, now)
+
+
+def test_a_window_the_connector_did_not_write_makes_the_redis_store_unusable(redis_store):
+    now = time.time()
+    limits = Limits(per_window=1, window_seconds=1, per_day=100)
+    redis_store._redis.zadd(f"{redis_store.prefix}:m:win", {"planted": 1e17})
+    with pytest.raises(StoreUnavailable, match=r"holds a value the connector did not write.*m:win"):
+        redis_store.reserve("m", "m:c", limits, now)
+    redis_store._redis.delete(f"{redis_store.prefix}:m:win")
+    redis_store._redis.set(f"{redis_store.prefix}:m:win", "not a sorted set")
+    with pytest.raises(StoreUnavailable, match="ResponseError"):
+        redis_store.reserve("m", "m:c", limits, now)
+
+
+@pytest.mark.parametrize("value", [float("inf"), "soon", -1.0])
+def test_a_pause_the_connector_did_not_write_makes_the_sqlite_store_unusable(tmp_path, value):
+    store = SqliteStore(str(tmp_path / "budget.sqlite"))
+    limits = Limits(per_window=10, window_seconds=1, per_day=100)
+    store.reserve("m", "m:c", limits, NOON)
+    with store._transaction() as db:
+        db.execute("INSERT INTO pauses (key, until) VALUES ('m', ?)", (value,))
+    with pytest.raises(StoreUnavailable, match="holds a value the connector did not write"):
+        store.reserve("m", "m:c", limits, NOON)
+    with pytest.raises(StoreUnavailable, match="holds a value the connector did not write"):
+        store.usage("m", limits, NOON)
+
+
+def test_a_day_counter_holding_text_makes_the_sqlite_store_unusable(tmp_path):
+    store = SqliteStore(str(tmp_path / "budget.sqlite"))
+    limits = Limits(per_window=10, window_seconds=1, per_day=100)
+    store.reserve("m", "m:c", limits, NOON)
+    with store._transaction() as db:
+        db.execute("UPDATE days SET used = 'many' WHERE key = 'm'")
+    for call in (lambda: store.reserve("m", "m:c", limits, NOON), lambda: store.usage("m", limits, NOON)):
+        with pytest.raises(StoreUnavailable, match="holds a value the connector did not write"):
+            call()
