@@ -1,7 +1,7 @@
 """Data-activation `discover`: one DESTINATION_CATALOG operation per configured conversion event, plus, in the
 token-ID and OAuth modes, one per enabled Conversions API rule of the ad account that no configured event goes
 to — named `<rule name> (rule <id>)`, so a stream mapped to it in Airbyte's UI is sent to that rule
-(`rule_events` turns such catalog objects into events for `write`).
+(`airbyte.catalog.rule_events` turns such catalog objects into events for `write`).
 
 The Python CDK has no destination discover (its `Destination` implements spec, check and write only), so the message is
 built as plain JSON in the protocol's shape (`DestinationCatalog{operations: [DestinationOperation]}`;
@@ -11,7 +11,6 @@ wire names `object_name`, `sync_mode`, `json_schema`, `matching_keys`).
 from __future__ import annotations
 
 import logging
-import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -19,17 +18,16 @@ from typing import Any
 import requests
 
 from destination_linkedin_capi import constants as c
+from destination_linkedin_capi.airbyte.catalog import rule_object_name
 from destination_linkedin_capi.airbyte.config_updates import ConfigUpdates
-from destination_linkedin_capi.config.connector import ConnectorConfig, EventConfig
+from destination_linkedin_capi.config.connector import ConnectorConfig
 from destination_linkedin_capi.errors import ConfigError, ConnectorError
 from destination_linkedin_capi.linkedin.command_client import COMMAND_RETRY_SECONDS, command_client
 from destination_linkedin_capi.linkedin.rules import Rule, list_rules, plan
-from destination_linkedin_capi.mapping.routing import StreamInfo
 
 logger = logging.getLogger("airbyte")
 #: `discover` gives up on an unresponsive LinkedIn or token service after this long (as `check` does).
 DISCOVER_RETRY_SECONDS = COMMAND_RETRY_SECONDS
-_RULE_OBJECT = re.compile(r"\(rule ([0-9]{1,19})\)\s*$")
 
 _STRING = {"type": ["string", "null"]}
 
@@ -102,27 +100,6 @@ def _offered(config: ConnectorConfig) -> set[str]:
     if version < c.ID_TYPE_FIRST_VERSION[c.ID_GOOGLE_AID]:
         offered.discard("google_aid")
     return offered
-
-
-def rule_object_name(rule: Rule) -> str:
-    """The operation name of an existing rule: its name and ID, e.g. `CRM leads (rule 22285180)`."""
-    return f"{rule.name.strip() or rule.type or 'Conversion rule'} (rule {rule.id})"
-
-
-def rule_of_object(name: str) -> int | None:
-    """The rule ID an operation name of `rule_object_name` carries, else None."""
-    match = _RULE_OBJECT.search(name)
-    return int(match.group(1)) if match else None
-
-
-def rule_events(config: ConnectorConfig, streams: Mapping[Any, StreamInfo]) -> None:
-    """Streams the data-activation UI mapped to an existing rule's operation become events of that rule (in
-    place: before the report and the mapper are built), unless the name is a configured event's."""
-    for info in streams.values():
-        name = (info.destination_object_name or "").strip()
-        rule_id = rule_of_object(name) if name else None
-        if rule_id is not None and name.casefold() not in config.events:
-            config.events[name.casefold()] = EventConfig(name, rule_id, None)
 
 
 def existing_rules(

@@ -407,6 +407,12 @@ class ConnectorConfig:
     def can_manage_rules(self) -> bool:
         return not isinstance(self.credentials, AccessTokenCredentials)
 
+    def with_events(self, events: dict[str, EventConfig]) -> ConnectorConfig:
+        """This config with other events (a write adds those of existing rules its catalog names); self is kept."""
+        updated = ConnectorConfig.__new__(ConnectorConfig)
+        updated.__dict__.update(self.__dict__, events=events)
+        return updated
+
     def __getattr__(self, name: str) -> Any:
         # Plain settings (batch_size, api_version, dry_run, ...) read straight from the validated model.
         return getattr(self.raw, name)
