@@ -132,15 +132,9 @@ def _ignore_other(kind: Any, report: SyncReport) -> None:
         report.record_ignored("not_a_message", "a message whose type is not text")
 
 
-class Record:
-    """A RECORD whose envelope is sound: its stream and its `data` — a dict when usable, `NotStrictJson` when its
-    line was not strict JSON, anything else when the record holds no object."""
-
-    __slots__ = ("data", "stream")
-
-    def __init__(self, stream: StreamKey, data: Any) -> None:
-        self.stream = stream
-        self.data = data
+#: A RECORD whose envelope is sound: its stream and its data — a dict when usable, `NotStrictJson` when its line was
+#: not strict JSON, anything else when the record holds no object. A plain pair: one is made per record.
+Record = tuple[StreamKey, Any]
 
 
 class State:
@@ -166,27 +160,19 @@ def read_messages(lines: Iterable[bytes | str], report: SyncReport) -> Iterator[
             report.record_ignored("not_a_message", masking.json_line(line, message))
             continue
         kind = message.get("type")
-        if kind == "RECORD":
-            record = _record(message, report)
-            if record is not None:
-                yield record
-        elif kind == "STATE":
-            yield State(message)
+        if kind != "RECORD":
+            if kind == "STATE":
+                yield State(message)
+            else:
+                _ignore_other(kind, report)
+            continue
+        record = message.get("record")
+        if record.__class__ is not dict or (stream := record.get("stream")).__class__ is not str:
+            report.record_ignored("not_a_message", "a RECORD without a record.stream")
+        elif (namespace := record.get("namespace")) is not None and namespace.__class__ is not str:
+            report.record_ignored("not_a_message", "a RECORD whose record.namespace is not text")
         else:
-            _ignore_other(kind, report)
-
-
-def _record(message: dict[str, Any], report: SyncReport) -> Record | None:
-    """A RECORD message's stream and data; None, counted as `not_a_message`, when its envelope is broken."""
-    record = message.get("record")
-    if record.__class__ is not dict or (stream := record.get("stream")).__class__ is not str:
-        report.record_ignored("not_a_message", "a RECORD without a record.stream")
-        return None
-    namespace = record.get("namespace")
-    if namespace is not None and namespace.__class__ is not str:
-        report.record_ignored("not_a_message", "a RECORD whose record.namespace is not text")
-        return None
-    return Record((namespace, stream), record.get("data"))
+            yield (namespace, stream), record.get("data")
 
 
 def parse_line(line: bytes | str) -> Any:

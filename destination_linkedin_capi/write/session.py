@@ -23,7 +23,7 @@ from destination_linkedin_capi.airbyte.catalog import rule_events
 from destination_linkedin_capi.airbyte.config_updates import ConfigUpdates
 from destination_linkedin_capi.airbyte.input import (
     NotStrictJson,
-    Record,
+    State,
     line_chunks,
     may_wait_within_a_chunk,
     read_messages,
@@ -225,39 +225,40 @@ class WriteSession:
         assert writer is not None
         for chunk in line_chunks(lines):
             for message in read_messages(chunk, self.report):
-                if message.__class__ is Record:
-                    self._record(message, mapper)
-                else:
+                if message.__class__ is State:
                     writer.add_state(message.message)
+                else:
+                    stream, data = message
+                    self._record(stream, data, mapper)
             writer.flush()  # before the next read, which may wait for the source
 
-    def _record(self, record: Record, mapper: RecordMapper) -> None:
-        """One RECORD: read, then sent, rejected or ignored (unknown stream)."""
-        key = record.stream
-        self.report.record_read(key)
-        map_record = self._map_for.get(key, _UNSEEN)
+    def _record(self, stream: StreamKey, data: Any, mapper: RecordMapper) -> None:
+        """One RECORD: read, then sent, rejected or ignored (a stream not in the catalog)."""
+        self.report.record_read(stream)
+        map_record = self._map_for.get(stream, _UNSEEN)
         if map_record is _UNSEEN:
-            map_record = self._map_for[key] = mapper.for_stream(*key) if key in self.streams else None
+            map_record = self._map_for[stream] = mapper.for_stream(*stream) if stream in self.streams else None
         if map_record is None:
-            where = f" in namespace {key[0]!r}" if key[0] is not None else ""
-            self.report.record_ignored("unknown_stream", f"stream {key[1]!r}{where} is not in the configured catalog")
+            where = f" in namespace {stream[0]!r}" if stream[0] is not None else ""
+            self.report.record_ignored(
+                "unknown_stream", f"stream {stream[1]!r}{where} is not in the configured catalog"
+            )
             return
         writer = self.writer
         assert writer is not None
-        data = record.data
         if data.__class__ is not dict:
             if data.__class__ is NotStrictJson:
-                writer.reject(key, None, "invalid_json", data.message, {"raw_line": data.text})
+                writer.reject(stream, None, "invalid_json", data.message, {"raw_line": data.text})
             else:
-                writer.reject(key, None, "record_not_object", "The record's data is not a JSON object.", data)
+                writer.reject(stream, None, "record_not_object", "The record's data is not a JSON object.", data)
             return
         result = map_record(data)
         if result.__class__ is Rejection:
-            writer.reject(key, None, result.reason, result.message, data)
+            writer.reject(stream, None, result.reason, result.message, data)
             return
         if result.__class__ is tuple:  # the planned lane's unboxed event; this case goes when that lane does
             event, payload, identifiers, notes = result
         else:
             event, payload, identifiers, notes = result.event, result.payload, result.identifiers, result.notes
         self.report.record_mapped(event, identifiers, notes)
-        writer.add_event(key, event, payload, data)
+        writer.add_event(stream, event, payload, data)
