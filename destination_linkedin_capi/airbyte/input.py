@@ -29,6 +29,89 @@ _DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
 _LONG_RUN = b"0" * 19
 
 
+#: A RECORD whose envelope is sound: its stream and its data — a dict when usable, `NotStrictJson` when its line was
+#: not strict JSON, anything else when the record holds no object. A plain pair: one is made per record.
+Record = tuple[StreamKey, Any]
+
+
+class State:
+    """A STATE message, kept as received (the platform's `id` and any other field survive)."""
+
+    __slots__ = ("message",)
+
+    def __init__(self, message: dict[str, Any]) -> None:
+        self.message = message
+
+
+def read_messages(lines: Iterable[bytes | str], report: SyncReport) -> Iterator[Record | State]:
+    """The messages of `lines` worth routing, in order. Every other line is counted on `report` as ignored (a blank
+    one is skipped), and so are TRACE, LOG and CONTROL messages, which are for the platform."""
+    for line in lines:
+        try:
+            message = parse_line(line)
+        except orjson.JSONDecodeError as error:
+            message = salvage(line, error, report)
+            if message is None:
+                continue
+        if message.__class__ is not dict:
+            report.record_ignored("not_a_message", masking.json_line(line, message))
+            continue
+        kind = message.get("type")
+        if kind != "RECORD":
+            if kind == "STATE":
+                yield State(message)
+            else:
+                _ignore_other(kind, report)
+            continue
+        record = message.get("record")
+        if record.__class__ is not dict or (stream := record.get("stream")).__class__ is not str:
+            report.record_ignored("not_a_message", "a RECORD without a record.stream")
+        elif (namespace := record.get("namespace")) is not None and namespace.__class__ is not str:
+            report.record_ignored("not_a_message", "a RECORD whose record.namespace is not text")
+        else:
+            yield (namespace, stream), record.get("data")
+
+
+def parse_line(line: bytes | str) -> Any:
+    """A line's JSON, parsed once: by Python's parser when the line has a run of 19 digits (integers beyond 64 bits
+    stay exact), else by orjson. Raises orjson.JSONDecodeError when the line is not strict JSON (see `salvage`)."""
+    raw = line if line.__class__ is bytes else line.encode("utf-8", "replace")
+    if _LONG_RUN in raw.translate(_DIGITS_AS_ZERO):  # = `re.search(rb"\d{19}", raw)`, ~5× cheaper
+        value = _read_exactly(line)
+        if value is not _NOT_READ:
+            return value
+    return orjson.loads(line)
+
+
+_NOT_READ = object()  # `_read_exactly` could not read the line as orjson would
+
+
+def _read_exactly(line: bytes | str) -> Any:
+    """Python's reading of a line that orjson would also accept, else _NOT_READ: orjson then reads it, or refuses
+    it. Python's parser alone would accept what orjson refuses (a lone surrogate, bytes encoding one, a number
+    beyond double range, a byte order mark), and it cannot read over 4,300 digits or very deep nesting."""
+    try:
+        text = line.decode("utf-8") if isinstance(line, bytes) else line
+        text.encode("utf-8")  # a lone surrogate in a text line
+        value = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
+        if "\\u" in text:  # an escaped lone surrogate
+            json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except (ValueError, RecursionError):
+        return _NOT_READ
+    return value
+
+
+def _refuse_constant(name: str) -> None:
+    raise ValueError(name)
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if value in (math.inf, -math.inf):
+        raise ValueError(text)
+    return value
+
+
 class NotStrictJson:
     """The data of a RECORD whose line is not strict JSON (see `salvage`): rejected, never sent."""
 
@@ -130,86 +213,3 @@ def _ignore_other(kind: Any, report: SyncReport) -> None:
         report.record_ignored("not_a_message", f"a message of type {masking.message_type(kind)}")
     else:
         report.record_ignored("not_a_message", "a message whose type is not text")
-
-
-#: A RECORD whose envelope is sound: its stream and its data — a dict when usable, `NotStrictJson` when its line was
-#: not strict JSON, anything else when the record holds no object. A plain pair: one is made per record.
-Record = tuple[StreamKey, Any]
-
-
-class State:
-    """A STATE message, kept as received (the platform's `id` and any other field survive)."""
-
-    __slots__ = ("message",)
-
-    def __init__(self, message: dict[str, Any]) -> None:
-        self.message = message
-
-
-def read_messages(lines: Iterable[bytes | str], report: SyncReport) -> Iterator[Record | State]:
-    """The messages of `lines` worth routing, in order. Every other line is counted on `report` as ignored (a blank
-    one is skipped), and so are TRACE, LOG and CONTROL messages, which are for the platform."""
-    for line in lines:
-        try:
-            message = parse_line(line)
-        except orjson.JSONDecodeError as error:
-            message = salvage(line, error, report)
-            if message is None:
-                continue
-        if message.__class__ is not dict:
-            report.record_ignored("not_a_message", masking.json_line(line, message))
-            continue
-        kind = message.get("type")
-        if kind != "RECORD":
-            if kind == "STATE":
-                yield State(message)
-            else:
-                _ignore_other(kind, report)
-            continue
-        record = message.get("record")
-        if record.__class__ is not dict or (stream := record.get("stream")).__class__ is not str:
-            report.record_ignored("not_a_message", "a RECORD without a record.stream")
-        elif (namespace := record.get("namespace")) is not None and namespace.__class__ is not str:
-            report.record_ignored("not_a_message", "a RECORD whose record.namespace is not text")
-        else:
-            yield (namespace, stream), record.get("data")
-
-
-def parse_line(line: bytes | str) -> Any:
-    """A line's JSON, parsed once: by Python's parser when the line has a run of 19 digits (integers beyond 64 bits
-    stay exact), else by orjson. Raises orjson.JSONDecodeError when the line is not strict JSON (see `salvage`)."""
-    raw = line if line.__class__ is bytes else line.encode("utf-8", "replace")
-    if _LONG_RUN in raw.translate(_DIGITS_AS_ZERO):  # = `re.search(rb"\d{19}", raw)`, ~5× cheaper
-        value = _read_exactly(line)
-        if value is not _NOT_READ:
-            return value
-    return orjson.loads(line)
-
-
-_NOT_READ = object()
-
-
-def _read_exactly(line: bytes | str) -> Any:
-    """Python's reading of a line that orjson would also accept, else _NOT_READ: orjson then reads it, or refuses
-    it. Python's parser alone would accept what orjson refuses (a lone surrogate, bytes encoding one, a number
-    beyond double range, a byte order mark), and it cannot read over 4,300 digits or very deep nesting."""
-    try:
-        text = line.decode("utf-8") if isinstance(line, bytes) else line
-        text.encode("utf-8")  # a lone surrogate in a text line
-        value = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
-        if "\\u" in text:  # an escaped lone surrogate
-            json.dumps(value, ensure_ascii=False).encode("utf-8")
-    except (ValueError, RecursionError):
-        return _NOT_READ
-    return value
-
-
-def _refuse_constant(name: str) -> None:
-    raise ValueError(name)
-
-
-def _finite_float(text: str) -> float:
-    value = float(text)
-    if value in (math.inf, -math.inf):
-        raise ValueError(text)
-    return value
