@@ -221,44 +221,42 @@ class WriteSession:
 
     def _loop(self, lines: Iterable[Any], mapper: RecordMapper) -> None:
         """Route each message: a RECORD to its stream's mapping, then the writer; a STATE to the writer."""
-        writer = self.writer
+        writer, report, map_for = self.writer, self.report, self._map_for
         assert writer is not None
         for chunk in line_chunks(lines):
-            for message in read_messages(chunk, self.report):
+            for message in read_messages(chunk, report):
                 if message.__class__ is State:
                     writer.add_state(message.message)
+                    continue
+                stream, data = message
+                report.record_read(stream)
+                map_record = map_for.get(stream, _UNSEEN)
+                if map_record is _UNSEEN:
+                    map_record = map_for[stream] = mapper.for_stream(*stream) if stream in self.streams else None
+                if map_record is None or data.__class__ is not dict:
+                    self._not_mapped(stream, data, known=map_record is not None)
+                    continue
+                result = map_record(data)
+                if result.__class__ is Rejection:
+                    writer.reject(stream, None, result.reason, result.message, data)
+                    continue
+                if result.__class__ is tuple:  # the planned lane's unboxed event; this case goes when that lane does
+                    event, payload, identifiers, notes = result
                 else:
-                    stream, data = message
-                    self._record(stream, data, mapper)
+                    event, payload, identifiers, notes = result.event, result.payload, result.identifiers, result.notes
+                report.record_mapped(event, identifiers, notes)
+                writer.add_event(stream, event, payload, data)
             writer.flush()  # before the next read, which may wait for the source
 
-    def _record(self, stream: StreamKey, data: Any, mapper: RecordMapper) -> None:
-        """One RECORD: read, then sent, rejected or ignored (a stream not in the catalog)."""
-        self.report.record_read(stream)
-        map_record = self._map_for.get(stream, _UNSEEN)
-        if map_record is _UNSEEN:
-            map_record = self._map_for[stream] = mapper.for_stream(*stream) if stream in self.streams else None
-        if map_record is None:
+    def _not_mapped(self, stream: StreamKey, data: Any, *, known: bool) -> None:
+        """A RECORD of a stream not in the catalog (ignored), or whose data is not an object (rejected)."""
+        assert self.writer is not None
+        if not known:
             where = f" in namespace {stream[0]!r}" if stream[0] is not None else ""
             self.report.record_ignored(
                 "unknown_stream", f"stream {stream[1]!r}{where} is not in the configured catalog"
             )
-            return
-        writer = self.writer
-        assert writer is not None
-        if data.__class__ is not dict:
-            if data.__class__ is NotStrictJson:
-                writer.reject(stream, None, "invalid_json", data.message, {"raw_line": data.text})
-            else:
-                writer.reject(stream, None, "record_not_object", "The record's data is not a JSON object.", data)
-            return
-        result = map_record(data)
-        if result.__class__ is Rejection:
-            writer.reject(stream, None, result.reason, result.message, data)
-            return
-        if result.__class__ is tuple:  # the planned lane's unboxed event; this case goes when that lane does
-            event, payload, identifiers, notes = result
+        elif data.__class__ is NotStrictJson:
+            self.writer.reject(stream, None, "invalid_json", data.message, {"raw_line": data.text})
         else:
-            event, payload, identifiers, notes = result.event, result.payload, result.identifiers, result.notes
-        self.report.record_mapped(event, identifiers, notes)
-        writer.add_event(stream, event, payload, data)
+            self.writer.reject(stream, None, "record_not_object", "The record's data is not a JSON object.", data)
