@@ -51,16 +51,6 @@ def _config_failure(error: Exception) -> AirbyteConnectionStatus:
     return AirbyteConnectionStatus(status=Status.FAILED, message=str(error))
 
 
-def _without_rejected_count(message: dict[str, Any]) -> dict[str, Any]:
-    """The CDK's models (protocol 0.17) have no `destinationStats.rejectedRecordCount` and would drop it, so the
-    in-process path folds it back into `recordCount`, which then stays the count of every record read."""
-    state = message.get("state")
-    stats = state.get("destinationStats") if type(state) is dict else None
-    if type(stats) is dict and "rejectedRecordCount" in stats:
-        stats["recordCount"] = stats.get("recordCount", 0.0) + stats.pop("rejectedRecordCount")
-    return message
-
-
 class DestinationLinkedinCapi(Destination):
     def run(self, args: list[str]) -> None:
         """As the CDK's, but an expected failure (config or transient) ends with its sentence, not a traceback."""
@@ -162,7 +152,8 @@ class DestinationLinkedinCapi(Destination):
         except ConfigError as error:
             raise AirbyteTracedException(message=str(error), failure_type=FailureType.config_error) from None
         out: deque[dict[str, Any]] = deque()
-        session = WriteSession(parsed, streams, out.append, raw_config=config)
+        # The CDK's models (protocol 0.17) have no `destinationStats.rejectedRecordCount` and would drop it.
+        session = WriteSession(parsed, streams, out.append, raw_config=config, rejected_count=False)
         session.run(message_lines(AirbyteMessageSerializer.dump(message) for message in input_messages))
         while out:
-            yield AirbyteMessageSerializer.load(_without_rejected_count(out.popleft()))
+            yield AirbyteMessageSerializer.load(out.popleft())

@@ -420,9 +420,9 @@ def test_integers_beyond_64_bits_keep_their_digits(linkedin: Sandbox, tmp_path: 
 
 
 def test_integers_beyond_64_bits_stay_exact_on_every_path(linkedin: Sandbox, tmp_path: Path):
-    """The input loop looks for integers beyond 64 bits only where they could matter (session.py `_exact_first`):
-    a 21-digit amount reaches LinkedIn digit for digit, and in a stream without a primary key (eventIds derived
-    from the whole record) two records one apart in an unmapped 23-digit column derive two eventIds."""
+    """A line with an integer beyond 64 bits is read exactly whatever the mapping does with it: a 21-digit amount
+    reaches LinkedIn digit for digit, and in a stream without a primary key (eventIds derived from the whole
+    record) two records one apart in an unmapped 23-digit column derive two eventIds."""
     linkedin.reset_events()
     amount = 123456789012345678901
     keyless = catalog()

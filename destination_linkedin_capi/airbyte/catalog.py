@@ -9,14 +9,20 @@ sync mode than `append` is written as append, with one warning each at the start
 from __future__ import annotations
 
 import logging
-from typing import Any
+import re
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from airbyte_cdk.models import ConfiguredAirbyteCatalog, ConfiguredAirbyteCatalogSerializer
 
+from destination_linkedin_capi.config.connector import EventConfig
 from destination_linkedin_capi.errors import ConfigError
 from destination_linkedin_capi.mapping.routing import StreamInfo
 from destination_linkedin_capi.report import StreamKey, stream_label
+
+if TYPE_CHECKING:
+    from destination_linkedin_capi.linkedin.rules import Rule
 
 logger = logging.getLogger("airbyte")
 
@@ -133,3 +139,29 @@ def catalog_streams(catalog: ConfiguredAirbyteCatalog) -> dict[StreamKey, Stream
         if name is not None:
             configured["destination_object_name"] = name
     return _usable_streams(dumped, "The configured catalog")
+
+
+_RULE_OBJECT = re.compile(r"\(rule ([0-9]{1,19})\)\s*$")
+
+
+def rule_object_name(rule: Rule) -> str:
+    """The operation name discover gives an existing rule: its name and ID, e.g. `CRM leads (rule 22285180)`."""
+    return f"{rule.name.strip() or rule.type or 'Conversion rule'} (rule {rule.id})"
+
+
+def rule_of_object(name: str) -> int | None:
+    """The rule ID an operation name of `rule_object_name` carries, else None."""
+    match = _RULE_OBJECT.search(name)
+    return int(match.group(1)) if match else None
+
+
+def rule_events(events: Mapping[str, EventConfig], streams: Mapping[StreamKey, StreamInfo]) -> dict[str, EventConfig]:
+    """The configured events, plus one per existing rule that the data-activation UI mapped a stream to (its
+    discover operation's name), unless that name is a configured event's."""
+    result = dict(events)
+    for info in streams.values():
+        name = (info.destination_object_name or "").strip()
+        rule_id = rule_of_object(name) if name else None
+        if rule_id is not None and name.casefold() not in result:
+            result[name.casefold()] = EventConfig(name, rule_id, None)
+    return result

@@ -1,9 +1,9 @@
-"""What comes in on stdin, line by line: strict JSON parsing, salvage of lines that are not, the RECORD
-envelope, and the per-stream counts each STATE carries back as `destinationStats`.
+"""What comes in on stdin, line by line: each line parsed once, salvage of lines that are not strict JSON,
+and the RECORD envelope; what is left is a typed message (`Record`, `State`) for the session to route.
 
-Input lines stay plain dicts (orjson). Nothing here decides what a record means; a line that is not a
-usable message is counted on the report as ignored, with a short example that describes it (its length, where
-the parser stopped: `masking`, never its text), never dropped silently.
+Input lines stay plain dicts. Nothing here decides what a record means; a line that is not a usable message is
+counted on the report as ignored, with a short example that describes it (its length, where the parser stopped:
+`masking`, never its text), never dropped silently.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import math
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -20,12 +21,95 @@ from destination_linkedin_capi import masking
 from destination_linkedin_capi.report import StreamKey, SyncReport
 
 #: orjson reads an integer beyond 64 bits as a float (99999999999999999999 → 1e+20), silently. Every such
-#: integer has a run of at least 19 digits (-9223372036854775809 is the first below the range), so only lines
-#: with such a run are read again, exactly, by Python's parser.
+#: integer has a run of at least 19 digits (-9223372036854775809 is the first below the range), so lines with
+#: such a run are read by Python's parser instead, which keeps them exact.
 #: The check runs on every line, so it is done in C without a regex: with every digit turned into "0", a run of
 #: 19 digits is a run of 19 "0"s (the regex `\d{19}` costs ≈ 2.6 µs on a 285-byte line, this ≈ 0.5 µs).
 _DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
 _LONG_RUN = b"0" * 19
+
+
+#: A RECORD whose envelope is sound: its stream and its data — a dict when usable, `NotStrictJson` when its line was
+#: not strict JSON, anything else when the record holds no object. A plain pair: one is made per record.
+Record = tuple[StreamKey, Any]
+
+
+class State:
+    """A STATE message, kept as received (the platform's `id` and any other field survive)."""
+
+    __slots__ = ("message",)
+
+    def __init__(self, message: dict[str, Any]) -> None:
+        self.message = message
+
+
+def read_messages(lines: Iterable[bytes | str], report: SyncReport) -> Iterator[Record | State]:
+    """The messages of `lines` worth routing, in order. Every other line is counted on `report` as ignored (a blank
+    one is skipped), and so are TRACE, LOG and CONTROL messages, which are for the platform."""
+    for line in lines:
+        try:
+            message = parse_line(line)
+        except orjson.JSONDecodeError as error:
+            message = salvage(line, error, report)
+            if message is None:
+                continue
+        if message.__class__ is not dict:
+            report.record_ignored("not_a_message", masking.json_line(line, message))
+            continue
+        kind = message.get("type")
+        if kind != "RECORD":
+            if kind == "STATE":
+                yield State(message)
+            else:
+                _ignore_other(kind, report)
+            continue
+        record = message.get("record")
+        if record.__class__ is not dict or (stream := record.get("stream")).__class__ is not str:
+            report.record_ignored("not_a_message", "a RECORD without a record.stream")
+        elif (namespace := record.get("namespace")) is not None and namespace.__class__ is not str:
+            report.record_ignored("not_a_message", "a RECORD whose record.namespace is not text")
+        else:
+            yield (namespace, stream), record.get("data")
+
+
+def parse_line(line: bytes | str) -> Any:
+    """A line's JSON, parsed once: by Python's parser when the line has a run of 19 digits (integers beyond 64 bits
+    stay exact), else by orjson. Raises orjson.JSONDecodeError when the line is not strict JSON (see `salvage`)."""
+    raw = line if line.__class__ is bytes else line.encode("utf-8", "replace")
+    if _LONG_RUN in raw.translate(_DIGITS_AS_ZERO):  # = `re.search(rb"\d{19}", raw)`, ~5× cheaper
+        value = _read_exactly(line)
+        if value is not _NOT_READ:
+            return value
+    return orjson.loads(line)
+
+
+_NOT_READ = object()  # `_read_exactly` could not read the line as orjson would
+
+
+def _read_exactly(line: bytes | str) -> Any:
+    """Python's reading of a line that orjson would also accept, else _NOT_READ: orjson then reads it, or refuses
+    it. Python's parser alone would accept what orjson refuses (a lone surrogate, bytes encoding one, a number
+    beyond double range, a byte order mark), and it cannot read over 4,300 digits or very deep nesting."""
+    try:
+        text = line.decode("utf-8") if isinstance(line, bytes) else line
+        text.encode("utf-8")  # a lone surrogate in a text line
+        value = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
+        if "\\u" in text:  # an escaped lone surrogate
+            json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except (ValueError, RecursionError):
+        return _NOT_READ
+    return value
+
+
+def _refuse_constant(name: str) -> None:
+    raise ValueError(name)
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if value in (math.inf, -math.inf):
+        raise ValueError(text)
+    return value
 
 
 class NotStrictJson:
@@ -112,11 +196,6 @@ def line_chunks(items: Iterable[Any]) -> Iterator[Iterable[Any]]:
         yield (b"".join(pending),)
 
 
-def not_a_message(line: bytes | str, message: Any, report: SyncReport) -> None:
-    """A line that parsed to JSON other than an object (`masking` describes it, never quotes it)."""
-    report.record_ignored("not_a_message", masking.json_line(line, message))
-
-
 def message_lines(messages: Iterable[Any]) -> Iterator[str]:
     """In-process messages (the CDK's `write`) as the JSON lines the CLI reads, so that both take one path: a
     lone surrogate, NaN or Infinity makes a line orjson refuses, counted and rejected as on stdin, and an integer
@@ -126,37 +205,7 @@ def message_lines(messages: Iterable[Any]) -> Iterator[str]:
         yield dumps(message, default=str)
 
 
-def _refuse_constant(name: str) -> None:
-    raise ValueError(name)
-
-
-def exact(line: bytes | str, parsed: Any) -> Any:
-    """`parsed` (orjson's reading of `line`) with integers beyond 64 bits exact, when the line has a long run of
-    digits: a STATE's cursor must be echoed digit for digit, a primary key must derive its own eventId. Python's
-    parser reads them as ints; when it cannot read the line (over 4,300 digits, too deep), orjson's reading stays."""
-    raw = line if isinstance(line, bytes) else line.encode("utf-8", "replace")
-    if _LONG_RUN not in raw.translate(_DIGITS_AS_ZERO):  # = `re.search(rb"\d{19}", raw)`, ~5× cheaper
-        return parsed
-    try:
-        return json.loads(line, parse_constant=_refuse_constant)
-    except (ValueError, RecursionError):
-        return parsed
-
-
-def record_stream(message: dict[str, Any], report: SyncReport) -> StreamKey | None:
-    """(namespace, stream) of a RECORD message; None, counted as `not_a_message`, when its envelope is broken."""
-    record = message.get("record")
-    if type(record) is not dict or type(record.get("stream")) is not str:
-        report.record_ignored("not_a_message", "a RECORD without a record.stream")
-        return None
-    namespace = record.get("namespace")
-    if namespace is not None and type(namespace) is not str:
-        report.record_ignored("not_a_message", "a RECORD whose record.namespace is not text")
-        return None
-    return (namespace, record["stream"])
-
-
-def ignore_other(kind: Any, report: SyncReport) -> None:
+def _ignore_other(kind: Any, report: SyncReport) -> None:
     """A message that is neither RECORD, STATE nor one Airbyte sends for the platform (TRACE, LOG, CONTROL)."""
     if kind in ("TRACE", "LOG", "CONTROL"):
         return
@@ -164,46 +213,3 @@ def ignore_other(kind: Any, report: SyncReport) -> None:
         report.record_ignored("not_a_message", f"a message of type {masking.message_type(kind)}")
     else:
         report.record_ignored("not_a_message", "a message whose type is not text")
-
-
-def descriptor_key(state: dict[str, Any]) -> StreamKey | None:
-    """The stream a STREAM state is for; None when its descriptor is unreadable (the state then counts no records)."""
-    stream = state.get("stream")
-    descriptor = stream.get("stream_descriptor") if type(stream) is dict else None
-    if type(descriptor) is not dict:
-        return None
-    namespace, name = descriptor.get("namespace"), descriptor.get("name")
-    if type(name) is not str or (namespace is not None and type(namespace) is not str):
-        return None
-    return (namespace, name)
-
-
-class StateCounts:
-    """What Airbyte expects in each STATE's `destinationStats.recordCount`: the records read since the previous
-    STATE — of its stream for a STREAM state, of every stream for a GLOBAL or LEGACY one. Worked out from the
-    report's read counts, so the input loop counts each record once, on the report."""
-
-    def __init__(self, report: SyncReport) -> None:
-        self._report = report
-        self._read_at_state: dict[StreamKey, int] = {}  # report.read per stream when its last state was stamped
-        self._read_at_global = 0  # records read when the last GLOBAL/LEGACY state arrived
-
-    def stamp(self, message: dict[str, Any]) -> dict[str, Any]:
-        """Add `destinationStats` to a STATE message (in place; every other field is kept as received)."""
-        state = message.get("state")
-        if type(state) is not dict:  # nothing to add destinationStats to: echoed as received
-            return message
-        read = self._report.read
-        if state.get("type") == "STREAM":
-            key = descriptor_key(state)
-            count = 0
-            if key is not None:
-                count = read.get(key, 0) - self._read_at_state.get(key, 0)
-                self._read_at_state[key] = read.get(key, 0)
-        else:
-            total = self._report.total_read
-            count = total - self._read_at_global
-            self._read_at_global = total
-            self._read_at_state = dict(read)
-        state["destinationStats"] = {"recordCount": float(count)}
-        return message

@@ -1,7 +1,7 @@
 """Data-activation `discover`: one DESTINATION_CATALOG operation per configured conversion event, plus, in the
 token-ID and OAuth modes, one per enabled Conversions API rule of the ad account that no configured event goes
 to — named `<rule name> (rule <id>)`, so a stream mapped to it in Airbyte's UI is sent to that rule
-(`rule_events` turns such catalog objects into events for `write`).
+(`airbyte.catalog.rule_events` turns such catalog objects into events for `write`).
 
 The Python CDK has no destination discover (its `Destination` implements spec, check and write only), so the message is
 built as plain JSON in the protocol's shape (`DestinationCatalog{operations: [DestinationOperation]}`;
@@ -11,27 +11,25 @@ wire names `object_name`, `sync_mode`, `json_schema`, `matching_keys`).
 from __future__ import annotations
 
 import logging
-import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import requests
 
+from destination_linkedin_capi.airbyte.catalog import rule_object_name
 from destination_linkedin_capi.airbyte.config_updates import ConfigUpdates
-from destination_linkedin_capi.config.connector import ConnectorConfig, EventConfig
+from destination_linkedin_capi.config.connector import ConnectorConfig
 from destination_linkedin_capi.errors import ConfigError, ConnectorError
 from destination_linkedin_capi.linkedin.connect import COMMAND_RETRY_SECONDS, connect
 from destination_linkedin_capi.linkedin.rules import Rule, list_rules, plan
 from destination_linkedin_capi.linkedin.versions import ApiVersion
 from destination_linkedin_capi.mapping.fields import FIELDS as ALL_FIELDS
 from destination_linkedin_capi.mapping.identifiers import IDENTIFIERS
-from destination_linkedin_capi.mapping.routing import StreamInfo
 
 logger = logging.getLogger("airbyte")
 #: `discover` gives up on an unresponsive LinkedIn or token service after this long (as `check` does).
 DISCOVER_RETRY_SECONDS = COMMAND_RETRY_SECONDS
-_RULE_OBJECT = re.compile(r"\(rule ([0-9]{1,19})\)\s*$")
 
 # The record fields the mapping recognises (docs/mapping.md), with what LinkedIn does with them.
 FIELDS: dict[str, dict[str, Any]] = {
@@ -50,27 +48,6 @@ def _offered(config: ConnectorConfig) -> set[str]:
         if not identifier.sent_with(version):
             offered.difference_update(f.name for f in identifier.fields)
     return offered
-
-
-def rule_object_name(rule: Rule) -> str:
-    """The operation name of an existing rule: its name and ID, e.g. `CRM leads (rule 22285180)`."""
-    return f"{rule.name.strip() or rule.type or 'Conversion rule'} (rule {rule.id})"
-
-
-def rule_of_object(name: str) -> int | None:
-    """The rule ID an operation name of `rule_object_name` carries, else None."""
-    match = _RULE_OBJECT.search(name)
-    return int(match.group(1)) if match else None
-
-
-def rule_events(config: ConnectorConfig, streams: Mapping[Any, StreamInfo]) -> None:
-    """Streams the data-activation UI mapped to an existing rule's operation become events of that rule (in
-    place: before the report and the mapper are built), unless the name is a configured event's."""
-    for info in streams.values():
-        name = (info.destination_object_name or "").strip()
-        rule_id = rule_of_object(name) if name else None
-        if rule_id is not None and name.casefold() not in config.events:
-            config.events[name.casefold()] = EventConfig(name, rule_id, None)
 
 
 def existing_rules(

@@ -9,6 +9,7 @@ storage's (`config/storage.py`) have their own modules.
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from collections.abc import Mapping
@@ -428,6 +429,12 @@ class ConnectorConfig:
     @property
     def can_manage_rules(self) -> bool:
         return not isinstance(self.credentials, AccessTokenCredentials)
+
+    def with_events(self, events: dict[str, EventConfig]) -> ConnectorConfig:
+        """This config with other events (a write adds those of existing rules its catalog names); self is kept."""
+        updated = copy.copy(self)
+        updated.events = events
+        return updated
 
     @classmethod
     def parse(cls, config: Mapping[str, Any]) -> ConnectorConfig:

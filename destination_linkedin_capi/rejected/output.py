@@ -1,13 +1,9 @@
-"""Rejected records, on their way out: written as JSON lines to the configured storage, in parts, and
-counted per STATE so each STATE's `destinationStats` carries its own `rejectedRecordCount`.
+"""Rejected records, on their way out: written as JSON lines to the configured storage, in parts.
 
 The writer calls `add` for every rejection (the mapping's, on the main thread, and LinkedIn's, on the sender
 thread) and `before_states` right before it emits STATEs: pending rows are written first, so a STATE is
-never ahead of its rejections. Without storage only the counting is done, at the cost of one counter.
-
-Counting: a record's *window* is how many STATEs came before it. A mapping rejection happens while the
-record is read, so its window is the STATEs seen so far; a LinkedIn rejection happens later, so the window
-is found from where each STATE fell in the batches (`boundary`: batch number, position).
+never ahead of its rejections. Without storage nothing is kept. Each STATE's `rejectedRecordCount` is
+counted by `airbyte/state.py`.
 """
 
 from __future__ import annotations
@@ -19,13 +15,12 @@ import logging
 import secrets
 import threading
 import time
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
 import orjson
 
-from destination_linkedin_capi.airbyte.input import descriptor_key
 from destination_linkedin_capi.config.storage import Storage
 from destination_linkedin_capi.rejected.store import Backend, backend
 from destination_linkedin_capi.report import StreamKey
@@ -34,8 +29,6 @@ logger = logging.getLogger("airbyte")
 
 #: A stream's pending rows are written as a part once they reach this size, whatever the STATEs do.
 PART_BYTES = 8 * 1024 * 1024
-
-Boundary = tuple[int, int]  # (batch number, position in it) where a STATE fell
 
 
 def run_id(now: dt.datetime | None = None) -> str:
@@ -51,53 +44,8 @@ def _dumps(row: dict[str, Any]) -> bytes:
         return json.dumps(row, default=str, ensure_ascii=False).encode("utf-8", "replace")
 
 
-class RejectionWindows:
-    """Rejections counted by (window, stream); `take` hands a STATE the ones it covers."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._counts: Counter[tuple[int, StreamKey]] = Counter()
-        self._boundaries: deque[Boundary] = deque()  # of states not yet passed by the sender
-        self._passed = 0  # states before every batch still to be delivered
-        self.states = 0
-
-    def state_added(self, boundary: Boundary) -> int:
-        """A STATE arrived (main thread); returns its number."""
-        with self._lock:
-            self._boundaries.append(boundary)
-            self.states += 1
-            return self.states - 1
-
-    def count(self, stream: StreamKey, position: Boundary | None) -> None:
-        with self._lock:
-            if position is None:
-                window = self.states
-            else:
-                boundaries = self._boundaries
-                while boundaries and boundaries[0][0] < position[0]:  # batches go out in order
-                    boundaries.popleft()
-                    self._passed += 1
-                window = self._passed + sum(1 for boundary in boundaries if boundary <= position)
-            self._counts[(window, stream)] += 1
-
-    def take(self, number: int, stream: StreamKey | None, *, every_stream: bool) -> int:
-        """The rejections a STATE covers: its stream's (or every stream's) in windows up to its own. Called as
-        the STATE is emitted, when its records are settled: every later rejection is after it, so its boundary
-        (and those before it) need not be kept."""
-        with self._lock:
-            while self._boundaries and self._passed <= number:
-                self._boundaries.popleft()
-                self._passed += 1
-            keys = [
-                key
-                for key in self._counts
-                if key[0] <= number and (every_stream or (stream is not None and key[1] == stream))
-            ]
-            return sum(self._counts.pop(key) for key in keys)
-
-
 class RejectedOutput:
-    """One sync's rejected records: storage (optional) and per-STATE counts."""
+    """One sync's rejected records, written to the configured storage (when there is one)."""
 
     def __init__(
         self,
@@ -109,7 +57,6 @@ class RejectedOutput:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.storage = storage
-        self.windows = RejectionWindows()
         self._store = store if store is not None or storage is None else backend(storage)
         self._sync_id = sync_id
         self._event_names = event_names or {}  # event key → the name the user configured
@@ -133,11 +80,8 @@ class RejectedOutput:
         reason: str,
         message: str,
         record: Any,
-        *,
-        position: Boundary | None = None,
     ) -> None:
-        """One rejected record; `position` is its place in the batches (LinkedIn's rejections only)."""
-        self.windows.count(stream, position)
+        """One rejected record, written with the next part of its stream."""
         if self.storage is None:
             return
         now = self._clock()
@@ -164,20 +108,6 @@ class RejectedOutput:
         with self._lock:
             for stream in [key for key, rows in self._pending.items() if rows]:
                 self._write_part(stream)
-
-    def stamp(self, message: dict[str, Any], number: int) -> dict[str, Any]:
-        """Move the STATE's rejected records out of `recordCount` into `rejectedRecordCount` (Airbyte adds
-        the two to compare with what the source sent)."""
-        state = message.get("state")
-        if type(state) is not dict or type(state.get("destinationStats")) is not dict:
-            return message
-        is_stream = state.get("type") == "STREAM"
-        rejected = self.windows.take(number, descriptor_key(state) if is_stream else None, every_stream=not is_stream)
-        if rejected:
-            stats = state["destinationStats"]
-            stats["recordCount"] = float(max(stats.get("recordCount", 0.0) - rejected, 0.0))
-            stats["rejectedRecordCount"] = float(rejected)
-        return message
 
     def summary_line(self) -> str | None:
         if self.storage is None:

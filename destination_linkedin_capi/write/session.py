@@ -1,7 +1,8 @@
 """One `write`: builds the object graph from the config, runs the input loop, turns failures into Airbyte errors.
 
-The input's lines are parsed and checked in `input_lines`; STATE messages are kept raw so platform fields
-such as `id` survive, and are re-emitted unchanged but for `destinationStats`.
+The input's lines are parsed and checked in `airbyte/input.py`; the loop here only routes its messages: a
+RECORD to its stream's mapping and the writer, a STATE to the writer, which echoes it unchanged but for
+`destinationStats` (`airbyte/state.py`) once its records are settled.
 """
 
 from __future__ import annotations
@@ -14,27 +15,23 @@ import signal
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
-import orjson
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 from destination_linkedin_capi import failures
 from destination_linkedin_capi.airbyte.cancel import CANCEL_GRACE_SECONDS, Cancellation
+from destination_linkedin_capi.airbyte.catalog import rule_events
 from destination_linkedin_capi.airbyte.config_updates import ConfigUpdates
 from destination_linkedin_capi.airbyte.input import (
     NotStrictJson,
-    StateCounts,
-    exact,
-    ignore_other,
+    State,
     line_chunks,
     may_wait_within_a_chunk,
-    not_a_message,
-    record_stream,
-    salvage,
+    read_messages,
 )
+from destination_linkedin_capi.airbyte.state import StateStats
 from destination_linkedin_capi.airbyte.trace import traced
 from destination_linkedin_capi.budget.request_budget import RequestBudget
 from destination_linkedin_capi.budget.setup import make_budget
-from destination_linkedin_capi.commands.discover import rule_events
 from destination_linkedin_capi.config.connector import ConnectorConfig
 from destination_linkedin_capi.errors import SyncCancelled
 from destination_linkedin_capi.linkedin.auth import TokenProvider
@@ -54,6 +51,7 @@ logger = logging.getLogger("airbyte")
 # start-up objects (CDK, pydantic, pycountry: ~100k) cost about a third of the run, although the
 # hot path makes no reference cycles; see docs/performance.md.
 GC_THRESHOLDS = (100_000, 50, 100)
+_UNSEEN = object()  # a stream whose mapping function is not looked up yet
 
 
 @contextlib.contextmanager
@@ -81,10 +79,13 @@ class WriteSession:
         *,
         now_ms: Callable[[], int] | None = None,
         raw_config: Mapping[str, Any] | None = None,
+        rejected_count: bool = True,
     ) -> None:
+        """`rejected_count=False` leaves `rejectedRecordCount` out of each STATE (`StateStats`)."""
+        # a stream mapped to an existing rule's discover operation sends to that rule
+        config = config.with_events(rule_events(config.events, streams))
         self.config = config
         self.streams = streams
-        rule_events(config, streams)  # streams mapped to an existing rule's discover operation
         self.report = SyncReport(event_names={key: event.name for key, event in config.events.items()})
         self.tokens: TokenProvider | None = None
         self.budget: RequestBudget | None = None
@@ -98,12 +99,14 @@ class WriteSession:
         # A rotated OAuth refresh token reaches the platform before the next STATE (config_updates.py).
         self._updates = ConfigUpdates(raw_config, self.tokens, self._emit) if raw_config is not None else None
         self._now_ms = now_ms
-        self._state_counts = StateCounts(self.report)
+        self._state_stats = StateStats(self.report, rejected_count=rejected_count)
         sync_ids = sorted({str(info.sync_id) for info in streams.values() if info.sync_id is not None})
         self.rejected = RejectedOutput(
             config.rejected_storage, sync_id=sync_ids[0] if sync_ids else run_id(), event_names=self.report.event_names
         )
         self.writer: BatchWriter | None = None
+        # each stream's mapping function, None for a stream not in the catalog; filled as streams are met
+        self._map_for: dict[StreamKey, Callable[[dict[str, Any]], Any] | None] = {}
 
     def _rule_ids(self) -> dict[str, int]:
         if self.client is None:
@@ -125,7 +128,7 @@ class WriteSession:
 
     def run(self, lines: Iterable[Any]) -> SyncReport:
         """Process the whole input (JSON lines: a binary stream such as stdin, or an iterable of bytes or str;
-        `input_lines.message_lines` turns in-process messages into them); raise AirbyteTracedException when the
+        `airbyte.input.message_lines` turns in-process messages into them); raise AirbyteTracedException when the
         sync must fail."""
         warning = failures.version_warning(self.config.api_version, dt.date.today())
         if warning:
@@ -144,6 +147,9 @@ class WriteSession:
                     retry=self.client.policy if self.client else None,
                     sleep=self.cancellation.sleep,
                     rejected=self.rejected,
+                    state_stats=self._state_stats,
+                    # a source read item by item may go quiet between two events: each reaches a batch at once
+                    chunk_events=1 if may_wait_within_a_chunk(lines) else CHUNK_EVENTS,
                 )
                 with _write_gc():
                     self._loop(lines, mapper)
@@ -208,127 +214,40 @@ class WriteSession:
         for line in lines + ([where] if where else []):
             logger.info(line)
 
-    def _loop(self, items: Iterable[Any], mapper: RecordMapper) -> None:
-        """The input loop: one pass per line with its names bound locally. It runs once per record, so
-        per-stream work (the stream key, whether it is configured, its mapping function) is looked up
-        once per stream in `per_stream`, what is counted per record is one plain-dict increment each, and a
-        mapped event is appended to the writer's open events in line (`BatchWriter.add_event`, without the call)."""
-        report = self.report
-        writer = self.writer
+    def _loop(self, lines: Iterable[Any], mapper: RecordMapper) -> None:
+        """Route each message: a RECORD to its stream's mapping, then the writer; a STATE to the writer."""
+        writer, report, map_for = self.writer, self.report, self._map_for
         assert writer is not None
-        streams = self.streams
-        read = report.read
-        mapped = report.mapped
-        open_events = writer.open
-        pending = open_events.payloads
-        add_payload = pending.append
-        add_origin = open_events.origins.append
-        add_record = open_events.records.append if writer.keeps_records else None
-        flush = writer.flush
-        # Open events reach a batch every CHUNK_EVENTS events and before the loop waits for input (the end of a
-        # block read from a stream); an iterable that may wait between two items of a chunk flushes each event.
-        chunk_events = 1 if may_wait_within_a_chunk(items) else CHUNK_EVENTS
-        reject = writer.reject
-        loads = orjson.loads
-        decode_error = orjson.JSONDecodeError
-        # namespace → stream → (stream key, its mapping function or None when not in the catalog, whether its records
-        # are read exactly before they are mapped: see `_exact_first`)
-        per_stream: dict[str | None, dict[str, tuple[StreamKey, Any, bool]]] = {}
-        for chunk in line_chunks(items):
-            for line in chunk:
-                try:
-                    message = loads(line)
-                except decode_error as error:
-                    message = salvage(line, error, report)
-                    if message is None:
-                        continue
-                if message.__class__ is not dict:
-                    not_a_message(line, exact(line, message), report)
+        for chunk in line_chunks(lines):
+            for message in read_messages(chunk, report):
+                if message.__class__ is State:
+                    writer.add_state(message.message)
                     continue
-                kind = message.get("type")
-                if kind != "RECORD":
-                    if kind == "STATE":
-                        writer.add_state(self._state_counts.stamp(exact(line, message)))
-                    else:
-                        ignore_other(kind, report)
-                    continue
-                record = message.get("record")
-                if (
-                    record.__class__ is not dict
-                    or (stream := record.get("stream")).__class__ is not str
-                    or ((namespace := record.get("namespace")) is not None and namespace.__class__ is not str)
-                ):
-                    record_stream(message, report)  # counts the broken envelope
-                    continue
-                known = per_stream.get(namespace)
-                if known is None:
-                    known = per_stream[namespace] = {}
-                entry = known.get(stream)
-                if entry is None:
-                    key = (namespace, stream)
-                    read.setdefault(key, 0)
-                    if key in streams:
-                        entry = (key, mapper.for_stream(namespace, stream), self._exact_first(mapper, key))
-                    else:
-                        entry = (key, None, False)
-                    known[stream] = entry
-                key, map_record, exact_first = entry
-                read[key] += 1
-                if map_record is None:
-                    where = f" in namespace {namespace!r}" if namespace is not None else ""
-                    report.record_ignored(
-                        "unknown_stream", f"stream {stream!r}{where} is not in the configured catalog"
-                    )
-                    continue
-                if exact_first:
-                    message = exact(line, message)
-                    record = message["record"]
-                data = record.get("data")
-                if data.__class__ is not dict:
-                    if data.__class__ is NotStrictJson:
-                        reject(key, None, "invalid_json", data.message, {"raw_line": data.text})
-                    else:
-                        reject(
-                            key,
-                            None,
-                            "record_not_object",
-                            "The record's data is not a JSON object.",
-                            exact(line, message)["record"].get("data"),
-                        )
+                stream, data = message
+                report.record_read(stream)
+                map_record = map_for.get(stream, _UNSEEN)
+                if map_record is _UNSEEN:
+                    map_record = map_for[stream] = mapper.for_stream(*stream) if stream in self.streams else None
+                if map_record is None or data.__class__ is not dict:
+                    self._not_mapped(stream, data, known=map_record is not None)
                     continue
                 result = map_record(data)
-                if result.__class__ is not tuple:
-                    if not exact_first:
-                        # Not the planned path: read with integers beyond 64 bits exact, when there are any
-                        # (`_exact_first`), and mapped again
-                        again = exact(line, message)
-                        if again is not message:
-                            data = again["record"]["data"]
-                            result = map_record(data)
-                    if result.__class__ is Rejection:
-                        reject(key, None, result.reason, result.message, data)
-                        continue
-                    if result.__class__ is not tuple:
-                        result = (result.event, result.payload, result.identifiers, result.notes)
-                event, payload, identifiers, notes = result
-                outcome = (event, identifiers, notes)
-                try:
-                    mapped[outcome] += 1
-                except KeyError:
-                    mapped[outcome] = 1
-                add_payload(payload)
-                add_origin((key, event))
-                if add_record is not None:
-                    add_record(data)
-                if len(pending) >= chunk_events:
-                    flush()
-            flush()  # before the next read, which may wait for the source
+                if result.__class__ is Rejection:
+                    writer.reject(stream, None, result.reason, result.message, data)
+                    continue
+                report.record_mapped(result.event, result.identifiers, result.notes)
+                writer.add_event(stream, result.event, result.payload, data)
+            writer.flush()  # before the next read, which may wait for the source
 
-    def _exact_first(self, mapper: RecordMapper, key: StreamKey) -> bool:
-        """Whether a stream's lines are read exactly (`input_lines.exact`) before their records are mapped.
-
-        orjson reads an integer beyond 64 bits as a float. A mapped record (event or rejection) is read exactly
-        and mapped again when its line has one; only a stream whose records are kept for the rejected-records
-        storage is read exactly first, so that the kept record is the exact one."""
+    def _not_mapped(self, stream: StreamKey, data: Any, *, known: bool) -> None:
+        """A RECORD of a stream not in the catalog (ignored), or whose data is not an object (rejected)."""
         assert self.writer is not None
-        return self.writer.keeps_records
+        if not known:
+            where = f" in namespace {stream[0]!r}" if stream[0] is not None else ""
+            self.report.record_ignored(
+                "unknown_stream", f"stream {stream[1]!r}{where} is not in the configured catalog"
+            )
+        elif data.__class__ is NotStrictJson:
+            self.writer.reject(stream, None, "invalid_json", data.message, {"raw_line": data.text})
+        else:
+            self.writer.reject(stream, None, "record_not_object", "The record's data is not a JSON object.", data)

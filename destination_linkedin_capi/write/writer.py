@@ -21,6 +21,7 @@ from typing import Any
 import orjson
 
 from destination_linkedin_capi import masking
+from destination_linkedin_capi.airbyte.state import HeldState, StateStats
 from destination_linkedin_capi.errors import ConfigError, ConnectorError
 from destination_linkedin_capi.linkedin.retry import RetryPolicy
 from destination_linkedin_capi.rejected.output import RejectedOutput
@@ -61,19 +62,6 @@ class Batch:
         self.records: list[Any] = []  # each payload's record, only when rejected records are stored
 
 
-class OpenEvents:
-    """The main thread's events not yet in a batch: appended to by `BatchWriter.add_event` or, in the input loop,
-    directly; `BatchWriter.flush` encodes them into the open batch. Only the main thread touches them, so adding
-    an event takes no lock."""
-
-    __slots__ = ("origins", "payloads", "records")
-
-    def __init__(self) -> None:
-        self.payloads: list[dict[str, Any]] = []
-        self.origins: list[tuple[StreamKey, str]] = []
-        self.records: list[Any] = []  # only when rejected records are stored
-
-
 class BatchWriter:
     """Owns the open batch, the sender thread and the held STATE messages."""
 
@@ -91,6 +79,8 @@ class BatchWriter:
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
         rejected: RejectedOutput | None = None,
+        state_stats: StateStats | None = None,
+        chunk_events: int = CHUNK_EVENTS,
     ) -> None:
         self._send = send
         self._report = report
@@ -102,9 +92,15 @@ class BatchWriter:
         self._clock = clock
         self._retry = retry or RetryPolicy()  # for elements LinkedIn could not record (5xx/429 inside a 200)
         self._sleep = sleep
-        self._rejected = rejected  # rejected-records storage and per-STATE counts
-        self.keeps_records = rejected is not None and rejected.keeps_records
-        self.open = OpenEvents()
+        self._rejected = rejected  # rejected-records storage
+        self._stats = state_stats or StateStats(report)
+        self._keeps_records = rejected is not None and rejected.keeps_records
+        self._chunk_events = chunk_events
+        # The main thread's events not yet in a batch, encoded into it at each `flush`; only the main thread
+        # touches them, so adding an event takes no lock.
+        self._payloads: list[dict[str, Any]] = []
+        self._origins: list[tuple[StreamKey, str]] = []
+        self._records: list[Any] = []  # only when rejected records are stored
         self._lock = threading.Lock()  # guards the open batch
         self._state_lock = threading.Lock()  # guards held states and their emission order
         self._queue: queue.Queue[Batch | None] = queue.Queue(maxsize=QUEUE_DEPTH)
@@ -112,7 +108,7 @@ class BatchWriter:
         self._seq = 0
         self._handed_seq = 0
         self._settled_seq = 0
-        self._states: deque[tuple[int, dict[str, Any], int]] = deque()  # (batch needed, message, state number)
+        self._states: deque[tuple[int, HeldState]] = deque()  # (batch needed, state)
         self._previewed = 0
         self.fatal: BaseException | None = None
         self._policy_error: ConfigError | None = None
@@ -127,17 +123,16 @@ class BatchWriter:
 
     # --- main thread -----------------------------------------------------------------------
     def add_event(self, stream: StreamKey, event: str, payload: dict[str, Any], record: Any = None) -> None:
-        """Add one event; it reaches a batch at the next `flush`, which runs every CHUNK_EVENTS events. A caller that
-        may wait for its input between two events (a source gone quiet) calls `flush` before it waits, so that the
-        batch's age limit covers every event (the input loop does, at the end of each block it read)."""
+        """Add one event; it reaches a batch at the next `flush`, which runs every `chunk_events` events. A caller
+        that may wait for its input between two events (a source gone quiet) calls `flush` before it waits, so that
+        the batch's age limit covers every event. Raises a helper thread's error."""
         if self.fatal is not None:
             raise self.fatal
-        open_events = self.open
-        open_events.payloads.append(payload)
-        open_events.origins.append((stream, event))
-        if self.keeps_records:
-            open_events.records.append(record)
-        if len(open_events.payloads) >= CHUNK_EVENTS:
+        self._payloads.append(payload)
+        self._origins.append((stream, event))
+        if self._keeps_records:
+            self._records.append(record)
+        if len(self._payloads) >= self._chunk_events:
             self.flush()
 
     def flush(self) -> None:
@@ -148,8 +143,7 @@ class BatchWriter:
         self._flush_open()
 
     def _flush_open(self) -> None:
-        open_events = self.open
-        payloads, origins, records = open_events.payloads, open_events.origins, open_events.records
+        payloads, origins, records = self._payloads, self._origins, self._records
         total = len(payloads)
         if not total:
             return
@@ -175,6 +169,7 @@ class BatchWriter:
     def reject(self, stream: StreamKey, event: str | None, reason: str, message: str, record: Any = None) -> None:
         """A record that will not be sent; under the `fail` policy the sync stops after settling the rest."""
         self._report.record_rejected(stream, event, reason, message)
+        self._stats.rejected(stream)
         if self._rejected is not None:
             self._rejected.add(stream, event, reason, message, record)
         if self._fail_on_rejection:
@@ -188,9 +183,9 @@ class BatchWriter:
             batch = self._batch
             required = batch.seq if batch is not None else self._handed_seq
             boundary = (batch.seq, len(batch.elements)) if batch is not None else (self._seq + 1, 0)
-        number = self._rejected.windows.state_added(boundary) if self._rejected is not None else 0
+        held = self._stats.received(message, boundary)
         with self._state_lock:
-            self._states.append((required, message, number))
+            self._states.append((required, held))
         self._emit_ready_states()
 
     def finish(self) -> None:
@@ -317,9 +312,10 @@ class BatchWriter:
             if self._closed:
                 return
             self._report.record_rejected(stream, event, "linkedin_rejected", message)
+            self._stats.rejected(stream, (batch.seq, index))
             if self._rejected is not None:
                 record = batch.records[index] if batch.records else None
-                self._rejected.add(stream, event, "linkedin_rejected", message, record, position=(batch.seq, index))
+                self._rejected.add(stream, event, "linkedin_rejected", message, record)
         if self._fail_on_rejection and self._policy_error is None:
             self._policy_error = policy_error("linkedin_rejected", message)
 
@@ -344,8 +340,8 @@ class BatchWriter:
             if self._rejected is not None and not self._write_rejected():
                 return
             while not self._closed and self._states and self._states[0][0] <= self._settled_seq:
-                _, message, number = self._states.popleft()
-                self._emit(message if self._rejected is None else self._rejected.stamp(message, number))
+                _, held = self._states.popleft()
+                self._emit(self._stats.stamp(held))
 
     def _write_rejected(self) -> bool:
         """Caller holds `_state_lock`. Write the pending rejected records before any STATE after them; when the

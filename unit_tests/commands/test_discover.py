@@ -191,12 +191,8 @@ def test_metadata_declares_data_activation_and_discover_answers(write_json):
 
 
 def test_existing_rules_become_protocol_valid_operations_that_write_routes_to():
-    from destination_linkedin_capi.commands.discover import (
-        destination_catalog,
-        rule_events,
-        rule_object_name,
-        rule_of_object,
-    )
+    from destination_linkedin_capi.airbyte.catalog import rule_events, rule_object_name, rule_of_object
+    from destination_linkedin_capi.commands.discover import destination_catalog
     from destination_linkedin_capi.linkedin.rules import Rule
 
     config = ConnectorConfig.parse(base(TOKEN_ID, conversion_events=["LEAD"]))
@@ -214,8 +210,10 @@ def test_existing_rules_become_protocol_valid_operations_that_write_routes_to():
 
     # Airbyte's UI maps a stream to the rule's operation; write sends it to that rule.
     streams = {(None, "activation"): StreamInfo(destination_object_name="CRM leads (rule 22285180)")}
-    rule_events(config, streams)
-    assert config.events["crm leads (rule 22285180)"].rule_id == 22285180
+    events = rule_events(config.events, streams)
+    assert events["crm leads (rule 22285180)"].rule_id == 22285180
+    assert "crm leads (rule 22285180)" not in config.events  # a new config is made, this one is kept
+    config = config.with_events(events)
     mapped = RecordMapper(config, {"lead": 1, "crm leads (rule 22285180)": 22285180}, streams, now_ms=lambda: NOW_MS)
     result = mapped.for_stream(None, "activation")(
         {"email": VALUES["email"], "conversion_happened_at": "2026-11-20T10:00Z"}

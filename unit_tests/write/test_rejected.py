@@ -1,4 +1,4 @@
-"""Rejected records: the storage config, the per-STATE counts, the writer's gating (a STATE only after its
+"""Rejected records: the storage config, the per-STATE counts (`airbyte/state.py`), the writer's gating (a STATE only after its
 rejected rows are stored) and both stores — a local directory, and S3 on a real moto server."""
 
 from __future__ import annotations
@@ -10,10 +10,11 @@ from typing import Any
 
 import pytest
 
+from destination_linkedin_capi.airbyte.state import RejectionWindows, StateStats
 from destination_linkedin_capi.config.connector import ConnectorConfig
 from destination_linkedin_capi.config.storage import LocalStorage, S3Storage, parse_storage
 from destination_linkedin_capi.errors import ConfigError
-from destination_linkedin_capi.rejected.output import PART_BYTES, RejectedOutput, RejectionWindows
+from destination_linkedin_capi.rejected.output import PART_BYTES, RejectedOutput
 from destination_linkedin_capi.rejected.store import StorageError, backend, probe
 from destination_linkedin_capi.report import SyncReport
 from destination_linkedin_capi.write.writer import BatchWriter
@@ -127,23 +128,46 @@ def test_windows_give_each_state_the_rejections_before_it():
     assert windows.take(second + 1, None, every_stream=True) == 1
 
 
-def test_a_state_moves_its_rejections_into_rejected_record_count():
-    output = RejectedOutput(None, sync_id="s")
-    output.add(LEADS, None, "too_old", "…", {"id": 1})
-    number = output.windows.state_added((1, 0))
-    state = {
+def stream_state(**extra: Any) -> dict[str, Any]:
+    return {
         "type": "STATE",
         "id": 7,
-        "state": {
-            "type": "STREAM",
-            "stream": {"stream_descriptor": {"name": "leads"}, "stream_state": {}},
-            "destinationStats": {"recordCount": 3.0},
-        },
+        "state": {"type": "STREAM", "stream": {"stream_descriptor": {"name": "leads"}, "stream_state": {}}, **extra},
     }
-    stamped = output.stamp(state, number)["state"]["destinationStats"]
-    assert stamped == {"recordCount": 2.0, "rejectedRecordCount": 1.0}
-    clean = {**state, "state": {**state["state"], "destinationStats": {"recordCount": 3.0}}}
-    assert output.stamp(clean, number)["state"]["destinationStats"] == {"recordCount": 3.0}  # none left
+
+
+def test_a_state_moves_its_rejections_into_rejected_record_count():
+    report = SyncReport()
+    stats = StateStats(report)
+    for _ in range(3):
+        report.record_read(LEADS)
+    stats.rejected(LEADS)
+    held = stats.received(stream_state(destinationStats={"recordCount": 99.0}), (1, 0))
+    stamped = stats.stamp(held)
+    assert stamped["state"]["destinationStats"] == {"recordCount": 2.0, "rejectedRecordCount": 1.0}
+    assert stamped["id"] == 7  # every other field as received
+    report.record_read(LEADS)
+    again = stats.stamp(stats.received(stream_state(), (1, 0)))
+    assert again["state"]["destinationStats"] == {"recordCount": 1.0}  # none rejected since
+
+
+def test_without_rejected_record_count_a_state_counts_every_record_read():
+    """The in-process path: the CDK's models drop `rejectedRecordCount`, so `recordCount` keeps the rejected."""
+    report = SyncReport()
+    stats = StateStats(report, rejected_count=False)
+    for _ in range(3):
+        report.record_read(LEADS)
+    stats.rejected(LEADS)
+    stamped = stats.stamp(stats.received(stream_state(), (1, 0)))
+    assert stamped["state"]["destinationStats"] == {"recordCount": 3.0}
+
+
+def test_a_state_without_a_state_object_is_echoed_as_received():
+    report = SyncReport()
+    stats = StateStats(report)
+    report.record_read(LEADS)
+    message = {"type": "STATE", "id": 1, "state": None}
+    assert stats.stamp(stats.received(message, (1, 0))) == {"type": "STATE", "id": 1, "state": None}
 
 
 # --- the writer: rows stored before the STATE that covers them -------------------------------------------
@@ -160,14 +184,12 @@ class StateWatcher:
         self.seen.append((message, [row["record"]["id"] for row in rows_under(self.root)]))
 
 
-def state(cursor: int, read: int = 0) -> dict[str, Any]:
-    """A STREAM state as `StateCounts` stamped it on arrival: `read` records since the previous one."""
+def state(cursor: int) -> dict[str, Any]:
     return {
         "type": "STATE",
         "state": {
             "type": "STREAM",
             "stream": {"stream_descriptor": {"name": "leads"}, "stream_state": {"cursor": cursor}},
-            "destinationStats": {"recordCount": float(read)},
         },
     }
 
@@ -180,14 +202,21 @@ def test_every_state_comes_after_the_rejected_rows_it_covers(tmp_path):
 
     output = RejectedOutput(local(tmp_path), sync_id="42", clock=lambda: 1_795_176_000.0)
     watcher = StateWatcher(tmp_path)
-    writer = BatchWriter(send=send, report=SyncReport(), emit=watcher, batch_size=3, max_age=600, rejected=output)
+    report = SyncReport()
+    writer = BatchWriter(send=send, report=report, emit=watcher, batch_size=3, max_age=600, rejected=output)
+
+    def event(n: int) -> None:
+        report.record_read(LEADS)  # as the session does
+        writer.add_event(LEADS, "lead", {"eventId": f"e{n}"}, {"id": f"r{n}"})
+
+    report.record_read(LEADS)
     writer.reject(LEADS, None, "no_identifier", "The record has no email …", {"id": "m1"})
     for n in range(3):
-        writer.add_event(LEADS, "lead", {"eventId": f"e{n}"}, {"id": f"r{n}"})  # a full batch: r1 refused
-    writer.add_state(state(1, read=4))
-    writer.add_event(LEADS, "lead", {"eventId": "e3"}, {"id": "r3"})
-    writer.add_event(LEADS, "lead", {"eventId": "e4"}, {"id": "r4"})  # refused (second of batch 2)
-    writer.add_state(state(2, read=2))
+        event(n)  # a full batch: r1 refused
+    writer.add_state(state(1))
+    event(3)
+    event(4)  # refused (second of batch 2)
+    writer.add_state(state(2))
     writer.reject(LEADS, None, "too_old", "…", {"id": "m2"})  # after the last state
     writer.finish()
     (first, at_first), (second, at_second) = watcher.seen
