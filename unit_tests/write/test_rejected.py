@@ -14,6 +14,7 @@ from destination_linkedin_capi.airbyte.state import RejectionWindows, StateStats
 from destination_linkedin_capi.config.connector import ConnectorConfig
 from destination_linkedin_capi.config.storage import LocalStorage, S3Storage, parse_storage
 from destination_linkedin_capi.errors import ConfigError
+from destination_linkedin_capi.linkedin.client import BatchAnswer
 from destination_linkedin_capi.rejected.output import PART_BYTES, RejectedOutput
 from destination_linkedin_capi.rejected.store import StorageError, backend, probe
 from destination_linkedin_capi.report import SyncReport
@@ -197,8 +198,10 @@ def state(cursor: int) -> dict[str, Any]:
 def test_every_state_comes_after_the_rejected_rows_it_covers(tmp_path):
     refuse = {1}  # LinkedIn refuses the second event of every batch
 
-    def send(payloads: list[dict[str, Any]]) -> dict[int, str]:
-        return {i: "Field 'conversionHappenedAt' is too old" for i in range(len(payloads)) if i in refuse}
+    def send(batch: Any) -> BatchAnswer:
+        return BatchAnswer(
+            refused={i: "Field 'conversionHappenedAt' is too old" for i in range(len(batch)) if i in refuse}
+        )
 
     output = RejectedOutput(local(tmp_path), sync_id="42", clock=lambda: 1_795_176_000.0)
     watcher = StateWatcher(tmp_path)
