@@ -197,19 +197,20 @@ class S3Backend:
             raise self._error(error) from None
 
     def _error(self, error: Exception) -> ConnectorError:
-        bucket = f"bucket '{self._settings.bucket}'"
+        bucket = self._settings.bucket
+        where = f"bucket '{bucket}'"
         if isinstance(error, Stalled):
             return StorageUnavailableError(
-                f"Rejected records could not be written: {bucket} did not answer within {self._seconds:g} s; "
+                f"Rejected records could not be written: bucket '{bucket}' did not answer within {self._seconds:g} s; "
                 "Airbyte retries the sync.",
-                where=bucket,
+                where=where,
                 code=NO_ANSWER,
             )
         if _transient(error):
             return StorageUnavailableError(
-                f"Rejected records could not be written: {bucket} did not answer ({_code(error)}) after retries; "
-                "Airbyte retries the sync.",
-                where=bucket,
+                f"Rejected records could not be written: bucket '{bucket}' did not answer ({_code(error)}) after "
+                "retries; Airbyte retries the sync.",
+                where=where,
                 code=_code(error),
             )
         if getattr(error, "operation_name", None) == "AssumeRole":
@@ -218,11 +219,11 @@ class S3Backend:
             )
         if _code(error) == "PreconditionFailed":
             return StorageError(
-                f"Rejected records could not be written to {bucket}: an object of the same name is there already, "
-                "and it is never replaced; check Path format and File name format."
+                f"Rejected records could not be written to bucket '{bucket}': an object of the same name is there "
+                "already, and it is never replaced; check Path format and File name format."
             )
         return StorageError(
-            f"Rejected records could not be written to {bucket} ({_code(error)}); "
+            f"Rejected records could not be written to bucket '{bucket}' ({_code(error)}); "
             "check S3 Bucket Name, S3 Bucket Region, S3 Endpoint and that the credentials may write to it."
         )
 
