@@ -204,31 +204,37 @@ def role_stand_in() -> Iterator[RoleStandIn]:
 # --- an endpoint that never answers ------------------------------------------------------------------------
 
 
+@dataclass
+class StalledEndpoint:
+    url: str
+    connections: list[socket.socket]  # every connection accepted, held open
+
+
 @pytest.fixture
-def stalled_endpoint() -> Iterator[str]:
-    """`http://127.0.0.1:PORT` of a socket that accepts every connection, reads, and never answers."""
+def stalled_endpoint() -> Iterator[StalledEndpoint]:
+    """A socket at `url` that accepts every connection and never answers."""
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(64)
-    held: list[socket.socket] = []
+    listener.settimeout(0.2)
+    endpoint = StalledEndpoint(f"http://127.0.0.1:{listener.getsockname()[1]}", [])
     stop = threading.Event()
 
     def accept() -> None:
-        listener.settimeout(0.2)
         while not stop.is_set():
             try:
                 connection, _ = listener.accept()
             except OSError:
                 continue
-            held.append(connection)
+            endpoint.connections.append(connection)
 
     thread = threading.Thread(target=accept, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+        yield endpoint
     finally:
         stop.set()
         thread.join()
-        for connection in held:
+        for connection in endpoint.connections:
             connection.close()
         listener.close()

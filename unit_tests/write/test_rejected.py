@@ -390,7 +390,7 @@ def test_local_probe_names_the_problem(tmp_path):
 
 def test_check_gives_up_on_a_stalled_store_with_a_sentence_for_check(stalled_endpoint):  # noqa: F811
     storage = parse_storage(
-        {**S3_MINIMAL, "s3_endpoint": stalled_endpoint, "access_key_id": KEY_ID, "secret_access_key": SECRET}
+        {**S3_MINIMAL, "s3_endpoint": stalled_endpoint.url, "access_key_id": KEY_ID, "secret_access_key": SECRET}
     )
     started = time.monotonic()
     problem = probe(storage, 2)
@@ -407,7 +407,7 @@ def test_a_cancelled_sync_does_not_wait_for_a_stalled_store(stalled_endpoint):  
     from destination_linkedin_capi.errors import SyncCancelled
 
     storage = parse_storage(
-        {**S3_MINIMAL, "s3_endpoint": stalled_endpoint, "access_key_id": KEY_ID, "secret_access_key": SECRET}
+        {**S3_MINIMAL, "s3_endpoint": stalled_endpoint.url, "access_key_id": KEY_ID, "secret_access_key": SECRET}
     )
     cancellation = Cancellation()
     output = RejectedOutput(storage, sync_id="1", sleep=cancellation.sleep)
