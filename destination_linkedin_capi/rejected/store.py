@@ -190,6 +190,8 @@ class S3Backend:
         except ConnectorError:  # the sync was cancelled
             raise
         except Exception as error:
+            if _code(error) == "PreconditionFailed" and _retried(error):
+                return  # an earlier try of this very call was stored, its answer lost: the name is this attempt's
             if self._conditional and _code(error) == "NotImplemented":  # a store without conditional writes
                 self._conditional = False  # names are unique per sync attempt: nothing is replaced without it
                 self.put(key, body)
@@ -337,6 +339,12 @@ def _transient(error: Exception) -> bool:
         return False
     status = response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
     return status >= 500 or response.get("Error", {}).get("Code") in TRANSIENT_CODES
+
+
+def _retried(error: Exception) -> bool:
+    """Whether boto3 got this answer on a retry of the call."""
+    response = getattr(error, "response", None)
+    return isinstance(response, dict) and bool(response.get("ResponseMetadata", {}).get("RetryAttempts"))
 
 
 def _code(error: Exception) -> str:
