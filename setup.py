@@ -14,12 +14,12 @@ MAIN_REQUIREMENTS = [
     "requests>=2.31,<3",
     "jsonschema>=4.17,<5",
     "pydantic>=2.5,<3",
-    "orjson>=3.9,<4",
+    "orjson>=3.10,<4",  # 3.10: orjson.Fragment (a kept rejected record is written as it was encoded)
     "pycountry>=22.3.5",
     "pyrate-limiter>=3.1,<4",
     "redis>=5,<9",  # the shared request budget of a fleet (request_budget.store = redis)
     "python-dateutil>=2.8,<3",  # ISO-8601 parsing on Python 3.10, whose fromisoformat is narrow
-    "boto3>=1.34,<2",  # rejected-records storage in S3 (object_storage_config)
+    "boto3>=1.36,<2",  # rejected-records storage in S3 (object_storage_config); PutObject IfNoneMatch
 ]
 
 TEST_REQUIREMENTS = [

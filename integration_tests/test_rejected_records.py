@@ -7,6 +7,9 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 import json
+import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -15,11 +18,12 @@ import orjson
 import pytest
 from linkedin_capi_sandbox import Sandbox
 
+from devtools.sample_data import access_token_config as dry_run_config
 from devtools.sample_data import catalog, generate_lines
-from integration_tests.writing import access_token_config, assert_states_echoed, run_write, seed_access_token
+from integration_tests.writing import ROOT, access_token_config, assert_states_echoed, run_write, seed_access_token
 from integration_tests.writing import with_state_ids as with_ids
 from unit_tests.conftest import run_cli
-from unit_tests.s3_server import KEY_ID, SECRET, s3_server  # noqa: F401 - the fixture
+from unit_tests.s3_server import KEY_ID, SECRET, s3_server, stalled_endpoint  # noqa: F401 - the fixtures
 
 pytestmark = pytest.mark.timeout(300)
 SYNC_ID = 4711
@@ -183,3 +187,73 @@ def test_rows_without_consent_are_never_sent_and_land_in_the_local_directory(san
     assert all(Path(path).relative_to(folder).parts[0].startswith("run-") for path in files)  # no sync_id: a run id
     assert "denied" not in "\n".join(run.logs)  # the value is never quoted
     assert_states_echoed(run, lines)
+
+
+def stalled_storage(url: str) -> dict[str, Any]:
+    return {
+        "storage_type": "S3",
+        "access_key_id": KEY_ID,
+        "secret_access_key": SECRET,
+        "s3_bucket_name": "stalled-bucket",
+        "s3_bucket_region": "us-east-1",
+        "s3_endpoint": url,
+        "bucket_path": "rejected",
+    }
+
+
+def test_a_sync_writing_to_a_stalled_store_is_cancelled_within_15_seconds(stalled_endpoint, tmp_path):  # noqa: F811
+    """The sender writes the rejected rows before a STATE, holding the state lock; the store never answers."""
+    config = dry_run_config(
+        "unused-token", None, batch_size=10, object_storage_config=stalled_storage(stalled_endpoint.url)
+    )
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    (tmp_path / "catalog.json").write_text(json.dumps(catalog()))
+    command = [sys.executable, str(ROOT / "main.py"), "write", "--config", str(tmp_path / "config.json")]
+    proc = subprocess.Popen(
+        [*command, "--catalog", str(tmp_path / "catalog.json")],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=ROOT,
+    )
+    try:
+        assert proc.stdin is not None
+        proc.stdin.write(b"".join(line + b"\n" for line in generate_lines(60, state_every=10)))
+        proc.stdin.flush()  # and kept open, as a source with more to send
+        deadline = time.monotonic() + 120
+        while not stalled_endpoint.connections and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.1)
+        assert stalled_endpoint.connections, "the connector never wrote to the store"
+        time.sleep(1)  # well into the write
+        proc.send_signal(signal.SIGTERM)
+        signalled = time.monotonic()
+        code = proc.wait(timeout=120)
+        took = time.monotonic() - signalled
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    out = proc.stdout.read().decode() if proc.stdout else ""
+    assert took <= 15, f"exited {took:.0f} s after SIGTERM"
+    assert code == 128 + signal.SIGTERM, out
+    messages = [json.loads(line) for line in out.splitlines() if line.strip()]
+    assert [m for m in messages if m["type"] == "STATE"] == []  # the rows before them were never stored
+    (trace,) = [m["trace"] for m in messages if m["type"] == "TRACE"]
+    assert trace["error"]["failure_type"] == "transient_error"
+
+
+def test_check_against_a_stalled_store_ends_within_its_20_seconds(stalled_endpoint, tmp_path):  # noqa: F811
+    config = dry_run_config("unused-token", None, object_storage_config=stalled_storage(stalled_endpoint.url))
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config))
+    started = time.monotonic()
+    _, messages, out, err = run_cli(["check", "--config", str(path)], timeout=300)
+    took = time.monotonic() - started
+    (status,) = [m["connectionStatus"] for m in messages if m["type"] == "CONNECTION_STATUS"]
+    assert status["status"] == "FAILED"
+    assert status["message"] == (
+        "Rejected records storage: bucket 'stalled-bucket' did not answer within 20 s; check S3 Endpoint and that "
+        "this host can reach it, then run check again."
+    )
+    assert took < 45, f"check took {took:.0f} s"
+    assert SECRET not in out + err

@@ -257,7 +257,7 @@ def check_connection(
         logger.warning(warning)
         warnings.append(warning)
     if config.rejected_storage is not None:  # written in dry runs too, so checked before them
-        problem = probe(config.rejected_storage)
+        problem = probe(config.rejected_storage, CHECK_RETRY_SECONDS)
         if problem:
             return False, problem
     try:

@@ -88,18 +88,31 @@ def _text(options: Mapping[str, Any], name: str, *, required: bool = False) -> s
 
 
 def _template(options: Mapping[str, Any], name: str, default: str) -> str:
+    """A path or file-name template: variables only, written bare (a format spec such as `{sync_id:>300000000}`
+    could build a name of any size, and one that does not fit the value stops the sync), and no `..` folder."""
     value = _text(options, name) or default
     try:
-        fields = [field for _, field, _, _ in string.Formatter().parse(value) if field is not None]
+        fields = [(field, spec, conversion) for _, field, spec, conversion in string.Formatter().parse(value)]
     except ValueError:
         raise ConfigError(
             f"Rejected records storage: {name} has an unbalanced '{{' or '}}' (config field 'object_storage_config.{name}')."
         ) from None
-    unknown = sorted({field for field in fields if field not in PATH_VARIABLES})
+    names = [field for field, _, _ in fields if field is not None]
+    unknown = sorted({field for field in names if field not in PATH_VARIABLES})
     if unknown:
         raise ConfigError(
             f"Rejected records storage: {name} uses unknown variable {', '.join('{' + u + '}' for u in unknown)} "
             f"(config field 'object_storage_config.{name}'); use {', '.join('{' + v + '}' for v in sorted(PATH_VARIABLES))}."
+        )
+    if any(spec or conversion for field, spec, conversion in fields if field is not None):
+        raise ConfigError(
+            f"Rejected records storage: {name} formats a variable (':' or '!' after its name; config field "
+            f"'object_storage_config.{name}'); write each variable bare, such as {{part_number}}."
+        )
+    if ".." in value.replace("\\", "/").split("/"):
+        raise ConfigError(
+            f"Rejected records storage: {name} has a '..' folder (config field 'object_storage_config.{name}'); "
+            "remove it."
         )
     return value
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import gzip
-import json
+import hashlib
 import logging
+import re
 import secrets
 import threading
 import time
@@ -22,26 +23,26 @@ from typing import Any
 import orjson
 
 from destination_linkedin_capi.config.storage import Storage
-from destination_linkedin_capi.rejected.store import Backend, backend
+from destination_linkedin_capi.rejected.kept import KeptRecords, record_json
+from destination_linkedin_capi.rejected.store import SYNC_CALL_SECONDS, Backend, Sleep, backend
 from destination_linkedin_capi.report import StreamKey
 
 logger = logging.getLogger("airbyte")
 
-#: A stream's pending rows are written as a part once they reach this size, whatever the STATEs do.
+#: Pending rows are written, a part per stream, once they reach this size in all, whatever the STATEs do.
 PART_BYTES = 8 * 1024 * 1024
+#: A stream, namespace or sync ID longer than this (in UTF-8) is shortened in names: file systems allow 255 bytes.
+SEGMENT_BYTES = 96
+#: What in a name would reach another folder, hide a file or be unprintable; written %XX.
+_ESCAPED = re.compile(r"[%/\\\x00-\x1f\x7f]")
+#: An empty name (as opposed to none: no folder); `%E` followed by `M` is no %XX escape, so no name reads so.
+EMPTY_SEGMENT = "%EMPTY"
 
 
 def run_id(now: dt.datetime | None = None) -> str:
     """A sync's folder when the catalog carries no `sync_id` (the CLI, PyAirbyte): sortable and unique."""
     now = now or dt.datetime.now(dt.timezone.utc)
     return f"run-{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
-
-
-def _dumps(row: dict[str, Any]) -> bytes:
-    try:
-        return orjson.dumps(row)
-    except TypeError:  # a number beyond 64 bits from the in-process path: plain json writes it exactly
-        return json.dumps(row, default=str, ensure_ascii=False).encode("utf-8", "replace")
 
 
 class RejectedOutput:
@@ -55,16 +56,20 @@ class RejectedOutput:
         event_names: dict[str, str] | None = None,
         store: Backend | None = None,
         clock: Callable[[], float] = time.time,
+        sleep: Sleep = time.sleep,
     ) -> None:
         self.storage = storage
-        self._store = store if store is not None or storage is None else backend(storage)
+        self._store = store  # made at the first write: building the sync touches no storage
+        self._sleep = sleep  # the cancellation's: a storage call in progress ends when the sync is cancelled
         self._sync_id = sync_id
+        self._attempt = secrets.token_hex(4)  # in every file name: no attempt of a sync overwrites another's
         self._event_names = event_names or {}  # event key → the name the user configured
         self._clock = clock
         self._lock = threading.Lock()
         self._pending: dict[StreamKey, list[bytes]] = {}
-        self._pending_bytes: Counter[StreamKey] = Counter()
+        self._pending_bytes = 0
         self._parts: Counter[StreamKey] = Counter()
+        self._written_parts = 0
         self.written_rows = 0
         self.written_files: list[str] = []
 
@@ -72,6 +77,10 @@ class RejectedOutput:
     def keeps_records(self) -> bool:
         """Whether the writer must keep each sent record, in case LinkedIn refuses it."""
         return self.storage is not None
+
+    def kept_records(self) -> KeptRecords:
+        """Where the writer keeps a batch's records until LinkedIn has answered it (bounded memory)."""
+        return KeptRecords()
 
     def add(
         self,
@@ -81,10 +90,13 @@ class RejectedOutput:
         message: str,
         record: Any,
     ) -> None:
-        """One rejected record, written with the next part of its stream."""
+        """One rejected record (as read, or as `KeptRecords` handed it back), written with the next part of its
+        stream."""
         if self.storage is None:
             return
         now = self._clock()
+        if type(record) is not orjson.Fragment:
+            record = orjson.Fragment(record_json(record))
         row = {
             "stream": stream[1],
             "namespace": stream[0],
@@ -94,20 +106,24 @@ class RejectedOutput:
             "rejected_at": dt.datetime.fromtimestamp(now, dt.timezone.utc).isoformat(timespec="milliseconds"),
             "record": record,
         }
-        line = _dumps(row) + b"\n"
+        line = orjson.dumps(row) + b"\n"
         with self._lock:
             self._pending.setdefault(stream, []).append(line)
-            self._pending_bytes[stream] += len(line)
-            if self._pending_bytes[stream] >= PART_BYTES:
-                self._write_part(stream)
+            self._pending_bytes += len(line)
+            if self._pending_bytes >= PART_BYTES:
+                self._write_pending()
+
+    def _write_pending(self) -> None:
+        """Caller holds `_lock`."""
+        for stream in [key for key, rows in self._pending.items() if rows]:
+            self._write_part(stream)
 
     def before_states(self) -> None:
         """Write every pending row (STATEs are about to be emitted). Raises StorageError when it cannot."""
         if self.storage is None:
             return
         with self._lock:
-            for stream in [key for key, rows in self._pending.items() if rows]:
-                self._write_part(stream)
+            self._write_pending()
 
     def summary_line(self) -> str | None:
         if self.storage is None:
@@ -122,12 +138,14 @@ class RejectedOutput:
 
     def _folder_url(self) -> str:
         assert self._store is not None and self.storage is not None
-        base = self.storage.prefix + self._sync_id + "/"
+        base = self.storage.prefix + _segment(self._sync_id) + "/"
         return self._store.url(base) if self.storage.path_format.startswith("{sync_id}") else self.storage.describe()
 
     def _write_part(self, stream: StreamKey) -> None:
         """Caller holds `_lock`."""
-        assert self._store is not None and self.storage is not None
+        assert self.storage is not None
+        if self._store is None:
+            self._store = backend(self.storage, seconds=SYNC_CALL_SECONDS, sleep=self._sleep)
         rows = self._pending[stream]
         body = b"".join(rows)
         if self.storage.gzip:
@@ -135,8 +153,9 @@ class RejectedOutput:
         key = self._key(stream, self._parts[stream])
         self._store.put(key, body)  # rows stay pending when this raises
         del self._pending[stream]
-        self._pending_bytes.pop(stream, None)
+        self._pending_bytes -= sum(len(row) for row in rows)
         self._parts[stream] += 1
+        self._written_parts += 1
         self.written_rows += len(rows)
         self.written_files.append(key)
 
@@ -145,7 +164,7 @@ class RejectedOutput:
         now = dt.datetime.fromtimestamp(self._clock(), dt.timezone.utc)
         values = {
             "sync_id": self._sync_id,
-            "namespace": stream[0] or "",
+            "namespace": stream[0],
             "stream_name": stream[1],
             "year": f"{now:%Y}",
             "month": f"{now:%m}",
@@ -160,13 +179,29 @@ class RejectedOutput:
             "part_number": str(part),
             "format_extension": ".jsonl.gz" if self.storage.gzip else ".jsonl",
         }
-        path = self.storage.path_format.format(**{k: _segment(v) for k, v in values.items()})
-        name = self.storage.file_name_format.format(**{k: _segment(v) for k, v in values.items()})
-        parts = [part for part in (path.strip("/") + "/" + name).split("/") if part]  # no empty namespace folder
+        segments = {name: _segment(value) for name, value in values.items()}
+        path = self.storage.path_format.format(**segments)
+        name = self.storage.file_name_format.format(**segments)
+        # The attempt and its part count make the name unique, whatever the templates say.
+        unique = f"_{self._attempt}-{self._written_parts}"
+        extension = values["format_extension"]
+        name = name[: -len(extension)] + unique + extension if name.endswith(extension) else name + unique
+        parts = [part for part in (path.strip("/") + "/" + name).split("/") if part not in ("", ".")]
         return self.storage.prefix + "/".join(parts)
 
 
-def _segment(value: str) -> str:
-    """A stream or namespace name as one path segment: no '/' (nor '..') reaches another folder."""
-    cleaned = value.replace("/", "_").replace("\\", "_")
-    return "_" if cleaned in (".", "..") else cleaned
+def _segment(value: str | None) -> str:
+    """A name as one path segment, one to one: no two names give the same segment, and none reaches another
+    folder. '%', '/', '\\' and control characters are written %XX, '.' and '..' %2E and %2E%2E, an empty name
+    `EMPTY_SEGMENT` and none (a stream without namespace) nothing; a long name is cut, with a hash of the whole."""
+    if value is None:
+        return ""
+    if value in ("", ".", ".."):
+        return value.replace(".", "%2E") or EMPTY_SEGMENT
+    escaped = _ESCAPED.sub(lambda match: f"%{ord(match.group()):02X}", value)
+    encoded = escaped.encode("utf-8", "surrogatepass")
+    if len(encoded) <= SEGMENT_BYTES:
+        return escaped
+    digest = hashlib.sha256(encoded).hexdigest()[:16]
+    head = encoded[: SEGMENT_BYTES - 18].decode("utf-8", "ignore")
+    return f"{head}%~{digest}"  # '%~' is no %XX escape: no name short enough to be kept reads so

@@ -102,7 +102,10 @@ class WriteSession:
         self._state_stats = StateStats(self.report, rejected_count=rejected_count)
         sync_ids = sorted({str(info.sync_id) for info in streams.values() if info.sync_id is not None})
         self.rejected = RejectedOutput(
-            config.rejected_storage, sync_id=sync_ids[0] if sync_ids else run_id(), event_names=self.report.event_names
+            config.rejected_storage,
+            sync_id=sync_ids[0] if sync_ids else run_id(),
+            event_names=self.report.event_names,
+            sleep=self.cancellation.sleep,  # a storage call ends when the sync is cancelled
         )
         self.writer: BatchWriter | None = None
         # each stream's mapping function, None for a stream not in the catalog; filled as streams are met

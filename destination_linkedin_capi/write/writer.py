@@ -24,6 +24,7 @@ from destination_linkedin_capi import masking
 from destination_linkedin_capi.airbyte.state import HeldState, StateStats
 from destination_linkedin_capi.errors import ConfigError, ConnectorError
 from destination_linkedin_capi.linkedin.retry import RetryPolicy
+from destination_linkedin_capi.rejected.kept import KeptRecords
 from destination_linkedin_capi.rejected.output import RejectedOutput
 from destination_linkedin_capi.report import StreamKey, SyncReport
 from destination_linkedin_capi.write.delivery import BatchDelivery, SendBatch
@@ -59,7 +60,7 @@ class Batch:
         self.started = started
         self.elements = elements
         self.origins: list[tuple[StreamKey, str]] = []  # (stream, event) of each payload
-        self.records: list[Any] = []  # each payload's record, only when rejected records are stored
+        self.records: list[Any] | KeptRecords = []  # each payload's record, only when rejected records are stored
 
 
 class BatchWriter:
@@ -155,6 +156,8 @@ class BatchWriter:
                     self._seq += 1
                     elements = EncodedElements() if self._send is not None else PreviewElements(PREVIEW_EVENTS)
                     batch = self._batch = Batch(self._seq, self._clock(), elements)
+                    if self.keeps_records:  # as JSON, bounded in memory (rejected/kept.py)
+                        batch.records = self._rejected.kept_records()
                 end = min(total, start + self._batch_size - len(batch.elements))
                 batch.elements.add(payloads[start:end])
                 batch.origins.extend(origins[start:end])

@@ -3,8 +3,14 @@ rejected rows are stored) and both stores — a local directory, and S3 on a rea
 
 from __future__ import annotations
 
+import errno
 import gzip
 import json
+import os
+import signal
+import threading
+import time
+import tracemalloc
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +25,14 @@ from destination_linkedin_capi.rejected.output import PART_BYTES, RejectedOutput
 from destination_linkedin_capi.rejected.store import StorageError, backend, probe
 from destination_linkedin_capi.report import SyncReport
 from destination_linkedin_capi.write.writer import BatchWriter
-from unit_tests.s3_server import SECRET, s3_server  # noqa: F401 - the fixture
+from unit_tests.s3_server import (  # noqa: F401 - the fixtures
+    DENIED_ROLE,
+    KEY_ID,
+    SECRET,
+    role_stand_in,
+    s3_server,
+    stalled_endpoint,
+)
 
 LEADS = (None, "leads")
 S3_MINIMAL = {"storage_type": "S3", "s3_bucket_name": "b-1", "s3_bucket_region": "", "bucket_path": ""}
@@ -102,6 +115,11 @@ def test_s3_fields_as_airbyte_declares_them():
         ({"storage_type": "Local"}, "local_path is required"),
         ({"storage_type": "Local", "local_path": "/d", "path_format": "{stream}/"}, "unknown variable {stream}"),
         ({"storage_type": "Local", "local_path": "/d", "compression": {"compression_type": "ZIP"}}, "compression"),
+        ({"storage_type": "Local", "local_path": "/d", "file_name_format": "{sync_id:d}"}, "formats a variable"),
+        ({"storage_type": "Local", "local_path": "/d", "path_format": "{sync_id:>300000000}/"}, "formats a variable"),
+        ({"storage_type": "Local", "local_path": "/d", "path_format": "{stream_name!r}/"}, "formats a variable"),
+        ({"storage_type": "Local", "local_path": "/d", "path_format": "../{stream_name}/"}, "has a '..' folder"),
+        ({**S3_MINIMAL, "path_format": "{sync_id}/../../x/"}, "has a '..' folder"),
     ],
 )
 def test_storage_config_problems_are_one_sentence_without_values(options, expected):
@@ -274,22 +292,164 @@ def test_names_cannot_leave_the_folder(tmp_path):
     output.add(("../..", "a/b"), None, "too_old", "…", {})
     output.before_states()
     (path,) = tmp_path.rglob("*.jsonl")
-    assert path.is_relative_to(tmp_path) and path.parent.name == "a_b"
+    assert path.is_relative_to(tmp_path) and path.parent.name == "a%2Fb"
+
+
+def test_every_stream_has_its_own_folder_and_no_file_is_overwritten(tmp_path):
+    streams = [(None, "a/b"), (None, "a_b"), (None, "s"), ("", "s"), (".", "s"), ("..", "s"), ("_", "s"), ("%2E", "s")]
+    storage = local(tmp_path, path_format="{namespace}/{stream_name}/", file_name_format="rows{format_extension}")
+    for attempt in range(2):  # two attempts of one sync, a file name without time or part number
+        output = RejectedOutput(storage, sync_id="42", clock=lambda: 1_795_176_000.0)
+        for n, stream in enumerate(streams):
+            output.add(stream, None, "too_old", "…", {"id": f"{attempt}-{n}"})
+            output.add(stream, None, "too_old", "…", {"id": f"{attempt}-{n}-again"})
+            output.before_states()  # a part per row: two parts of each stream in each attempt
+            output.add(stream, None, "too_old", "…", {"id": f"{attempt}-{n}-third"})
+        output.before_states()
+        assert output.written_rows == 3 * len(streams)
+    folders = {path.parent for path in tmp_path.rglob("*.jsonl")}
+    assert len(folders) == len(streams)
+    assert all(folder.is_relative_to(tmp_path) for folder in folders)
+    assert len(list(tmp_path.rglob("*.jsonl"))) == 2 * 2 * len(streams)
+    assert len(rows_under(tmp_path)) == 2 * 3 * len(streams)  # every row of both attempts is there
+
+
+def test_a_store_never_replaces_a_file(tmp_path, s3_server):  # noqa: F811
+    store = backend(local(tmp_path))
+    store.put("x/part.jsonl", b"first\n")
+    with pytest.raises(StorageError, match="never replaced"):
+        store.put("x/part.jsonl", b"second\n")
+    assert (tmp_path / "x" / "part.jsonl").read_bytes() == b"first\n"
+    assert [path.name for path in (tmp_path / "x").iterdir()] == ["part.jsonl"]
+    bucket = s3_server.new_bucket()
+    s3 = backend(parse_storage(s3_server.storage(bucket)))
+    s3.put("k.jsonl", b"first\n")
+    with pytest.raises(StorageError, match="never replaced"):
+        s3.put("k.jsonl", b"second\n")
+    assert s3_server.read(bucket, "k.jsonl") == b"first\n"
+
+
+def test_a_stream_name_longer_than_a_file_name_may_be_is_shortened(tmp_path):
+    long_names = ["é" * 200 + "-one", "é" * 200 + "-two"]  # 400+ bytes each, alike for their first 400
+    output = RejectedOutput(local(tmp_path), sync_id="1")
+    for name in long_names:
+        output.add(("n" * 300, name), None, "too_old", "…", {"stream": name})
+    output.before_states()
+    paths = list(tmp_path.rglob("*.jsonl"))
+    assert len({path.parent for path in paths}) == 2
+    assert all(len(part.encode()) <= 255 for path in paths for part in path.relative_to(tmp_path).parts)
+    assert sorted(row["stream"] for row in rows_under(tmp_path)) == sorted(long_names)
+
+
+def test_a_record_nested_too_deep_to_encode_is_stored_as_its_text(tmp_path):
+    deep: Any = "bottom"
+    for _ in range(990):
+        deep = {"d": deep}
+    big = {"id": 2**70, "nested": [[[1]]]}  # an integer beyond 64 bits is written exactly, in place
+    output = RejectedOutput(local(tmp_path), sync_id="1")
+    output.add(LEADS, None, "no_identifier", "…", deep)
+    output.add(LEADS, None, "no_identifier", "…", big)
+    output.before_states()
+    first, second = rows_under(tmp_path)
+    assert set(first["record"]) == {"raw_line"}
+    text = first["record"]["raw_line"]
+    assert text == '{"d":' * 990 + '"bottom"' + "}" * 990
+    assert second["record"] == big
+
+
+def test_a_local_write_that_fails_leaves_no_temporary_file_and_a_full_disk_is_transient(tmp_path, monkeypatch):
+    from destination_linkedin_capi.failures import failure_type
+    from destination_linkedin_capi.rejected import store as module
+
+    def disk_full(fd: int) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(module.os, "fsync", disk_full)  # where a full disk shows on delayed allocation
+    output = RejectedOutput(local(tmp_path), sync_id="1")
+    output.add(LEADS, None, "too_old", "…", {"email": "person@example.com"})
+    with pytest.raises(Exception) as raised:
+        output.before_states()
+    assert failure_type(raised.value) == "transient_error"
+    assert "No space left on device" in str(raised.value)
+    assert [path for path in tmp_path.rglob("*") if path.is_file()] == []  # no .part-* file with the row
+
+
+# --- bounded memory -------------------------------------------------------------------------------------
+
+
+def test_a_writer_keeping_records_for_storage_holds_little_of_them_in_memory(tmp_path):
+    """Batches wait for a blocked sender (as for a slow LinkedIn): their 50 KB records must not all stay in memory."""
+    release = threading.Event()
+
+    def send(payloads: list[dict[str, Any]]) -> dict[int, str]:
+        release.wait(30)
+        return {0: "refused"}
+
+    batch = 200
+    output = RejectedOutput(local(tmp_path), sync_id="1")
+    tracemalloc.start()
+    try:
+        writer = BatchWriter(
+            send=send, report=SyncReport(), emit=lambda m: None, batch_size=batch, max_age=600, rejected=output
+        )
+        for n in range(4 * batch - 1):  # one batch with the sender, two queued, one open
+            writer.add_event(LEADS, "lead", {"eventId": f"e{n}"}, {"id": n, "blob": f"{n:08d}" + "x" * 50_000})
+        writer.flush()
+        held, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+        release.set()
+    writer.finish()
+    assert held < 16 * 1024 * 1024, f"{held / 1e6:.0f} MB held for {4 * batch * 50_000 / 1e6:.0f} MB of records"
+    rows = rows_under(tmp_path)
+    assert sorted(row["record"]["id"] for row in rows) == [0, batch, 2 * batch, 3 * batch]  # LinkedIn refused these
+    assert rows[0]["record"]["blob"].endswith("x" * 50_000)
 
 
 # --- the stores and `check`'s probe ----------------------------------------------------------------------
 
 
-def test_local_probe_writes_and_removes_a_file(tmp_path):
-    assert probe(local(tmp_path / "new" / "dir")) is None
-    assert (tmp_path / "new" / "dir" / "_airbyte_check").is_dir()
-    assert list((tmp_path / "new").rglob("*.txt")) == []
+def test_local_probe_writes_and_removes_a_file_and_its_folder(tmp_path):
+    assert probe(local(tmp_path / "new" / "dir"), 20) is None
+    assert list((tmp_path / "new" / "dir").iterdir()) == []  # no `_airbyte_check` folder left behind
 
 
 def test_local_probe_names_the_problem(tmp_path):
     (tmp_path / "file").write_text("x")
-    problem = probe(local(tmp_path / "file" / "sub"))
+    problem = probe(local(tmp_path / "file" / "sub"), 20)
     assert problem is not None and problem.startswith("Rejected records could not be written under")
+
+
+def test_check_gives_up_on_a_stalled_store_with_a_sentence_for_check(stalled_endpoint):  # noqa: F811
+    storage = parse_storage(
+        {**S3_MINIMAL, "s3_endpoint": stalled_endpoint.url, "access_key_id": KEY_ID, "secret_access_key": SECRET}
+    )
+    started = time.monotonic()
+    problem = probe(storage, 2)
+    took = time.monotonic() - started
+    assert took < 8, f"check waited {took:.0f} s for a stalled store"
+    assert problem == (
+        "Rejected records storage: bucket 'b-1' did not answer within 2 s; check S3 Endpoint and that this host can "
+        "reach it, then run check again."
+    )
+
+
+def test_a_cancelled_sync_does_not_wait_for_a_stalled_store(stalled_endpoint):  # noqa: F811
+    from destination_linkedin_capi.airbyte.cancel import Cancellation
+    from destination_linkedin_capi.errors import SyncCancelled
+
+    storage = parse_storage(
+        {**S3_MINIMAL, "s3_endpoint": stalled_endpoint.url, "access_key_id": KEY_ID, "secret_access_key": SECRET}
+    )
+    cancellation = Cancellation()
+    output = RejectedOutput(storage, sync_id="1", sleep=cancellation.sleep)
+    output.add(LEADS, None, "too_old", "…", {"id": 1})
+    with cancellation.handling_signals():
+        threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGTERM)).start()
+        started = time.monotonic()
+        with pytest.raises(SyncCancelled):
+            output.before_states()  # as the sender does, holding the writer's state lock
+    assert time.monotonic() - started < 4
 
 
 def test_s3_store_writes_parts_a_user_can_read(s3_server, tmp_path):  # noqa: F811
@@ -313,12 +473,12 @@ def test_s3_store_writes_parts_a_user_can_read(s3_server, tmp_path):  # noqa: F8
 
 def test_s3_probe_leaves_nothing_behind(s3_server):  # noqa: F811
     bucket = s3_server.new_bucket()
-    assert probe(parse_storage(s3_server.storage(bucket))) is None
+    assert probe(parse_storage(s3_server.storage(bucket)), 20) is None
     assert s3_server.keys(bucket) == []
 
 
 def test_s3_probe_names_the_missing_bucket_and_no_secret(s3_server):  # noqa: F811
-    problem = probe(parse_storage(s3_server.storage("no-such-bucket-here")))
+    problem = probe(parse_storage(s3_server.storage("no-such-bucket-here")), 20)
     assert problem is not None
     assert "bucket 'no-such-bucket-here' (NoSuchBucket)" in problem
     assert SECRET not in problem
@@ -332,6 +492,60 @@ def test_s3_with_a_role_to_assume(s3_server):  # noqa: F811
     assert s3_server.keys(bucket) == ["linkedin/rejected/x.jsonl"]
 
 
+def test_a_role_session_is_renewed_when_it_expires(role_stand_in):  # noqa: F811
+    storage = parse_storage(
+        {
+            **S3_MINIMAL,
+            "s3_endpoint": role_stand_in.endpoint,
+            "s3_bucket_region": "us-east-1",
+            "access_key_id": KEY_ID,
+            "secret_access_key": SECRET,
+            "role_arn": "arn:aws:iam::123456789012:role/rejected-writer",
+        }
+    )
+    store = backend(storage)
+    store.put("first.jsonl", b"{}\n")
+    time.sleep(role_stand_in.session_seconds + 0.5)  # the session the first write used has expired
+    store.put("second.jsonl", b"{}\n")
+    assert sorted(role_stand_in.objects) == ["/b-1/first.jsonl", "/b-1/second.jsonl"]
+    assert role_stand_in.assumed >= 2
+
+
+def test_a_role_that_cannot_be_assumed_ends_the_sync_with_its_sentence(role_stand_in):  # noqa: F811
+    from airbyte_cdk.utils.traced_exception import AirbyteTracedException, FailureType
+
+    from destination_linkedin_capi.mapping.routing import StreamInfo
+    from destination_linkedin_capi.write.session import WriteSession
+
+    storage = {
+        **S3_MINIMAL,
+        "s3_endpoint": role_stand_in.endpoint,
+        "s3_bucket_region": "us-east-1",
+        "access_key_id": KEY_ID,
+        "secret_access_key": SECRET,
+        "role_arn": DENIED_ROLE,
+    }
+    config = ConnectorConfig.parse(
+        {
+            "account_id": "512345678",
+            "credentials": {"auth_type": "access_token", "access_token": "unused", "conversion_mapping": "LEAD=11"},
+            "stream_events": "leads=LEAD",
+            "dry_run": True,
+            "object_storage_config": storage,
+        }
+    )
+    lines = [
+        json.dumps({"type": "RECORD", "record": {"stream": "leads", "data": {"id": 1}, "emitted_at": 0}}).encode(),
+        json.dumps({"type": "STATE", "state": {"type": "GLOBAL", "global": {}}, "id": 1}).encode(),
+    ]
+    emitted: list[dict[str, Any]] = []
+    with pytest.raises(AirbyteTracedException) as raised:
+        WriteSession(config, {(None, "leads"): StreamInfo()}, emitted.append).run(lines)
+    assert raised.value.failure_type == FailureType.config_error
+    assert raised.value.message == "Rejected records storage: the role in Role ARN could not be assumed (AccessDenied)."
+    assert [m for m in emitted if m["type"] == "STATE"] == []
+
+
 def test_an_unreachable_or_failing_store_is_transient_and_a_refusal_is_not():
     from botocore.exceptions import ClientError, EndpointConnectionError
 
@@ -343,8 +557,9 @@ def test_an_unreachable_or_failing_store_is_transient_and_a_refusal_is_not():
 
     assert _transient(EndpointConnectionError(endpoint_url="http://127.0.0.1:1"))
     assert _transient(answer(503, "SlowDown")) and _transient(answer(500, "InternalError"))
+    assert _transient(answer(400, "ExpiredToken"))  # a role session ended: renewed at the next attempt
     assert not _transient(answer(403, "AccessDenied")) and not _transient(answer(404, "NoSuchBucket"))
-    assert failure_type(StorageUnavailableError("…")) == "transient_error"
+    assert failure_type(StorageUnavailableError("…", where="bucket 'b'", code="SlowDown")) == "transient_error"
     assert failure_type(StorageError("…")) == "config_error"
 
 
