@@ -156,7 +156,7 @@ class BatchWriter:
                     self._seq += 1
                     elements = EncodedElements() if self._send is not None else PreviewElements(PREVIEW_EVENTS)
                     batch = self._batch = Batch(self._seq, self._clock(), elements)
-                    if self.keeps_records:  # as JSON, bounded in memory (rejected/kept.py)
+                    if self._keeps_records:  # as JSON, bounded in memory (rejected/kept.py)
                         batch.records = self._rejected.kept_records()
                 end = min(total, start + self._batch_size - len(batch.elements))
                 batch.elements.add(payloads[start:end])

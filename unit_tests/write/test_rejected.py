@@ -381,9 +381,9 @@ def test_a_writer_keeping_records_for_storage_holds_little_of_them_in_memory(tmp
     """Batches wait for a blocked sender (as for a slow LinkedIn): their 50 KB records must not all stay in memory."""
     release = threading.Event()
 
-    def send(payloads: list[dict[str, Any]]) -> dict[int, str]:
+    def send(batch: Any) -> BatchAnswer:
         release.wait(30)
-        return {0: "refused"}
+        return BatchAnswer(refused={0: "refused"})
 
     batch = 200
     output = RejectedOutput(local(tmp_path), sync_id="1")
