@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -115,7 +117,8 @@ def make_store(config: ConnectorConfig) -> BudgetStore:
     return ProcessStore()
 
 
-def make_budget(config: ConnectorConfig) -> RequestBudget:
+def make_budget(config: ConnectorConfig, *, sleep: Callable[[float], None] = time.sleep) -> RequestBudget:
+    """The sync's request budget; `sleep` is the cancellation's, so a wait for a slot ends when the sync is cancelled."""
     key = budget_key(config)
     return RequestBudget(
         config.requests_per_minute,
@@ -125,4 +128,5 @@ def make_budget(config: ConnectorConfig) -> RequestBudget:
         key=key,
         sync_key=connection_key(config, key),
         sync_per_day=config.sync_requests_per_day,
+        sleep=sleep,
     )

@@ -92,7 +92,7 @@ class WriteSession:
         self.client: LinkedInClient | None = None
         self.cancellation = Cancellation()
         if not config.dry_run:
-            self.budget = make_budget(config)
+            self.budget = make_budget(config, sleep=self.cancellation.sleep)
             self.client = connect(config, budget=self.budget, sleep=self.cancellation.sleep)
             self.tokens = self.client.tokens
         self._emit = self.cancellation.whole_lines(emit)

@@ -15,6 +15,7 @@ from airbyte_cdk.utils.traced_exception import AirbyteTracedException, FailureTy
 
 from destination_linkedin_capi.airbyte.input import message_lines
 from destination_linkedin_capi.config.connector import ConnectorConfig
+from destination_linkedin_capi.errors import SyncCancelled
 from destination_linkedin_capi.mapping.routing import StreamInfo
 from destination_linkedin_capi.write.session import WriteSession
 
@@ -211,3 +212,16 @@ def test_records_before_a_quiet_spell_are_sent_by_the_batch_age_limit(source):
     feeder.join()
     reader.join()
     assert sent_before_the_end == 3
+
+
+@pytest.mark.timeout(30)
+def test_a_wait_for_the_request_budget_ends_when_the_sync_is_cancelled():
+    """With one request a minute the second waits; a cancellation ends that wait at once (as every retry pause)."""
+    session = WriteSession(config(dry_run=False, requests_per_minute=1), STREAMS, lambda message: None)
+    assert session.budget is not None
+    session.budget.acquire()
+    threading.Timer(0.5, session.cancellation._handle, args=(15, None)).start()
+    started = time.monotonic()
+    with pytest.raises(SyncCancelled):
+        session.budget.acquire()
+    assert time.monotonic() - started < 5
