@@ -244,9 +244,7 @@ def check_connection(
 ) -> tuple[bool, str]:
     """Run the steps; (True, summary) or (False, the first problem's sentence). May raise only on a bug.
     `emit` receives the CONTROL message of a refresh token LinkedIn rotated while checking (config_updates.py).
-
-    Longer than most functions on purpose: it is the list of steps in the order a user reads them, each
-    returning early with its sentence; split up, that order would be spread over several places."""
+    The steps are listed in the order a user reads them, each returning early with its sentence."""
     try:
         config = ConnectorConfig.parse(config_raw)
     except ConfigError as error:
