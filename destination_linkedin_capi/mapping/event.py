@@ -21,6 +21,7 @@ from destination_linkedin_capi.mapping.settings import Settings
 UserId = dict[str, str]
 # The identifiers sent as their own text, with their idType, in the order their userIds are sent after email's.
 TEXT_IDS = tuple((key, BY_KEY[key].id_types[0]) for key in ("li_fat_id", "acxiom_id", "oracle_moat_id"))
+TEXT_ID_KEYS = frozenset(key for key, _ in TEXT_IDS)
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _ZERO_UUID = "00000000-0000-0000-0000-000000000000"  # what a device sends when ad tracking is limited
 
@@ -109,13 +110,13 @@ def _user(
     identifiers: list[str] = []
     notes: list[str] = []
     if "email" in found:
-        hashed = _email_sha256(found["email"], layout, data)
+        hashed = n.email_sha256(found["email"]) or _later_email_sha256(layout, data)
         if hashed is None:
             notes.append("invalid_email_dropped")
         else:
             user_ids.append({"idType": c.ID_SHA256_EMAIL, "idValue": hashed})
             identifiers.append("email")
-    for key, id_type in TEXT_IDS:
+    for key, id_type in TEXT_IDS if not found.keys().isdisjoint(TEXT_ID_KEYS) else ():
         if key in found:
             text = n.identifier_text(found[key])
             if text is None:
@@ -125,7 +126,7 @@ def _user(
             else:
                 user_ids.append({"idType": id_type, "idValue": text})
                 identifiers.append(key)
-    for key, user_id_of in (("ip_address", ip_user_id), ("google_aid", google_aid_user_id)):
+    for key, user_id_of in DEVICE_IDS:
         if key in found:
             entry = user_id_of(s, found[key])
             if entry.__class__ is str:
@@ -161,13 +162,10 @@ def _user(
     return user, tuple(identifiers), tuple(notes)
 
 
-def _email_sha256(value: Any, layout: Layout, data: Mapping[str, Any]) -> str | None:
-    """The first usable email's hash: when the best source holds no address, a later email field may."""
-    hashed = n.email_sha256(value)
-    if hashed is None:
-        emails = (data[src] if isinstance(src, str) else dig(data, src) for f, src in layout if f == "email")
-        hashed = next((h for h in map(n.email_sha256, emails) if h is not None), None)
-    return hashed
+def _later_email_sha256(layout: Layout, data: Mapping[str, Any]) -> str | None:
+    """The first usable email's hash when the best source holds no address: a later email field may."""
+    emails = (data[src] if isinstance(src, str) else dig(data, src) for f, src in layout if f == "email")
+    return next((h for h in map(n.email_sha256, emails) if h is not None), None)
 
 
 def ip_user_id(s: Settings, value: Any) -> UserId | str:
@@ -249,3 +247,7 @@ def _value(s: Settings, found: dict[str, Any]) -> dict[str, str]:
     else:
         raise _Rejected("missing_currency", reasons.MISSING_CURRENCY, "conversion_value")
     return {"currencyCode": currency, "amount": amount}
+
+
+# The identifiers of a device or a connection, with the rule of each, in the order their userIds are sent.
+DEVICE_IDS = (("ip_address", ip_user_id), ("google_aid", google_aid_user_id))

@@ -40,17 +40,13 @@ class Route:
 
     def derived_event_id(self, event: str, data: Mapping[str, Any]) -> str:
         """From the primary-key values when all are present, else from the whole record."""
-        key: Any = data
-        if self.key_names is not None:
-            if self.key_names:
-                values = [data.get(name) for name in self.key_names]
-                if None not in values:
-                    key = values
-        else:
+        names = self.key_names
+        if names is None:
             values = [data.get(path[0]) if len(path) == 1 else dig(data, path) for path in self.primary_key]
-            if None not in values:
-                key = values
-        return n.derived_event_id(self.id_prefix(event), key)
+        else:
+            values = list(map(data.get, names))
+        prefix = self.id_prefixes.get(event) or self.id_prefix(event)
+        return n.derived_event_id(prefix, values if values and None not in values else data)
 
     def id_prefix(self, event: str) -> bytes:
         """The start of the text this stream's derived eventIds of `event` hash (`normalize.event_id_prefix`)."""
