@@ -68,11 +68,14 @@ def _throughput(result: dict[str, Any]) -> list[str]:
                     f"ratio {_n(ratios.get(f'{key}_after_start_up'), 3)}**, "
                     f"{_n(m[key].get('connector_cpu_us_per_record_after_start_up'), 2)} µs of connector CPU a record"
                 )
-    targets = result.get("target_ratio")
-    if isinstance(targets, dict):
+    guard = result.get("guard")
+    if isinstance(guard, dict):
         lines += [
             "",
-            "Targets: " + "; ".join(f"`{key}` ≥ {value}" for key, value in targets.items()) + ".",
+            f"Guard: `python main.py write` into the sink, start-up subtracted, ≥ {guard['ratio_min']} × (a) and "
+            f"≤ {guard['cpu_us_max']:g} µs of connector CPU a record — here {guard['ratio']:.3f} × by wall clock "
+            f"({guard['ratio_by_cpu']:.3f} × by CPU time) and {guard['cpu_us']:.2f} µs: "
+            + ("**met**." if guard["met"] else "**not met**."),
         ]
     return lines
 

@@ -192,7 +192,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "command": "python -m bench.throughput " + " ".join(argv if argv is not None else sys.argv[1:]),
         "measurements": results,
         "ratio_to_ceiling": ratios,
-        "target_ratio": {"dry_run_in_process": 0.25, "sink_cli_after_start_up": 0.15},
+        "guard": _guard(results, ratios),
     }
     path = common.save_result("throughput", result)
     print(f"ratios: {ratios} → {path}", file=sys.stderr)
@@ -201,3 +201,27 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
 if __name__ == "__main__":
     main()
+
+
+#: The write path's guard: `python main.py write` into the sink, start-up subtracted, at least this share of the
+#: `orjson.loads` rate and at most this much connector CPU a record (docs/performance.md).
+GUARD_RATIO = 0.08
+GUARD_CPU_US = 12.0
+
+
+def _guard(results: dict[str, Any], ratios: dict[str, float]) -> dict[str, Any] | None:
+    """The guard's figures for this run: the ratio by wall clock and by CPU time, the CPU µs, and whether each holds."""
+    entry = results.get("sink_cli")
+    if entry is None or "connector_cpu_us_per_record_after_start_up" not in entry:
+        return None
+    cpu_us = entry["connector_cpu_us_per_record_after_start_up"]
+    cpu_ratio = round(results["ceiling_orjson_loads"]["connector_cpu_us_per_record"] / cpu_us, 4)
+    wall_ratio = ratios["sink_cli_after_start_up"]
+    return {
+        "ratio_min": GUARD_RATIO,
+        "cpu_us_max": GUARD_CPU_US,
+        "ratio": wall_ratio,
+        "ratio_by_cpu": cpu_ratio,
+        "cpu_us": cpu_us,
+        "met": wall_ratio >= GUARD_RATIO and cpu_us <= GUARD_CPU_US,
+    }
