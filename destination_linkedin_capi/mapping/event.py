@@ -12,7 +12,15 @@ from typing import Any
 from destination_linkedin_capi import constants as c
 from destination_linkedin_capi.mapping import normalize as n
 from destination_linkedin_capi.mapping import reasons
-from destination_linkedin_capi.mapping.fields import RECOGNISED_FIELDS, TIME, USER_INFO_FIELDS, Layout, dig, source_name
+from destination_linkedin_capi.mapping.fields import (
+    RECOGNISED_FIELDS,
+    TIME,
+    USER_INFO_FIELDS,
+    Layout,
+    dig,
+    later_value,
+    source_name,
+)
 from destination_linkedin_capi.mapping.identifiers import BY_KEY
 from destination_linkedin_capi.mapping.results import ConversionEvent, Rejection
 from destination_linkedin_capi.mapping.routing import Route, Router
@@ -21,7 +29,6 @@ from destination_linkedin_capi.mapping.settings import Settings
 UserId = dict[str, str]
 # The identifiers sent as their own text, with their idType, in the order their userIds are sent after email's.
 TEXT_IDS = tuple((key, BY_KEY[key].id_types[0]) for key in ("li_fat_id", "acxiom_id", "oracle_moat_id"))
-TEXT_ID_KEYS = frozenset(key for key, _ in TEXT_IDS)
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _ZERO_UUID = "00000000-0000-0000-0000-000000000000"  # what a device sends when ad tracking is limited
 
@@ -48,12 +55,13 @@ def map_event(
     """One record → its conversion event, or the first problem found (event, time, identifiers,
     value, event ID — in that order)."""
     found: dict[str, Any] = {}
-    for field, source in layout:
-        if field not in found:
-            value = data[source] if isinstance(source, str) else dig(data, source)
-            if value is None or (value.__class__ is str and (not value or value.isspace())):
+    for field, source in layout.firsts:  # each field's best source; a later one only when it is blank
+        value = data[source] if source.__class__ is not tuple else dig(data, source)  # type: ignore[index]
+        if value is None or (value.__class__ is str and (not value or value.isspace())):
+            value = later_value(layout, data, field)
+            if value is None:
                 continue
-            found[field] = value
+        found[field] = value
 
     if route.forced is None and route.forced_unknown is None and "event_name" not in found and route.fallback:
         event = route.fallback  # the common case, without a call
@@ -116,7 +124,8 @@ def _user(
         else:
             user_ids.append({"idType": c.ID_SHA256_EMAIL, "idValue": hashed})
             identifiers.append("email")
-    for key, id_type in TEXT_IDS if not found.keys().isdisjoint(TEXT_ID_KEYS) else ():
+    rules = layout.user_rules or _user_rules(layout)
+    for key, id_type in rules.text_ids:
         if key in found:
             text = n.identifier_text(found[key])
             if text is None:
@@ -126,7 +135,7 @@ def _user(
             else:
                 user_ids.append({"idType": id_type, "idValue": text})
                 identifiers.append(key)
-    for key, user_id_of in DEVICE_IDS:
+    for key, user_id_of in rules.device_ids:
         if key in found:
             entry = user_id_of(s, found[key])
             if entry.__class__ is str:
@@ -135,7 +144,7 @@ def _user(
                 user_ids.append(entry)  # type: ignore[arg-type]
                 identifiers.append(key)
     user: dict[str, Any] = {"userIds": user_ids}
-    if not found.keys().isdisjoint(USER_INFO_FIELDS):
+    if rules.user_info and not found.keys().isdisjoint(USER_INFO_FIELDS):
         info = _user_info(found, notes)
         if info is not None:
             user["userInfo"] = info
@@ -160,6 +169,24 @@ def _user(
     if not identifiers:
         raise _Rejected(*reasons.no_identifier(notes))
     return user, tuple(identifiers), tuple(notes)
+
+
+class _UserRules:
+    """The identifier rules a layout's records can need, worked out once per layout: a rule none of whose fields
+    the layout reads is never looked at (its records may still leave a field blank: each rule checks `found`)."""
+
+    __slots__ = ("device_ids", "text_ids", "user_info")
+
+    def __init__(self, fields: set[str]) -> None:
+        self.text_ids = tuple(entry for entry in TEXT_IDS if entry[0] in fields)
+        self.device_ids = tuple(entry for entry in DEVICE_IDS if entry[0] in fields)
+        self.user_info = not fields.isdisjoint(USER_INFO_FIELDS)
+
+
+def _user_rules(layout: Layout) -> _UserRules:
+    """The layout's `_UserRules`, kept on it."""
+    layout.user_rules = rules = _UserRules({field for field, _ in layout})
+    return rules
 
 
 def _later_email_sha256(layout: Layout, data: Mapping[str, Any]) -> str | None:

@@ -47,8 +47,23 @@ TIME = "conversion_happened_at"
 TARGETS = {f.name: f.feeds for f in FIELDS if f.feeds is not None}
 
 Source = str | tuple[Step, ...]  # a top-level key of the record, or a nested path (keys and list indices)
-# (field, source) pairs, best source of each field first; "email" also covers sha256_email.
-Layout = tuple[tuple[str, Source], ...]
+
+
+class Layout(tuple[tuple[str, Source], ...]):
+    """(field, source) pairs, best source of each field first; "email" also covers sha256_email. `firsts` holds
+    the best source of each field only: a record reads those, and a field's later sources only when its best
+    one is blank (rare), so the common record pays one look per field."""
+
+    firsts: tuple[tuple[str, Source], ...]
+    user_rules: Any = None  # the identifier rules its records can need, worked out by the mapping on first use
+
+    def __new__(cls, pairs: list[tuple[str, Source]]) -> Layout:
+        layout = super().__new__(cls, pairs)
+        firsts: dict[str, Source] = {}
+        for field, source in pairs:
+            firsts.setdefault(field, source)
+        layout.firsts = tuple(firsts.items())
+        return layout
 
 
 def layout_of(keys: tuple[str, ...], explicit: Mapping[str, str]) -> Layout:
@@ -73,7 +88,7 @@ def layout_of(keys: tuple[str, ...], explicit: Mapping[str, str]) -> Layout:
             sources = list(top_level(path)) or ([steps] if steps else [])
         target = TARGETS.get(field, field)
         layout.extend((target, source) for source in sources)
-    return tuple(layout)
+    return Layout(layout)
 
 
 def dig(data: Any, path: tuple[Step, ...]) -> Any:
@@ -95,6 +110,14 @@ def dig(data: Any, path: tuple[Step, ...]) -> Any:
 def blank(value: Any) -> bool:
     """None, empty or whitespace-only text: treated as absent."""
     return value is None or (value.__class__ is str and (not value or value.isspace()))
+
+
+def later_value(layout: Layout, data: Mapping[str, Any], field: str) -> Any:
+    """The first non-blank value of a field whose best source is blank (None when every source is)."""
+    values = (
+        data[source] if isinstance(source, str) else dig(data, source) for name, source in layout if name == field
+    )
+    return next((value for value in values if not blank(value)), None)
 
 
 def source_name(layout: Layout, data: Mapping[str, Any], field: str) -> str:
