@@ -199,10 +199,6 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     return result
 
 
-if __name__ == "__main__":
-    main()
-
-
 #: The write path's guard: `python main.py write` into the sink, start-up subtracted, at least this share of the
 #: `orjson.loads` rate and at most this much connector CPU a record (docs/performance.md).
 GUARD_RATIO = 0.08
@@ -225,3 +221,7 @@ def _guard(results: dict[str, Any], ratios: dict[str, float]) -> dict[str, Any] 
         "cpu_us": cpu_us,
         "met": wall_ratio >= GUARD_RATIO and cpu_us <= GUARD_CPU_US,
     }
+
+
+if __name__ == "__main__":
+    main()
