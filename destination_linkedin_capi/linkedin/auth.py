@@ -125,6 +125,8 @@ class _MintingProvider:
     service_name = "the token service"
     #: The config field to check when the issuing service misbehaves (a redirect, a malformed token).
     url_field = "Token service URL"
+    #: What to check when the service answers 200 without an access token.
+    missing_token_advice = "check that Token service URL is the service's token endpoint."
 
     def __init__(
         self,
@@ -157,8 +159,22 @@ class _MintingProvider:
             raise ConfigError(failures.token_not_header_safe(self._issuer(), self.url_field))
         return issued
 
+    def _access_token(self, response: requests.Response) -> tuple[Any, str]:
+        """The issuer's answer and the access token in it; a refusal, or an answer without a token, is a ConfigError."""
+        body = _json(response)
+        if response.status_code != 200:
+            raise ConfigError(self._refusal(response.status_code, _error_code(body)))
+        access_token = body.get("access_token") if isinstance(body, Mapping) else None
+        if not isinstance(access_token, str) or not access_token.strip():
+            raise ConfigError(f"{self._issuer()} answered without an access token; {self.missing_token_advice}")
+        return body, access_token
+
     def _issuer(self) -> str:
         """Who issued the token, as the start of a sentence (e.g. The token service at host:port)."""
+        raise NotImplementedError
+
+    def _refusal(self, status: int, code: str | None) -> str:
+        """The sentence for the service's refusal (`code`: its OAuth-style error code)."""
         raise NotImplementedError
 
     def _is_expiring(self, issued: IssuedToken) -> bool:
@@ -263,15 +279,7 @@ class TokenIdProvider(_MintingProvider):
         response = self._post(
             self._url, json={"token_id": self._token_id, "account_id": str(self._account_id)}, headers=headers
         )
-        body = _json(response)
-        if response.status_code != 200:
-            raise ConfigError(self._refusal(response.status_code, _error_code(body)))
-        access_token = body.get("access_token") if isinstance(body, Mapping) else None
-        if not isinstance(access_token, str) or not access_token.strip():
-            raise ConfigError(
-                f"The token service at {_where(self._url)} answered without an access token; check that "
-                "Token service URL is the service's token endpoint."
-            )
+        body, access_token = self._access_token(response)
         expires_in = _seconds(body.get("expires_in"))
         self.scopes = _scopes(body.get("scope"))
         self.refresh_token_expires_at = _seconds(body.get("refresh_token_expires_at"))
@@ -293,6 +301,7 @@ class OAuth2Provider(_MintingProvider):
     description = "the access token minted from the OAuth refresh token"
     service_name = "LinkedIn's OAuth service"
     url_field = "OAuth base URL"
+    missing_token_advice = "check OAuth base URL."
 
     def __init__(self, client_id: str, client_secret: str, refresh_token: str, oauth_base_url: str, **kwargs: Any):
         super().__init__(**kwargs)
@@ -318,15 +327,7 @@ class OAuth2Provider(_MintingProvider):
             },
             headers={"Accept": "application/json"},
         )
-        body = _json(response)
-        if response.status_code != 200:
-            raise ConfigError(self._refusal(response.status_code, _error_code(body)))
-        access_token = body.get("access_token") if isinstance(body, Mapping) else None
-        if not isinstance(access_token, str) or not access_token.strip():
-            raise ConfigError(
-                f"LinkedIn's OAuth service at {_where(self._url)} answered without an access token; "
-                "check OAuth base URL."
-            )
+        body, access_token = self._access_token(response)
         new_refresh_token = body.get("refresh_token")
         if isinstance(new_refresh_token, str) and new_refresh_token.strip():
             register_secret(new_refresh_token)
