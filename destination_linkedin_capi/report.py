@@ -132,12 +132,6 @@ class SyncReport:
     def total_rejected(self) -> int:
         return sum(self.rejected.values())
 
-    def rejected_by_reason(self) -> Counter[str]:
-        reasons: Counter[str] = Counter()
-        for (_, reason), count in self.rejected.items():
-            reasons[reason] += count
-        return reasons
-
     # --- output -----------------------------------------------------------------------------
     def progress_due(self) -> bool:
         now = self._clock()

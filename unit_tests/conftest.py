@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests_mock
@@ -13,6 +15,14 @@ import requests_mock
 from devtools.test_schedule import pytest_collection_modifyitems  # noqa: F401  (the wall_clock group, for xdist)
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def rejected_by_reason(report: Any) -> Counter[str]:
+    """A sync report's rejections by reason code, every stream together."""
+    reasons: Counter[str] = Counter()
+    for (_, reason), count in report.rejected.items():
+        reasons[reason] += count
+    return reasons
 
 
 def run_cli(args: list[str], *, stdin: str | None = None, timeout: float = 120) -> tuple[int, list[dict], str, str]:

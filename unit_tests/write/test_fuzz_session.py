@@ -30,6 +30,7 @@ from destination_linkedin_capi.mapping.routing import StreamInfo
 from destination_linkedin_capi.report import SyncReport
 from destination_linkedin_capi.write.session import WriteSession
 from devtools.sample_data import ACCOUNT
+from unit_tests.conftest import rejected_by_reason
 
 TOKEN = "fuzz-token"
 RULES = {"LEAD": 11, "PURCHASE": 12, "SIGN_UP": 13}
@@ -212,7 +213,7 @@ def check(items: list[Any], report: SyncReport, emitted: list[dict[str, Any]]) -
     assert report.ignored["unknown_stream"] == unknown
     assert report.total_read == report.total_sent + report.total_rejected + unknown
     assert report.unsettled == 0
-    assert set(report.rejected_by_reason()) <= set(REJECTION_REASONS) | INPUT_REASONS
+    assert set(rejected_by_reason(report)) <= set(REJECTION_REASONS) | INPUT_REASONS
     assert not [m for m in emitted if m.get("type") != "STATE"]
     out = [(m["id"], covered(m)) for m in emitted]
     assert out == states
@@ -256,7 +257,7 @@ def test_any_message_stream_balances_against_the_sandbox_and_linkedin_takes_ever
     report = session.run(encode(items))
     check(items, report, emitted)
     assert report.total_sent == len(linkedin.events())
-    assert report.rejected_by_reason()["linkedin_rejected"] == 0, report.examples
+    assert rejected_by_reason(report)["linkedin_rejected"] == 0, report.examples
 
 
 def covered(message: dict) -> float | None:

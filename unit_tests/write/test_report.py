@@ -9,6 +9,7 @@ from collections import Counter
 import pytest
 
 from destination_linkedin_capi.report import SUMMARY_STREAMS, SyncReport
+from unit_tests.conftest import rejected_by_reason
 
 LEADS = (None, "leads")
 ORDERS = ("shop", "orders")
@@ -55,7 +56,7 @@ def test_the_first_example_per_reason_is_kept_and_ignored_examples_are_capped():
     assert report.ignored == {"non_json_line": 5}
     assert report.ignored_examples["non_json_line"] == ["line 0", "line 1", "line 2"]
     assert report.rejected_by_event == {("lead", "linkedin_rejected"): 2}
-    assert report.rejected_by_reason() == {"linkedin_rejected": 2}
+    assert rejected_by_reason(report) == {"linkedin_rejected": 2}
 
 
 def test_summary_lines():

@@ -18,6 +18,7 @@ from destination_linkedin_capi.config.connector import ConnectorConfig
 from destination_linkedin_capi.errors import SyncCancelled
 from destination_linkedin_capi.mapping.routing import StreamInfo
 from destination_linkedin_capi.write.session import WriteSession
+from unit_tests.conftest import rejected_by_reason
 
 STREAMS = {(None, "leads"): StreamInfo(primary_key=(("id",),)), ("crm", "leads"): StreamInfo()}
 WHEN = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 3600))
@@ -102,7 +103,7 @@ def test_records_of_streams_not_in_the_catalog_are_counted_and_ignored():
 def test_a_record_line_that_is_not_strict_json_is_rejected_not_guessed():
     line = b'{"type": "RECORD", "record": {"stream": "leads", "data": {"id": 1, "value": NaN}, "emitted_at": 0}}'
     _, report = run([line, record(2)])
-    assert report.rejected_by_reason() == {"invalid_json": 1}
+    assert rejected_by_reason(report) == {"invalid_json": 1}
     assert report.total_sent == 1
     assert "not strict JSON" in report.examples["invalid_json"]
 
@@ -147,7 +148,7 @@ def test_blank_lines_and_platform_messages_are_skipped_uncounted():
 def test_data_that_is_not_an_object_is_rejected():
     line = json.dumps({"type": "RECORD", "record": {"stream": "leads", "data": [1], "emitted_at": 0}}).encode()
     _, report = run([line])
-    assert report.rejected_by_reason() == {"record_not_object": 1}
+    assert rejected_by_reason(report) == {"record_not_object": 1}
 
 
 def test_in_process_messages_take_the_path_of_lines():

@@ -22,6 +22,7 @@ from destination_linkedin_capi.linkedin.client import BatchAnswer
 from destination_linkedin_capi.linkedin.retry import RetryPolicy
 from destination_linkedin_capi.report import SyncReport
 from destination_linkedin_capi.write.writer import CHUNK_EVENTS, BatchWriter
+from unit_tests.conftest import rejected_by_reason
 
 STREAM = (None, "orders")
 
@@ -118,7 +119,7 @@ def test_indexed_errors_reject_exactly_those_elements():
     writer.finish()
     assert linkedin.requests == [5000, 4997]
     assert sorted(linkedin.delivered) == [n for n in range(5000) if n not in bad]
-    assert report.rejected_by_reason() == {"linkedin_rejected": 3}
+    assert rejected_by_reason(report) == {"linkedin_rejected": 3}
     assert "field is required" in report.examples["linkedin_rejected"]
 
 
@@ -131,7 +132,7 @@ def test_indexless_errors_are_isolated_by_bisection():
         writer.add_event(STREAM, "purchase", {"n": n, "bad": n in bad})
     writer.finish()
     assert sorted(linkedin.delivered) == [n for n in range(5000) if n not in bad]
-    assert report.rejected_by_reason() == {"linkedin_rejected": 3}
+    assert rejected_by_reason(report) == {"linkedin_rejected": 3}
     assert report.total_sent == 4997
     assert len(linkedin.requests) <= 1 + len(bad) * 2 * math.ceil(math.log2(5000))
 
@@ -227,7 +228,7 @@ def test_a_refused_element_whose_reason_mentions_conversions_api_is_only_a_rejec
     writer, report = make_writer(Mentions(), emitted)
     writer.add_event(STREAM, "purchase", {"n": 0})
     writer.finish()
-    assert report.rejected_by_reason() == {"linkedin_rejected": 1}
+    assert rejected_by_reason(report) == {"linkedin_rejected": 1}
 
 
 def test_linkedin_sentences_quoting_an_events_values_are_masked():
@@ -249,7 +250,7 @@ def test_linkedin_sentences_quoting_an_events_values_are_masked():
     for n, user in enumerate(({"userInfo": {"firstName": "Zebediah"}}, {"externalIds": ["crm-77331"]})):
         writer.add_event(STREAM, "purchase", {"n": n, "user": user})
     writer.finish()
-    assert report.rejected_by_reason() == {"linkedin_rejected": 2}
+    assert rejected_by_reason(report) == {"linkedin_rejected": 2}
     assert sentences == [
         "LinkedIn refused the event: /user/userInfo/firstName :: Z*** is not allowed",
         "LinkedIn refused the event: /user/externalIds/0 :: c*** is refused",
@@ -453,7 +454,7 @@ def test_a_few_bad_rows_without_indices_are_still_isolated_and_rejected():
     for n in range(30):
         writer.add_event(STREAM, "purchase", {"n": n, "bad": n in {3, 17, 29}})
     writer.finish()
-    assert report.rejected_by_reason() == {"linkedin_rejected": 3}
+    assert rejected_by_reason(report) == {"linkedin_rejected": 3}
     assert report.total_sent == 27
 
 
