@@ -96,7 +96,7 @@ class WriteSession:
             self.client = connect(config, budget=self.budget, sleep=self.cancellation.sleep)
             self.tokens = self.client.tokens
         self._emit = self.cancellation.whole_lines(emit)
-        # A rotated OAuth refresh token reaches the platform before the next STATE (config_updates.py).
+        # A rotated OAuth refresh token reaches the platform the moment LinkedIn issues it (config_updates.py).
         self._updates = ConfigUpdates(raw_config, self.tokens, self._emit) if raw_config is not None else None
         self._now_ms = now_ms
         self._state_stats = StateStats(self.report, rejected_count=rejected_count)
