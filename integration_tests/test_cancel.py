@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -21,7 +20,7 @@ import orjson
 import pytest
 
 from devtools.sample_data import access_token_config as sample_access_token_config
-from devtools.sample_data import catalog, generate_lines
+from devtools.sample_data import generate_lines
 from integration_tests.writing import (
     ROOT,
     TOKEN,
@@ -31,26 +30,13 @@ from integration_tests.writing import (
     parse_summary,
     seed_access_token,
     with_state_ids,
+    write_command,
 )
 
 pytestmark = pytest.mark.timeout(120)
 
 DELAY = 1.5  # seconds every request to the events endpoint takes
 EXIT_WITHIN = 15.0
-
-
-def write_command(tmp_path: Path, config: dict[str, Any]) -> list[str]:
-    (tmp_path / "config.json").write_text(json.dumps(config))
-    (tmp_path / "catalog.json").write_text(json.dumps(catalog()))
-    return [
-        sys.executable,
-        str(ROOT / "main.py"),
-        "write",
-        "--config",
-        str(tmp_path / "config.json"),
-        "--catalog",
-        str(tmp_path / "catalog.json"),
-    ]
 
 
 def feed(proc: subprocess.Popen, lines: list[bytes], keep_open: threading.Event) -> None:

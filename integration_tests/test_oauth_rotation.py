@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -20,7 +19,6 @@ from devtools.sample_data import catalog, generate_lines
 from integration_tests.writing import (
     ACCOUNT,
     MINTED_TOKEN,
-    ROOT,
     RULES,
     WriteRun,
     access_token_config,
@@ -28,6 +26,7 @@ from integration_tests.writing import (
     run_write,
     seed_rules,
     with_state_ids,
+    write_command,
 )
 from unit_tests.conftest import run_cli
 
@@ -129,11 +128,8 @@ def test_a_sync_killed_right_after_the_rotation_has_handed_the_new_token_over(sa
     """The CONTROL message goes out the moment LinkedIn rotates the refresh token, not at the next STATE: here the
     source has sent no STATE yet and keeps its stdout open when the sync is killed, as an evicted pod would be."""
     config = {**oauth_config(sandbox), "batch_max_age_seconds": 1}
-    (tmp_path / "config.json").write_text(json.dumps(config))
-    (tmp_path / "catalog.json").write_text(json.dumps(catalog()))
-    command = [sys.executable, str(ROOT / "main.py"), "write", "--config", str(tmp_path / "config.json")]
     proc = subprocess.Popen(
-        [*command, "--catalog", str(tmp_path / "catalog.json")],
+        write_command(tmp_path, config),
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,

@@ -9,7 +9,6 @@ import gzip
 import json
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,14 @@ from linkedin_capi_sandbox import Sandbox
 
 from devtools.sample_data import access_token_config as dry_run_config
 from devtools.sample_data import catalog, generate_lines
-from integration_tests.writing import ROOT, access_token_config, assert_states_echoed, run_write, seed_access_token
+from integration_tests.writing import (
+    ROOT,
+    access_token_config,
+    assert_states_echoed,
+    run_write,
+    seed_access_token,
+    write_command,
+)
 from integration_tests.writing import with_state_ids as with_ids
 from unit_tests.conftest import run_cli
 from unit_tests.s3_server import KEY_ID, SECRET, s3_server, stalled_endpoint  # noqa: F401 - the fixtures
@@ -206,11 +212,8 @@ def test_a_sync_writing_to_a_stalled_store_is_cancelled_within_15_seconds(stalle
     config = dry_run_config(
         "unused-token", None, batch_size=10, object_storage_config=stalled_storage(stalled_endpoint.url)
     )
-    (tmp_path / "config.json").write_text(json.dumps(config))
-    (tmp_path / "catalog.json").write_text(json.dumps(catalog()))
-    command = [sys.executable, str(ROOT / "main.py"), "write", "--config", str(tmp_path / "config.json")]
     proc = subprocess.Popen(
-        [*command, "--catalog", str(tmp_path / "catalog.json")],
+        write_command(tmp_path, config),
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -21,7 +21,7 @@ import orjson
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 from destination_linkedin_capi.destination import DestinationLinkedinCapi
-from devtools.sample_data import ACCOUNT, RULES
+from devtools.sample_data import ACCOUNT, RULES, catalog
 from devtools.sample_data import access_token_config as sample_access_token_config
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,6 +43,14 @@ def seed_rules(sandbox: Any) -> None:
 
 def access_token_config(sandbox: Any, **overrides: Any) -> dict[str, Any]:
     return sample_access_token_config(TOKEN, sandbox.url, **overrides)
+
+
+def write_command(tmp_path: Path, config: dict[str, Any]) -> list[str]:
+    """`python main.py write` with `config` and the sample catalog, both written under `tmp_path`."""
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    (tmp_path / "catalog.json").write_text(json.dumps(catalog()))
+    config_path, catalog_path = str(tmp_path / "config.json"), str(tmp_path / "catalog.json")
+    return [sys.executable, str(ROOT / "main.py"), "write", "--config", config_path, "--catalog", catalog_path]
 
 
 @dataclass
