@@ -28,9 +28,9 @@ ROOT_MODULES = {
     "run",
     "safety",
 }
-WINGS = {"airbyte", "budget", "commands", "config", "linkedin", "mapping", "rejected", "write"}
+WINGS = {"airbyte", "budget", "commands", "config", "ledger", "linkedin", "mapping", "rejected", "write"}
 #: Pure wings: nothing in them may load the Airbyte CDK (a fresh interpreter proves it).
-CDK_FREE = ("mapping", "linkedin", "budget", "config")
+CDK_FREE = ("mapping", "linkedin", "budget", "config", "ledger")
 LONG_FUNCTION_LINES = 70
 
 
