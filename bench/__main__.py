@@ -7,7 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from bench import docs, fleet, mapping, memory, profile, quota, sandbox_capacity, throughput
+from bench import already_sent, docs, fleet, mapping, memory, profile, quota, sandbox_capacity, throughput
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -24,12 +24,14 @@ def main(argv: list[str] | None = None) -> None:
         memory.main(["--sizes", "500,1000"])
         sandbox_capacity.main(["--batch", "50", "--batches", "2", "--singles", "10", "--repeat", "1"])
         mapping.main(["--records", "300", "--repeat", "1", "--against", "HEAD"])
+        already_sent.main(["--records", "2000", "--repeat", "1"])
     else:
         throughput.main([])
         sandbox_capacity.main([])
         quota.main([])
         fleet.main([])
         memory.main([])
+        already_sent.main([])
         profile.main([])
         profile.main(["--dry-run"])
     print(f"docs → {docs.write(doc=args.docs)}", file=sys.stderr)

@@ -173,6 +173,22 @@ def _fleet(result: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _already_sent(result: dict[str, Any]) -> list[str]:
+    rates, seconds = result["records_per_second"], result["seconds"]
+    return [
+        f"### Already sent — a full refresh of {result['records']:,} rows LinkedIn accepted before",
+        "",
+        "| Run (CLI, start-up subtracted) | records/s | seconds (each run) |",
+        "|---|---:|---|",
+        f"| dry run (ledger off) | {rates['dry_run']:,} | {', '.join(f'{v:.2f}' for v in seconds['dry_run'])} |",
+        f"| write, every row already sent (SQLite ledger) | {rates['already_sent']:,} | "
+        f"{', '.join(f'{v:.2f}' for v in seconds['already_sent'])} |",
+        "",
+        f"Already sent / dry run, by median time: **{result['already_sent_over_dry_run_seconds']}×**; peak RSS of the "
+        f"already-sent write {result['peak_rss_mib']} MiB.",
+    ]
+
+
 def render(directory: Path = common.RESULTS) -> str:
     results = {
         name: _load(directory, name)
@@ -181,6 +197,7 @@ def render(directory: Path = common.RESULTS) -> str:
             "quota",
             "fleet",
             "memory",
+            "already_sent",
             "sandbox_capacity",
             "profile",
             "profile_dry_run",
@@ -197,7 +214,7 @@ def render(directory: Path = common.RESULTS) -> str:
             "so compare the ratios and CPU figures, not absolute rates, across runs.",
             "",
             "Reproduce: `make bench` (all of the below; ~11 minutes), or one of `python -m bench.throughput`, "
-            "`bench.quota`, `bench.fleet`, `bench.memory`, `bench.sandbox_capacity`, `bench.profile` from the repository root "
+            "`bench.quota`, `bench.fleet`, `bench.memory`, `bench.already_sent`, `bench.sandbox_capacity`, `bench.profile` from the repository root "
             "with the virtualenv's Python. Raw results: `bench/results/*.json`.",
             "",
         ]
@@ -206,6 +223,7 @@ def render(directory: Path = common.RESULTS) -> str:
         ("quota", _quota),
         ("fleet", _fleet),
         ("memory", _memory),
+        ("already_sent", _already_sent),
         ("sandbox_capacity", _capacity),
         ("profile", lambda r: _profile(r, "Profile of the write path into the sink")),
         ("profile_dry_run", lambda r: _profile(r, "Profile of the dry run")),

@@ -165,6 +165,10 @@ class DailyBudgetExhaustedError(ConnectorError):
         self.resets_at = resets_at
 
 
+class LedgerUnavailableError(ConnectorError):
+    """The sent-events ledger's store could not be reached, and the sync stops rather than risk counting twice."""
+
+
 class SyncCancelled(ConnectorError):
     """The sync was cancelled by a signal; `str()` is the sentence for the user."""
 

@@ -17,6 +17,7 @@ from destination_linkedin_capi.errors import (
     ConnectorError,
     DailyBudgetExhaustedError,
     ForbiddenError,
+    LedgerUnavailableError,
     LinkedInApiError,
     RequestRefusedError,
     RetriesExhaustedError,
@@ -34,7 +35,14 @@ _TOKEN_PROBLEMS = {
 #: Errors the user fixes in the configuration (or by re-authorising): Airbyte does not retry them.
 _CONFIG = (AuthenticationError, ForbiddenError, VersionSunsetError, ConfigError)
 #: Errors that may pass on their own: Airbyte retries the sync.
-_TRANSIENT = (RetriesExhaustedError, TransportError, DailyBudgetExhaustedError, RequestRefusedError, SyncCancelled)
+_TRANSIENT = (
+    RetriesExhaustedError,
+    TransportError,
+    DailyBudgetExhaustedError,
+    RequestRefusedError,
+    LedgerUnavailableError,
+    SyncCancelled,
+)
 
 
 def token_rejected(config: ConnectorConfig, code: str | None) -> str:

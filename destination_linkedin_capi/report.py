@@ -1,11 +1,13 @@
 """Counts of what happened to every record, turned into progress lines and the final sync summary.
 
-Every record read ends in exactly one outcome — sent, rejected (with a reason) or, when the sync
-fails, unsettled — so `read == sent + rejected + unsettled + ignored` always holds (see `balanced`).
+Every record read ends in exactly one outcome — sent, already sent (LinkedIn accepted its event before: the
+sent-events ledger left it out), rejected (with a reason) or, when the sync fails, unsettled — so
+`read == sent + already sent + rejected + unsettled + ignored` always holds.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import heapq
 import threading
 import time
@@ -47,6 +49,8 @@ class SyncReport:
         # subclass's item access takes CPython's slow path (0.13 against 0.06 µs an increment).
         self.read: dict[StreamKey, int] = {}
         self.sent: Counter[tuple[StreamKey, str]] = Counter()
+        self.already_sent: Counter[tuple[StreamKey, str]] = Counter()
+        self.first_accepted: dict[StreamKey, tuple[int, int]] = {}  # earliest, latest first acceptance (epoch ms)
         self.rejected: Counter[tuple[StreamKey, str]] = Counter()  # (stream, reason)
         self.rejected_by_event: Counter[tuple[str, str]] = Counter()  # (event, reason), when the event is known
         # (event, identifiers, notes) of each mapped record: one count per record on the hot path,
@@ -113,11 +117,23 @@ class SyncReport:
         with self._lock:
             self.sent.update(sent)
 
-    def batch_settled(self, sent: Iterable[tuple[StreamKey, str]], size: int) -> None:
+    def batch_settled(
+        self,
+        sent: Iterable[tuple[StreamKey, str]],
+        size: int,
+        already: Iterable[tuple[StreamKey, str, int]] = (),
+    ) -> None:
+        """A batch is settled: `sent` LinkedIn accepted now; `already` (stream, event, first accepted ms, 0 if
+        unknown) it had accepted before, so they were left out."""
         with self._lock:
             self.batches += 1
             self.events_in_batches += size
             self.sent.update(sent)
+            for stream, event, at in already:
+                self.already_sent[(stream, event)] += 1
+                if at:
+                    low, high = self.first_accepted.get(stream, (at, at))
+                    self.first_accepted[stream] = (min(low, at), max(high, at))
 
     # --- totals ---------------------------------------------------------------------------
     @property
@@ -127,6 +143,10 @@ class SyncReport:
     @property
     def total_sent(self) -> int:
         return sum(self.sent.values())
+
+    @property
+    def total_already_sent(self) -> int:
+        return sum(self.already_sent.values())
 
     @property
     def total_rejected(self) -> int:
@@ -147,6 +167,7 @@ class SyncReport:
         with self._lock:
             rejected = dict(self.rejected)
             sent = sum(self.sent.values())
+            already = sum(self.already_sent.values())
             batches = self.batches
         read = sum(dict(self.read).values())
         by_reason: Counter[str] = Counter()
@@ -154,7 +175,9 @@ class SyncReport:
             by_reason[reason] += count
         reasons = ", ".join(f"{reason} {n:,}" for reason, n in by_reason.most_common()) or "none"
         return (
-            f"Progress: read {read:,}, sent {sent:,}, rejected {sum(rejected.values()):,} "
+            f"Progress: read {read:,}, sent {sent:,}, "
+            + (f"already sent {already:,}, " if already else "")
+            + f"rejected {sum(rejected.values()):,} "
             f"({reasons}), batches {batches:,}, requests this minute {requests_in_window}, today "
             f"{requests_today:,}, {read / elapsed:,.0f} records/s."
         )
@@ -162,16 +185,24 @@ class SyncReport:
     @property
     def unsettled(self) -> int:
         """Records read that are neither sent, rejected nor ignored: only non-zero when the sync stopped."""
-        return self.total_read - self.total_sent - self.total_rejected - self.ignored["unknown_stream"]
+        return (
+            self.total_read
+            - self.total_sent
+            - self.total_already_sent
+            - self.total_rejected
+            - self.ignored["unknown_stream"]
+        )
 
     def summary_lines(self, *, dry_run: bool) -> list[str]:
         verb = "would be sent" if dry_run else "sent"
         elapsed = self._clock() - self.started
         unsettled = self.unsettled
         batches = f"{self.batches:,} batch" + ("" if self.batches == 1 else "es")
+        already = f"{self.total_already_sent:,} " + ("would be left out as already sent" if dry_run else "already sent")
         lines = [
             f"Sync summary: {self.total_read:,} records read, {self.total_sent:,} {verb}, "
-            f"{self.total_rejected:,} rejected"
+            + (f"{already}, " if self.already_sent else "")
+            + f"{self.total_rejected:,} rejected"
             + (f", {unsettled:,} not sent because the sync stopped" if unsettled else "")
             + f", in {batches}, {elapsed:.1f} s."
         ]
@@ -191,6 +222,9 @@ class SyncReport:
         sent: Counter[StreamKey] = Counter()
         for (stream, _), n in self.sent.items():
             sent[stream] += n
+        already: Counter[StreamKey] = Counter()
+        for (stream, _), n in self.already_sent.items():
+            already[stream] += n
         rejected: dict[StreamKey, dict[str, int]] = {}
         for (stream, reason), n in self.rejected.items():
             rejected.setdefault(stream, {})[reason] = n
@@ -205,29 +239,48 @@ class SyncReport:
             detail = ", ".join(f"{reason} {n:,}" for reason, n in sorted(reasons.items()))
             lines.append(
                 f"  stream {stream_label(stream)}: read {self.read[stream]:,}, {verb} {sent[stream]:,}, "
-                f"rejected {sum(reasons.values()):,}" + (f" ({detail})" if detail else "")
+                + self._already_part(stream, already[stream])
+                + f"rejected {sum(reasons.values()):,}"
+                + (f" ({detail})" if detail else "")
             )
         others = len(self.read) - len(shown)
         if others:
             read = sum(self.read.values()) - sum(self.read[stream] for stream in shown)
             sent_others = sum(sent.values()) - sum(sent[stream] for stream in shown)
+            already_others = sum(already.values()) - sum(already[stream] for stream in shown)
             rejected_others = sum(sum(reasons.values()) for stream, reasons in rejected.items() if stream not in shown)
             lines.append(
-                f"  and {others:,} more streams: read {read:,}, {verb} {sent_others:,}, rejected {rejected_others:,}"
+                f"  and {others:,} more streams: read {read:,}, {verb} {sent_others:,}, "
+                + (f"already sent {already_others:,}, " if already_others else "")
+                + f"rejected {rejected_others:,}"
             )
         return lines
+
+    def _already_part(self, stream: StreamKey, count: int) -> str:
+        """`already sent N (first accepted …), ` for a stream's line; empty when none was."""
+        if not count:
+            return ""
+        span = self.first_accepted.get(stream)
+        if span is None:
+            return f"already sent {count:,}, "
+        low, high = (dt.datetime.fromtimestamp(at / 1000, dt.timezone.utc).strftime("%Y-%m-%d %H:%M") for at in span)
+        when = low if low == high else f"{low} to {high}"
+        return f"already sent {count:,} (first accepted {when} UTC), "
 
     def _event_lines(self, verb: str) -> list[str]:
         """One line per configured event met (their number is bounded by the config)."""
         events: Counter[str] = Counter()
         for (_, event), n in self.sent.items():
             events[event] += n
+        already: Counter[str] = Counter()
+        for (_, event), n in self.already_sent.items():
+            already[event] += n
         rejected: dict[str, dict[str, int]] = {}
         for (event, reason), n in self.rejected_by_event.items():
             rejected.setdefault(event, {})[reason] = n
         mapped_by_event, identifiers = self.mapped_by_event, self.identifiers
         lines = []
-        for event in sorted(set(events) | set(mapped_by_event) | set(rejected)):
+        for event in sorted(set(events) | set(already) | set(mapped_by_event) | set(rejected)):
             mapped = mapped_by_event[event]
             coverage = ", ".join(
                 f"{label} {100 * identifiers[(event, key)] / mapped:.0f}%"
@@ -238,7 +291,8 @@ class SyncReport:
             detail = ", ".join(f"{reason} {n:,}" for reason, n in sorted(reasons.items()))
             lines.append(
                 f"  event {self.event_names.get(event, event)}: {verb} {events[event]:,}, "
-                f"rejected by LinkedIn {sum(reasons.values()):,}"
+                + (f"already sent {already[event]:,}, " if already[event] else "")
+                + f"rejected by LinkedIn {sum(reasons.values()):,}"
                 + (f" ({detail})" if detail else "")
                 + (f"; identifiers: {coverage}" if coverage else "")
             )

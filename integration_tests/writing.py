@@ -288,6 +288,7 @@ class StreamCounts:
     read: int
     sent: int
     rejected: dict[str, int]
+    already_sent: int = 0
 
 
 @dataclass
@@ -302,13 +303,18 @@ class Summary:
     ignored: dict[str, int]
     notes: dict[str, int]
     examples: dict[str, str]
+    already_sent: int = 0
 
 
 _TOTALS = re.compile(
-    r"Sync summary: ([\d,]+) records read, ([\d,]+) (?:would be )?sent, ([\d,]+) rejected"
+    r"Sync summary: ([\d,]+) records read, ([\d,]+) (?:would be )?sent, "
+    r"(?:([\d,]+) (?:would be left out as )?already sent, )?([\d,]+) rejected"
     r"(?:, ([\d,]+) not sent because the sync stopped)?, in "
 )
-_STREAM = re.compile(r"  stream (.*): read ([\d,]+), (?:would be )?sent ([\d,]+), rejected [\d,]+(?: \((.*)\))?$")
+_STREAM = re.compile(
+    r"  stream (.*): read ([\d,]+), (?:would be )?sent ([\d,]+), (?:already sent ([\d,]+)(?: \([^)]*\))?, )?"
+    r"rejected [\d,]+(?: \((.*)\))?$"
+)
 _COUNTED = re.compile(r"  (ignored|note) ([a-z0-9_]+): ([\d,]+)(?: records| \(e\.g\. (.*)\))?$", re.S)
 _EXAMPLE = re.compile(r"  ([a-z0-9_]+): e\.g\. (.*)$", re.S)
 
@@ -322,14 +328,18 @@ def parse_summary(logs: list[str]) -> Summary:
     (start,) = [i for i, line in enumerate(logs) if line.startswith("Sync summary: ")]
     totals = _TOTALS.match(logs[start])
     assert totals, logs[start]
-    summary = Summary(*(_number(totals.group(i)) for i in range(1, 5)), {}, {}, {}, {})
+    read, sent, already, rejected, unsettled = (_number(totals.group(i)) for i in range(1, 6))
+    summary = Summary(read, sent, rejected, unsettled, {}, {}, {}, {}, already_sent=already)
     for line in logs[start + 1 :]:
         if not line.startswith("  "):
             break
         if match := _STREAM.match(line):
-            reasons = dict(part.rsplit(" ", 1) for part in match.group(4).split(", ")) if match.group(4) else {}
+            reasons = dict(part.rsplit(" ", 1) for part in match.group(5).split(", ")) if match.group(5) else {}
             summary.streams[match.group(1)] = StreamCounts(
-                _number(match.group(2)), _number(match.group(3)), {k: _number(v) for k, v in reasons.items()}
+                _number(match.group(2)),
+                _number(match.group(3)),
+                {k: _number(v) for k, v in reasons.items()},
+                _number(match.group(4)),
             )
         elif match := _COUNTED.match(line):
             target = summary.ignored if match.group(1) == "ignored" else summary.notes

@@ -186,6 +186,8 @@ class _RawConfig(_Model):
     requests_per_day: Annotated[int, Field(ge=1, le=1_000_000)] = c.DEFAULT_REQUESTS_PER_DAY
     sync_requests_per_day: Annotated[int, Field(ge=1, le=1_000_000)] | None = None
     request_budget: BudgetStoreConfig = ProcessBudget(store="process")
+    send_once: bool = True
+    send_once_when_store_unreachable: Literal["stop", "send"] = "stop"
     invalid_record_policy: Literal["skip", "fail"] = "skip"
     dry_run: bool = False
     event_age_margin_minutes: Annotated[int, Field(ge=0, le=1440)] = 60
@@ -365,6 +367,8 @@ class ConnectorConfig:
         self.sync_requests_per_day: int | None = raw.sync_requests_per_day
         self.throttle_window_seconds: float = raw.throttle_window_seconds
         self.request_budget: ProcessBudget | SqliteBudget | RedisBudget = raw.request_budget
+        self.send_once: bool = raw.send_once
+        self.send_once_when_store_unreachable: str = raw.send_once_when_store_unreachable
         self.rule_name_prefix: str = raw.rule_name_prefix
         self.rule_attribution_type: str = raw.rule_attribution_type
         self.rule_post_click_window: int = raw.rule_post_click_window

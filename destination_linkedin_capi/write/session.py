@@ -34,6 +34,8 @@ from destination_linkedin_capi.budget.request_budget import RequestBudget
 from destination_linkedin_capi.budget.setup import make_budget
 from destination_linkedin_capi.config.connector import ConnectorConfig
 from destination_linkedin_capi.errors import SyncCancelled
+from destination_linkedin_capi.ledger.base import LedgerStore
+from destination_linkedin_capi.ledger.process import ProcessLedger
 from destination_linkedin_capi.linkedin.auth import TokenProvider
 from destination_linkedin_capi.linkedin.client import LinkedInClient
 from destination_linkedin_capi.linkedin.connect import connect
@@ -43,6 +45,7 @@ from destination_linkedin_capi.mapping.results import Rejection
 from destination_linkedin_capi.mapping.routing import StreamInfo
 from destination_linkedin_capi.rejected.output import RejectedOutput, run_id
 from destination_linkedin_capi.report import StreamKey, SyncReport
+from destination_linkedin_capi.write.send_once import SendOnce, keep_ms
 from destination_linkedin_capi.write.writer import CHUNK_EVENTS, BatchWriter
 
 logger = logging.getLogger("airbyte")
@@ -66,6 +69,10 @@ def _write_gc() -> Iterator[None]:
     finally:
         gc.set_threshold(*thresholds)
         gc.unfreeze()
+
+
+def _ledger_store(config: ConnectorConfig) -> LedgerStore:
+    return ProcessLedger()
 
 
 class WriteSession:
@@ -95,6 +102,7 @@ class WriteSession:
             self.budget = make_budget(config, sleep=self.cancellation.sleep)
             self.client = connect(config, budget=self.budget, sleep=self.cancellation.sleep)
             self.tokens = self.client.tokens
+        self.once = self._send_once(config)
         self._emit = self.cancellation.whole_lines(emit)
         # A rotated OAuth refresh token reaches the platform the moment LinkedIn issues it (config_updates.py).
         self._updates = ConfigUpdates(raw_config, self.tokens, self._emit) if raw_config is not None else None
@@ -110,6 +118,20 @@ class WriteSession:
         self.writer: BatchWriter | None = None
         # each stream's mapping function, None for a stream not in the catalog; filled as streams are met
         self._map_for: dict[StreamKey, Callable[[dict[str, Any]], Any] | None] = {}
+
+    def _send_once(self, config: ConnectorConfig) -> SendOnce | None:
+        """The sent-events ledger, in the request budget's store; None when Send each conversion once is off."""
+        if not config.send_once:
+            return None
+        # A claim lasts as long as one request may: a wait for the budget's window, then retries up to the limit.
+        lease = config.throttle_window_seconds + config.max_retry_seconds + config.read_timeout_seconds
+        return SendOnce(
+            _ledger_store(config),
+            lease_seconds=lease,
+            keep_ms=keep_ms(config.event_age_margin_minutes),
+            when_unreachable=config.send_once_when_store_unreachable,
+            sleep=self.cancellation.sleep,
+        )
 
     def _rule_ids(self) -> dict[str, int]:
         if self.client is None:
@@ -137,6 +159,13 @@ class WriteSession:
         if warning:
             logger.warning(warning)
         try:
+            return self._run(lines)
+        finally:
+            if self.once is not None:
+                self.once.store.close()
+
+    def _run(self, lines: Iterable[Any]) -> SyncReport:
+        try:
             with self.cancellation.armed():
                 mapper = RecordMapper(self.config, self._rule_ids(), self.streams, now_ms=self._now_ms)
                 self.writer = BatchWriter(
@@ -153,6 +182,7 @@ class WriteSession:
                     state_stats=self._state_stats,
                     # a source read item by item may go quiet between two events: each reaches a batch at once
                     chunk_events=1 if may_wait_within_a_chunk(lines) else CHUNK_EVENTS,
+                    once=self.once,
                 )
                 with _write_gc():
                     self._loop(lines, mapper)

@@ -29,6 +29,7 @@ from destination_linkedin_capi.rejected.output import RejectedOutput
 from destination_linkedin_capi.report import StreamKey, SyncReport
 from destination_linkedin_capi.write.delivery import BatchDelivery, SendBatch
 from destination_linkedin_capi.write.elements import EncodedElements, PreviewElements
+from destination_linkedin_capi.write.send_once import EventRef, Plan, SendOnce
 
 logger = logging.getLogger("airbyte")
 
@@ -53,7 +54,7 @@ def policy_error(reason: str, message: str) -> ConfigError:
 
 
 class Batch:
-    __slots__ = ("elements", "origins", "records", "seq", "started")
+    __slots__ = ("elements", "origins", "records", "refs", "seq", "started")
 
     def __init__(self, seq: int, started: float, elements: EncodedElements | PreviewElements) -> None:
         self.seq = seq
@@ -61,6 +62,7 @@ class Batch:
         self.elements = elements
         self.origins: list[tuple[StreamKey, str]] = []  # (stream, event) of each payload
         self.records: list[Any] | KeptRecords = []  # each payload's record, only when rejected records are stored
+        self.refs: list[EventRef] = []  # each payload's (rule, eventId, time), only when each is sent once
 
 
 class BatchWriter:
@@ -82,8 +84,11 @@ class BatchWriter:
         rejected: RejectedOutput | None = None,
         state_stats: StateStats | None = None,
         chunk_events: int = CHUNK_EVENTS,
+        once: SendOnce | None = None,
     ) -> None:
+        """`once`: the sent-events ledger; events LinkedIn accepted before are left out (already sent)."""
         self._send = send
+        self._once = once
         self._report = report
         self._emit = emit
         self._batch_size = batch_size
@@ -102,6 +107,7 @@ class BatchWriter:
         self._payloads: list[dict[str, Any]] = []
         self._origins: list[tuple[StreamKey, str]] = []
         self._records: list[Any] = []  # only when rejected records are stored
+        self._refs: list[EventRef] | None = [] if once is not None else None
         self._lock = threading.Lock()  # guards the open batch
         self._state_lock = threading.Lock()  # guards held states and their emission order
         self._queue: queue.Queue[Batch | None] = queue.Queue(maxsize=QUEUE_DEPTH)
@@ -133,6 +139,8 @@ class BatchWriter:
         self._origins.append((stream, event))
         if self._keeps_records:
             self._records.append(record)
+        if self._refs is not None:
+            self._refs.append((payload["conversion"], payload["eventId"], payload["conversionHappenedAt"]))
         if len(self._payloads) >= self._chunk_events:
             self.flush()
 
@@ -162,12 +170,16 @@ class BatchWriter:
                 batch.elements.add(payloads[start:end])
                 batch.origins.extend(origins[start:end])
                 batch.records.extend(records[start:end])
+                if self._refs is not None:
+                    batch.refs.extend(self._refs[start:end])
                 start = end
                 if len(batch.elements) >= self._batch_size:
                     self._hand_off()
         payloads.clear()
         origins.clear()
         records.clear()
+        if self._refs is not None:
+            self._refs.clear()
 
     def reject(self, stream: StreamKey, event: str | None, reason: str, message: str, record: Any = None) -> None:
         """A record that will not be sent; under the `fail` policy the sync stops after settling the rest."""
@@ -284,29 +296,67 @@ class BatchWriter:
                 self._fail(error)
 
     def _deliver(self, batch: Batch) -> None:
-        """Send the batch (see `delivery`); what LinkedIn accepted counts as sent even when the batch fails half-way."""
+        """Send the batch (see `delivery`); what LinkedIn accepted counts as sent even when the batch fails half-way.
+        With the ledger, only the events this sync claimed go out (`send_once.py`)."""
         if self._send is None:
             self._preview(batch.elements)
-            self._count(self._report.batch_settled, batch.origins, len(batch.elements))
+            already = self._once.seen(batch.refs) if self._once is not None else {}
+            self._settled(batch, [i for i in range(len(batch.elements)) if i not in already], Plan([], already))
             return
+        plan = self._once.plan(batch.refs, self._check_cancelled) if self._once is not None else None
+        elements, positions = batch.elements, None  # positions: the batch index of each element sent
+        if plan is not None and len(plan.send) < len(batch.elements):
+            positions = plan.send
+            if not positions:
+                self._settled(batch, [], plan)
+                return
+            elements = EncodedElements()
+            elements.add([batch.elements[i] for i in positions])
+        index_of = positions.__getitem__ if positions is not None else int
         delivery = BatchDelivery(
-            batch.elements,
+            elements,
             self._send,
-            refuse=lambda index, reason: self._linkedin_rejected(batch, index, reason),
+            refuse=lambda index, reason: self._linkedin_rejected(batch, index_of(index), reason),
             policy=self._retry,
             sleep=self._sleep,
             clock=self._clock,
-            check=self._check_cancelled,
+            check=self._check_cancelled if plan is None else lambda: self._between_requests(plan),
         )
         try:
             unnamed = delivery.run()
         except BaseException:
-            self._count(self._report.record_sent, [batch.origins[i] for i in delivery.accepted])
+            accepted = [index_of(i) for i in delivery.accepted]
+            if plan is not None:
+                self._once.settle(plan, accepted, [ref[2] for ref in batch.refs])
+            self._count(self._report.record_sent, [batch.origins[i] for i in accepted])
             raise
         for index, reason in unnamed:
-            self._linkedin_rejected(batch, index, reason)
-        sent = batch.origins if delivery.all_accepted else [batch.origins[i] for i in delivery.accepted]
-        self._count(self._report.batch_settled, sent, len(batch.elements))
+            self._linkedin_rejected(batch, index_of(index), reason)
+        if plan is None:
+            sent = batch.origins if delivery.all_accepted else [batch.origins[i] for i in delivery.accepted]
+            self._count(self._report.batch_settled, sent, len(batch.elements))
+            return
+        accepted = (positions or plan.send) if delivery.all_accepted else [index_of(i) for i in delivery.accepted]
+        self._once.settle(plan, accepted, [ref[2] for ref in batch.refs])
+        self._settled(batch, accepted, plan)
+
+    def _between_requests(self, plan: Plan) -> None:
+        self._check_cancelled()
+        assert self._once is not None
+        self._once.renew(plan)
+
+    def _settled(self, batch: Batch, accepted: list[int], plan: Plan) -> None:
+        """Count a batch sent with the ledger: accepted, already sent, and the later copies of a key in the batch,
+        which share their first copy's fate (already sent once it was accepted, refused with it otherwise)."""
+        origins, now_ms = batch.origins, int(time.time() * 1000)
+        done = set(accepted)
+        already = [(*origins[i], at) for i, at in plan.already.items()]
+        for index, first in plan.copies.items():
+            if first in done or first in plan.already:
+                already.append((*origins[index], plan.already.get(first, now_ms)))
+            else:
+                self._linkedin_rejected(batch, index, "the batch's event with the same rule and eventId was refused")
+        self._count(self._report.batch_settled, [origins[i] for i in accepted], len(batch.elements), already)
 
     def _linkedin_rejected(self, batch: Batch, index: int, reason: str) -> None:
         stream, event = batch.origins[index]

@@ -37,8 +37,11 @@ def test_bench_quick_writes_valid_results_and_the_performance_block(tmp_path):
     assert set(capacity["measurements"]) == {"batch_stock", "single_stock", "batch_tuned_gc", "single_tuned_gc"}
     mapping = json.loads((tmp_path / "mapping.json").read_text())
     assert set(mapping["cpu_us_per_record"]) == {"HEAD", "this tree"} and mapping["records"] == 300
-    for result in (throughput, quota, fleet, memory, capacity, mapping):
+    already = json.loads((tmp_path / "already_sent.json").read_text())
+    assert already["records"] == 2000 and already["records_per_second"]["already_sent"] > 0
+    for result in (throughput, quota, fleet, memory, capacity, mapping, already):
         assert result["machine"]["cores"] and result["date"]
     text = doc.read_text()
     assert "### Throughput ratio" in text and "### Quota use" in text and "### Fleet" in text
+    assert "### Already sent" in text
     assert "<!-- bench:end -->" in text
