@@ -1,0 +1,172 @@
+"""The sent-events ledger in the request budget's Redis, shared by every sync that reaches it: one round trip per
+call (a Lua script for claim, confirm and release; one MGET for seen).
+
+One key per entry, `<key_prefix>:ledger:s:<16 key bytes>` holding when LinkedIn accepted the event (epoch ms) and
+expiring when its conversion leaves LinkedIn's window; one key per claim, `<key_prefix>:ledger:c:<16 key bytes>`
+holding the owner and expiring at the lease end. Redis drops both by itself, so nothing is ever swept, and the
+scripts read the lease end on the server's clock, so syncs on hosts whose clocks differ agree on when a claim ran
+out. Hash buckets with an expiry per field would be smaller, but need Redis 7.4 (HPEXPIRE); without it an expired
+field lingers until something sweeps its bucket (docs/performance.md, "The ledger", compares the two).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Iterator, Sequence
+
+import redis
+
+from destination_linkedin_capi.budget.base import garbage
+from destination_linkedin_capi.budget.redis_store import describe_url
+from destination_linkedin_capi.ledger.base import CLAIMED, HELD, SENT, LedgerUnavailable, Verdict
+
+#: The server's clock in ms, and an entry's stored acceptance time checked before it is used (nil: a value the
+#: connector never writes; the scripts then answer {4, index of the key} and the store is treated as unusable).
+PRELUDE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local function accepted_ms(raw)
+  local value = tonumber(raw)
+  if value == nil or value ~= value or value < 0 or value > 1e15 or value ~= math.floor(value) then return nil end
+  return value
+end
+"""
+
+#: ARGV: entry prefix, claim prefix, owner, lease ms, then the keys. Returns {0, status, at, status, at, …}.
+CLAIM = (
+    PRELUDE
+    + """
+local sent, claims, owner, lease = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
+local out = {0}
+for i = 5, #ARGV do
+  local raw = redis.call('GET', sent .. ARGV[i])
+  if raw then
+    local ms = accepted_ms(raw)
+    if ms == nil then return {4, i - 4} end
+    out[#out + 1] = 1
+    out[#out + 1] = ms
+  else
+    local claim = claims .. ARGV[i]
+    local holder = redis.call('GET', claim)
+    if holder and holder ~= owner then
+      local left = redis.call('PTTL', claim)
+      if left < 0 then return {4, i - 4} end
+      out[#out + 1] = 2
+      out[#out + 1] = now + left
+    else
+      redis.call('SET', claim, owner, 'PX', lease)
+      out[#out + 1] = 0
+      out[#out + 1] = 0
+    end
+  end
+end
+return out
+"""
+)
+
+#: ARGV: entry prefix, claim prefix, accepted ms, then key, expires ms, key, expires ms, … An entry already expired
+#: on the server's clock is not written.
+CONFIRM = (
+    PRELUDE
+    + """
+local sent, claims, accepted = ARGV[1], ARGV[2], ARGV[3]
+for i = 4, #ARGV, 2 do
+  local left = tonumber(ARGV[i + 1]) - now
+  if left > 0 then redis.call('SET', sent .. ARGV[i], accepted, 'PX', left) end
+  redis.call('DEL', claims .. ARGV[i])
+end
+return 0
+"""
+)
+
+#: ARGV: claim prefix, owner, then the keys. Deletes only this owner's claims.
+RELEASE = """
+local claims, owner = ARGV[1], ARGV[2]
+for i = 3, #ARGV do
+  local claim = claims .. ARGV[i]
+  if redis.call('GET', claim) == owner then redis.call('DEL', claim) end
+end
+return 0
+"""
+
+SCAN_COUNT = 10_000
+_GLOB = re.compile(rb"([*?\[\]\\])")
+
+
+def _stored_ms(raw: bytes | None) -> int | None:
+    """An entry's acceptance time as the scripts write it; ValueError for anything else."""
+    if raw is None:
+        return None
+    if not raw.isdigit() or len(raw) > 15:
+        raise ValueError(raw)
+    return int(raw)
+
+
+class RedisLedger:
+    shared = True
+
+    def __init__(self, url: str, key_prefix: str = "linkedin-capi", *, timeout: float = 2.0) -> None:
+        self.description = describe_url(url)
+        base = f"{key_prefix}:ledger:".encode()
+        self._sent, self._claims = base + b"s:", base + b"c:"
+        self._redis = redis.Redis.from_url(
+            url, socket_timeout=timeout, socket_connect_timeout=timeout, health_check_interval=30
+        )
+        self._claim = self._redis.register_script(CLAIM)
+        self._confirm = self._redis.register_script(CONFIRM)
+        self._release = self._redis.register_script(RELEASE)
+
+    @contextlib.contextmanager
+    def _talking(self) -> Iterator[None]:
+        try:
+            yield
+        except redis.RedisError as error:
+            raise LedgerUnavailable(f"{self.description} did not answer ({type(error).__name__})") from None
+
+    def _garbage(self, key: bytes) -> LedgerUnavailable:
+        return LedgerUnavailable(str(garbage(self.description, f"a key for entry {key.hex()}")))
+
+    def claim(self, keys: Sequence[bytes], owner: str, lease_ms: int) -> list[Verdict]:
+        if not keys:
+            return []
+        with self._talking():
+            answer = self._claim(args=[self._sent, self._claims, owner, max(1, int(lease_ms)), *keys])
+        if int(answer[0]) == 4:
+            raise self._garbage(keys[int(answer[1]) - 1])
+        statuses = {0: CLAIMED, 1: SENT, 2: HELD}
+        return [Verdict(statuses[int(answer[i])], int(answer[i + 1])) for i in range(1, len(answer), 2)]
+
+    def confirm(self, keys: Sequence[bytes], expires_ms: Sequence[int], accepted_ms: int) -> None:
+        if not keys:
+            return
+        pairs = [item for key, expires in zip(keys, expires_ms, strict=True) for item in (key, int(expires))]
+        with self._talking():
+            self._confirm(args=[self._sent, self._claims, int(accepted_ms), *pairs])
+
+    def release(self, keys: Sequence[bytes], owner: str) -> None:
+        if keys:
+            with self._talking():
+                self._release(args=[self._claims, owner, *keys])
+
+    def seen(self, keys: Sequence[bytes]) -> list[int | None]:
+        if not keys:
+            return []
+        with self._talking():
+            values = self._redis.mget([self._sent + key for key in keys])
+        seen = []
+        for key, raw in zip(keys, values, strict=True):
+            try:
+                seen.append(_stored_ms(raw))
+            except ValueError:
+                raise self._garbage(key) from None
+        return seen
+
+    def count(self) -> int:
+        """The unexpired entries, by a SCAN of their keys (expired ones are not listed): for `check`, not per batch."""
+        pattern = _GLOB.sub(rb"\\\1", self._sent) + b"*"
+        with self._talking():
+            return sum(1 for _ in self._redis.scan_iter(match=pattern, count=SCAN_COUNT))
+
+    def close(self) -> None:
+        self._redis.close()
