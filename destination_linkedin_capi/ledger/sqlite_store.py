@@ -18,7 +18,7 @@ from typing import Any
 
 from destination_linkedin_capi.budget.base import garbage
 from destination_linkedin_capi.budget.sqlite_store import connect
-from destination_linkedin_capi.ledger.base import CLAIMED, HELD, KEY_BYTES, SENT, LedgerUnavailable, Verdict
+from destination_linkedin_capi.ledger.base import CLAIMED, HELD, SENT, LedgerUnavailable, Verdict
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS ledger_sent (key BLOB PRIMARY KEY, accepted INTEGER NOT NULL, expires INTEGER NOT NULL)
@@ -29,8 +29,6 @@ CREATE TABLE IF NOT EXISTS ledger_claims (key BLOB PRIMARY KEY, owner TEXT NOT N
 """
 #: Expired entries a claim deletes at most: as many as a batch can add, so the purge keeps up with the inflow.
 PURGE_ROWS = 5000
-#: Keys per `IN (…)` list: well under SQLite's limit on a statement's parameters (32,766).
-CHUNK = 5000
 
 UPSERT_CLAIM = (
     "INSERT INTO ledger_claims (key, owner, lease_end) VALUES (?, ?, ?) "
@@ -72,19 +70,30 @@ class SqliteLedger:
             except sqlite3.Error as error:
                 raise LedgerUnavailable(f"{self.description} failed ({type(error).__name__}: {error})") from None
 
-    def _rows(self, db: sqlite3.Connection, table: str, keys: Sequence[bytes]) -> dict[bytes, tuple[Any, int]]:
-        """The rows of `keys` in `table` (key → the two columns after it), each checked to be one the connector wrote."""
-        columns = "accepted, expires" if table == "ledger_sent" else "owner, lease_end"
-        found: dict[bytes, tuple[Any, int]] = {}
-        for start in range(0, len(keys), CHUNK):
-            part = keys[start : start + CHUNK]
-            marks = ",".join("?" * len(part))
-            for key, first, end in db.execute(f"SELECT key, {columns} FROM {table} WHERE key IN ({marks})", part):
-                wanted = int if table == "ledger_sent" else str
-                if type(first) is not wanted or type(end) is not int or len(key) != KEY_BYTES:
-                    raise LedgerUnavailable(str(garbage(self.description, f"table {table}"))) from None
-                found[key] = (first, end)
+    def _read(self, db: sqlite3.Connection, keys: Sequence[bytes], claims: bool = True) -> dict[bytes, list[Any]]:
+        """key → (accepted, expires, owner, lease end) of `keys` (None where absent), in one statement: the keys go
+        to a temporary table joined to the ledger's (faster than `IN (…)` lists; measured in bench/ledger_size.py).
+        Each value is checked to be one the connector wrote."""
+        db.execute("CREATE TEMP TABLE IF NOT EXISTS ledger_batch (key BLOB PRIMARY KEY) WITHOUT ROWID")
+        db.execute("DELETE FROM ledger_batch")
+        db.executemany("INSERT OR IGNORE INTO ledger_batch (key) VALUES (?)", ((key,) for key in keys))
+        claim_columns = ", c.owner, c.lease_end" if claims else ", NULL, NULL"
+        claim_join = " LEFT JOIN ledger_claims c ON c.key = b.key" if claims else ""
+        found = {}
+        for key, *row in db.execute(
+            f"SELECT b.key, s.accepted, s.expires{claim_columns} FROM ledger_batch b "
+            f"LEFT JOIN ledger_sent s ON s.key = b.key{claim_join}"
+        ):
+            accepted, expires, owner, lease_end = row
+            if (accepted is not None and (type(accepted) is not int or type(expires) is not int)) or (
+                owner is not None and (type(owner) is not str or type(lease_end) is not int)
+            ):
+                raise self._garbage()
+            found[key] = row
         return found
+
+    def _garbage(self) -> LedgerUnavailable:
+        return LedgerUnavailable(str(garbage(self.description, "its tables ledger_sent / ledger_claims")))
 
     @staticmethod
     def _purge(db: sqlite3.Connection, now: int) -> None:
@@ -98,19 +107,17 @@ class SqliteLedger:
         with self._transaction() as db:
             now = self._now_ms()  # after the write lock: a wait for it must not shorten the lease
             self._purge(db, now)
-            sent, claims = self._rows(db, "ledger_sent", keys), self._rows(db, "ledger_claims", keys)
             verdicts, mine = [], []
+            found = self._read(db, keys)
             for key in keys:
-                entry = sent.get(key)
-                if entry is not None and entry[1] > now:
-                    verdicts.append(Verdict(SENT, int(entry[0])))
-                    continue
-                held = claims.get(key)
-                if held is not None and held[0] != owner and held[1] > now:
-                    verdicts.append(Verdict(HELD, held[1]))
-                    continue
-                mine.append((key, owner, now + lease_ms))
-                verdicts.append(Verdict(CLAIMED))
+                accepted, expires, holder, lease_end = found[key]
+                if expires is not None and expires > now:
+                    verdicts.append(Verdict(SENT, accepted))
+                elif holder is not None and holder != owner and lease_end > now:
+                    verdicts.append(Verdict(HELD, lease_end))
+                else:
+                    mine.append((key, owner, now + lease_ms))
+                    verdicts.append(Verdict(CLAIMED))
             db.executemany(UPSERT_CLAIM, mine)
         return verdicts
 
@@ -127,8 +134,8 @@ class SqliteLedger:
     def seen(self, keys: Sequence[bytes]) -> list[int | None]:
         with self._transaction(write=False) as db:
             now = self._now_ms()
-            sent = self._rows(db, "ledger_sent", keys)
-        return [int(entry[0]) if (entry := sent.get(key)) and entry[1] > now else None for key in keys]
+            found = self._read(db, keys, claims=False)
+        return [row[0] if row[1] is not None and row[1] > now else None for row in (found[key] for key in keys)]
 
     def count(self) -> int:
         with self._transaction(write=False) as db:
