@@ -39,25 +39,31 @@ CLAIM = (
     + """
 local sent, claims, owner, lease = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
 local out = {0}
-for i = 5, #ARGV do
-  local raw = redis.call('GET', sent .. ARGV[i])
-  if raw then
-    local ms = accepted_ms(raw)
-    if ms == nil then return {4, i - 4} end
-    out[#out + 1] = 1
-    out[#out + 1] = ms
-  else
-    local claim = claims .. ARGV[i]
-    local holder = redis.call('GET', claim)
-    if holder and holder ~= owner then
-      local left = redis.call('PTTL', claim)
-      if left < 0 then return {4, i - 4} end
-      out[#out + 1] = 2
-      out[#out + 1] = now + left
+for first = 5, #ARGV, 1000 do
+  local last = math.min(first + 999, #ARGV)
+  local names = {}
+  for i = first, last do names[#names + 1] = sent .. ARGV[i] end
+  local found = redis.call('MGET', unpack(names))
+  for i = first, last do
+    local raw = found[i - first + 1]
+    if raw then
+      local ms = accepted_ms(raw)
+      if ms == nil then return {4, i - 4} end
+      out[#out + 1] = 1
+      out[#out + 1] = ms
     else
-      redis.call('SET', claim, owner, 'PX', lease)
-      out[#out + 1] = 0
-      out[#out + 1] = 0
+      local claim = claims .. ARGV[i]
+      local holder = redis.call('GET', claim)
+      if holder and holder ~= owner then
+        local left = redis.call('PTTL', claim)
+        if left < 0 then return {4, i - 4} end
+        out[#out + 1] = 2
+        out[#out + 1] = now + left
+      else
+        redis.call('SET', claim, owner, 'PX', lease)
+        out[#out + 1] = 0
+        out[#out + 1] = 0
+      end
     end
   end
 end
