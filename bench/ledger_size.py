@@ -132,7 +132,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         sqlite = _sqlite(keys, args.batch, directory)
         redis_result = _redis(keys, args.batch, directory / "redis")
     result = {
-        "command": "python -m bench.ledger_size " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "command": ("python -m bench.ledger_size " + " ".join(argv if argv is not None else sys.argv[1:])).strip(),
         "entries": args.entries,
         "batch": args.batch,
         "sqlite": sqlite,

@@ -37,8 +37,12 @@ def test_bench_quick_writes_valid_results_and_the_performance_block(tmp_path):
     assert set(capacity["measurements"]) == {"batch_stock", "single_stock", "batch_tuned_gc", "single_tuned_gc"}
     mapping = json.loads((tmp_path / "mapping.json").read_text())
     assert set(mapping["cpu_us_per_record"]) == {"HEAD", "this tree"} and mapping["records"] == 300
-    for result in (throughput, quota, fleet, memory, capacity, mapping):
+    ledger = json.loads((tmp_path / "ledger_size.json").read_text())
+    assert ledger["entries"] == 10_000 and ledger["sqlite"]["bytes_per_entry"] > 16 < ledger["redis"]["bytes_per_entry"]
+    for result in (throughput, quota, fleet, memory, capacity, mapping, ledger):
         assert result["machine"]["cores"] and result["date"]
     text = doc.read_text()
-    assert "### Throughput ratio" in text and "### Quota use" in text and "### Fleet" in text
+    assert (
+        "### Throughput ratio" in text and "### Quota use" in text and "### Fleet" in text and "### The ledger" in text
+    )
     assert "<!-- bench:end -->" in text
