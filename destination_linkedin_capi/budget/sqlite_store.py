@@ -82,6 +82,19 @@ def connect(path: str, schema: str, *, sleep: Callable[[float], None] = time.sle
     return db
 
 
+@contextlib.contextmanager
+def transaction(db: sqlite3.Connection, write: bool) -> Iterator[sqlite3.Connection]:
+    """A write transaction takes the write lock first (BEGIN IMMEDIATE); a read one never waits for it (WAL).
+    Committed at the end, rolled back on any exception."""
+    db.execute("BEGIN IMMEDIATE" if write else "BEGIN DEFERRED")
+    try:
+        yield db
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
+
+
 class SqliteStore:
     shared = True
 
@@ -98,19 +111,12 @@ class SqliteStore:
 
     @contextlib.contextmanager
     def _transaction(self, write: bool = True) -> Iterator[sqlite3.Connection]:
-        """A write transaction takes the write lock first (BEGIN IMMEDIATE); a read one never waits for it (WAL)."""
         with self._guard:
             try:
                 if self._db is None:
                     self._db = self._open()
-                db = self._db
-                db.execute("BEGIN IMMEDIATE" if write else "BEGIN DEFERRED")
-                try:
+                with transaction(self._db, write) as db:
                     yield db
-                except BaseException:
-                    db.execute("ROLLBACK")
-                    raise
-                db.execute("COMMIT")
             except sqlite3.Error as error:
                 raise StoreUnavailable(f"{self.description} failed ({type(error).__name__}: {error})") from None
             except (TypeError, ValueError, OverflowError):  # a value of the wrong type where the connector reads one

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
 import redis
 
 from destination_linkedin_capi.budget.base import garbage
-from destination_linkedin_capi.budget.redis_store import describe_url
+from destination_linkedin_capi.budget.redis_store import answering, describe_url
 from destination_linkedin_capi.ledger.base import CLAIMED, HELD, SENT, LedgerUnavailable, Verdict
 
 #: The server's clock in ms, and an entry's stored acceptance time checked before it is used (nil: a value the
@@ -123,12 +123,8 @@ class RedisLedger:
         self._confirm = self._redis.register_script(CONFIRM)
         self._release = self._redis.register_script(RELEASE)
 
-    @contextlib.contextmanager
-    def _talking(self) -> Iterator[None]:
-        try:
-            yield
-        except redis.RedisError as error:
-            raise LedgerUnavailable(f"{self.description} did not answer ({type(error).__name__})") from None
+    def _talking(self) -> contextlib.AbstractContextManager[None]:
+        return answering(self.description, LedgerUnavailable)
 
     def _garbage(self, key: bytes) -> LedgerUnavailable:
         return LedgerUnavailable(str(garbage(self.description, f"a key for entry {key.hex()}")))

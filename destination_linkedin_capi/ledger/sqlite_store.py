@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from destination_linkedin_capi.budget.base import garbage
-from destination_linkedin_capi.budget.sqlite_store import connect
+from destination_linkedin_capi.budget.sqlite_store import connect, transaction
 from destination_linkedin_capi.ledger.base import CLAIMED, HELD, SENT, LedgerUnavailable, Verdict
 
 SCHEMA = """
@@ -59,14 +59,8 @@ class SqliteLedger:
             try:
                 if self._db is None:
                     self._db = connect(self.path, SCHEMA)
-                db = self._db
-                db.execute("BEGIN IMMEDIATE" if write else "BEGIN DEFERRED")
-                try:
+                with transaction(self._db, write) as db:
                     yield db
-                except BaseException:
-                    db.execute("ROLLBACK")
-                    raise
-                db.execute("COMMIT")
             except sqlite3.Error as error:
                 raise LedgerUnavailable(f"{self.description} failed ({type(error).__name__}: {error})") from None
 
