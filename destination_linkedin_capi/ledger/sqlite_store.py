@@ -4,7 +4,8 @@ Two tables of its own: `ledger_sent` (key → when LinkedIn accepted it, when th
 `ledger_claims` (key → owner, lease end). Each call is one transaction — a claim one `BEGIN IMMEDIATE`, which takes
 the write lock first, so two syncs never both claim a key — with a few statements for the whole batch. Expired
 entries count as absent; each claim also deletes up to `PURGE_ROWS` of them (found by the index on expiry) and the
-claims whose lease ended, so the file stays bounded without a pass over it.
+claims whose lease ended, so the file stays bounded without a pass over it. Times are this host's clock (syncs
+sharing a file share a host or a volume); a lease ending implausibly far ahead is taken over (`LONGEST_LEASE_MS`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,10 @@ CREATE INDEX IF NOT EXISTS ledger_sent_by_expiry ON ledger_sent (expires);
 CREATE TABLE IF NOT EXISTS ledger_claims (key BLOB PRIMARY KEY, owner TEXT NOT NULL, lease_end INTEGER NOT NULL)
   WITHOUT ROWID;
 """
+#: Longer than any lease a sync asks for (Maximum retry time, at most an hour, plus the read timeout, at most ten
+#: minutes). A claim ending later than this from now was written by a clock since stepped back (or one ahead of
+#: this host's): it is taken over rather than waited for.
+LONGEST_LEASE_MS = 2 * 3600 * 1000
 #: Expired entries a claim deletes at most: as many as a batch can add, so the purge keeps up with the inflow.
 PURGE_ROWS = 5000
 
@@ -107,7 +112,7 @@ class SqliteLedger:
                 accepted, expires, holder, lease_end = found[key]
                 if expires is not None and expires > now:
                     verdicts.append(Verdict(SENT, accepted))
-                elif holder is not None and holder != owner and lease_end > now:
+                elif holder is not None and holder != owner and now < lease_end <= now + LONGEST_LEASE_MS:
                     verdicts.append(Verdict(HELD, lease_end))
                 else:
                     mine.append((key, owner, now + lease_ms))

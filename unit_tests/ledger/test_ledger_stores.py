@@ -162,6 +162,14 @@ def test_an_already_expired_entry_is_never_sent_again_wrongly_or_counted(setup):
     assert store.count() == 0 and store.seen(keys(1)) == [None]
 
 
+def test_an_empty_batch_is_answered_without_a_change(setup):
+    store = setup.open()
+    assert store.claim([], "sync-a", LONG_LEASE_MS) == [] and store.seen([]) == []
+    store.confirm([], [], 1)
+    store.release([], "sync-a")
+    assert store.count() == 0
+
+
 def test_five_thousand_keys_in_one_call_each(setup):
     store = setup.open()
     batch = keys(5000)
@@ -295,6 +303,24 @@ def test_an_sqlite_row_the_connector_did_not_write_makes_the_ledger_unusable(tmp
     with pytest.raises(LedgerUnavailable, match=r"did not write under its tables ledger_sent"):
         store.claim(keys(2), "b", 1000)
     store.close()
+
+
+def test_an_sqlite_claim_from_a_clock_far_ahead_is_taken_over(tmp_path):
+    """A sync whose clock was three hours ahead (or one stepped back since) wrote a lease ending hours from now: it
+    is taken over, not waited for."""
+    clock = FakeClock()
+    path = str(tmp_path / "budget.sqlite")
+    ahead = FakeClock()
+    ahead.advance(3 * 3600)
+    other = SqliteLedger(path, clock=ahead)
+    other.claim(keys(1), "ahead", LONG_LEASE_MS)
+    store = SqliteLedger(path, clock=clock)
+    assert store.claim(keys(1), "sync-b", LONG_LEASE_MS) == [Verdict(CLAIMED)]
+    ahead.advance(-3 * 3600 + 60)  # a lease from a clock just a minute ahead is still honoured
+    other.claim(keys(1, start=1), "ahead", LONG_LEASE_MS)
+    assert [v.status for v in store.claim(keys(1, start=1), "sync-b", LONG_LEASE_MS)] == [HELD]
+    store.close()
+    other.close()
 
 
 def test_the_sqlite_ledger_purges_expired_entries_a_bounded_number_at_a_time(tmp_path):
