@@ -39,7 +39,7 @@ def _keys(count: int) -> list[bytes]:
 
 
 def _rates(store: LedgerStore, keys: list[bytes], batch: int, now_ms: int) -> dict[str, float]:
-    """Keys a second written (claim + confirm) and claimed again once all were sent."""
+    """Keys a second written (claim + confirm), claimed again once all were sent, and counted (`check`)."""
     started = common.clock()
     for first in range(0, len(keys), batch):
         part = keys[first : first + batch]
@@ -50,7 +50,12 @@ def _rates(store: LedgerStore, keys: list[bytes], batch: int, now_ms: int) -> di
     for first in range(0, len(keys), batch):
         store.claim(keys[first : first + batch], "again", 60_000)
     again = common.clock() - started
+    started = common.clock()
+    if store.count() != len(keys):
+        raise RuntimeError(f"the ledger counts {store.count()} entries, not {len(keys)}")
+    counted = common.clock() - started
     return {
+        "count_entries_per_s": round(len(keys) / counted),
         "claim_confirm_keys_per_s": round(len(keys) / written),
         "claim_all_sent_keys_per_s": round(len(keys) / again),
     }

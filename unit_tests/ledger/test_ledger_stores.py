@@ -374,3 +374,14 @@ def test_two_processes_claiming_overlapping_keys_each_key_goes_to_one(kind, tmp_
     for worker in workers:
         worker.join(30)
     assert sorted(claimed) == list(range(4000))  # each key claimed once, by one of the two
+
+
+def test_a_redis_key_prefix_holding_glob_characters_counts_only_its_own_entries(redis_server):
+    base = f"glob-{time.time_ns()}"
+    star, plain = RedisLedger(redis_server.url, f"{base}*[x]"), RedisLedger(redis_server.url, f"{base}-shop[x]")
+    expires = [int(time.time() * 1000) + 600_000] * 3
+    star.confirm(keys(2), expires[:2], 1)
+    plain.confirm(keys(3, start=10), expires, 1)
+    assert (star.count(), plain.count()) == (2, 3)
+    star.close()
+    plain.close()
