@@ -161,12 +161,12 @@ def describe_url(url: str) -> str:
 
 
 @contextlib.contextmanager
-def answering(description: str, error: type[Exception] = StoreUnavailable) -> Iterator[None]:
-    """A redis-py error becomes `error`, naming the server as `description` does (host:port), never the URL."""
+def answering(description: str, unavailable: type[Exception] = StoreUnavailable) -> Iterator[None]:
+    """A redis-py error becomes `unavailable`, naming the server as `description` does (host:port), never the URL."""
     try:
         yield
-    except redis.RedisError as caught:
-        raise error(f"{description} did not answer ({type(caught).__name__})") from None
+    except redis.RedisError as error:
+        raise unavailable(f"{description} did not answer ({type(error).__name__})") from None
 
 
 class RedisStore:
