@@ -7,7 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from bench import already_sent, docs, fleet, mapping, memory, profile, quota, sandbox_capacity, throughput
+from bench import already_sent, docs, fleet, ledger_size, mapping, memory, profile, quota, sandbox_capacity, throughput
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -22,6 +22,7 @@ def main(argv: list[str] | None = None) -> None:
         quota.main(["--limit", "10", "--window", "0.5", "--windows", "2", "--batch", "5"])
         fleet.main(["--syncs", "2", "--stores", "redis", "--limit", "4", "--window", "0.5", "--requests", "6"])
         memory.main(["--sizes", "500,1000"])
+        ledger_size.main(["--entries", "10000"])
         sandbox_capacity.main(["--batch", "50", "--batches", "2", "--singles", "10", "--repeat", "1"])
         mapping.main(["--records", "300", "--repeat", "1", "--against", "HEAD"])
         already_sent.main(["--records", "2000", "--repeat", "1"])
@@ -32,6 +33,7 @@ def main(argv: list[str] | None = None) -> None:
         fleet.main([])
         memory.main([])
         already_sent.main([])
+        ledger_size.main([])
         profile.main([])
         profile.main(["--dry-run"])
     print(f"docs → {docs.write(doc=args.docs)}", file=sys.stderr)

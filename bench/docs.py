@@ -189,6 +189,32 @@ def _already_sent(result: dict[str, Any]) -> list[str]:
     ]
 
 
+def _ledger(result: dict[str, Any]) -> list[str]:
+    sqlite, redis, ten = result["sqlite"], result["redis"], result["ten_million_mib"]
+    lines = [
+        f"### The ledger — {result['entries']:,} entries written {result['batch']:,} keys a call",
+        "",
+        "| Store | bytes an entry | 10 million entries | keys/s claimed + confirmed | keys/s claimed, all already sent "
+        "| entries/s counted (`check`) |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for name, figures, mib in (
+        (f"SQLite {sqlite['sqlite_version']} (file after VACUUM)", sqlite, ten["sqlite"]),
+        (f"Redis {redis['redis_version']} (used_memory growth)", redis, ten["redis"]),
+    ):
+        lines.append(
+            f"| {name} | {_n(figures['bytes_per_entry'], 1)} | ≈ {_n(mib)} MiB | "
+            f"{_n(figures['claim_confirm_keys_per_s'])} | {_n(figures['claim_all_sent_keys_per_s'])} | "
+            f"{_n(figures.get('count_entries_per_s'))} |"
+        )
+    lines += [
+        "",
+        f"Redis hash buckets of ≈ 100 fields (the layout not used, see *The ledger*): "
+        f"{_n(redis['hash_buckets_bytes_per_entry'], 1)} bytes an entry. `{result['command']}`.",
+    ]
+    return lines
+
+
 def render(directory: Path = common.RESULTS) -> str:
     results = {
         name: _load(directory, name)
@@ -198,6 +224,7 @@ def render(directory: Path = common.RESULTS) -> str:
             "fleet",
             "memory",
             "already_sent",
+            "ledger_size",
             "sandbox_capacity",
             "profile",
             "profile_dry_run",
@@ -214,7 +241,8 @@ def render(directory: Path = common.RESULTS) -> str:
             "so compare the ratios and CPU figures, not absolute rates, across runs.",
             "",
             "Reproduce: `make bench` (all of the below; ~11 minutes), or one of `python -m bench.throughput`, "
-            "`bench.quota`, `bench.fleet`, `bench.memory`, `bench.already_sent`, `bench.sandbox_capacity`, `bench.profile` from the repository root "
+            "`bench.quota`, `bench.fleet`, `bench.memory`, `bench.already_sent`, `bench.ledger_size`, "
+            "`bench.sandbox_capacity`, `bench.profile` from the repository root "
             "with the virtualenv's Python. Raw results: `bench/results/*.json`.",
             "",
         ]
@@ -224,6 +252,7 @@ def render(directory: Path = common.RESULTS) -> str:
         ("fleet", _fleet),
         ("memory", _memory),
         ("already_sent", _already_sent),
+        ("ledger_size", _ledger),
         ("sandbox_capacity", _capacity),
         ("profile", lambda r: _profile(r, "Profile of the write path into the sink")),
         ("profile_dry_run", lambda r: _profile(r, "Profile of the dry run")),

@@ -13,6 +13,7 @@ import pytest
 import requests_mock
 
 from devtools.test_schedule import pytest_collection_modifyitems  # noqa: F401  (the wall_clock group, for xdist)
+from unit_tests.redis_server import RedisServer
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -37,6 +38,14 @@ def run_cli(args: list[str], *, stdin: str | None = None, timeout: float = 120) 
     )
     messages = [json.loads(line) for line in proc.stdout.splitlines() if line.strip()]
     return proc.returncode, messages, proc.stdout, proc.stderr
+
+
+@pytest.fixture(scope="module")
+def redis_server(tmp_path_factory):
+    """A real Redis server with a password, one per test module (unit_tests/redis_server.py)."""
+    server = RedisServer(tmp_path_factory.mktemp("redis"), password="s3cret-pass").start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture

@@ -160,6 +160,15 @@ def describe_url(url: str) -> str:
     return f"Redis at {parts.hostname or '?'}:{port}{tls}"
 
 
+@contextlib.contextmanager
+def answering(description: str, unavailable: type[Exception] = StoreUnavailable) -> Iterator[None]:
+    """A redis-py error becomes `unavailable`, naming the server as `description` does (host:port), never the URL."""
+    try:
+        yield
+    except redis.RedisError as error:
+        raise unavailable(f"{description} did not answer ({type(error).__name__})") from None
+
+
 class RedisStore:
     shared = True
 
@@ -176,12 +185,8 @@ class RedisStore:
         self._release = self._redis.register_script(RELEASE)
         self._add_used = self._redis.register_script(ADD_USED)
 
-    @contextlib.contextmanager
-    def _talking(self) -> Iterator[None]:
-        try:
-            yield
-        except redis.RedisError as error:
-            raise StoreUnavailable(f"{self.description} did not answer ({type(error).__name__})") from None
+    def _talking(self) -> contextlib.AbstractContextManager[None]:
+        return answering(self.description)
 
     @staticmethod
     def _day_lifetime_ms(now: float) -> int:

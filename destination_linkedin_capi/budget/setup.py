@@ -92,7 +92,7 @@ def connection_key(config: ConnectorConfig, key: str) -> str:
     return f"{key}:connection:{_digest(settings)}"
 
 
-def _register_url_secrets(url: str) -> None:
+def register_url_secrets(url: str) -> None:
     """The Redis user and password, as written and percent-decoded: an error text may quote either without the
     rest of the URL (which Airbyte already masks as a whole). Redis's built-in user name `default` is no secret,
     and masking that word would garble every sentence that uses it."""
@@ -112,7 +112,7 @@ def make_store(config: ConnectorConfig) -> BudgetStore:
     if isinstance(setting, RedisBudget):
         from destination_linkedin_capi.budget.redis_store import RedisStore
 
-        _register_url_secrets(setting.url.strip())
+        register_url_secrets(setting.url.strip())
         return RedisStore(setting.url.strip(), setting.key_prefix.strip())
     return ProcessStore()
 

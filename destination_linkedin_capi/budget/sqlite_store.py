@@ -47,6 +47,54 @@ def _is_busy(error: sqlite3.OperationalError) -> bool:
     return (code & 0xFF) == 5 if code is not None else str(error) == "database is locked"
 
 
+def _use_wal(db: sqlite3.Connection, sleep: Callable[[float], None]) -> None:
+    """Switch the file to WAL. While another connection holds a lock on a file not yet in WAL mode (several
+    syncs opening a new budget file together), SQLite answers the switch with SQLITE_BUSY at once instead of
+    waiting in its busy handler, which could deadlock there (sqlite.org/c3ref/busy_handler.html): wait here,
+    as the busy handler would, rather than report the store unreachable and send on a local budget."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if not _is_busy(error) or time.monotonic() >= deadline:
+                raise
+        sleep(0.001 + random.random() * 0.01)  # the other connection's switch or schema takes ~1 ms
+
+
+def connect(path: str, schema: str, *, sleep: Callable[[float], None] = time.sleep) -> sqlite3.Connection:
+    """A connection to the store's file (the request budget's, shared by the sent-events ledger) in WAL mode with a
+    bounded busy wait, its `schema` created (`;`-separated statements) in one write transaction. Raises
+    sqlite3.Error; the caller names the file."""
+    db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None, check_same_thread=False)
+    try:
+        _use_wal(db, sleep)
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.execute("BEGIN IMMEDIATE")
+        for statement in schema.split(";"):
+            if statement.strip():
+                db.execute(statement)
+        db.execute("COMMIT")
+    except sqlite3.Error:
+        db.close()
+        raise
+    return db
+
+
+@contextlib.contextmanager
+def transaction(db: sqlite3.Connection, write: bool) -> Iterator[sqlite3.Connection]:
+    """A write transaction takes the write lock first (BEGIN IMMEDIATE); a read one never waits for it (WAL).
+    Committed at the end, rolled back on any exception."""
+    db.execute("BEGIN IMMEDIATE" if write else "BEGIN DEFERRED")
+    try:
+        yield db
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
+
+
 class SqliteStore:
     shared = True
 
@@ -57,52 +105,18 @@ class SqliteStore:
         self._db: sqlite3.Connection | None = None
         self._sleep = sleep
 
-    def _use_wal(self, db: sqlite3.Connection) -> None:
-        """Switch the file to WAL. While another connection holds a lock on a file not yet in WAL mode (several
-        syncs opening a new budget file together), SQLite answers the switch with SQLITE_BUSY at once instead of
-        waiting in its busy handler, which could deadlock there (sqlite.org/c3ref/busy_handler.html): wait here,
-        as the busy handler would, rather than report the store unreachable and send on a local budget."""
-        deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS
-        while True:
-            try:
-                db.execute("PRAGMA journal_mode=WAL")
-                return
-            except sqlite3.OperationalError as error:
-                if not _is_busy(error) or time.monotonic() >= deadline:
-                    raise
-            self._sleep(0.001 + random.random() * 0.01)  # the other connection's switch or schema takes ~1 ms
-
     def _open(self) -> sqlite3.Connection:
         """Connect and create the tables on first use (not in __init__, so a missing file is reported, not raised)."""
-        db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None, check_same_thread=False)
-        try:
-            self._use_wal(db)
-            db.execute("PRAGMA synchronous=NORMAL")
-            db.execute("BEGIN IMMEDIATE")
-            for statement in SCHEMA.split(";"):
-                if statement.strip():
-                    db.execute(statement)
-            db.execute("COMMIT")
-        except sqlite3.Error:
-            db.close()
-            raise
-        return db
+        return connect(self.path, SCHEMA, sleep=self._sleep)
 
     @contextlib.contextmanager
     def _transaction(self, write: bool = True) -> Iterator[sqlite3.Connection]:
-        """A write transaction takes the write lock first (BEGIN IMMEDIATE); a read one never waits for it (WAL)."""
         with self._guard:
             try:
                 if self._db is None:
                     self._db = self._open()
-                db = self._db
-                db.execute("BEGIN IMMEDIATE" if write else "BEGIN DEFERRED")
-                try:
+                with transaction(self._db, write) as db:
                     yield db
-                except BaseException:
-                    db.execute("ROLLBACK")
-                    raise
-                db.execute("COMMIT")
             except sqlite3.Error as error:
                 raise StoreUnavailable(f"{self.description} failed ({type(error).__name__}: {error})") from None
             except (TypeError, ValueError, OverflowError):  # a value of the wrong type where the connector reads one

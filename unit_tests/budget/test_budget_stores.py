@@ -18,16 +18,9 @@ from destination_linkedin_capi.budget.base import Limits, StoreUnavailable
 from destination_linkedin_capi.budget.process import ProcessStore
 from destination_linkedin_capi.budget.redis_store import RedisStore, describe_url
 from destination_linkedin_capi.budget.sqlite_store import SqliteStore
-from unit_tests.redis_server import RedisServer, free_port
+from unit_tests.redis_server import free_port
 
 NOON = dt.datetime(2026, 11, 30, 12, tzinfo=dt.timezone.utc).timestamp()
-
-
-@pytest.fixture(scope="module")
-def redis_server(tmp_path_factory):
-    server = RedisServer(tmp_path_factory.mktemp("redis"), password="s3cret-pass").start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture(params=["process", "sqlite", "redis"])

@@ -39,9 +39,11 @@ def test_bench_quick_writes_valid_results_and_the_performance_block(tmp_path):
     assert set(mapping["cpu_us_per_record"]) == {"HEAD", "this tree"} and mapping["records"] == 300
     already = json.loads((tmp_path / "already_sent.json").read_text())
     assert already["records"] == 2000 and already["records_per_second"]["already_sent"] > 0
-    for result in (throughput, quota, fleet, memory, capacity, mapping, already):
+    ledger = json.loads((tmp_path / "ledger_size.json").read_text())
+    assert ledger["entries"] == 10_000 and ledger["sqlite"]["bytes_per_entry"] > 16 < ledger["redis"]["bytes_per_entry"]
+    for result in (throughput, quota, fleet, memory, capacity, mapping, already, ledger):
         assert result["machine"]["cores"] and result["date"]
     text = doc.read_text()
     assert "### Throughput ratio" in text and "### Quota use" in text and "### Fleet" in text
-    assert "### Already sent" in text
+    assert "### The ledger" in text and "### Already sent" in text
     assert "<!-- bench:end -->" in text
