@@ -3,7 +3,8 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
-# `make demo RECORDS=50000`, `make demo DRY_RUN=1`
+# `make demo RECORDS=50000`, `make demo DRY_RUN=1`. The demo writes the records twice (a dry run once): the second
+# run shows what a re-sync does with rows LinkedIn already accepted.
 RECORDS ?= 20000
 DRY_RUN ?=
 

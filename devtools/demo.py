@@ -3,8 +3,10 @@
 LinkedIn has no test environment, so a newcomer could otherwise only see the connector work with a real ad
 account. This starts the sandbox as its own process (seeded with an ad account, a CDP token ID and campaigns,
 but no conversion rules), runs the real CLI — `python main.py check`, then `python main.py write` on the
-bundled sample data — and prints what the connector said and what "LinkedIn" received. Every process it
-starts is stopped again, also on failure, Ctrl-C or SIGTERM.
+bundled sample data — and prints what the connector said and what "LinkedIn" received. Then it writes the
+same records again, as every re-sync, reset or Full Refresh sync does, and shows side by side that the
+second run sent nothing LinkedIn already had (the sent-events ledger, kept in the demo's SQLite store).
+A dry run writes once. Every process it starts is stopped again, also on failure, Ctrl-C or SIGTERM.
 
 Needs a source checkout (it runs `main.py`): `make demo`, or `python -m devtools.demo`. A little over 400
 lines: the steps a newcomer watches (sandbox, check, write, what LinkedIn received) stay readable top to
@@ -68,7 +70,8 @@ SEED: dict[str, Any] = {
     ],
 }
 
-_SUMMARY = re.compile(r"Sync summary: ([\d,]+) records read, ([\d,]+) (?:would be )?sent, ([\d,]+) rejected")
+_SUMMARY = re.compile(r"Sync summary: ([\d,]+) records read, ([\d,]+) (?:would be )?sent, .*?([\d,]+) rejected")
+_ALREADY_SENT = re.compile(r"([\d,]+) [a-z ]*?already sent")
 _STREAM_REASONS = re.compile(r"^\s+stream \S+: .*rejected [\d,]+ \((?P<reasons>.*)\)$")
 _EXAMPLE = re.compile(r"^\s+(?P<reason>[a-z_]+): e\.g\. (?P<example>.*)$")
 _PREVIEW = "Dry run, would send (personal data masked): "
@@ -199,8 +202,9 @@ def rejected_dir() -> Path:
     return Path(tempfile.gettempdir()) / "linkedin-capi-demo-rejected"
 
 
-def demo_config(url: str, *, dry_run: bool) -> dict[str, Any]:
-    """What a user would fill in the Airbyte form: token-ID mode, so the connector creates the rules itself."""
+def demo_config(url: str, *, dry_run: bool, store_path: Path) -> dict[str, Any]:
+    """What a user would fill in the Airbyte form: token-ID mode, so the connector creates the rules itself, and an
+    SQLite file as the request budget's store, which also keeps the sent-events ledger from one sync to the next."""
     return {
         "account_id": str(ACCOUNT_ID),
         "credentials": {
@@ -213,6 +217,8 @@ def demo_config(url: str, *, dry_run: bool) -> dict[str, Any]:
         "stream_events": "leads=LEAD,purchases=PURCHASE,signups=SIGN_UP",
         "campaign_association": "all_active",
         "dry_run": dry_run,
+        "send_once": True,
+        "request_budget": {"store": "sqlite", "path": str(store_path)},
         "object_storage_config": {"storage_type": "Local", "local_path": str(rejected_dir())},
         "api_base_url": url,
         "oauth_base_url": url,
@@ -226,6 +232,7 @@ class Outcome:
     read: int
     sent: int
     rejected: int
+    already_sent: int = 0  # left out: LinkedIn accepted the same conversion before
     reasons: Counter[str] = field(default_factory=Counter)
     examples: dict[str, str] = field(default_factory=dict)
     rejected_folder: str | None = None
@@ -236,6 +243,8 @@ class Outcome:
         if match is None:
             raise DemoFailed("The connector printed no sync summary.")
         outcome = cls(*(_number(group) for group in match.groups()))
+        if already := _ALREADY_SENT.search(match.string):
+            outcome.already_sent = _number(already.group(1))
         for line in logs:
             if stream := _STREAM_REASONS.match(line):
                 for part in stream["reasons"].split(", "):
@@ -281,15 +290,19 @@ def _step_write(config_path: Path, workdir: Path, records: int) -> tuple[Outcome
         f"\n3. `python main.py write`: {records:,} sample records from 3 streams ({streams}); mixed identifiers "
         f"(email, LinkedIn click ID, name + company), and {bad} deliberately bad rows."
     )
+    return _write(config_path, workdir, "an example of each rejection is in the table below")
+
+
+def _write(config_path: Path, workdir: Path, note: str) -> tuple[Outcome, list[dict[str, Any]]]:
+    """`python main.py write` on the records `_step_write` generated, with the connector's log shown."""
+    input_path, catalog_path = workdir / "records.jsonl", workdir / "catalog.json"
     run = run_connector(["write", "--config", str(config_path), "--catalog", str(catalog_path)], stdin=input_path)
     if run.code != 0:
         raise DemoFailed(f"write failed: {run.failure()}")
     previews = [json.loads(line.removeprefix(_PREVIEW)) for line in run.logs if line.startswith(_PREVIEW)]
-    _say(
-        f"   Connector log ({len(run.of_type('STATE'))} checkpoints confirmed; an example of each rejection is in the table below):"
-    )
-    # Each thing once: the summary's duration is the only one printed, and the per-reason examples are shown
-    # with each reason's meaning in the table below rather than here as well.
+    _say(f"   Connector log ({len(run.of_type('STATE'))} checkpoints confirmed; {note}):")
+    # Each thing once: the summary's duration is the only one printed for a run, and the per-reason examples are
+    # shown with each reason's meaning in the table after the first run rather than here as well.
     for line in run.logs:
         if not line.startswith(_PREVIEW) and not _EXAMPLE.match(line):
             _say(f"   | {line}")
@@ -298,9 +311,11 @@ def _step_write(config_path: Path, workdir: Path, records: int) -> tuple[Outcome
 
 def _explain(outcome: Outcome, *, dry_run: bool) -> None:
     verb = "would be sent" if dry_run else "sent to LinkedIn"
-    _say(f"\n   In short: {outcome.read:,} records read = {outcome.sent:,} {verb} + {outcome.rejected:,} rejected.")
-    if outcome.read != outcome.sent + outcome.rejected:
-        raise DemoFailed("The counts do not add up: some records were neither sent nor rejected.")
+    already = f" + {outcome.already_sent:,} already sent (left out)" if outcome.already_sent else ""
+    _say(
+        f"\n   In short: {outcome.read:,} records read = {outcome.sent:,} {verb}{already} + {outcome.rejected:,} rejected."
+    )
+    _check_balance(outcome)
     if outcome.reasons:
         _say("   Rejected records, by reason (each was skipped; the rest of the sync went on):")
     for reason, count in outcome.reasons.most_common():
@@ -308,6 +323,11 @@ def _explain(outcome: Outcome, *, dry_run: bool) -> None:
         _say(f"     {reason:<18} {count:>5,}  {meaning}")
         if reason in outcome.examples:
             _say(f"     {'':<18} {'':>5}  e.g. {outcome.examples[reason]}")
+
+
+def _check_balance(outcome: Outcome) -> None:
+    if outcome.read != outcome.sent + outcome.already_sent + outcome.rejected:
+        raise DemoFailed("The counts do not add up: some records were neither sent, already sent nor rejected.")
 
 
 def _step_rejected_rows(outcome: Outcome) -> None:
@@ -364,6 +384,46 @@ def _step_received(
     _say(_indented({key: value for key, value in sample.items() if not key.startswith("_")}))
 
 
+def _step_again(config_path: Path, workdir: Path) -> Outcome:
+    """The same records written a second time, as every re-sync, reset or Full Refresh | Append sync does."""
+    _say(
+        "\n5. `python main.py write` again, on the same records: what a re-sync, a reset, a backfill or a "
+        "Full Refresh | Append stream does at every sync. LinkedIn counts each conversion it receives again a second time."
+    )
+    outcome, _ = _write(config_path, workdir, "the same rows are rejected for the same reasons")
+    _check_balance(outcome)
+    return outcome
+
+
+def _closing_table(sandbox: SandboxProcess, first: Outcome, second: Outcome, twice: tuple[int, int]) -> None:
+    """Both runs side by side, and what LinkedIn (the sandbox) received twice during each."""
+    events = len(sandbox.admin("events")["elements"])
+    if events != first.sent + second.sent:
+        raise DemoFailed(
+            f"The sandbox holds {events:,} events but the connector reported {first.sent + second.sent:,} sent."
+        )
+    _say("\n6. Both runs side by side:")
+    header = ("records read", "sent to LinkedIn", "already sent, left out", "rejected", "received twice by LinkedIn")
+    _say(f"   {'':<26}" + "".join(f"{title:>{len(title) + 3}}" for title in header))
+    for label, outcome, doubled in (("First run", first, twice[0]), ("Second run (same records)", second, twice[1])):
+        counts = (outcome.read, outcome.sent, outcome.already_sent, outcome.rejected, doubled)
+        _say(f"   {label:<26}" + "".join(f"{n:>{len(title) + 3},}" for title, n in zip(header, counts, strict=True)))
+    _say(
+        f"   The sandbox holds {events:,} events: {first.sent:,} from the first run and {second.sent:,} from the second."
+    )
+    if second.sent == 0 and twice[1] == 0:
+        _say(
+            f"   The second run sent nothing new: LinkedIn had already accepted {second.already_sent:,} of its records, "
+            "so the connector left them out (send_once: it remembers what LinkedIn accepted in the request budget's "
+            "store, here an SQLite file), and LinkedIn received no conversion twice. Each conversion counts once."
+        )
+    else:
+        _say(
+            f"   The second run sent {second.sent:,} events again, and LinkedIn received {twice[1]:,} conversions it "
+            "already had: they would count twice."
+        )
+
+
 def _showcase(event: dict[str, Any]) -> int:
     """How much of the mapping an event shows: hashed email, name and company, a value."""
     emailed = any(user_id["idType"] == "SHA256_EMAIL" for user_id in event["user"]["userIds"])
@@ -390,7 +450,7 @@ def run_demo(records: int, *, dry_run: bool) -> None:
                 f"   Seeded: ad account {ACCOUNT_ID} 'Acme GmbH', a CDP token ID for it, 2 active campaigns and an Insight "
                 "Tag rule. No Conversions API rules yet: the connector creates them."
             )
-            config = demo_config(sandbox.url, dry_run=dry_run)
+            config = demo_config(sandbox.url, dry_run=dry_run, store_path=workdir / "budget.sqlite")
             config_path = workdir / "config.json"
             config_path.write_text(json.dumps(config))
             _say(
@@ -404,6 +464,11 @@ def run_demo(records: int, *, dry_run: bool) -> None:
             _explain(outcome, dry_run=dry_run)
             _step_rejected_rows(outcome)
             _step_received(sandbox, outcome, previews, dry_run=dry_run, checked=checked)
+            if not dry_run:
+                twice = sandbox.admin("stats")["duplicates_received"]
+                again = _step_again(config_path, workdir)
+                twice_again = sandbox.admin("stats")["duplicates_received"] - twice
+                _closing_table(sandbox, outcome, again, (twice, twice_again))
         _say(f"\nSandbox stopped (PID {sandbox.pid}).")
     _say("Done. On real LinkedIn, conversions show in Campaign Manager within 72 h.")
 

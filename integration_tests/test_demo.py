@@ -1,5 +1,6 @@
 """`make demo`'s module as a subprocess: the real check + write against the sandbox, counts that add up, reasons
-shown, no secret printed, and no process left behind — after success and after Ctrl-C / SIGTERM mid-run.
+shown, the same write again sending nothing new, no secret printed, and no process left behind — after success and
+after Ctrl-C / SIGTERM mid-run.
 
 Each run gets its own TMPDIR, and every process the demo starts names a file in it on its command line (the
 sandbox's seed, the connector's config), so a leftover process is found by scanning /proc for that directory.
@@ -28,6 +29,8 @@ IN_SHORT = re.compile(
 )
 REASON_ROW = re.compile(r"^ {5}([a-z_]+) +([\d,]+)  (.+)$", re.M)
 RULE_ROW = re.compile(r"^ {3}rule (\d+) +'Airbyte CAPI (\w+)' +\w+ +([\d,]+) events", re.M)
+#: A row of the closing table: read, sent, already sent, rejected, received twice by LinkedIn.
+BOTH_RUNS_ROW = re.compile(r"^ {3}(First|Second) run\D*?" + r" +([\d,]+)" * 5 + "$", re.M)
 DURATION = re.compile(r"\b\d+(?:\.\d+)? ?(?:s|ms|seconds?)\b(?! \d)")
 BAD_ROW_REASONS = {"too_old", "no_identifier", "invalid_currency", "missing_timestamp"}
 
@@ -71,7 +74,7 @@ def assert_gone(pid: int, tmp_path: Path) -> None:
     assert processes_naming(tmp_path) == []
 
 
-def run_demo(tmp_path: Path, *args: str) -> str:
+def run_demo(tmp_path: Path, *args: str, runs: int) -> str:
     done = subprocess.run(
         demo_command(*args), capture_output=True, text=True, timeout=110, cwd=ROOT, env=demo_env(tmp_path)
     )
@@ -79,15 +82,16 @@ def run_demo(tmp_path: Path, *args: str) -> str:
     assert done.returncode == 0, output
     assert SERVICE_KEY not in output
     assert not MINTED.search(output), "a minted access token was printed"
-    assert_each_thing_once(output)
+    assert_each_thing_once(output, runs)
     return output
 
 
-def assert_each_thing_once(output: str) -> None:
-    """One duration (the connector's own, in its summary), each rejection reason explained once with one example."""
+def assert_each_thing_once(output: str, runs: int) -> None:
+    """One duration per write (the connector's own, in its summary), each rejection reason explained once with one
+    example."""
     durations = DURATION.findall(output)
-    assert len(durations) == 1, durations
-    assert re.search(r"Sync summary: .*, in [\d,]+ batch(?:es)?, \d+\.\d s\.$", output, re.M)
+    assert len(durations) == runs, durations
+    assert len(re.findall(r"Sync summary: .*, in [\d,]+ batch(?:es)?, \d+\.\d s\.$", output, re.M)) == runs
     for reason in BAD_ROW_REASONS:
         assert len(re.findall(rf"^ {{5}}{reason} +\d", output, re.M)) == 1, reason
     examples = re.findall(r"e\.g\. (.+)$", output, re.M)
@@ -95,7 +99,7 @@ def assert_each_thing_once(output: str) -> None:
 
 
 def test_the_demo_sends_20000_records_and_accounts_for_each(tmp_path):
-    output = run_demo(tmp_path)
+    output = run_demo(tmp_path, runs=2)
 
     read, sent, verb, rejected = IN_SHORT.search(output).groups()
     assert verb == "sent to LinkedIn"
@@ -117,11 +121,22 @@ def test_the_demo_sends_20000_records_and_accounts_for_each(tmp_path):
     assert folder.is_relative_to(tmp_path / "linkedin-capi-demo-rejected")  # in TMPDIR, outside the demo's own folder
     stored = [line for path in folder.rglob("*.jsonl") for line in path.read_text().splitlines()]
     assert len(stored) == number(rejected) and len(list(folder.rglob("*.jsonl"))) == int(where.group(2))
+    assert_the_second_run_sent_nothing_new(output, number(sent), number(rejected))
     assert_gone(sandbox_pid(output), tmp_path)
 
 
+def assert_the_second_run_sent_nothing_new(output: str, sent: int, rejected: int) -> None:
+    """The same records written again: each left out as already sent (the ledger in the demo's SQLite store),
+    the bad rows rejected again, and nothing received twice by the sandbox."""
+    assert 'request_budget: {"store": "sqlite"' in output and "send_once: true" in output
+    rows = {label: [number(n) for n in counts] for label, *counts in BOTH_RUNS_ROW.findall(output)}
+    assert rows == {"First": [20_000, sent, 0, rejected, 0], "Second": [20_000, 0, sent, rejected, 0]}, output
+    assert f"The sandbox holds {sent:,} events: {sent:,} from the first run and 0 from the second." in output
+    assert "The second run sent nothing new" in output
+
+
 def test_the_dry_run_shows_payloads_and_sends_nothing(tmp_path):
-    output = run_demo(tmp_path, "--dry-run", "--records", "1000")
+    output = run_demo(tmp_path, "--dry-run", "--records", "1000", runs=1)
 
     read, sent, verb, rejected = IN_SHORT.search(output).groups()
     assert verb == "would be sent"
@@ -130,6 +145,7 @@ def test_the_dry_run_shows_payloads_and_sends_nothing(tmp_path):
     assert "Dry run: the credentials were checked; a sync maps and previews events but sends none" in output
     assert "Nothing: 0 requests." in output
     assert output.count('"conversion": "urn:lla:llaPartnerConversion:0"') == 3
+    assert "Both runs side by side" not in output  # a dry run writes once
     assert_gone(sandbox_pid(output), tmp_path)
 
 

@@ -90,5 +90,9 @@ def _rule_id(query: dict[str, str]) -> int | None:
 
 
 def _stats_json(stats: dict[str, Any]) -> dict[str, Any]:
-    """JSON object keys are strings; status codes become "200" etc."""
-    return {**stats, "by_status": {str(k): v for k, v in stats["by_status"].items()}}
+    """JSON object keys are strings; status codes become "200" etc., rule ids "123456"."""
+    return {
+        **stats,
+        "by_status": {str(k): v for k, v in stats["by_status"].items()},
+        "duplicates_by_rule": {str(k): v for k, v in stats["duplicates_by_rule"].items()},
+    }

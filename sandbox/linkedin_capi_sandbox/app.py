@@ -348,8 +348,7 @@ class Sandbox:
             return set(self._store.campaign_conversions)
 
     def reset_events(self) -> None:
-        with self._store.lock:
-            self._store.events.clear()
+        self._store.clear_events()
 
     def reset_stats(self) -> None:
         self._store.reset_stats()

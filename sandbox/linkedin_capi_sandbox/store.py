@@ -94,6 +94,8 @@ class Stats:
     throttled: int = 0
     faults: int = 0
     not_recorded: int = 0
+    #: Per rule: events received with an eventId the rule had already accepted (LinkedIn would count them again).
+    duplicates_received: Counter = field(default_factory=Counter)
 
 
 def check_roles(accounts: dict[int, str]) -> dict[int, str]:
@@ -127,6 +129,8 @@ class Store:
         self.refresh_tokens: dict[str, RefreshToken] = {}
         self.cdp_token_ids: dict[str, CdpTokenId] = {}
         self.events: list[dict[str, Any]] = []
+        #: Per rule, the eventIds of its stored events: what makes a later copy a duplicate (no more than `events`).
+        self.event_ids_by_rule: dict[int, set[str]] = {}
         #: Seconds a rule creation takes before the rule exists (a real API takes a while: the race of
         #: parallel first syncs is reproducible only when it is not instant).
         self.rule_creation_latency = 0.0
@@ -211,16 +215,29 @@ class Store:
         return view
 
     def record_events(self, elements: list[dict[str, Any]], rules: list[Rule], batch: bool) -> None:
-        """Store accepted elements; events on disabled rules are answered 201 but not recorded."""
+        """Store accepted elements; events on disabled rules are answered 201 but not recorded. An event whose eventId
+        its rule already holds is stored too (LinkedIn would count it again) and counted in `duplicates_received`."""
         received_at = self.clock()
         with self.lock:
             for element, rule in zip(elements, rules, strict=True):
-                if rule.enabled:
-                    self.events.append({**element, "_rule_id": rule.id, "_received_at": received_at})
-                else:
+                if not rule.enabled:
                     self.stats.not_recorded += 1
+                    continue
+                self.events.append({**element, "_rule_id": rule.id, "_received_at": received_at})
+                if "eventId" in element:
+                    seen = self.event_ids_by_rule.setdefault(rule.id, set())
+                    if element["eventId"] in seen:
+                        self.stats.duplicates_received[rule.id] += 1
+                    else:
+                        seen.add(element["eventId"])
             if batch:
                 self.stats.batch_sizes.append(len(elements))
+
+    def clear_events(self) -> None:
+        """Forget every stored event, and with them the eventIds a later copy would duplicate."""
+        with self.lock:
+            self.events.clear()
+            self.event_ids_by_rule.clear()
 
     def reset_stats(self) -> None:
         with self.lock:
@@ -237,4 +254,6 @@ class Store:
                 "throttled": s.throttled,
                 "faults": s.faults,
                 "not_recorded": s.not_recorded,
+                "duplicates_received": sum(s.duplicates_received.values()),
+                "duplicates_by_rule": dict(s.duplicates_received),
             }

@@ -138,6 +138,17 @@ def test_admin_api_seeds_and_reads(sandbox):
     assert requests.get(f"{admin}/stats").json()["requests"] == 0
 
 
+def test_admin_stats_count_duplicates_received_per_rule(sandbox):
+    admin = f"{sandbox.url}/_sandbox"
+    assert requests.post(f"{admin}/seed", json={"tokens": SEED["tokens"], "rules": SEED["rules"]}).status_code == 204
+    for _ in range(3):
+        sent = requests.post(f"{sandbox.url}/rest/conversionEvents", json=fresh_batch(now_ms()), headers=FRESH_HEADERS)
+        assert sent.status_code == 200
+    stats = requests.get(f"{admin}/stats").json()
+    assert stats["duplicates_received"] == 4
+    assert stats["duplicates_by_rule"] == {"123456": 2, "123457": 2}
+
+
 def test_admin_api_limits_and_errors(sandbox):
     admin = f"{sandbox.url}/_sandbox"
     sandbox.seed({"tokens": SEED["tokens"]})

@@ -215,6 +215,37 @@ def test_disabled_rule_answers_201_but_records_nothing(sb, http):
     assert sb.stats()["not_recorded"] == 1
 
 
+def test_an_event_id_its_rule_already_holds_is_stored_and_counted_as_a_duplicate_per_rule(sb, http):
+    """LinkedIn would count a re-sent event again: the sandbox stores it as received and counts it, per rule."""
+    disabled = sb.add_rule(EXAMPLE_ACCOUNT_ID, enabled=False)
+    no_id = element()
+    del no_id["eventId"]
+    first = [element(123456, eventId="a"), element(123457, eventId="a"), no_id, element(disabled, eventId="a")]
+    assert post_batch(sb, http, first).status_code == 200
+    assert sb.stats()["duplicates_received"] == 0 and sb.stats()["duplicates_by_rule"] == {}
+
+    again = [element(123456, eventId="a"), element(123456, eventId="b"), element(123456, eventId="b"), no_id]
+    assert (
+        post_batch(sb, http, [*again, element(123457, eventId="a"), element(disabled, eventId="a")]).status_code == 200
+    )
+    assert [e.get("eventId") for e in sb.events(rule_id=123456)] == ["a", None, "a", "b", "b", None]
+    stats = sb.stats()
+    assert stats["duplicates_by_rule"] == {123456: 2, 123457: 1}  # "a" again, "b" twice in one batch
+    assert stats["duplicates_received"] == 3
+    assert stats["not_recorded"] == 2  # a disabled rule records nothing, so it holds no duplicate either
+
+
+def test_resetting_stats_keeps_the_event_ids_and_resetting_events_forgets_them(sb, http):
+    assert post_batch(sb, http, [element(eventId="a")]).status_code == 200
+    sb.reset_stats()
+    assert post_batch(sb, http, [element(eventId="a")]).status_code == 200
+    assert sb.stats()["duplicates_received"] == 1
+    sb.reset_events()
+    sb.reset_stats()
+    assert post_batch(sb, http, [element(eventId="a")]).status_code == 200
+    assert sb.stats()["duplicates_received"] == 0 and len(sb.events()) == 1
+
+
 def test_events_dump_as_jsonl(sb, http, tmp_path):
     http.post(f"{sb.url}/rest/conversionEvents", data=EXAMPLE_BATCH_BODY, headers=EXAMPLE_HEADERS)
     path = tmp_path / "events.jsonl"
