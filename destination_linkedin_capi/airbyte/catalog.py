@@ -76,7 +76,12 @@ def _stream_info(configured: Any, number: int) -> tuple[StreamKey, StreamInfo]:
         stream.get("source_defined_primary_key"), f"{where}: 'stream.source_defined_primary_key'"
     )
     sync_id = configured.get("sync_id")  # the platform's sync: names the rejected records' folder
-    info = StreamInfo(primary_key=primary_key, destination_object_name=object_name, sync_id=sync_id)
+    info = StreamInfo(
+        primary_key=primary_key,
+        destination_object_name=object_name,
+        sync_id=sync_id,
+        full_refresh=configured.get("sync_mode") == "full_refresh",
+    )
     return (namespace, name), info
 
 

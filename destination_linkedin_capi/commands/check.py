@@ -34,6 +34,8 @@ from destination_linkedin_capi.config.budget_store import SqliteBudget
 from destination_linkedin_capi.config.connector import ConnectorConfig
 from destination_linkedin_capi.errors import ConfigError, ConnectorError, ForbiddenError
 from destination_linkedin_capi.failures import version_warning
+from destination_linkedin_capi.ledger.base import LedgerUnavailable
+from destination_linkedin_capi.ledger.setup import make_ledger
 from destination_linkedin_capi.linkedin.accounts import WRITER_ROLES, account_roles, campaign_ids
 from destination_linkedin_capi.linkedin.auth import TokenProvider
 from destination_linkedin_capi.linkedin.client import LinkedInClient
@@ -233,6 +235,26 @@ def _check_budget_store(config: ConnectorConfig) -> str:
     )
 
 
+def _check_ledger(config: ConnectorConfig) -> str:
+    """Step 1c: the sent-events ledger answers (in the budget's store); returns a phrase with how many entries it holds."""
+    if not config.send_once or config.request_budget.store == "process":
+        return ""
+    setting = config.request_budget
+    if isinstance(setting, SqliteBudget) and not os.path.lexists(setting.path.strip()):
+        return " Sent-events ledger: no entries yet."
+    ledger = make_ledger(config)
+    try:
+        entries = ledger.count()
+    except LedgerUnavailable as problem:
+        raise CheckFailed(
+            f"The sent-events ledger could not be used: {problem}. It is kept in the Request budget store; check that "
+            "the store is running and that this host can reach it, or turn Send each conversion once off."
+        ) from None
+    finally:
+        ledger.close()
+    return f" Sent-events ledger ({ledger.description}): {entries:,} conversions LinkedIn accepted in the last 90 days."
+
+
 def check_connection(
     config_raw: Mapping[str, Any],
     logger: logging.Logger,
@@ -259,7 +281,7 @@ def check_connection(
         if problem:
             return False, problem
     try:
-        budget = _check_budget_store(config)
+        budget = _check_budget_store(config) + _check_ledger(config)
     except CheckFailed as failure:
         return False, _with_warnings(str(failure), warnings)
     client = connect(config, deadline_seconds=CHECK_RETRY_SECONDS, session=session, clock=clock, sleep=sleep)

@@ -23,6 +23,7 @@ class StreamInfo:
     primary_key: tuple[tuple[str, ...], ...] = ()
     destination_object_name: str | None = None
     sync_id: int | None = None  # the platform's sync, naming the rejected records' folder
+    full_refresh: bool = False  # read whole at each sync (`sync_mode: full_refresh`)
 
 
 @dataclass(slots=True, frozen=True)

@@ -34,8 +34,7 @@ from destination_linkedin_capi.budget.request_budget import RequestBudget
 from destination_linkedin_capi.budget.setup import make_budget
 from destination_linkedin_capi.config.connector import ConnectorConfig
 from destination_linkedin_capi.errors import SyncCancelled
-from destination_linkedin_capi.ledger.base import LedgerStore
-from destination_linkedin_capi.ledger.process import ProcessLedger
+from destination_linkedin_capi.ledger.setup import make_ledger
 from destination_linkedin_capi.linkedin.auth import TokenProvider
 from destination_linkedin_capi.linkedin.client import LinkedInClient
 from destination_linkedin_capi.linkedin.connect import connect
@@ -44,7 +43,7 @@ from destination_linkedin_capi.mapping.mapper import RecordMapper
 from destination_linkedin_capi.mapping.results import Rejection
 from destination_linkedin_capi.mapping.routing import StreamInfo
 from destination_linkedin_capi.rejected.output import RejectedOutput, run_id
-from destination_linkedin_capi.report import StreamKey, SyncReport
+from destination_linkedin_capi.report import StreamKey, SyncReport, stream_label
 from destination_linkedin_capi.write.send_once import SendOnce, keep_ms
 from destination_linkedin_capi.write.writer import CHUNK_EVENTS, BatchWriter
 
@@ -69,10 +68,6 @@ def _write_gc() -> Iterator[None]:
     finally:
         gc.set_threshold(*thresholds)
         gc.unfreeze()
-
-
-def _ledger_store(config: ConnectorConfig) -> LedgerStore:
-    return ProcessLedger()
 
 
 class WriteSession:
@@ -123,10 +118,18 @@ class WriteSession:
         """The sent-events ledger, in the request budget's store; None when Send each conversion once is off."""
         if not config.send_once:
             return None
+        whole = sorted(stream_label(key) for key, info in self.streams.items() if info.full_refresh)
+        if whole and config.request_budget.store == "process":
+            logger.warning(
+                "Streams %s are read in full at each sync, and with the Request budget store 'This sync only' the "
+                "sent-events ledger lasts one sync: rows LinkedIn accepted before are sent again and may count twice. "
+                "Choose an SQLite file or Redis as the store to send each conversion once across syncs.",
+                ", ".join(repr(name) for name in whole),
+            )
         # A claim lasts as long as one request may: a wait for the budget's window, then retries up to the limit.
         lease = config.throttle_window_seconds + config.max_retry_seconds + config.read_timeout_seconds
         return SendOnce(
-            _ledger_store(config),
+            make_ledger(config),
             lease_seconds=lease,
             keep_ms=keep_ms(config.event_age_margin_minutes),
             when_unreachable=config.send_once_when_store_unreachable,

@@ -67,7 +67,7 @@ def lines(ids: list[int]) -> list[bytes]:
 
 def write(cfg: ConnectorConfig, ids: list[int], ledger: ProcessLedger | None = None, monkeypatch=None) -> Any:
     if ledger is not None:
-        monkeypatch.setattr(session_module, "_ledger_store", lambda config: ledger)
+        monkeypatch.setattr(session_module, "make_ledger", lambda config: ledger)
     emitted: list[dict] = []
     report = WriteSession(cfg, STREAMS, emitted.append).run(lines(ids))
     return report, emitted
@@ -226,3 +226,30 @@ def test_entries_expire_when_the_conversion_leaves_linkedins_window():
     clock.now += keep_ms(60) / 1000 + 1  # 90 days and the margin later
     assert ledger.count() == 0
     assert [v.status for v in ledger.claim([entry_key(URN, "e1")], "other", 1000)] == [CLAIMED]
+
+
+def test_full_refresh_streams_with_a_ledger_of_this_sync_only_get_one_warning(linkedin, tmp_path, caplog):
+    whole = {(None, "leads"): StreamInfo(primary_key=(("id",),), full_refresh=True)}
+    WriteSession(config(linkedin), whole, lambda m: None)
+    warnings = [r.getMessage() for r in caplog.records if "read in full at each sync" in r.getMessage()]
+    assert warnings == [
+        "Streams 'leads' are read in full at each sync, and with the Request budget store 'This sync only' the "
+        "sent-events ledger lasts one sync: rows LinkedIn accepted before are sent again and may count twice. Choose "
+        "an SQLite file or Redis as the store to send each conversion once across syncs."
+    ]
+    caplog.clear()
+    sqlite = {"store": "sqlite", "path": str(tmp_path / "ledger.sqlite")}
+    WriteSession(config(linkedin, request_budget=sqlite), whole, lambda m: None)
+    WriteSession(config(linkedin), STREAMS, lambda m: None)  # incremental streams
+    assert not [r for r in caplog.records if "read in full" in r.getMessage()]
+
+
+def test_the_catalog_says_which_streams_are_read_in_full():
+    from destination_linkedin_capi.airbyte.catalog import streams_of
+
+    def configured(name: str, mode: str) -> dict:
+        stream = {"name": name, "json_schema": {}, "supported_sync_modes": ["full_refresh", "incremental"]}
+        return {"stream": stream, "sync_mode": mode, "destination_sync_mode": "append"}
+
+    streams = streams_of({"streams": [configured("a", "full_refresh"), configured("b", "incremental")]})
+    assert [(key[1], info.full_refresh) for key, info in streams.items()] == [("a", True), ("b", False)]
