@@ -205,7 +205,7 @@ class SyncReport:
             else:
                 share = (
                     f"{rejected:,} of {read:,} records read{so_far} were rejected ({100 * rejected / read:.0f}%, "
-                    f"above Rejected share warning {percent}%)"
+                    f"more than {percent}%)"
                 )
             lines.append(f"Stream {stream_label(stream)}: {share}; top reasons: {reasons}.")
         return lines

@@ -128,7 +128,7 @@ class WriteSession:
             in_window = self.budget.used_in_window() if self.budget else 0
             today = self.budget.used_today if self.budget else 0
             logger.info(self.report.progress_line(in_window, today))
-        for line in self.report.rejected_share_warnings(self.config.rejected_warn_percent, early=True):
+        for line in self.report.rejected_share_warnings(self._warn_percent, early=True):
             logger.warning(line)
 
     def run(self, lines: Iterable[Any]) -> SyncReport:
@@ -214,10 +214,21 @@ class WriteSession:
         )
         return cancelled
 
+    @property
+    def _warn_percent(self) -> int:
+        """Rejected share warning, or Maximum rejected share when lower: a stream that fails the sync is named with its
+        reasons too."""
+        limit = self.config.max_rejected_percent
+        warn = self.config.rejected_warn_percent
+        return warn if limit is None else min(warn, limit)
+
     def _check_rejected_share(self) -> None:
         """Maximum rejected share: checked at the end of the sync, once the states of what was sent are emitted."""
         limit = self.config.max_rejected_percent
-        over = self.report.streams_over(limit) if limit is not None else []
+        if limit is None:
+            return
+        # streams_over also names a stream rejected whole, which is not above a maximum of 100%
+        over = [item for item in self.report.streams_over(limit) if item[1] * 100 > limit * item[2]]
         if not over:
             return
         stream, rejected, read = over[0]
@@ -231,7 +242,7 @@ class WriteSession:
         )
 
     def _log_summary(self) -> None:
-        for warning in self.report.rejected_share_warnings(self.config.rejected_warn_percent):
+        for warning in self.report.rejected_share_warnings(self._warn_percent):
             logger.warning(warning)
         lines = self.report.summary_lines(dry_run=self.config.dry_run)
         where = self.rejected.summary_line(rejected=self.report.total_rejected)

@@ -212,7 +212,7 @@ def test_a_stream_all_rejected_or_above_the_warning_share_is_named_with_its_top_
     assert report.rejected_share_warnings(50) == [
         "Stream leads: all 500 records read in this sync were rejected, none sent; top reasons: unknown_event 500 "
         "(e.g. unknown_event sentence 0).",
-        "Stream shop.orders: 6 of 10 records read in this sync were rejected (60%, above Rejected share warning 50%); "
+        "Stream shop.orders: 6 of 10 records read in this sync were rejected (60%, more than 50%); "
         "top reasons: missing_timestamp 4, no_identifier 2 (e.g. missing_timestamp sentence 0).",
     ]
     assert [stream for stream, _, _ in report.streams_over(100)] == [LEADS]  # all rejected always counts

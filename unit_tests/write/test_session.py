@@ -320,3 +320,15 @@ def test_a_long_sync_warns_early_about_a_stream_it_rejects_whole(caplog):
         "Stream page_views: all 1,200 records read so far were rejected, none sent",
         "Stream page_views: all 1,210 records read in this sync were rejected, none sent",
     ]
+
+
+def test_a_maximum_below_the_warning_share_still_names_the_reasons_and_100_never_fails(caplog):
+    lines = [record(1), record(2), record(3, email=None), stream_state(1)]  # 33% of leads rejected
+    with caplog.at_level("INFO", logger="airbyte"), pytest.raises(AirbyteTracedException) as raised:
+        run(lines, rejected_warn_percent=50, max_rejected_percent=30)
+    assert raised.value.message.startswith("Stream leads: 1 of its 3 records were rejected (33%), more than Maximum")
+    assert any(r.getMessage().startswith("Stream leads: 1 of 3 records read in this sync") for r in caplog.records)
+    out: list[dict[str, Any]] = []
+    lines = [*page_views(3), stream_state(1, name="page_views")]
+    WriteSession(config(max_rejected_percent=100, **TWO_EVENTS), WITH_PAGE_VIEWS, out.append).run(lines)
+    assert counts(out) == [(1, 3.0)]  # all rejected is not more than 100%
