@@ -255,7 +255,8 @@ class RequestBudget:
         limits = self._local_limits if self._local is not None else self.limits
         per = "a minute" if limits.window_seconds == 60 else f"per {limits.window_seconds:g} s"
         shared = ", shared by every sync of this LinkedIn member" if self._local is None and self.store.shared else ""
-        logger.info("Waiting %.0f s for the request budget: %d requests %s%s.", seconds, limits.per_window, per, shared)
+        requests = f"{limits.per_window} request{'' if limits.per_window == 1 else 's'}"
+        logger.info("Waiting %.0f s for the request budget: %s %s%s.", seconds, requests, per, shared)
 
     def _wait_out_pause(self) -> None:
         """A slot booked ahead may fall into a cool-down another sync started meanwhile: wait that out too."""
