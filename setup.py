@@ -16,6 +16,7 @@ MAIN_REQUIREMENTS = [
     "pydantic>=2.5,<3",
     "orjson>=3.10,<4",  # 3.10: orjson.Fragment (a kept rejected record is written as it was encoded)
     "pycountry>=22.3.5",
+    "iso4217>=1.11",  # ISO 4217's own table: each currency's minor units (Amount in minor units)
     "pyrate-limiter>=3.1,<4",
     "redis>=5,<9",  # the shared request budget of a fleet (request_budget.store = redis)
     "python-dateutil>=2.8,<3",  # ISO-8601 parsing on Python 3.10, whose fromisoformat is narrow

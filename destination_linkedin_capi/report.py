@@ -22,6 +22,10 @@ StreamKey = tuple[str | None, str]
 IGNORED_EXAMPLES = 3
 # Per-stream lines in the summary: the streams that read the most records; the rest are totalled in one line.
 SUMMARY_STREAMS = 100
+#: A stream's rejected share is first judged once it has read this many records (an early warning in a long sync).
+EARLY_SHARE_RECORDS = 1_000
+#: Reasons named in a rejected-share warning.
+TOP_REASONS = 3
 
 
 def stream_label(key: StreamKey) -> str:
@@ -58,6 +62,8 @@ class SyncReport:
         self.mapped: dict[tuple[str, tuple[str, ...], tuple[str, ...]], int] = {}
         self.ignored: Counter[str] = Counter()  # unknown_stream, non_json, not_a_message, ...
         self.examples: dict[str, str] = {}  # first message per rejection reason
+        self.stream_examples: dict[tuple[StreamKey, str], str] = {}  # first message per (stream, reason)
+        self._share_warned: set[StreamKey] = set()  # streams warned early about their rejected share
         self.ignored_examples: dict[str, list[str]] = {}  # first few per ignored kind (quoted input, truncated)
         self.batches = 0
         self.events_in_batches = 0
@@ -104,6 +110,7 @@ class SyncReport:
             if event is not None:
                 self.rejected_by_event[(event, reason)] += 1
             self.examples.setdefault(reason, message)
+            self.stream_examples.setdefault((stream, reason), message)
 
     def record_ignored(self, kind: str, example: str) -> None:
         with self._lock:
@@ -181,6 +188,50 @@ class SyncReport:
             f"({reasons}), batches {batches:,}, requests this minute {requests_in_window}, today "
             f"{requests_today:,}, {read / elapsed:,.0f} records/s."
         )
+
+    # --- rejected share ----------------------------------------------------------------------------
+    def _rejected_by_stream(self) -> dict[StreamKey, Counter[str]]:
+        with self._lock:
+            rejected = dict(self.rejected)
+        by_stream: dict[StreamKey, Counter[str]] = {}
+        for (stream, reason), n in rejected.items():
+            by_stream.setdefault(stream, Counter())[reason] += n
+        return by_stream
+
+    def streams_over(self, percent: int) -> list[tuple[StreamKey, int, int]]:
+        """(stream, rejected, read) of each stream all of whose records, or more than `percent` % of them, were
+        rejected; the largest share first."""
+        read = dict(self.read)  # counted without the lock on the main thread: copied in one step
+        over = []
+        for stream, reasons in self._rejected_by_stream().items():
+            rejected, total = sum(reasons.values()), read.get(stream, 0)
+            if total and (rejected >= total or rejected * 100 > percent * total):
+                over.append((stream, rejected, total))
+        return sorted(over, key=lambda item: (-item[1] / item[2], stream_label(item[0])))
+
+    def rejected_share_warnings(self, percent: int, *, early: bool = False) -> list[str]:
+        """A warning per stream whose rejected share is over `percent` (or all), with its top reasons. `early`: only
+        streams that read EARLY_SHARE_RECORDS records and were not warned yet, each warned once."""
+        by_stream = self._rejected_by_stream()
+        lines = []
+        for stream, rejected, read in self.streams_over(percent):
+            if early and (read < EARLY_SHARE_RECORDS or stream in self._share_warned):
+                continue
+            if early:
+                self._share_warned.add(stream)
+            top = by_stream[stream].most_common(TOP_REASONS)
+            example = self.stream_examples.get((stream, top[0][0]))
+            reasons = ", ".join(f"{reason} {n:,}" for reason, n in top) + (f" (e.g. {example})" if example else "")
+            so_far = " so far" if early else " in this sync"
+            if rejected >= read:
+                share = f"all {read:,} records read{so_far} were rejected, none sent"
+            else:
+                share = (
+                    f"{rejected:,} of {read:,} records read{so_far} were rejected ({100 * rejected / read:.0f}%, "
+                    f"more than {percent}%)"
+                )
+            lines.append(f"Stream {stream_label(stream)}: {share}; top reasons: {reasons}.")
+        return lines
 
     @property
     def unsettled(self) -> int:

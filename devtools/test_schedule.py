@@ -23,6 +23,7 @@ WALL_CLOCK = {
     "integration_tests/test_fault_sandbox.py": "exact retry counts, with a 1 s read timeout and a 1 s sandbox quota",
     "integration_tests/test_fault_tokens.py": "the token must die while paced batches remain",
     "integration_tests/test_write_sandbox.py::test_the_request_budget_means_zero_429s": "8 requests a second, no 429",
+    "integration_tests/test_progress_sandbox.py": "a 12 s request-budget window must really pass",
 }
 
 

@@ -44,6 +44,8 @@ logger = logging.getLogger("airbyte")
 FALLBACK_SHARE = 0.25
 #: How often a sync on its local budget tries the shared store again (at most; at least once a window).
 REJOIN_SECONDS = 15.0
+#: A wait for a request slot longer than this is said in one line: a throttled sync is waiting, not stuck.
+WAIT_NOTICE_SECONDS = 10.0
 
 
 class RequestBudget:
@@ -233,6 +235,7 @@ class RequestBudget:
                     self.used_today, self.sync_used_today = grant.used_today, grant.sync_used_today
                     if grant.wait > 0:
                         slot = self._clock() + grant.wait  # the wait counts from the store's answer
+                        self._say_wait(grant.wait)
                         self._sleep(grant.wait)
                         if self._late(slot) and not rebooked and grant.booking is not None:
                             rebooked = True  # see _late
@@ -242,7 +245,18 @@ class RequestBudget:
                     return
                 # Paused by the fleet, or the local window is full: wait, with a little jitter so that
                 # syncs released by the same pause do not all ask again at the same instant.
+                self._say_wait(grant.wait)
                 self._sleep(max(grant.wait, 0.001) + self._rng() * min(0.1, self.window_seconds * 0.01))
+
+    def _say_wait(self, seconds: float) -> None:
+        """One INFO line for a wait longer than WAIT_NOTICE_SECONDS, with the limit that causes it."""
+        if seconds <= WAIT_NOTICE_SECONDS:
+            return
+        limits = self._local_limits if self._local is not None else self.limits
+        per = "a minute" if limits.window_seconds == 60 else f"per {limits.window_seconds:g} s"
+        shared = ", shared by every sync of this LinkedIn member" if self._local is None and self.store.shared else ""
+        requests = f"{limits.per_window} request{'' if limits.per_window == 1 else 's'}"
+        logger.info("Waiting %.0f s for the request budget: %s %s%s.", seconds, requests, per, shared)
 
     def _wait_out_pause(self) -> None:
         """A slot booked ahead may fall into a cool-down another sync started meanwhile: wait that out too."""
@@ -254,6 +268,7 @@ class RequestBudget:
         except StoreUnavailable:
             return
         if now < until <= now + LONGEST_WAIT_SECONDS:
+            self._say_wait(until - now)
             self._sleep(until - now)
 
     def pause(self, seconds: float) -> None:
@@ -269,11 +284,11 @@ class RequestBudget:
         return self.store.usage(self.key, self.limits, self._clock())
 
     def used_in_window(self) -> int:
-        """Requests sent in the current sliding window (for progress lines)."""
-        with self._lock:
-            store = self._local or self.store
-            limits = self._local_limits if self._local else self.limits
-            try:
-                return store.usage(self.key, limits, self._clock()).in_window
-            except StoreUnavailable:
-                return 0
+        """Requests sent in the current sliding window (for progress lines). Takes no lock of the budget: `acquire`
+        holds it while it waits for a slot, and the progress lines must not wait with it."""
+        local = self._local
+        store, limits = (local, self._local_limits) if local is not None else (self.store, self.limits)
+        try:
+            return store.usage(self.key, limits, self._clock()).in_window
+        except StoreUnavailable:
+            return 0

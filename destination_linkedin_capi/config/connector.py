@@ -31,7 +31,7 @@ from destination_linkedin_capi.config.budget_store import (
 )
 from destination_linkedin_capi.config.storage import parse_storage
 from destination_linkedin_capi.errors import ConfigError
-from destination_linkedin_capi.iso import CURRENCY_CODES
+from destination_linkedin_capi.iso import CURRENCY_CODES, MINOR_UNITS
 from destination_linkedin_capi.linkedin.versions import ApiVersion
 from destination_linkedin_capi.mapping.paths import is_nested, parse_path
 from destination_linkedin_capi.safety import check_url, is_header_safe
@@ -174,6 +174,7 @@ class _RawConfig(_Model):
     event_name_field: Annotated[str, Field(min_length=1)] = "event_name"
     stream_events: str | None = None
     default_currency: Annotated[str, Field(pattern=r"^$|^[A-Za-z]{3}$")] | None = None
+    amount_in_minor_units: bool = False
     rule_name_prefix: Annotated[str, Field(min_length=1, max_length=80)] = "Airbyte CAPI"
     rule_attribution_type: Literal[c.ATTRIBUTION_TYPES] = "LAST_TOUCH_BY_CAMPAIGN"  # type: ignore[valid-type]
     rule_post_click_window: Literal[c.POST_CLICK_WINDOWS] = c.DEFAULT_POST_CLICK_WINDOW  # type: ignore[valid-type]
@@ -189,6 +190,8 @@ class _RawConfig(_Model):
     send_once: bool = True
     send_once_when_store_unreachable: Literal["stop", "send"] = "stop"
     invalid_record_policy: Literal["skip", "fail"] = "skip"
+    rejected_warn_percent: Annotated[int, Field(ge=0, le=100)] = 50
+    max_rejected_percent: Annotated[int, Field(ge=0, le=100)] | None = None
     dry_run: bool = False
     event_age_margin_minutes: Annotated[int, Field(ge=0, le=1440)] = 60
     batch_max_age_seconds: Annotated[int, Field(ge=1, le=600)] = 30
@@ -233,6 +236,8 @@ _FIELD_TITLES = {
     "key": "Budget key",
     "key_prefix": "Redis key prefix",
     "sync_requests_per_day": "Requests per day for this connection",
+    "rejected_warn_percent": "Rejected share warning (%)",
+    "max_rejected_percent": "Maximum rejected share (%)",
 }
 
 
@@ -330,6 +335,11 @@ class ConnectorConfig:
             raise ConfigError(
                 f"Default currency '{self.default_currency}' is not an ISO 4217 currency code (e.g. USD, EUR)."
             )
+        if raw.amount_in_minor_units and self.default_currency and self.default_currency not in MINOR_UNITS:
+            raise ConfigError(
+                f"Default currency '{self.default_currency}' has no minor units in ISO 4217, so Amount in minor units "
+                "cannot convert its amounts; turn one of them off or choose another currency."
+            )
         self.rejected_storage = parse_storage(raw.object_storage_config)
         if (
             raw.consent_field is not None
@@ -353,9 +363,12 @@ class ConnectorConfig:
         self.api_version: str = raw.api_version
         self.dry_run: bool = raw.dry_run
         self.invalid_record_policy: str = raw.invalid_record_policy
+        self.rejected_warn_percent: int = raw.rejected_warn_percent
+        self.max_rejected_percent: int | None = raw.max_rejected_percent
         self.event_name_field: str = raw.event_name_field
         self.event_age_margin_minutes: int = raw.event_age_margin_minutes
         self.hash_ip_addresses: bool = raw.hash_ip_addresses
+        self.amount_in_minor_units: bool = raw.amount_in_minor_units
         self.consent_field: str | None = raw.consent_field
         self.consent_values: list[str | int | bool] = raw.consent_values
         self.batch_size: int = raw.batch_size

@@ -259,7 +259,7 @@ def _user_info(found: dict[str, Any], notes: list[str]) -> dict[str, str] | None
 
 def _value(s: Settings, found: dict[str, Any]) -> dict[str, str]:
     """conversionValue, currency first as in LinkedIn's "Conversions API" examples (only called when an
-    amount is present)."""
+    amount is present). An amount in minor units (cents) is turned into major units with its currency's places."""
     try:
         amount = n.amount_text(found["conversion_value"])
     except n.Invalid as error:
@@ -273,7 +273,17 @@ def _value(s: Settings, found: dict[str, Any]) -> dict[str, str]:
         currency = s.default_currency
     else:
         raise _Rejected("missing_currency", reasons.MISSING_CURRENCY, "conversion_value")
+    if s.amount_in_minor_units:
+        try:
+            amount = n.major_units(amount, currency, found["conversion_value"])
+        except n.Invalid as error:
+            raise _Rejected(error.reason, error.detail, _MINOR_UNITS_FIELD[error.reason]) from None
     return {"currencyCode": currency, "amount": amount}
+
+
+#: The field a rejection of `major_units` names: the amount that is no whole number, or the record's currency
+#: (the default currency is checked when the config is read).
+_MINOR_UNITS_FIELD = {"invalid_amount": "conversion_value", "invalid_currency": "currency_code"}
 
 
 # The identifiers of a device or a connection, with the rule of each, in the order their userIds are sent.

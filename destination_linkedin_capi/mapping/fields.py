@@ -28,7 +28,7 @@ OTHER_FIELDS = (
     Field(
         "conversion_value",
         ("conversion_value", "value", "amount", "revenue"),
-        "Conversion value amount (decimal, not negative).",
+        "Conversion value amount in the currency's major unit (49.99 USD; amounts in cents need Amount in minor units), not negative.",
         json_type=("string", "number", "null"),
     ),
     Field("currency_code", ("currency", "currency_code"), "ISO 4217 currency of the value, e.g. USD."),

@@ -21,7 +21,7 @@ import orjson
 from dateutil.parser import isoparser
 
 from destination_linkedin_capi import constants as c
-from destination_linkedin_capi.iso import COUNTRY_ALPHA2, CURRENCY_CODES
+from destination_linkedin_capi.iso import COUNTRY_ALPHA2, CURRENCY_CODES, MINOR_UNITS
 from destination_linkedin_capi.masking import describe
 
 # SHA-256 of one short message (an address, an eventId's text): CPython's own implementation when
@@ -226,6 +226,25 @@ def amount_text(value: Any) -> str:
     except InvalidOperation:
         raise Invalid("invalid_amount", f"is {describe(value)}, not a plain decimal number") from None
     return _decimal_text(number, value)
+
+
+def major_units(amount: str, currency: str, original: Any) -> str:
+    """An amount in the currency's minor units (`amount_text`'s plain decimal) → in its major units, exactly, by
+    moving the decimal point ISO 4217's number of places: 4999 USD → "49.99", 500 JPY → "500", 1234 KWD → "1.234"."""
+    whole, _, fraction = amount.partition(".")
+    if fraction.strip("0"):
+        raise Invalid("invalid_amount", f"is {describe(original)}, not a whole number of minor units (cents)")
+    places = MINOR_UNITS.get(currency)
+    if places is None:
+        raise Invalid(
+            "invalid_currency",
+            "is a currency without minor units in ISO 4217 (such as gold), so no amount in minor "
+            "units can be converted",
+        )
+    if not places:
+        return whole
+    padded = whole.rjust(places + 1, "0")
+    return f"{padded[:-places]}.{padded[-places:]}"
 
 
 def currency_code(value: Any) -> str:

@@ -20,6 +20,7 @@ class Settings:
 
     __slots__ = (
         "accepted_id_types",
+        "amount_in_minor_units",
         "configured",
         "default_currency",
         "events",
@@ -41,6 +42,7 @@ class Settings:
         self.margin_minutes = int(config.event_age_margin_minutes)
         self.max_age_ms = int(c.MAX_EVENT_AGE.total_seconds() * 1000) - self.margin_minutes * 60_000
         self.default_currency: str | None = config.default_currency
+        self.amount_in_minor_units = bool(config.amount_in_minor_units)
         version = ApiVersion(str(config.api_version))
         # the identifiers' idTypes the configured API version takes: the others are dropped with a note
         self.accepted_id_types = frozenset(

@@ -125,9 +125,15 @@ class RejectedOutput:
         with self._lock:
             self._write_pending()
 
-    def summary_line(self) -> str | None:
+    def summary_line(self, rejected: int = 0) -> str | None:
+        """Where the sync's rejected rows went; without storage, how many were not kept (`rejected`) and how to."""
         if self.storage is None:
-            return None
+            if not rejected:
+                return None
+            return (
+                f"  rejected records: {rejected:,} not kept (Rejected records storage is None); set Rejected records "
+                "storage to S3 or Local to keep them for fixing and re-sending."
+            )
         if not self.written_rows:
             return f"  rejected records: none to write to {self.storage.describe()}"
         folder = self._folder_url()

@@ -33,7 +33,7 @@ from destination_linkedin_capi.airbyte.trace import traced
 from destination_linkedin_capi.budget.request_budget import RequestBudget
 from destination_linkedin_capi.budget.setup import make_budget
 from destination_linkedin_capi.config.connector import ConnectorConfig
-from destination_linkedin_capi.errors import SyncCancelled
+from destination_linkedin_capi.errors import ConfigError, SyncCancelled
 from destination_linkedin_capi.ledger.setup import make_ledger
 from destination_linkedin_capi.linkedin.auth import TokenProvider
 from destination_linkedin_capi.linkedin.client import LinkedInClient
@@ -153,6 +153,8 @@ class WriteSession:
             in_window = self.budget.used_in_window() if self.budget else 0
             today = self.budget.used_today if self.budget else 0
             logger.info(self.report.progress_line(in_window, today))
+        for line in self.report.rejected_share_warnings(self._warn_percent, early=True):
+            logger.warning(line)
 
     def run(self, lines: Iterable[Any]) -> SyncReport:
         """Process the whole input (JSON lines: a binary stream such as stdin, or an iterable of bytes or str;
@@ -191,6 +193,7 @@ class WriteSession:
                     self._loop(lines, mapper)
                 self.writer.finish()
             self._warn_unresolved(mapper)
+            self._check_rejected_share()
             if self._updates is not None:
                 self._updates.flush()
         except BaseException as error:
@@ -244,9 +247,38 @@ class WriteSession:
         )
         return cancelled
 
+    @property
+    def _warn_percent(self) -> int:
+        """Rejected share warning, or Maximum rejected share when lower: a stream that fails the sync is named with its
+        reasons too."""
+        limit = self.config.max_rejected_percent
+        warn = self.config.rejected_warn_percent
+        return warn if limit is None else min(warn, limit)
+
+    def _check_rejected_share(self) -> None:
+        """Maximum rejected share: checked at the end of the sync, once the states of what was sent are emitted."""
+        limit = self.config.max_rejected_percent
+        if limit is None:
+            return
+        # streams_over also names a stream rejected whole, which is not above a maximum of 100%
+        over = [item for item in self.report.streams_over(limit) if item[1] * 100 > limit * item[2]]
+        if not over:
+            return
+        stream, rejected, read = over[0]
+        others = f" (and {len(over) - 1:,} more streams)" if len(over) > 1 else ""
+        raise ConfigError(
+            f"Stream {stream_label(stream)}{others}: {rejected:,} of its {read:,} records were rejected "
+            f"({100 * rejected / read:.0f}%), more than Maximum rejected share ({limit}%); the records sent are "
+            "checkpointed, so an incremental sync does not read the rejected ones again. Fix the mapping or the "
+            "source (the warning above names the reasons), then refresh the stream or re-send the rows kept by "
+            "Rejected records storage."
+        )
+
     def _log_summary(self) -> None:
+        for warning in self.report.rejected_share_warnings(self._warn_percent):
+            logger.warning(warning)
         lines = self.report.summary_lines(dry_run=self.config.dry_run)
-        where = self.rejected.summary_line()
+        where = self.rejected.summary_line(rejected=self.report.total_rejected)
         for line in lines + ([where] if where else []):
             logger.info(line)
 

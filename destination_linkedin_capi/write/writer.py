@@ -265,18 +265,36 @@ class BatchWriter:
 
     # --- watchdog thread ---------------------------------------------------------------------
     def _watchdog_loop(self) -> None:
-        """Without it no batch age is enforced, so its death fails the sync like any other error."""
+        """Without it no batch age is enforced, so its death fails the sync like any other error. It never waits for
+        the sender: the progress lines keep their rhythm while the sender waits for the request budget."""
         tick = min(1.0, self._max_age / 4)
         try:
             while not self._stop.wait(tick):
-                with self._lock:
-                    batch = self._batch
-                    if batch is not None and self._clock() - batch.started >= self._max_age:
-                        self._hand_off()
+                # The main thread holds the lock while it waits for a free slot in the queue: a batch is handed on then.
+                if self._lock.acquire(timeout=tick):
+                    try:
+                        batch = self._batch
+                        if batch is not None and self._clock() - batch.started >= self._max_age:
+                            self._hand_off_if_free()
+                    finally:
+                        self._lock.release()
                 if self._progress is not None:
                     self._progress()
         except BaseException as error:
             self._fail(error)
+
+    def _hand_off_if_free(self) -> None:
+        """Caller holds `_lock`. Hand the open batch on when the queue has room; a full queue has batches to send
+        first, and the next tick tries again."""
+        batch = self._batch
+        if batch is None or not batch.elements:
+            return
+        try:
+            self._queue.put_nowait(batch)
+        except queue.Full:
+            return
+        self._batch = None
+        self._handed_seq = batch.seq
 
     # --- sender thread -------------------------------------------------------------------------
     def _sender_loop(self) -> None:

@@ -2,6 +2,8 @@
 
 import bisect
 import datetime as dt
+import logging
+import threading
 
 import pytest
 
@@ -69,3 +71,57 @@ def test_used_in_window_counts_recent_requests():
     assert budget.used_in_window() == 4
     fake.now += 3
     assert budget.used_in_window() == 0
+
+
+def test_used_in_window_answers_while_a_request_waits_for_its_slot():
+    """The progress lines ask for the window's use while the sender waits for a slot: the answer must not wait."""
+    fake = FakeTime(1000.0)
+    waiting, released = threading.Event(), threading.Event()
+
+    def sleep(seconds):
+        waiting.set()
+        released.wait(30)
+        fake.now += seconds
+
+    budget = RequestBudget(2, 100, window_seconds=60, clock=fake.clock, sleep=sleep)
+    budget.acquire()
+    budget.acquire()
+    sender = threading.Thread(target=budget.acquire)  # the third waits for the window to free a slot
+    sender.start()
+    try:
+        assert waiting.wait(30)
+        answers = []
+        asker = threading.Thread(target=lambda: answers.append(budget.used_in_window()))
+        asker.start()
+        asker.join(20)  # a generous bound: without waiting for the slot, the answer takes microseconds
+        assert answers == [2]
+    finally:
+        released.set()
+        sender.join(30)
+
+
+@pytest.mark.parametrize(
+    "per_minute, window, said",
+    [
+        (2, 60.0, "Waiting 61 s for the request budget: 2 requests a minute."),  # the window has a 1% margin
+        (2, 30.0, "Waiting 30 s for the request budget: 2 requests per 30 s."),
+    ],
+)
+def test_a_long_wait_for_the_budget_is_said_in_one_line(caplog, per_minute, window, said):
+    fake = FakeTime(1000.0)
+    budget = RequestBudget(per_minute, 100, window_seconds=window, clock=fake.clock, sleep=fake.sleep)
+    with caplog.at_level(logging.INFO, logger="airbyte"):
+        for _ in range(3):  # two fit in the window; the third waits for it
+            budget.acquire()
+    lines = [r.getMessage() for r in caplog.records if "for the request budget" in r.getMessage()]
+    assert lines == [said]
+
+
+def test_short_waits_for_the_budget_are_not_said(caplog):
+    fake = FakeTime(1000.0)
+    budget = RequestBudget(10, 1000, window_seconds=5, clock=fake.clock, sleep=fake.sleep)
+    with caplog.at_level(logging.INFO, logger="airbyte"):
+        for _ in range(35):  # three full windows of 5 s: each wait is at most 5 s
+            budget.acquire()
+    assert fake.now > 1015
+    assert not [r for r in caplog.records if "for the request budget" in r.getMessage()]

@@ -206,6 +206,24 @@ def test_limits_are_enforced(value, fragment):
         ConnectorConfig.parse(access_token_config(**{value: fragment}))
 
 
+def test_amount_in_minor_units_needs_a_default_currency_with_minor_units():
+    assert ConnectorConfig.parse(access_token_config()).amount_in_minor_units is False
+    parsed = ConnectorConfig.parse(access_token_config(amount_in_minor_units=True, default_currency="JPY"))
+    assert parsed.amount_in_minor_units is True
+    with pytest.raises(ConfigError, match="Default currency 'XAU' has no minor units in ISO 4217"):
+        ConnectorConfig.parse(access_token_config(amount_in_minor_units=True, default_currency="xau"))
+    assert ConnectorConfig.parse(access_token_config(default_currency="XAU")).default_currency == "XAU"
+
+
+def test_rejected_share_options():
+    parsed = ConnectorConfig.parse(access_token_config())
+    assert (parsed.rejected_warn_percent, parsed.max_rejected_percent) == (50, None)
+    parsed = ConnectorConfig.parse(access_token_config(rejected_warn_percent=20, max_rejected_percent=10))
+    assert (parsed.rejected_warn_percent, parsed.max_rejected_percent) == (20, 10)
+    with pytest.raises(ConfigError, match=r"Maximum rejected share \(%\)"):
+        ConnectorConfig.parse(access_token_config(max_rejected_percent=101))
+
+
 def test_currency_and_field_mapping_rules():
     assert ConnectorConfig.parse(access_token_config(default_currency="eur")).default_currency == "EUR"
     with pytest.raises(ConfigError, match="'XXY' is not an ISO 4217 currency"):

@@ -79,6 +79,9 @@ def rec(**fields: Any) -> dict:
     return fields
 
 
+MINOR = {"amount_in_minor_units": True}
+
+
 CASES = [
     # --- which event: destination_object_name, event-name field, stream_events / stream name, single event
     Case("stream-name-matches-event", rec(), element()),
@@ -353,6 +356,33 @@ CASES = [
     Case("currency-not-iso", rec(value=10, currency="EURO"), "invalid_currency"),
     Case("currency-without-amount", rec(currency="EUR"), element()),
     Case("conversion-value-field-name", rec(conversion_value=49.9, currency="EUR"), element(value=("EUR", "49.9"))),
+    # --- amounts in minor units (cents): each currency's ISO 4217 decimal places, exactly
+    Case(
+        "minor-units-stripe-usd",
+        rec(amount=4999, currency="usd"),
+        element(value=("USD", "49.99")),
+        config={"amount_in_minor_units": True},
+    ),
+    Case("minor-units-jpy", rec(amount=500, currency="JPY"), element(value=("JPY", "500")), config=MINOR),
+    Case("minor-units-kwd", rec(amount=1234, currency="KWD"), element(value=("KWD", "1.234")), config=MINOR),
+    Case("minor-units-small", rec(amount="5", currency="EUR"), element(value=("EUR", "0.05")), config=MINOR),
+    Case("minor-units-zero", rec(amount=0, currency="EUR"), element(value=("EUR", "0.00")), config=MINOR),
+    Case("minor-units-float-whole", rec(amount=4999.0, currency="USD"), element(value=("USD", "49.99")), config=MINOR),
+    Case(
+        "minor-units-30-digits-exact",
+        rec(amount=123456789012345678901234567891, currency="USD"),
+        element(value=("USD", "1234567890123456789012345678.91")),
+        config=MINOR,
+    ),
+    Case(
+        "minor-units-default-currency",
+        rec(amount=250),
+        element(value=("EUR", "2.50")),
+        config={**MINOR, "default_currency": "EUR"},
+    ),
+    Case("minor-units-fraction", rec(amount="49.5", currency="USD"), "invalid_amount", config=MINOR),
+    Case("minor-units-no-minor-unit", rec(amount=10, currency="XAU"), "invalid_currency", config=MINOR),
+    Case("minor-units-off-by-default", rec(amount=4999, currency="usd"), element(value=("USD", "4999"))),
     # --- eventId
     Case("event-id-kept", rec(event_id=" order-8c482 "), element(event_id="order-8c482")),
     Case("event-id-integer", rec(event_id=8482), element(event_id="8482")),

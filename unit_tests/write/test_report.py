@@ -194,3 +194,40 @@ def test_few_streams_are_all_shown_without_a_more_line():
     lines = report.summary_lines(dry_run=True)
     assert sum(line.startswith("  stream ") for line in lines) == SUMMARY_STREAMS
     assert not any(line.startswith("  and ") for line in lines)
+
+
+def _read_and_reject(report, stream, read, rejected):
+    for _ in range(read):
+        report.record_read(stream)
+    for reason, n in rejected.items():
+        for i in range(n):
+            report.record_rejected(stream, None, reason, f"{reason} sentence {i}")
+
+
+def test_a_stream_all_rejected_or_above_the_warning_share_is_named_with_its_top_reasons():
+    report = SyncReport()
+    _read_and_reject(report, LEADS, 500, {"unknown_event": 500})
+    _read_and_reject(report, ORDERS, 10, {"missing_timestamp": 4, "no_identifier": 2})  # 60%
+    _read_and_reject(report, (None, "fine"), 10, {"too_old": 5})  # 50%: not above
+    assert report.rejected_share_warnings(50) == [
+        "Stream leads: all 500 records read in this sync were rejected, none sent; top reasons: unknown_event 500 "
+        "(e.g. unknown_event sentence 0).",
+        "Stream shop.orders: 6 of 10 records read in this sync were rejected (60%, more than 50%); "
+        "top reasons: missing_timestamp 4, no_identifier 2 (e.g. missing_timestamp sentence 0).",
+    ]
+    assert [stream for stream, _, _ in report.streams_over(100)] == [LEADS]  # all rejected always counts
+    assert report.streams_over(60) == [(LEADS, 500, 500)]
+    assert [stream for stream, _, _ in report.streams_over(0)] == [LEADS, ORDERS, (None, "fine")]
+
+
+def test_the_early_warning_waits_for_1000_records_and_is_said_once_per_stream():
+    report = SyncReport()
+    _read_and_reject(report, LEADS, 999, {"unknown_event": 999})
+    assert report.rejected_share_warnings(50, early=True) == []  # too few records to judge yet
+    assert len(report.rejected_share_warnings(50)) == 1  # the end of the sync judges any number
+    _read_and_reject(report, LEADS, 1, {"unknown_event": 1})
+    (early,) = report.rejected_share_warnings(50, early=True)
+    assert early.startswith("Stream leads: all 1,000 records read so far were rejected, none sent; top reasons:")
+    _read_and_reject(report, LEADS, 1000, {"unknown_event": 1000})
+    assert report.rejected_share_warnings(50, early=True) == []  # once
+    assert len(report.rejected_share_warnings(50)) == 1  # the end still says it

@@ -4,6 +4,7 @@ STATE carries, and how a failure ends the sync. The CLI and the sandbox runs are
 from __future__ import annotations
 
 import json
+import logging
 import os
 import queue
 import threading
@@ -226,3 +227,108 @@ def test_a_wait_for_the_request_budget_ends_when_the_sync_is_cancelled():
     with pytest.raises(SyncCancelled):
         session.budget.acquire()
     assert time.monotonic() - started < 5
+
+
+# --- a stream whose records are (mostly) rejected -------------------------------------------------------------
+WITH_PAGE_VIEWS = {**STREAMS, (None, "page_views"): StreamInfo()}
+#: Two events, so no stream falls back to the only one: every page_views row is unknown_event.
+TWO_EVENTS = {
+    "credentials": {"auth_type": "access_token", "access_token": "unused", "conversion_mapping": "LEAD=11,PURCHASE=12"}
+}
+
+
+def page_views(count: int) -> list[bytes]:
+    return [record(n, stream="page_views") for n in range(count)]
+
+
+def test_a_stream_whose_every_record_is_rejected_is_a_warning_and_the_rows_not_kept_are_counted(caplog):
+    lines = [record(1), stream_state(1), *page_views(3), stream_state(2, name="page_views")]
+    out: list[dict[str, Any]] = []
+    with caplog.at_level("INFO", logger="airbyte"):
+        WriteSession(config(**TWO_EVENTS), WITH_PAGE_VIEWS, out.append).run(lines)
+    assert counts(out) == [(1, 1.0), (2, 3.0)]
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert [w for w in warnings if w.startswith("Stream page_views")] == [
+        "Stream page_views: all 3 records read in this sync were rejected, none sent; top reasons: unknown_event 3 "
+        "(e.g. " + rejected_example(caplog, "unknown_event") + ")."
+    ]
+    messages = [r.getMessage() for r in caplog.records]
+    assert (
+        "  rejected records: 3 not kept (Rejected records storage is None); set Rejected records storage to S3 or "
+        "Local to keep them for fixing and re-sending." in messages
+    )
+
+
+def rejected_example(caplog, reason: str) -> str:
+    """The summary's example sentence of `reason`."""
+    line = next(r.getMessage() for r in caplog.records if r.getMessage().startswith(f"  {reason}: e.g. "))
+    return line.removeprefix(f"  {reason}: e.g. ")
+
+
+def test_no_not_kept_line_when_nothing_was_rejected(caplog):
+    with caplog.at_level("INFO", logger="airbyte"):
+        run([record(1), stream_state(1)])
+    assert not [r for r in caplog.records if "not kept" in r.getMessage()]
+
+
+def test_a_rejected_share_above_the_maximum_fails_the_sync_after_its_states_are_emitted(caplog):
+    lines = [record(1), record(2), stream_state(1), *page_views(3), stream_state(2, name="page_views")]
+    out: list[dict[str, Any]] = []
+    with caplog.at_level("INFO", logger="airbyte"), pytest.raises(AirbyteTracedException) as raised:
+        WriteSession(config(max_rejected_percent=10, **TWO_EVENTS), WITH_PAGE_VIEWS, out.append).run(lines)
+    assert raised.value.failure_type == FailureType.config_error
+    assert raised.value.message.startswith(
+        "Stream page_views: 3 of its 3 records were rejected (100%), more than Maximum rejected share (10%); the "
+        "records sent are checkpointed"
+    )
+    assert counts(out) == [(1, 2.0), (2, 3.0)]  # every state was emitted before the sync failed
+    assert any(r.getMessage().startswith("Stream page_views: all 3 records") for r in caplog.records)
+
+
+def test_a_rejected_share_within_the_maximum_passes():
+    lines = [record(1), record(2), record(3), record(4, email=None), stream_state(1)]  # 25% of leads rejected
+    out, report = run(lines, max_rejected_percent=25)
+    assert counts(out) == [(1, 4.0)] and report.total_rejected == 1
+
+
+@pytest.mark.timeout(120)
+def test_a_long_sync_warns_early_about_a_stream_it_rejects_whole(caplog):
+    """After the first 1,000 records of an all-rejected stream, the warning comes while the sync still reads."""
+    seen = threading.Event()
+
+    class Seen(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if record.getMessage().startswith("Stream page_views: all 1,200 records read so far were rejected"):
+                seen.set()
+
+    def source():
+        yield from page_views(1200)
+        seen.wait(60)  # the source goes quiet until the warning came (a generous bound for a busy machine)
+        yield from page_views(10)
+
+    handler = Seen()
+    logging.getLogger("airbyte").addHandler(handler)
+    try:
+        session = WriteSession(config(batch_max_age_seconds=1, **TWO_EVENTS), WITH_PAGE_VIEWS, lambda message: None)
+        with caplog.at_level("INFO", logger="airbyte"):
+            session.run(source())
+    finally:
+        logging.getLogger("airbyte").removeHandler(handler)
+    assert seen.is_set()
+    warnings = [r.getMessage() for r in caplog.records if r.getMessage().startswith("Stream page_views")]
+    assert [w.split(";")[0] for w in warnings] == [
+        "Stream page_views: all 1,200 records read so far were rejected, none sent",
+        "Stream page_views: all 1,210 records read in this sync were rejected, none sent",
+    ]
+
+
+def test_a_maximum_below_the_warning_share_still_names_the_reasons_and_100_never_fails(caplog):
+    lines = [record(1), record(2), record(3, email=None), stream_state(1)]  # 33% of leads rejected
+    with caplog.at_level("INFO", logger="airbyte"), pytest.raises(AirbyteTracedException) as raised:
+        run(lines, rejected_warn_percent=50, max_rejected_percent=30)
+    assert raised.value.message.startswith("Stream leads: 1 of its 3 records were rejected (33%), more than Maximum")
+    assert any(r.getMessage().startswith("Stream leads: 1 of 3 records read in this sync") for r in caplog.records)
+    out: list[dict[str, Any]] = []
+    lines = [*page_views(3), stream_state(1, name="page_views")]
+    WriteSession(config(max_rejected_percent=100, **TWO_EVENTS), WITH_PAGE_VIEWS, out.append).run(lines)
+    assert counts(out) == [(1, 3.0)]  # all rejected is not more than 100%

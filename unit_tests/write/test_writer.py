@@ -484,3 +484,48 @@ def test_events_delivered_before_a_batch_fails_half_way_count_as_sent():
         f"Sync summary: 30 records read, {len(linkedin.delivered)} sent, 0 rejected, "
         f"{30 - len(linkedin.delivered)} not sent because the sync stopped"
     )
+
+
+@pytest.mark.timeout(60)
+def test_progress_keeps_its_rhythm_while_the_sender_waits_and_the_queue_is_full():
+    """The sender waits (for the request budget, say) and the main thread waits for a queue slot, holding the open
+    batch's lock: the watchdog still calls `progress` at every tick, instead of waiting with them."""
+    released = threading.Event()
+    sending = threading.Event()
+
+    def waiting_send(elements):
+        sending.set()
+        released.wait()
+        return BatchAnswer()
+
+    ticks = []
+    writer = BatchWriter(
+        send=waiting_send,
+        report=SyncReport(),
+        emit=lambda message: None,
+        batch_size=1,
+        max_age=0.2,
+        progress=lambda: ticks.append(1),
+        chunk_events=1,
+    )
+
+    def add_events():  # one batch being sent, two queued, and the fourth waits for a slot
+        for n in range(4):
+            writer.add_event(STREAM, "purchase", {"n": n})
+
+    adder = threading.Thread(target=add_events)
+    adder.start()
+    try:
+        assert sending.wait(30)
+        while writer._queue.qsize() < 2:  # the queue is full: the main thread now waits, holding the lock
+            time.sleep(0.01)
+        counted = len(ticks)
+        deadline = time.monotonic() + 30  # a generous bound for a busy machine; the ticks come every 50 ms
+        while len(ticks) < counted + 3 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert len(ticks) >= counted + 3
+        assert adder.is_alive()  # still waiting for a slot: the ticks came while it waited
+    finally:
+        released.set()
+        adder.join(30)
+        writer.finish()
