@@ -15,9 +15,16 @@ import orjson
 import pytest
 from linkedin_capi_sandbox import Sandbox
 
-from devtools.sample_data import ACCOUNT, access_token_config, catalog
+from devtools.sample_data import ACCOUNT, access_token_config, catalog, generate_lines
 from integration_tests.fleet import event_ids, run_fleet, sync_lines
-from integration_tests.writing import DeliveryGate, parse_summary, run_write, seed_rules
+from integration_tests.writing import (
+    DeliveryGate,
+    parse_summary,
+    run_write,
+    sample_event_ids,
+    seed_rules,
+    with_state_ids,
+)
 from unit_tests.redis_server import RedisServer
 
 pytestmark = pytest.mark.timeout(240)
@@ -59,6 +66,12 @@ def config(sandbox: Sandbox, budget: dict, **overrides) -> dict:
     )
 
 
+def folder(tmp_path: Path, name: str) -> Path:
+    path = tmp_path / name
+    path.mkdir()
+    return path
+
+
 def assert_each_event_once(sandbox: Sandbox, expected: list[str]) -> None:
     received = [event["eventId"] for event in sandbox.events()]
     assert len(received) == len(set(received)), f"{len(received) - len(set(received))} events reached LinkedIn twice"
@@ -72,7 +85,7 @@ def test_a_full_refresh_written_three_times_reaches_linkedin_once(sandbox, tmp_p
     settings = config(sandbox, store(kind, tmp_path, redis_server))
     summaries = []
     for attempt in range(3):
-        run = run_write(tmp_path / f"run-{attempt}", settings, catalog(), lines)
+        run = run_write(folder(tmp_path, f"run-{attempt}"), settings, catalog(), lines)
         assert run.code == 0, run.output
         assert REDIS_PASSWORD not in run.output and TOKEN not in run.output
         summaries.append(parse_summary(run.logs))
@@ -120,16 +133,16 @@ def _kill_plan(rng: random.Random) -> dict[str, object]:
 def test_syncs_killed_at_random_points_and_resumed_lose_nothing_and_double_at_most_a_batch_a_kill(
     sandbox, tmp_path, redis_server, seed
 ):
-    lines = sync_lines(seed, 600)
+    lines = with_state_ids(generate_lines(600, seed=seed, bad=False, state_every=30))
     positions = {orjson.loads(line)["id"]: i for i, line in enumerate(lines) if b'"STATE"' in line}
     # paced by the connector's own budget so that a kill lands mid-sync: batches of 20, 5 requests a second
-    settings = config(
-        sandbox, store("sqlite", tmp_path, redis_server), batch_size=20, requests_per_minute=5, read_timeout_seconds=1
-    )
+    settings = config(sandbox, store("sqlite", tmp_path, redis_server), batch_size=20, requests_per_minute=5)
     gate, rng, position, kills = DeliveryGate(sandbox, lines), random.Random(seed), 0, 0
     for attempt in range(12):
         plan = _kill_plan(rng) if kills < 3 else {}
-        run = run_write(tmp_path / f"run-{attempt}", settings, catalog(), lines[position:], on_message=gate, **plan)
+        run = run_write(
+            folder(tmp_path, f"run-{attempt}"), settings, catalog(), lines[position:], on_message=gate, **plan
+        )
         assert run.code in (0, -9), run.output
         kills += run.killed
         if run.states:
@@ -140,7 +153,7 @@ def test_syncs_killed_at_random_points_and_resumed_lose_nothing_and_double_at_mo
         pytest.fail("the sync never completed")
     assert kills >= 1, "no run was killed mid-sync"
     received = [event["eventId"] for event in sandbox.events()]
-    assert set(received) == set(event_ids(lines)), "records lost"
+    assert set(received) == set(sample_event_ids(lines)), "records lost"
     assert len(received) - len(set(received)) <= 20 * kills  # the batch in flight at each kill, at most
     assert sandbox.stats()["duplicates_received"] == len(received) - len(set(received))
 
@@ -172,7 +185,7 @@ def test_with_send_when_unreachable_the_sync_sends_anyway_with_one_warning(sandb
 
 
 def test_the_ledger_store_lost_mid_sync_stops_it_with_no_state_past_unsent_rows(sandbox, tmp_path, redis_server):
-    lines = sync_lines(0, 300)
+    lines = with_state_ids(generate_lines(300, bad=False, state_every=30))
     settings = config(sandbox, store("redis", tmp_path, redis_server), batch_size=10, requests_per_minute=5)
     gate = DeliveryGate(sandbox, lines)
     printed = []
