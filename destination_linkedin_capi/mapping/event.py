@@ -14,6 +14,7 @@ from destination_linkedin_capi.mapping import normalize as n
 from destination_linkedin_capi.mapping import reasons
 from destination_linkedin_capi.mapping.fields import (
     RECOGNISED_FIELDS,
+    SOURCE_FIELDS,
     TIME,
     USER_INFO_FIELDS,
     Layout,
@@ -74,14 +75,15 @@ def map_event(
     """One record → its conversion event, or the first problem found (event, time, identifiers,
     value, event ID — in that order)."""
     found: dict[str, Any] = {}
-    sources = layout.sources
+    later: tuple[str, ...] = ()  # the identifier fields read from a later source (for the summary)
     for field, source in layout.firsts:  # each field's best source; a later one only when it is blank
         value = data[source] if source.__class__ is not tuple else dig(data, source)  # type: ignore[index]
         if value is None or (value.__class__ is str and (not value or value.isspace())):
             value = later_value(layout, data, field)
             if value is None:
                 continue
-            sources = None  # read from where this record holds its values, below
+            if field in SOURCE_FIELDS:
+                later += (field,)
         found[field] = value
 
     if route.forced is None and route.forced_unknown is None and "event_name" not in found and route.fallback:
@@ -110,8 +112,7 @@ def map_event(
     except _Rejected as rejected:
         return rejected.rejection(layout, data)
     payload["user"] = user
-    if sources is None:
-        sources = layout.sources_of(s.sources, data)
+    sources = layout.sources_of(s.sources, data, later) if later else layout.sources
     return ConversionEvent(event, payload, identifiers, notes, sources)
 
 

@@ -134,6 +134,7 @@ class Sources:
 
 # Each identifier's key and the field its source is named by (the first name for a name).
 _IDENTIFIER_FIELDS = tuple((identifier.key, identifier.fields[0].name) for identifier in IDENTIFIERS)
+SOURCE_FIELDS = frozenset(field for _, field in _IDENTIFIER_FIELDS)
 
 
 class Layout(tuple[tuple[str, Source], ...]):
@@ -164,12 +165,15 @@ class Layout(tuple[tuple[str, Source], ...]):
         layout.paths = paths or {}
         return layout
 
-    def sources_of(self, known: dict[tuple, Sources], data: Mapping[str, Any] | None = None) -> Sources:
-        """Where the identifiers are read from: each one's best source, or with `data`, its first non-blank one."""
+    def sources_of(
+        self, known: dict[tuple, Sources], data: Mapping[str, Any] | None = None, later: tuple[str, ...] = ()
+    ) -> Sources:
+        """Where the identifiers are read from: each one's best source, except the `later` fields (of `SOURCE_FIELDS`),
+        whose best source is blank in `data`: their first non-blank one."""
         firsts = dict(self.firsts)
         read_from = []
         for key, field in _IDENTIFIER_FIELDS:
-            source = firsts.get(field) if data is None else first_source(self, data, field)
+            source = first_source(self, data, field) if data is not None and field in later else firsts.get(field)
             if source is not None:
                 kind = "mapped" if (field, source) in self.mapped else "recognised"
                 read_from.append((key, source if isinstance(source, str) else path_text(source), kind))

@@ -296,3 +296,13 @@ def test_the_coverage_line_stays_short_when_one_recognised_field_was_read():
         report.record_mapped(event.event, event.identifiers, event.notes, event.sources)
     line = next(line for line in report.summary_lines(dry_run=False) if line.startswith("  event LEAD"))
     assert line.endswith("; identifiers: email 100%")
+
+
+def test_a_later_source_of_a_field_that_is_no_identifier_keeps_the_layout_s_sources():
+    map_record = mapper([{"linkedin_field": "email", "record_field": "user.email"}]).for_stream(None, "leads")
+    first = map_record({"user": {"email": JANE}, "created_at": T10_ISO, "event_time": T10_ISO})
+    later_time = map_record({"user": {"email": JANE}, "created_at": T10_ISO, "event_time": " "})
+    later_email = map_record({"user": {"email": ""}, "created_at": T10_ISO, "event_time": T10_ISO})
+    assert isinstance(first, ConversionEvent) and isinstance(later_time, ConversionEvent)
+    assert later_time.sources is first.sources  # one object: the summary counts both under one key
+    assert isinstance(later_email, Rejection)  # a blank mapped email with no recognised one: nothing to match
