@@ -101,6 +101,28 @@ def describe(value: Any) -> str:
     return "a value of another type"
 
 
+_NAME = re.compile(r"[\w .-]{1,64}")
+
+
+def looks_like_name(text: Any) -> bool:
+    """Text that reads as a name (an event name, a record field's name) rather than personal data: letters, digits,
+    `_ . -` and spaces, at most 64 characters, with at least one letter (so no phone number or bare ID) and no `@`."""
+    return (
+        text.__class__ is str
+        and _NAME.fullmatch(text) is not None
+        and not text.isspace()
+        and any(char.isalpha() for char in text)
+    )
+
+
+def event_name(value: Any) -> str:
+    """A record's event name for a sentence: quoted as it is when it looks like a name (`'page_view'`), so the user
+    can tell what to map; anything else described and masked like any record value."""
+    if looks_like_name(value):
+        return f"'{value}'"
+    return describe(value)
+
+
 def message_type(kind: Any) -> str:
     """A message's `type` for "a message of type …": Airbyte's type names as they are, anything else masked."""
     if type(kind) is str and _MESSAGE_TYPE.fullmatch(kind):

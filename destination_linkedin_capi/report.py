@@ -13,6 +13,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from destination_linkedin_capi.mapping.identifiers import IDENTIFIERS
 
@@ -26,6 +27,22 @@ SUMMARY_STREAMS = 100
 EARLY_SHARE_RECORDS = 1_000
 #: Reasons named in a rejected-share warning.
 TOP_REASONS = 3
+
+
+# Record fields a coverage figure names, at most: the ones most records were read from.
+SHOWN_SOURCES = 3
+
+
+def _read_from(counts: Counter[tuple[str, str]] | None) -> str:
+    """` (950 from user.email (mapped), 50 from Email (recognised))`: where an identifier was read from, when a
+    mapping was read or more than one field was (one recognised field says nothing new: kept short)."""
+    if not counts or (len(counts) == 1 and next(iter(counts))[1] != "mapped"):
+        return ""
+    top = counts.most_common(SHOWN_SOURCES)
+    shown = [f"{n:,} from {source} ({kind})" for (source, kind), n in top]
+    if len(counts) > len(top):
+        shown.append(f"{sum(counts.values()) - sum(n for _, n in top):,} from {len(counts) - len(top)} more fields")
+    return f" ({', '.join(shown)})"
 
 
 def stream_label(key: StreamKey) -> str:
@@ -57,9 +74,10 @@ class SyncReport:
         self.first_accepted: dict[StreamKey, tuple[int, int]] = {}  # earliest, latest first acceptance (epoch ms)
         self.rejected: Counter[tuple[StreamKey, str]] = Counter()  # (stream, reason)
         self.rejected_by_event: Counter[tuple[str, str]] = Counter()  # (event, reason), when the event is known
-        # (event, identifiers, notes) of each mapped record: one count per record on the hot path,
-        # expanded into the per-event, per-identifier and per-note counts below when read.
-        self.mapped: dict[tuple[str, tuple[str, ...], tuple[str, ...]], int] = {}
+        # (event, identifiers, notes, sources) of each mapped record: one count per record on the hot path,
+        # expanded into the per-event, per-identifier and per-note counts below when read. `sources` (a
+        # `mapping.fields.Sources`, one object per distinct content, or None) says where the identifiers were read.
+        self.mapped: dict[tuple[str, tuple[str, ...], tuple[str, ...], Any], int] = {}
         self.ignored: Counter[str] = Counter()  # unknown_stream, non_json, not_a_message, ...
         self.examples: dict[str, str] = {}  # first message per rejection reason
         self.stream_examples: dict[tuple[StreamKey, str], str] = {}  # first message per (stream, reason)
@@ -75,15 +93,18 @@ class SyncReport:
         """A RECORD message of `stream` was read (whether or not the stream is configured)."""
         self.read[stream] = self.read.get(stream, 0) + 1
 
-    def record_mapped(self, event: str, identifiers: tuple[str, ...], notes: tuple[str, ...]) -> None:
-        """A record became an event of `event`, identified by `identifiers`, with mapping `notes`."""
-        key = (event, identifiers, notes)
+    def record_mapped(
+        self, event: str, identifiers: tuple[str, ...], notes: tuple[str, ...], sources: Any = None
+    ) -> None:
+        """A record became an event of `event`, identified by `identifiers` (read from `sources`), with mapping
+        `notes`."""
+        key = (event, identifiers, notes, sources)
         self.mapped[key] = self.mapped.get(key, 0) + 1
 
     @property
     def mapped_by_event(self) -> Counter[str]:
         counts: Counter[str] = Counter()
-        for (event, _, _), n in self.mapped.items():
+        for (event, _, _, _), n in self.mapped.items():
             counts[event] += n
         return counts
 
@@ -91,15 +112,27 @@ class SyncReport:
     def identifiers(self) -> Counter[tuple[str, str]]:
         """(event, identifier) → records mapped with that identifier."""
         counts: Counter[tuple[str, str]] = Counter()
-        for (event, identifiers, _), n in self.mapped.items():
+        for (event, identifiers, _, _), n in self.mapped.items():
             for identifier in identifiers:
                 counts[(event, identifier)] += n
         return counts
 
     @property
+    def identifier_sources(self) -> dict[tuple[str, str], Counter[tuple[str, str]]]:
+        """(event, identifier) → (record field, "mapped" or "recognised") → records whose identifier came from it."""
+        counts: dict[tuple[str, str], Counter[tuple[str, str]]] = {}
+        for (event, identifiers, _, sources), n in self.mapped.items():
+            if sources is None:
+                continue
+            for key, source, kind in sources.read_from:
+                if key in identifiers:
+                    counts.setdefault((event, key), Counter())[(source, kind)] += n
+        return counts
+
+    @property
     def notes(self) -> Counter[str]:
         counts: Counter[str] = Counter()
-        for (_, _, notes), n in self.mapped.items():
+        for (_, _, notes, _), n in self.mapped.items():
             for note in notes:
                 counts[note] += n
         return counts
@@ -329,12 +362,12 @@ class SyncReport:
         rejected: dict[str, dict[str, int]] = {}
         for (event, reason), n in self.rejected_by_event.items():
             rejected.setdefault(event, {})[reason] = n
-        mapped_by_event, identifiers = self.mapped_by_event, self.identifiers
+        mapped_by_event, identifiers, sources = self.mapped_by_event, self.identifiers, self.identifier_sources
         lines = []
         for event in sorted(set(events) | set(already) | set(mapped_by_event) | set(rejected)):
             mapped = mapped_by_event[event]
             coverage = ", ".join(
-                f"{label} {100 * identifiers[(event, key)] / mapped:.0f}%"
+                f"{label} {100 * identifiers[(event, key)] / mapped:.0f}%" + _read_from(sources.get((event, key)))
                 for key, label in IDENTIFIER_LABELS.items()
                 if mapped and identifiers[(event, key)]
             )

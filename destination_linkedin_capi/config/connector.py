@@ -164,6 +164,7 @@ Credentials = Annotated[
 class FieldMapping(_Model):
     linkedin_field: str
     record_field: Annotated[str, Field(min_length=1)]
+    streams: list[Annotated[str, Field(min_length=1)]] = []  # empty: every stream
 
 
 class _RawConfig(_Model):
@@ -252,6 +253,27 @@ def _record_path(linkedin_field: str, record_field: str) -> str:
     return path
 
 
+def _field_mappings(items: list[FieldMapping]) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
+    """The connection-wide mappings (LinkedIn field → record path), and each named stream's own
+    (stream → LinkedIn field → record path); a field is mapped at most once for all streams and once per stream."""
+    every: dict[str, str] = {}
+    per_stream: dict[str, dict[str, str]] = {}
+    for item in items:
+        path = _record_path(item.linkedin_field, item.record_field)
+        if not item.streams:
+            if item.linkedin_field in every:
+                raise ConfigError(f"Field mappings: LinkedIn field '{item.linkedin_field}' is mapped twice.")
+            every[item.linkedin_field] = path
+        for stream in dict.fromkeys(name.strip() for name in item.streams):
+            fields = per_stream.setdefault(stream, {})
+            if item.linkedin_field in fields:
+                raise ConfigError(
+                    f"Field mappings: LinkedIn field '{item.linkedin_field}' is mapped twice for stream '{stream}'."
+                )
+            fields[item.linkedin_field] = path
+    return every, per_stream
+
+
 def _describe(error: ValidationError) -> str:
     """One sentence from pydantic's first error: the field and the rule, never the value given."""
     first = error.errors()[0]
@@ -323,12 +345,7 @@ class ConnectorConfig:
         )
         self.events = self._events(mapping)
         self.stream_events = self._stream_events()
-        fields = {}
-        for item in raw.field_mappings:
-            if item.linkedin_field in fields:
-                raise ConfigError(f"Field mappings: LinkedIn field '{item.linkedin_field}' is mapped twice.")
-            fields[item.linkedin_field] = _record_path(item.linkedin_field, item.record_field)
-        self.field_mappings: dict[str, str] = fields
+        self.field_mappings, self.stream_field_mappings = _field_mappings(raw.field_mappings)
         self._check_identifier_versions()
         self.default_currency = raw.default_currency.upper() if raw.default_currency else None
         if self.default_currency and self.default_currency not in CURRENCY_CODES:
@@ -434,6 +451,15 @@ class ConnectorConfig:
                 )
             result[stream] = event.casefold()
         return result
+
+    def field_mappings_for(self, stream: str) -> dict[str, str]:
+        """The mappings that apply to a stream: the connection-wide ones, overridden field by field by those
+        naming the stream (its name matched exactly, else case-insensitively)."""
+        own = self.stream_field_mappings.get(stream)
+        if own is None:
+            folded = stream.casefold()
+            own = next((fields for name, fields in self.stream_field_mappings.items() if name.casefold() == folded), {})
+        return {**self.field_mappings, **own}
 
     @property
     def auth_type(self) -> str:

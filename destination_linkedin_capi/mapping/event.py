@@ -14,10 +14,12 @@ from destination_linkedin_capi.mapping import normalize as n
 from destination_linkedin_capi.mapping import reasons
 from destination_linkedin_capi.mapping.fields import (
     RECOGNISED_FIELDS,
+    SOURCE_FIELDS,
     TIME,
     USER_INFO_FIELDS,
     Layout,
     dig,
+    hint_names,
     later_value,
     source_name,
 )
@@ -45,8 +47,26 @@ class _Rejected(Exception):
 
     def rejection(self, layout: Layout, data: Mapping[str, Any]) -> Rejection:
         if self.field is None:
+            if self.reason in _HINTED:
+                return Rejection(self.reason, self.message + _hint(layout, data, _HINTED[self.reason]))
             return Rejection(self.reason, self.message)
         return Rejection(self.reason, f"Field '{source_name(layout, data, self.field)}' {self.message}.")
+
+
+# The rejections whose sentence names the record's fields that look like what is missing.
+_HINTED = {"missing_timestamp": "date", "no_identifier": "identifier"}
+
+
+def _hint(layout: Layout, data: Mapping[str, Any], kind: str) -> str:
+    """The hint of a layout's records (worked out once per layout): which fields of theirs look like a date or an
+    identifier."""
+    hints = layout.hints
+    if hints is None:
+        hints = layout.hints = {}
+    hint = hints.get(kind)
+    if hint is None:
+        hint = hints[kind] = reasons.hint(hint_names(layout, tuple(data), kind), kind)
+    return hint
 
 
 def map_event(
@@ -55,12 +75,15 @@ def map_event(
     """One record → its conversion event, or the first problem found (event, time, identifiers,
     value, event ID — in that order)."""
     found: dict[str, Any] = {}
+    later: tuple[str, ...] = ()  # the identifier fields read from a later source (for the summary)
     for field, source in layout.firsts:  # each field's best source; a later one only when it is blank
         value = data[source] if source.__class__ is not tuple else dig(data, source)  # type: ignore[index]
         if value is None or (value.__class__ is str and (not value or value.isspace())):
             value = later_value(layout, data, field)
             if value is None:
                 continue
+            if field in SOURCE_FIELDS:
+                later += (field,)
         found[field] = value
 
     if route.forced is None and route.forced_unknown is None and "event_name" not in found and route.fallback:
@@ -74,7 +97,7 @@ def map_event(
     if urn is None:
         return Rejection("no_conversion_rule", reasons.no_conversion_rule(s.events[event].name))
     try:
-        happened = _happened_at(s, found)
+        happened = _happened_at(s, found, layout)
         user, identifiers, notes = _user(s, found, layout, data)
         payload: dict[str, Any] = {"conversion": urn, "conversionHappenedAt": happened}
         if "conversion_value" in found:
@@ -89,13 +112,14 @@ def map_event(
     except _Rejected as rejected:
         return rejected.rejection(layout, data)
     payload["user"] = user
-    return ConversionEvent(event, payload, identifiers, notes)
+    sources = layout.sources_of(s.sources, data, later) if later else layout.sources
+    return ConversionEvent(event, payload, identifiers, notes, sources)
 
 
-def _happened_at(s: Settings, found: dict[str, Any]) -> int:
+def _happened_at(s: Settings, found: dict[str, Any], layout: Layout) -> int:
     value = found.get(TIME)
     if value is None:
-        raise _Rejected("missing_timestamp", reasons.missing_timestamp(s.explicit.get(TIME), RECOGNISED_FIELDS[TIME]))
+        raise _Rejected("missing_timestamp", reasons.missing_timestamp(layout.paths.get(TIME), RECOGNISED_FIELDS[TIME]))
     try:
         happened = n.timestamp_ms(value)
     except n.Invalid as error:

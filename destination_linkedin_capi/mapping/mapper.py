@@ -26,6 +26,17 @@ MAX_CACHED_KEY_SET = 1_000
 MapRecord = Callable[[Mapping[str, Any]], ConversionEvent | Rejection]
 
 
+class _Profile:
+    """The streams that read the same `field_mappings` paths: the paths, and the layouts of their key sets."""
+
+    __slots__ = ("layouts", "nested", "paths")
+
+    def __init__(self, paths: dict[str, tuple[str, ...]], nested: list[tuple[str, str, tuple[Step, ...]]]) -> None:
+        self.paths = paths
+        self.layouts: dict[tuple[str, ...], Layout] = {}
+        self.nested = nested  # (field, path, steps) of its nested mapped paths no record has had yet
+
+
 class RecordMapper:
     """Maps the records of one sync; build it once per sync (it caches per stream and key set)."""
 
@@ -39,15 +50,12 @@ class RecordMapper:
     ) -> None:
         self._settings = Settings(config, rule_ids, now_ms)
         self._router = Router(self._settings, config.stream_events, streams)
-        self._layouts: dict[tuple[str, ...], Layout] = {}
-        self._cached_keys = 0  # the keys held by `_layouts`, each entry counted as its keys plus one
-        # `field_mappings` entries no record has had yet: LinkedIn field → its path (for one warning per sync)
-        self._unresolved = dict(config.field_mappings)
-        self._nested: list[tuple[str, tuple[Step, ...]]] = [
-            (field, steps)
-            for field, path in self._unresolved.items()
-            if is_nested(path) and (steps := parse_path(path)) is not None
-        ]
+        self._profiles: dict[tuple[tuple[str, tuple[str, ...]], ...], _Profile] = {}
+        self._cached_keys = 0  # the keys held by the profiles' layouts, each entry counted as its keys plus one
+        # `field_mappings` (LinkedIn field, path) pairs no record has had yet, for one warning per sync
+        mappings = [*config.field_mappings.items()]
+        mappings += [item for own in config.stream_field_mappings.values() for item in own.items()]
+        self._unresolved = dict.fromkeys(mappings)
         self._consent: ConsentCheck | None = None
         if config.consent_field is not None:  # only then does each record pay for the check
             self._consent = ConsentCheck(config.consent_field, config.consent_values)
@@ -56,15 +64,16 @@ class RecordMapper:
         """The mapping of one stream's records: a record → its conversion event, or the first problem found
         (consent, event, time, identifiers, value, event ID — in that order). Never raises for a JSON object."""
         route: Route = self._router.route(namespace, stream)
-        settings, router, layouts, layout_of_keys = self._settings, self._router, self._layouts, self._layout
+        profile = self._profile(self._settings.paths_for(stream))
+        settings, router, layouts, layout_of_keys = self._settings, self._router, profile.layouts, self._layout
 
         def map_record(data: Mapping[str, Any]) -> ConversionEvent | Rejection:
             keys = tuple(data)
             layout = layouts.get(keys)
             if layout is None:  # an empty layout is cached too: nothing recognised
-                layout = layout_of_keys(keys)
-            if self._nested:
-                self._resolve_nested(data)
+                layout = layout_of_keys(keys, profile)
+            if profile.nested:
+                self._resolve_nested(profile, data)
             return map_event(settings, router, layout, route, data)
 
         consent = self._consent
@@ -77,31 +86,53 @@ class RecordMapper:
 
         return map_record_with_consent
 
-    def unresolved_mappings(self) -> dict[str, str]:
-        """The `field_mappings` (LinkedIn field → record path) that no record mapped so far had."""
-        return dict(self._unresolved)
+    def unresolved_mappings(self) -> list[tuple[str, str]]:
+        """The `field_mappings` (LinkedIn field, record path) pairs that no record mapped so far had."""
+        return list(self._unresolved)
 
-    def _resolve_nested(self, data: Mapping[str, Any]) -> None:
+    def _profile(self, paths: dict[str, tuple[str, ...]]) -> _Profile:
+        """The profile of these paths, shared by every stream that reads the same ones."""
+        key = tuple(sorted(paths.items()))
+        profile = self._profiles.get(key)
+        if profile is None:
+            nested = [
+                (field, path, steps)
+                for field, field_paths in paths.items()
+                for path in field_paths
+                if (field, path) in self._unresolved and is_nested(path) and (steps := parse_path(path)) is not None
+            ]
+            profile = self._profiles[key] = _Profile(paths, nested)
+        return profile
+
+    def _resolved(self, field: str, path: str) -> None:
+        """A mapped path was found in a record: no warning for it, and no more looking for it."""
+        self._unresolved.pop((field, path), None)
+        for profile in self._profiles.values():
+            if profile.nested:
+                profile.nested = [item for item in profile.nested if item[:2] != (field, path)]
+
+    def _resolve_nested(self, profile: _Profile, data: Mapping[str, Any]) -> None:
         """Only while a nested mapped path has never been found: is it in this record?"""
-        found = [(field, steps) for field, steps in self._nested if dig(data, steps) is not None]
-        for item in found:
-            self._nested.remove(item)
-            self._unresolved.pop(item[0], None)
+        for field, path, _steps in [item for item in profile.nested if dig(data, item[2]) is not None]:
+            self._resolved(field, path)
 
-    def _layout(self, keys: tuple[str, ...]) -> Layout:
+    def _layout(self, keys: tuple[str, ...], profile: _Profile) -> Layout:
         """The layout of records with exactly these keys, remembered unless the key set is huge."""
-        layout = layout_of(keys, self._settings.explicit)
+        layout = layout_of(keys, profile.paths)
+        layout.sources = layout.sources_of(self._settings.sources)
         if self._unresolved:
             folded = {key.casefold() for key in keys}
-            for field in [field for field, path in self._unresolved.items() if path.casefold() in folded]:
-                del self._unresolved[field]
-                self._nested = [item for item in self._nested if item[0] != field]
+            for field, paths in profile.paths.items():
+                for path in paths:
+                    if (field, path) in self._unresolved and path.casefold() in folded:
+                        self._resolved(field, path)
         size = len(keys) + 1
         if size > MAX_CACHED_KEY_SET:
             return layout
         if self._cached_keys + size > LAYOUT_CACHE_KEYS:
-            self._layouts.clear()
+            for each in self._profiles.values():
+                each.layouts.clear()
             self._cached_keys = 0
-        self._layouts[keys] = layout
+        profile.layouts[keys] = layout
         self._cached_keys += size
         return layout

@@ -90,9 +90,26 @@ def in_future(ahead_ms: int) -> str:
     return f"is a time {_duration(ahead_ms)} in the future, more than the {_SKEW_MINUTES} minutes of clock skew allowed"
 
 
-def missing_timestamp(explicit: str | None, recognised: tuple[str, ...]) -> str:
-    where = f"field '{explicit}'" if explicit else "any of the fields " + ", ".join(recognised)
+_NAMED_RECOGNISED = 6  # recognised time fields a missing_timestamp sentence names (docs/mapping.md §2 lists all)
+
+
+def missing_timestamp(mapped: tuple[str, ...] | None, recognised: tuple[str, ...]) -> str:
+    """The missing_timestamp sentence, before its hint: where the time was looked for."""
+    names = ", ".join(recognised[:_NAMED_RECOGNISED]) + (", …" if len(recognised) > _NAMED_RECOGNISED else "")
+    where = f"any recognised field ({names})"
+    if mapped:
+        where = f"field '{mapped[0]}' (Field mappings) nor in " + where
     return f"The record has no conversion time in {where}."
+
+
+def hint(names: tuple[str, ...], kind: str) -> str:
+    """What ends a missing_timestamp ("date") or no_identifier ("identifier") sentence: the record's fields that
+    look like one (their names only, never their values), to map with Field mappings."""
+    if not names:
+        return ""
+    listed = ", ".join(f"`{name}`" for name in names)
+    target = "conversion_happened_at" if kind == "date" else "an identifier such as email"
+    return f" The record has {listed}: map one to {target} with Field mappings."
 
 
 MISSING_CURRENCY = "has an amount but the record has no currency and no default currency is configured"

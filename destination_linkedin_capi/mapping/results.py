@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(slots=True, frozen=True)
@@ -21,3 +22,4 @@ class ConversionEvent:
     payload: dict
     identifiers: tuple[str, ...]
     notes: tuple[str, ...]
+    sources: Any = None  # `fields.Sources`: where its identifiers were read from, for the summary

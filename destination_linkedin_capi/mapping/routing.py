@@ -13,7 +13,7 @@ from destination_linkedin_capi.mapping import reasons
 from destination_linkedin_capi.mapping.fields import Layout, dig, source_name
 from destination_linkedin_capi.mapping.results import Rejection
 from destination_linkedin_capi.mapping.settings import Settings
-from destination_linkedin_capi.masking import describe
+from destination_linkedin_capi.masking import event_name
 
 
 @dataclass(frozen=True)
@@ -115,7 +115,9 @@ class Router:
             if key is not None and key in self._events:
                 return key
             field_name = source_name(layout, data, "event_name")
-            return Rejection("unknown_event", reasons.unknown_event_name(field_name, describe(value), self._configured))
+            return Rejection(
+                "unknown_event", reasons.unknown_event_name(field_name, event_name(value), self._configured)
+            )
         if route.fallback is not None:
             return route.fallback
         return Rejection("unknown_event", reasons.no_event(self._event_name_field, route.stream, self._configured))

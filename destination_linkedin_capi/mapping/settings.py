@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
+from typing import Any
 
 from destination_linkedin_capi import constants as c
 from destination_linkedin_capi.config.connector import ConnectorConfig, EventConfig
@@ -23,12 +24,15 @@ class Settings:
         "amount_in_minor_units",
         "configured",
         "default_currency",
+        "event_name_field",
         "events",
         "explicit",
+        "field_mappings_for",
         "hash_ip_addresses",
         "margin_minutes",
         "max_age_ms",
         "now_ms",
+        "sources",
         "urns",
     )
 
@@ -51,5 +55,15 @@ class Settings:
         self.hash_ip_addresses = bool(config.hash_ip_addresses)
         # LinkedIn field → the record field (or dotted path) the config names for it
         self.explicit = dict(config.field_mappings)
-        self.explicit.setdefault("event_name", config.event_name_field.strip())
+        self.event_name_field = config.event_name_field.strip()
+        self.explicit.setdefault("event_name", self.event_name_field)
+        self.field_mappings_for = config.field_mappings_for
+        self.sources: dict[tuple, Any] = {}  # the `fields.Sources` of this sync, one per distinct content
         self.configured = ", ".join(event.name for event in self.events.values())
+
+    def paths_for(self, stream: str) -> dict[str, tuple[str, ...]]:
+        """The `field_mappings` paths a stream's records are read from, LinkedIn field → paths (best first); the
+        event name is read from its mapping, then from the Event name field."""
+        paths = {field: (path,) for field, path in self.field_mappings_for(stream).items()}
+        paths["event_name"] = tuple(dict.fromkeys((*paths.get("event_name", ()), self.event_name_field)))
+        return paths

@@ -225,7 +225,7 @@ class WriteSession:
         """One warning per `field_mappings` path that no record of the whole sync had (docs/mapping.md §2)."""
         if not self.report.total_read:
             return
-        for field, path in mapper.unresolved_mappings().items():
+        for field, path in mapper.unresolved_mappings():
             logger.warning(
                 "Field mappings: no record of this sync has '%s' (mapped to %s); check the path's spelling, nesting "
                 "and list positions.",
@@ -303,7 +303,7 @@ class WriteSession:
                 if result.__class__ is Rejection:
                     writer.reject(stream, None, result.reason, result.message, data)
                     continue
-                report.record_mapped(result.event, result.identifiers, result.notes)
+                report.record_mapped(result.event, result.identifiers, result.notes, result.sources)
                 writer.add_event(stream, result.event, result.payload, data)
             writer.flush()  # before the next read, which may wait for the source
 

@@ -209,7 +209,7 @@ def test_the_layout_cache_is_bounded_by_the_keys_it_holds_and_never_keeps_huge_k
         wide = {**record, **{f"c{n}_{k}": k for k in range(198)}}
         assert map_record(wide) == expected
         assert m._cached_keys <= LAYOUT_CACHE_KEYS
-        assert sum(len(keys) + 1 for keys in m._layouts) == m._cached_keys
+        assert sum(len(keys) + 1 for p in m._profiles.values() for keys in p.layouts) == m._cached_keys
     huge = {**record, **{f"h{k}": k for k in range(MAX_CACHED_KEY_SET)}}
     assert map_record(huge) == expected
-    assert tuple(huge) not in m._layouts
+    assert all(tuple(huge) not in p.layouts for p in m._profiles.values())

@@ -19,6 +19,7 @@ from destination_linkedin_capi.mapping.mapper import RecordMapper
 from destination_linkedin_capi.mapping.reasons import NOTE_REASONS, REJECTION_REASONS
 from destination_linkedin_capi.mapping.results import ConversionEvent, Rejection
 from destination_linkedin_capi.mapping.routing import StreamInfo
+from destination_linkedin_capi.masking import looks_like_name
 
 NOW = 1795176000000
 T10 = 1795168800000  # 2026-11-20T10:00:00Z
@@ -457,8 +458,14 @@ CASES = [
         },
     ),
     Case(
-        "mapping-missing-path",
+        "mapping-missing-path-falls-back-to-the-recognised-names",
         rec(),
+        element(),
+        config={"field_mappings": [{"linkedin_field": "conversion_happened_at", "record_field": "meta.ts"}]},
+    ),
+    Case(
+        "mapping-missing-path-and-no-recognised-name",
+        rec(created_at=None),
         "missing_timestamp",
         config={"field_mappings": [{"linkedin_field": "conversion_happened_at", "record_field": "meta.ts"}]},
     ),
@@ -562,8 +569,36 @@ MESSAGES = [
     Case(
         "unknown-event-value",
         rec(Event_Name="page_view"),
-        "Field 'Event_Name' names event 'p***' (9 characters: letters, '_'), which is not a configured event "
+        "Field 'Event_Name' names event 'page_view', which is not a configured event (LEAD, PURCHASE).",
+    ),
+    Case(
+        "unknown-event-value-with-spaces-dots-and-hyphens",
+        rec(event_name="Form Submit v2.1-b"),
+        "Field 'event_name' names event 'Form Submit v2.1-b', which is not a configured event (LEAD, PURCHASE).",
+    ),
+    Case(
+        "unknown-event-value-with-an-at-sign-stays-masked",
+        rec(event_name="jane.doe@example.com"),
+        "Field 'event_name' names event 'j***@e***.com' (an email address, 20 characters), which is not a configured "
+        "event (LEAD, PURCHASE).",
+    ),
+    Case(
+        "unknown-event-value-of-65-characters-stays-masked",
+        rec(event_name="e" * 65),
+        "Field 'event_name' names event 'e***' (65 characters: letters), which is not a configured event "
         "(LEAD, PURCHASE).",
+    ),
+    Case(
+        "unknown-event-value-of-digits-stays-masked",
+        rec(event_name="4155550100"),
+        "Field 'event_name' names event '4***' (10 characters: digits), which is not a configured event "
+        "(LEAD, PURCHASE).",
+    ),
+    Case(
+        "unknown-event-value-with-other-symbols-stays-masked",
+        rec(event_name="Jane/Doe+1"),
+        "Field 'event_name' names event 'J***' (10 characters: digits, letters, '+', '/'), which is not a configured "
+        "event (LEAD, PURCHASE).",
     ),
     Case(
         "no-route",
@@ -650,5 +685,8 @@ def test_no_rejection_sentence_quotes_a_record_value(case: Case):
     result = build_mapper(case).for_stream(namespace, case.stream)(record)
     assert isinstance(result, Rejection)
     sentence = result.message.replace("(1,234.50)", "")  # the sentence's own example of a good amount
+    if result.reason == "unknown_event" and looks_like_name(record.get("event_name", record.get("Event_Name"))):
+        # an event name that looks like one is shown, so that the user can tell what to map (docs/mapping.md §1)
+        sentence = sentence.replace(f"event '{record.get('event_name', record.get('Event_Name'))}'", "event")
     quoted = [text for text in _texts(record) if len(text) >= 3 and text in sentence]
     assert not quoted, result.message
