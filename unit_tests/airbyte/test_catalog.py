@@ -35,7 +35,7 @@ CATALOG = {
     ]
 }
 EXPECTED = {
-    (None, "leads"): StreamInfo(primary_key=(("id",),)),
+    (None, "leads"): StreamInfo(primary_key=(("id",),), full_refresh=True),
     ("shop", "orders"): StreamInfo(primary_key=(("order", "id"),), destination_object_name="PURCHASE"),
 }
 

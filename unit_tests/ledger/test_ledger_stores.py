@@ -197,7 +197,9 @@ def test_the_sqlite_ledger_answers_a_batch_in_one_transaction(tmp_path):
 def test_the_redis_ledger_answers_a_batch_in_one_round_trip(redis_server):
     store = RedisLedger(redis_server.url, f"trips-{time.time_ns()}")
     batch = keys(5000)
-    store.claim(batch[:1], "warm-up", 1000)  # loads the script
+    store.claim(batch[:1], "warm-up", 1000)  # loads the scripts, as a sync's first batch does
+    store.confirm(batch[:1], [int(time.time() * 1000) + 600_000], 1)
+    store.release(batch[1:2], "warm-up")
     sent: list[object] = []
     passthrough = store._redis.execute_command
 
