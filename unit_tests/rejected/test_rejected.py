@@ -409,9 +409,19 @@ def test_a_writer_keeping_records_for_storage_holds_little_of_them_in_memory(tmp
 # --- the stores and `check`'s probe ----------------------------------------------------------------------
 
 
-def test_local_probe_writes_and_removes_a_file_and_its_folder(tmp_path):
+def test_local_probe_writes_and_removes_a_file_and_the_folders_it_created(tmp_path):
     assert probe(local(tmp_path / "new" / "dir"), 20) is None
-    assert list((tmp_path / "new" / "dir").iterdir()) == []  # no `_airbyte_check` folder left behind
+    assert list(tmp_path.iterdir()) == []  # neither `_airbyte_check` nor the configured folders check created
+
+
+def test_local_probe_leaves_folders_that_were_there(tmp_path):
+    (tmp_path / "rejected" / "old").mkdir(parents=True)
+    assert probe(local(tmp_path / "rejected"), 20) is None
+    assert [path.name for path in tmp_path.iterdir()] == ["rejected"]
+    assert [path.name for path in (tmp_path / "rejected").iterdir()] == ["old"]
+    (tmp_path / "empty").mkdir()
+    assert probe(local(tmp_path / "empty" / "new"), 20) is None
+    assert list((tmp_path / "empty").iterdir()) == []  # its own folder removed, the empty one it found kept
 
 
 def test_local_probe_names_the_problem(tmp_path):
