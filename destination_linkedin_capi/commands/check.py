@@ -5,8 +5,8 @@ Steps, stopping at the first failure: (1) the config parses, and a shared reques
 reaches the ad account with a role that may write conversions; (4) every mapped rule is in that account,
 enabled and a CONVERSIONS_API rule; (5) in token-ID/OAuth modes every other event has a rule or one can be
 created, and listed campaigns exist. Steps 3 and 4 are the preflight every sync runs before it sends
-(linkedin/preflight.py), with the same sentences. Nothing is created or changed; a dry run is checked the same way (its
-sync sends nothing, but the credentials must work when it is turned off). The API-version sunset and
+(linkedin/preflight.py), with the same sentences. Nothing is created or changed; a dry run is checked the
+same way (its sync sends nothing, but the credentials must work when it is turned off). The API-version sunset and
 refresh-token expiry warnings are logged and appended to the status message, which is all the UI shows.
 `check` never raises, and its FAILED text (which the CDK does not filter) never holds a secret: sentences are built from codes and IDs only,
 then passed through the secret filter as a second line of defence.
