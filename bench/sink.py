@@ -5,20 +5,37 @@ both processes. This sink does the least an HTTP peer can: it reads each `BATCH_
 counts its elements without parsing them (each element is one JSON object whose first key is
 `conversion`, as the connector writes it; a `{"conversion":` inside a string value would have its
 quotes escaped) and answers one `{"status": 201}` per element. It checks nothing else, so it is
-only for measuring the connector's own cost. `python -m bench.sink` prints `SINK_URL=…`.
+only for measuring the connector's own cost. The reads every sync makes before sending (the token's ad
+accounts, the account's rules) get the benchmark's account and rules (`devtools.sample_data`).
+`python -m bench.sink` prints `SINK_URL=…`.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from devtools.sample_data import ACCOUNT, RULES
+
 ELEMENT = b'{"conversion":'
 PATH = "/rest/conversionEvents"
+#: The answers to a sync's first reads, one page each: the benchmark's account and its enabled rules.
+READS = {
+    "/rest/adAccountUsers": {
+        "elements": [{"account": f"urn:li:sponsoredAccount:{ACCOUNT}", "role": "ACCOUNT_MANAGER"}]
+    },
+    "/rest/conversions": {
+        "elements": [
+            {"id": rule, "name": f"CAPI {event}", "type": event, "conversionMethod": "CONVERSIONS_API", "enabled": True}
+            for event, rule in RULES.items()
+        ]
+    },
+}
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -45,8 +62,11 @@ class _Handler(BaseHTTPRequestHandler):
         self._answer(200, self.server.answer(count))
 
     def do_GET(self) -> None:
+        read = READS.get(self.path.split("?", 1)[0])
         if self.path == "/_sink/stats":
             self._answer(200, b'{"events":%d,"requests":%d}' % (self.server.events, self.server.requests))
+        elif read is not None:
+            self._answer(200, json.dumps(read).encode())
         else:
             self._answer(404, b"{}")
 

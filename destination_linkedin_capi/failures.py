@@ -34,6 +34,8 @@ _TOKEN_PROBLEMS = {
 }
 #: Errors the user fixes in the configuration (or by re-authorising): Airbyte does not retry them.
 _CONFIG = (AuthenticationError, ForbiddenError, VersionSunsetError, ConfigError)
+#: Added to the sentence of a sync that gave up on LinkedIn (never to `check`'s or `discover`'s).
+NEXT_SYNC_RESUMES = "The next sync resumes from the last checkpoint."
 #: Errors that may pass on their own: Airbyte retries the sync.
 _TRANSIENT = (
     RetriesExhaustedError,
@@ -108,7 +110,10 @@ def not_conversions_api_rule(rule: str) -> str:
 
 def sentence(error: BaseException, config: ConnectorConfig, doing: str | None = None) -> str:
     """One user-facing sentence for an error met while trying to `doing` (e.g. "list the rules"); without
-    `doing`, for an error that ends a sync, where the step is not known."""
+    `doing`, for an error that ends a sync, where the step is not known. Only a sync's sentence speaks of
+    checkpoints: `check` and `discover` have none."""
+    if isinstance(error, RetriesExhaustedError) and doing is None:
+        return f"{error} {NEXT_SYNC_RESUMES}"
     if isinstance(error, AuthenticationError):
         return token_rejected(config, error.code)
     if isinstance(error, VersionSunsetError):
@@ -125,6 +130,71 @@ def sentence(error: BaseException, config: ConnectorConfig, doing: str | None = 
     if isinstance(error, ConnectorError) or doing is None:
         return str(error)
     return f"Could not {doing}: {error}"
+
+
+# --- the preflight (`check`, and the start of every sync): the ad account and the rules a sync sends to -----
+def account_not_reachable(account_id: int, reachable: int) -> str:
+    return (
+        f"Ad account {account_id} is not among the {reachable} ad accounts this token can reach; check "
+        "Ad account ID (Campaign Manager shows it next to the account name) and that the member who authorised "
+        "the token has a role on that account."
+    )
+
+
+def role_cannot_send(role: str, account_id: int) -> str:
+    return (
+        f"The member behind this token has the {role} role on ad account {account_id}, which cannot send "
+        "conversions; give them Account manager, Campaign manager, Creative manager or Billing admin access in "
+        "Campaign Manager → Account settings → Manage access."
+    )
+
+
+def rule_elsewhere(where: str, owner: int, account_id: int) -> str:
+    """`where`: what sends to the rule and the rule, e.g. "Event LEAD: conversion rule 21"."""
+    return (
+        f"{where} belongs to ad account {owner}, not {account_id}; map the event to a rule of ad "
+        f"account {account_id} in Conversion mapping, or correct Ad account ID."
+    )
+
+
+def rule_missing(where: str, account_id: int) -> str:
+    return (
+        f"{where} does not exist in ad account {account_id}; check the ID in Conversion mapping "
+        "(Campaign Manager → Analyze → Conversion tracking → open the rule: the number at the end of its URL)."
+    )
+
+
+def rule_not_conversions_api(where: str, name: str, method: str | None) -> str:
+    method = method or "non-Conversions-API"
+    article = "an" if method[:1] in ("A", "E", "I", "O", "U") else "a"
+    return (
+        f"{where} ('{name}') is {article} {method} rule, so LinkedIn rejects streamed events for it; create a rule "
+        "whose data source is the Conversions API and map the event to it."
+    )
+
+
+def rule_disabled(where: str, name: str) -> str:
+    return (
+        f"{where} ('{name}') is disabled, so it records nothing; enable it in Campaign Manager → Analyze → "
+        "Conversion tracking, or map the event to another rule."
+    )
+
+
+# --- routing, judged from the configured catalog at the start of a sync --------------------------------------
+def unroutable_stream(label: str, name: str, field: str, configured: str) -> str:
+    """A stream none of whose records can name an event: every one would be rejected as `unknown_event`."""
+    return (
+        f"Stream '{label}' cannot be routed to an event: its schema has no '{field}' field, it is not in Stream "
+        f"events, its name is not an event, and more than one event is configured ({configured}); add "
+        f"'{name}=EVENT' to Stream events, or set Event name field to a field the stream has."
+    )
+
+
+def stream_events_unknown_stream(stream: str) -> str:
+    return (
+        f"Stream events names stream '{stream}', which is not in this sync's catalog; check its spelling "
+        "(the entry is ignored)."
+    )
 
 
 def failure_type(error: BaseException) -> str:

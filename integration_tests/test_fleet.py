@@ -94,8 +94,9 @@ def test_parallel_syncs_share_the_members_budget(sandbox, tmp_path, redis_server
 @pytest.mark.parametrize("kind", ["redis", "sqlite"])
 def test_the_day_is_shared_by_syncs_one_after_the_other(sandbox, tmp_path, redis_server, kind):
     sandbox.add_token(TOKEN, {ACCOUNT: "ACCOUNT_MANAGER"})
-    config = fleet_config(sandbox, "access_token", store_setting(kind, tmp_path, redis_server), requests_per_day=6)
-    first, second = sync_lines(0, 16), sync_lines(1, 16)  # 4 requests each: the second finds 2 left
+    config = fleet_config(sandbox, "access_token", store_setting(kind, tmp_path, redis_server), requests_per_day=10)
+    # 6 requests each (the account and its rules read, then 4 batches): the second finds 4 left, for 2 batches
+    first, second = sync_lines(0, 16), sync_lines(1, 16)
     for folder in ("one", "two"):
         (tmp_path / folder).mkdir()
     (run_one,) = run_fleet(tmp_path / "one", [config], [first])

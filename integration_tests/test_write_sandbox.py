@@ -145,16 +145,18 @@ def test_expired_token_mid_sync_is_refreshed_in_token_id_mode(sandbox, tmp_path)
     assert len(run.states) == 10
 
 
-def test_403_names_the_account_and_rules(sandbox, tmp_path):
+def test_a_rule_of_an_account_the_token_cannot_reach_is_named_before_anything_is_sent(sandbox, tmp_path):
     seed_access_token(sandbox)
     sandbox.add_rule(598765432, rule_id=77, type="LEAD")  # a rule in an account the token cannot reach
     config = access_token_config(sandbox)
     config["credentials"]["conversion_mapping"] = "LEAD=77,PURCHASE=12,SIGN_UP=13"
     run = run_write(tmp_path, config, catalog(), with_state_ids(generate_lines(50, bad=False, state_every=10)))
-    assert run.code == 1 and run.states == []
+    assert run.code == 1 and run.states == [] and sandbox.event_ids() == []
     (trace,) = run.traces
     assert trace["error"]["failure_type"] == "config_error"
-    assert "HTTP 403" in trace["error"]["message"] and f"ad account {ACCOUNT}" in trace["error"]["message"]
+    assert trace["error"]["message"].startswith(
+        f"Event LEAD: conversion rule 77 does not exist in ad account {ACCOUNT}; check the ID in Conversion mapping"
+    )  # not a 403 blamed on the token's permissions, which LinkedIn answers for the batch
 
 
 def test_426_names_the_sunset_version(sandbox, tmp_path):
@@ -169,7 +171,8 @@ def test_426_names_the_sunset_version(sandbox, tmp_path):
 
 def test_daily_budget_stops_cleanly_after_the_last_safe_state(sandbox, tmp_path):
     seed_access_token(sandbox)
-    config = access_token_config(sandbox, batch_size=10, requests_per_day=3)
+    # the sync's first two requests read the account and its rules; three batches of 10 fit in the rest
+    config = access_token_config(sandbox, batch_size=10, requests_per_day=5)
     lines = with_state_ids(generate_lines(100, bad=False, state_every=10))
     run = run_write(tmp_path, config, catalog(), lines)
     assert run.code == 1
@@ -177,7 +180,7 @@ def test_daily_budget_stops_cleanly_after_the_last_safe_state(sandbox, tmp_path)
     assert [s["id"] for s in run.states] == [1, 2, 3]
     (trace,) = run.traces
     assert trace["error"]["failure_type"] == "transient_error"
-    assert "daily request budget (3 requests) is spent; it resets at" in trace["error"]["message"]
+    assert "daily request budget (5 requests) is spent; it resets at" in trace["error"]["message"]
     summary = next(line for line in run.logs if line.startswith("Sync summary"))
     read = int(summary.split(" records read")[0].rsplit(" ", 1)[1].replace(",", ""))
     assert f"{read:,} records read, 30 sent, 0 rejected, {read - 30:,} not sent because the sync stopped" in summary

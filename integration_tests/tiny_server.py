@@ -8,6 +8,8 @@ function of the request; there is no catch-all success.
 from __future__ import annotations
 
 import threading
+import urllib.error
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -56,6 +58,25 @@ def redirect_to(origin: str, status: int = 307) -> Reply:
         return Answer(status, b"", (("Location", origin + seen.path),))
 
     return reply
+
+
+def reads_from(origin: str, reply: Reply) -> Reply:
+    """GETs are passed on to `origin` (the sandbox) and its answer relayed; every other request gets `reply`. For a
+    test about a sync's writes: the reads every sync makes first (the account, its rules) reach LinkedIn's stand-in."""
+
+    def passed_on(seen: Seen) -> Answer:
+        if seen.method != "GET":
+            return reply(seen)
+        headers = {name: value for name, value in seen.headers.items() if name.lower() != "host"}
+        request = urllib.request.Request(origin + seen.path, headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=30) as answer:
+                status, body, kind = answer.status, answer.read(), answer.headers.get("Content-Type", "")
+        except urllib.error.HTTPError as error:
+            status, body, kind = error.code, error.read(), error.headers.get("Content-Type", "")
+        return Answer(status, body, (("Content-Type", kind),) if kind else ())
+
+    return passed_on
 
 
 class TinyServer:

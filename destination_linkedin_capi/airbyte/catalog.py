@@ -56,6 +56,15 @@ def _primary_key(value: Any, where: str) -> tuple[tuple[str, ...], ...]:
     return tuple(tuple(path) for path in value)
 
 
+def _declared_fields(schema: Any) -> tuple[str, ...] | None:
+    """The top-level fields a stream's JSON schema declares, or None when it declares none (`{"type": "object"}`,
+    or a schema of another shape): then only its records can tell where they go."""
+    properties = schema.get("properties") if type(schema) is dict else None
+    if type(properties) is not dict or not properties:
+        return None
+    return tuple(name for name in properties if type(name) is str)
+
+
 def _stream_info(configured: Any, number: int) -> tuple[StreamKey, StreamInfo]:
     where = f"stream {number}"
     if type(configured) is not dict:
@@ -81,6 +90,7 @@ def _stream_info(configured: Any, number: int) -> tuple[StreamKey, StreamInfo]:
         destination_object_name=object_name,
         sync_id=sync_id,
         full_refresh=configured.get("sync_mode") == "full_refresh",
+        properties=_declared_fields(stream.get("json_schema")),
     )
     return (namespace, name), info
 

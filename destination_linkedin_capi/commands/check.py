@@ -4,8 +4,9 @@ Steps, stopping at the first failure: (1) the config parses, and a shared reques
 (its use by every sync of the member is reported); (2) a token can be obtained; (3) the token
 reaches the ad account with a role that may write conversions; (4) every mapped rule is in that account,
 enabled and a CONVERSIONS_API rule; (5) in token-ID/OAuth modes every other event has a rule or one can be
-created, and listed campaigns exist. Nothing is created or changed; a dry run is checked the same way (its
-sync sends nothing, but the credentials must work when it is turned off). The API-version sunset and
+created, and listed campaigns exist. Steps 3 and 4 are the preflight every sync runs before it sends
+(linkedin/preflight.py), with the same sentences. Nothing is created or changed; a dry run is checked the
+same way (its sync sends nothing, but the credentials must work when it is turned off). The API-version sunset and
 refresh-token expiry warnings are logged and appended to the status message, which is all the UI shows.
 `check` never raises, and its FAILED text (which the CDK does not filter) never holds a secret: sentences are built from codes and IDs only,
 then passed through the secret filter as a second line of defence.
@@ -24,7 +25,6 @@ import requests
 from airbyte_cdk.models import AirbyteConnectionStatus, Status
 from airbyte_cdk.utils.airbyte_secrets_utils import filter_secrets
 
-from destination_linkedin_capi import constants as c
 from destination_linkedin_capi import failures
 from destination_linkedin_capi.airbyte.config_updates import ConfigUpdates
 from destination_linkedin_capi.budget.base import StoreUnavailable, Usage
@@ -32,22 +32,21 @@ from destination_linkedin_capi.budget.setup import make_budget
 from destination_linkedin_capi.budget.sqlite_store import check_can_create
 from destination_linkedin_capi.config.budget_store import SqliteBudget
 from destination_linkedin_capi.config.connector import ConnectorConfig
-from destination_linkedin_capi.errors import ConfigError, ConnectorError, ForbiddenError
+from destination_linkedin_capi.errors import ConfigError, ConnectorError
 from destination_linkedin_capi.failures import version_warning
 from destination_linkedin_capi.ledger.base import LedgerUnavailable
 from destination_linkedin_capi.ledger.setup import make_ledger
-from destination_linkedin_capi.linkedin.accounts import WRITER_ROLES, account_roles, campaign_ids
+from destination_linkedin_capi.linkedin.accounts import campaign_ids
 from destination_linkedin_capi.linkedin.auth import TokenProvider
 from destination_linkedin_capi.linkedin.client import LinkedInClient
 from destination_linkedin_capi.linkedin.connect import COMMAND_RETRY_SECONDS, connect
-from destination_linkedin_capi.linkedin.rules import CONVERSIONS_API, Rule, get_rule, list_rules, plan
+from destination_linkedin_capi.linkedin.preflight import Preflight, preflight
+from destination_linkedin_capi.linkedin.rules import Rule, plan
 from destination_linkedin_capi.rejected.store import probe
 
 #: `check` gives up on an unresponsive LinkedIn or token service after this long, not the sync's limit.
 CHECK_RETRY_SECONDS = COMMAND_RETRY_SECONDS
 REFRESH_TOKEN_WARNING_DAYS = 30
-#: How many other reachable ad accounts to search for a mapped rule that is not in the configured one.
-MAX_OTHER_ACCOUNTS = 20
 DRY_RUN_NOTE = " Dry run: the credentials were checked; a sync maps and previews events but sends none to LinkedIn."
 
 
@@ -82,88 +81,12 @@ def _obtain_token(tokens: TokenProvider) -> None:
         raise CheckFailed(str(error)) from None
 
 
-def _check_role(config: ConnectorConfig, client: LinkedInClient) -> dict[int, str]:
-    """Step 3: the account is reachable with a role that may write conversions. Returns every account's role."""
+def _preflight(config: ConnectorConfig, client: LinkedInClient) -> Preflight:
+    """Steps 3 and 4, as every sync runs them before sending (linkedin/preflight.py)."""
     try:
-        roles = account_roles(client)
-    except ConnectorError as error:
-        raise CheckFailed(failures.sentence(error, config, "list the ad accounts this token can reach")) from None
-    role = roles.get(config.account_id)
-    if role is None:
-        raise CheckFailed(
-            f"Ad account {config.account_id} is not among the {len(roles)} ad accounts this token can reach; check "
-            "Ad account ID (Campaign Manager shows it next to the account name) and that the member who authorised "
-            "the token has a role on that account."
-        )
-    if role not in WRITER_ROLES:
-        raise CheckFailed(
-            f"The member behind this token has the {role} role on ad account {config.account_id}, which cannot send "
-            "conversions; give them Account manager, Campaign manager, Creative manager or Billing admin access in "
-            "Campaign Manager → Account settings → Manage access."
-        )
-    return roles
-
-
-def _list_rules(config: ConnectorConfig, client: LinkedInClient) -> list[Rule]:
-    try:
-        return list_rules(client, config.account_urn)
-    except ConnectorError as error:
-        raise CheckFailed(
-            failures.sentence(error, config, f"list the conversion rules of ad account {config.account_id}")
-        ) from None
-
-
-def _owner_elsewhere(client: LinkedInClient, rule_id: int, accounts: list[int]) -> int | None:
-    """Which other reachable ad account holds the rule (LinkedIn only shows a rule with its account's URN)."""
-    for account in accounts[:MAX_OTHER_ACCOUNTS]:
-        try:
-            if get_rule(client, rule_id, f"{c.SPONSORED_ACCOUNT_URN_PREFIX}{account}") is not None:
-                return account
-        except ForbiddenError:
-            continue
-    return None
-
-
-def _check_mapped_rules(
-    config: ConnectorConfig, client: LinkedInClient, rules: list[Rule], roles: dict[int, str]
-) -> None:
-    """Step 4: every mapped rule is in this account, a CONVERSIONS_API rule, enabled. Names the event and ID."""
-    by_id = {rule.id: rule for rule in rules}
-    others = sorted(account for account in roles if account != config.account_id)
-    for event in config.events.values():
-        if event.rule_id is None:
-            continue
-        where = f"Event {event.name}: conversion rule {event.rule_id}"
-        rule = by_id.get(event.rule_id)
-        if rule is None:
-            try:
-                owner = _owner_elsewhere(client, event.rule_id, others)
-            except ConnectorError as error:
-                raise CheckFailed(
-                    failures.sentence(error, config, f"look up conversion rule {event.rule_id}")
-                ) from None
-            if owner is not None:
-                raise CheckFailed(
-                    f"{where} belongs to ad account {owner}, not {config.account_id}; map the event to a rule of ad "
-                    f"account {config.account_id} in Conversion mapping, or correct Ad account ID."
-                )
-            raise CheckFailed(
-                f"{where} does not exist in ad account {config.account_id}; check the ID in Conversion mapping "
-                "(Campaign Manager → Analyze → Conversion tracking → open the rule: the number at the end of its URL)."
-            )
-        if rule.conversion_method != CONVERSIONS_API:
-            method = rule.conversion_method or "non-Conversions-API"
-            article = "an" if method[:1] in ("A", "E", "I", "O", "U") else "a"
-            raise CheckFailed(
-                f"{where} ('{rule.name}') is {article} {method} rule, so LinkedIn "
-                "rejects streamed events for it; create a rule whose data source is the Conversions API and map "
-                "the event to it."
-            )
-        if not rule.enabled:
-            raise CheckFailed(
-                f"{where} ('{rule.name}') is disabled, so it records nothing; enable it in Campaign Manager → "
-                "Analyze → Conversion tracking, or map the event to another rule."
-            )
+        return preflight(config, client)
+    except ConnectorError as error:  # LinkedIn's refusals are ConfigErrors with their sentence already
+        raise CheckFailed(str(error)) from None
 
 
 def _check_campaigns(config: ConnectorConfig, client: LinkedInClient) -> str:
@@ -292,11 +215,9 @@ def check_connection(
         if warning:
             logger.warning(warning)
             warnings.append(warning)
-        roles = _check_role(config, client)
-        rules = _list_rules(config, client)
-        _check_mapped_rules(config, client, rules, roles)
+        found = _preflight(config, client)
         if config.can_manage_rules:
-            lines = _check_rules_can_be_had(config, tokens, rules)
+            lines = _check_rules_can_be_had(config, tokens, list(found.rules.values()))
             campaigns = _check_campaigns(config, client)
         else:
             lines = [f"{event.name} → rule {event.rule_id}" for event in config.events.values()]
@@ -308,7 +229,7 @@ def check_connection(
             ConfigUpdates(config_raw, tokens, emit).flush()
     logger.info("check: event → conversion rule: %s", "; ".join(lines))
     summary = (
-        f"Connected to ad account {config.account_id} as {roles[config.account_id]}. Events: {'; '.join(lines)}."
+        f"Connected to ad account {config.account_id} as {found.roles[config.account_id]}. Events: {'; '.join(lines)}."
         f"{campaigns}{budget}"
     )
     if config.dry_run:

@@ -163,7 +163,7 @@ class LinkedInClient:
         def give_up(failed: Retryable, attempts: Attempts) -> Exception:
             return RetriesExhaustedError(
                 f"LinkedIn kept failing for {attempts.elapsed:.0f} s (last: {failed.reason}) on {method} {path}; "
-                f"{attempts.gave_up()}. The next sync resumes from the last checkpoint."
+                f"{attempts.gave_up()}."
             )
 
         policy = self.policy.once() if once else self.policy

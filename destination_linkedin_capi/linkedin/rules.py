@@ -326,10 +326,13 @@ def wanted_campaigns(client: LinkedInClient, config: ConnectorConfig) -> set[int
     return set()
 
 
-def resolve_rules(config: ConnectorConfig, client: LinkedInClient, logger: logging.Logger) -> dict[str, int]:
-    """Casefolded event key → rule ID for every configured event; called once at the start of `write`.
+def resolve_rules(
+    config: ConnectorConfig, client: LinkedInClient, logger: logging.Logger, listed: list[Rule] | None = None
+) -> dict[str, int]:
+    """Casefolded event key → rule ID for every configured event; called once at the start of `write`, after the
+    preflight has verified the mapped rules and `listed` the account's rules (otherwise they are listed here).
 
-    Access-token mode returns the mapping as is (that token cannot manage rules; `check` verifies them).
+    Access-token mode returns the mapping as is (that token cannot manage rules).
     Otherwise unmapped events get a reused or newly created rule, then the optional campaign association.
     Raises ConfigError with one sentence when a rule cannot be had; LinkedIn/transport errors propagate typed.
     """
@@ -338,7 +341,7 @@ def resolve_rules(config: ConnectorConfig, client: LinkedInClient, logger: loggi
         logger.info("Conversion rules: %s.", ", ".join(f"{e.name} → rule {e.rule_id}" for e in config.events.values()))
         return resolved
     try:
-        rules = list_rules(client, config.account_urn)
+        rules = listed if listed is not None else list_rules(client, config.account_urn)
     except ForbiddenError as error:
         raise ConfigError(
             failures.forbidden(config, f"list the conversion rules of ad account {config.account_id}", error)

@@ -10,7 +10,7 @@ from typing import Any
 
 from destination_linkedin_capi.mapping import normalize as n
 from destination_linkedin_capi.mapping import reasons
-from destination_linkedin_capi.mapping.fields import Layout, dig, source_name
+from destination_linkedin_capi.mapping.fields import Layout, dig, layout_of, source_name
 from destination_linkedin_capi.mapping.results import Rejection
 from destination_linkedin_capi.mapping.settings import Settings
 from destination_linkedin_capi.masking import event_name
@@ -24,6 +24,8 @@ class StreamInfo:
     destination_object_name: str | None = None
     sync_id: int | None = None  # the platform's sync, naming the rejected records' folder
     full_refresh: bool = False  # read whole at each sync (`sync_mode: full_refresh`)
+    # the top-level fields its JSON schema declares; None when it declares none (nothing to judge before records)
+    properties: tuple[str, ...] | None = None
 
 
 @dataclass(slots=True, frozen=True)
@@ -121,3 +123,34 @@ class Router:
         if route.fallback is not None:
             return route.fallback
         return Rejection("unknown_event", reasons.no_event(self._event_name_field, route.stream, self._configured))
+
+    def unroutable(self) -> list[tuple[str | None, str]]:
+        """The configured streams none of whose records can reach an event, known before any record comes: no
+        destination object, no Stream events entry, no event named like the stream, more than one event, and a
+        schema that declares its fields without the event name field."""
+        return [
+            key
+            for key, info in self._streams.items()
+            if info.properties is not None
+            and not self._declares_event_name(info.properties)
+            and (route := self.route(*key)).forced is None
+            and route.forced_unknown is None
+            and route.fallback is None
+        ]
+
+    def _declares_event_name(self, properties: tuple[str, ...]) -> bool:
+        """Whether a record with these top-level fields can have the event name field (its path's first step)."""
+        names = {name.casefold() for name in properties}
+        layout = layout_of(properties, {"event_name": self._event_name_field})
+        return any(
+            (source if isinstance(source, str) else str(source[0])).casefold() in names
+            for field, source in layout
+            if field == "event_name" and (isinstance(source, str) or source)
+        )
+
+    def unknown_stream_events(self) -> list[str]:
+        """The Stream events entries that name no configured stream (compared as routing does: exactly, then
+        case-insensitively)."""
+        names = {name for _, name in self._streams}
+        folded = {name.casefold() for name in names}
+        return [name for name in self._stream_events if name not in names and name.casefold() not in folded]

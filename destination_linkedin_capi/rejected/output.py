@@ -39,10 +39,26 @@ _ESCAPED = re.compile(r"[%/\\\x00-\x1f\x7f]")
 EMPTY_SEGMENT = "%EMPTY"
 
 
+#: A sync ID below this is not taken to name one sync: PyAirbyte passes 1 on every run, while Airbyte's sync
+#: (job) IDs count up across all connections of an instance and are this low only on a new one.
+UNIQUE_SYNC_ID_FROM = 10
+
+
 def run_id(now: dt.datetime | None = None) -> str:
-    """A sync's folder when the catalog carries no `sync_id` (the CLI, PyAirbyte): sortable and unique."""
+    """An ID for this run: sortable and unique."""
     now = now or dt.datetime.now(dt.timezone.utc)
     return f"run-{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
+
+
+def sync_folder(sync_id: Any, now: dt.datetime | None = None) -> str:
+    """The `{sync_id}` of a sync's rejected records: Airbyte's sync ID as it is; a run ID when the catalog carries
+    none (the CLI); both, `1-run-…`, when the ID may be every run's (below UNIQUE_SYNC_ID_FROM), so that no run's
+    rows join another's folder."""
+    if sync_id is None:
+        return run_id(now)
+    if type(sync_id) is int and sync_id < UNIQUE_SYNC_ID_FROM:
+        return f"{sync_id}-{run_id(now)}"
+    return str(sync_id)
 
 
 class RejectedOutput:

@@ -369,6 +369,7 @@ def probe(settings: Storage, seconds: float) -> str | None:
     """`check`: write and delete a small object, each call within `seconds`; None when both worked, else the
     sentence to show."""
     key = f"{settings.prefix}{PROBE_DIR}/{uuid.uuid4().hex}.txt"
+    created = _first_missing(Path(settings.root)) if isinstance(settings, LocalStorage) else None
     try:
         store = backend(settings, seconds=seconds)
         store.put(key, b"Written by the LinkedIn Conversions API destination's check; safe to delete.\n")
@@ -386,4 +387,31 @@ def probe(settings: Storage, seconds: float) -> str | None:
         )
     except ConnectorError as error:
         return str(error)
+    finally:
+        if created is not None:
+            _remove_empty(Path(settings.root), created)
     return None
+
+
+def _first_missing(folder: Path) -> Path | None:
+    """The outermost of `folder` and its parents that does not exist yet: where `check`'s folders would begin."""
+    missing = None
+    for path in (folder, *folder.parents):
+        try:
+            if path.exists():
+                break
+        except (OSError, ValueError):  # a path the system refuses: the put says so
+            return None
+        missing = path
+    return missing
+
+
+def _remove_empty(folder: Path, up_to: Path) -> None:
+    """Remove `folder` and its parents up to `up_to`, each only while empty: what `check` created, nothing else."""
+    for path in (folder, *folder.parents):
+        try:
+            path.rmdir()
+        except OSError:
+            return
+        if path == up_to:
+            return

@@ -159,6 +159,5 @@ class BatchDelivery:
         """The sync then stops as for a request that kept failing."""
         return RetriesExhaustedError(
             f"LinkedIn kept failing to record {plural(len(self._unrecorded), 'event')} of a batch for "
-            f"{attempts.elapsed:.0f} s (last: {failed.reason}); {attempts.gave_up()}. The next sync resumes from the "
-            "last checkpoint."
+            f"{attempts.elapsed:.0f} s (last: {failed.reason}); {attempts.gave_up()}."
         )

@@ -38,11 +38,13 @@ from destination_linkedin_capi.ledger.setup import make_ledger
 from destination_linkedin_capi.linkedin.auth import TokenProvider
 from destination_linkedin_capi.linkedin.client import LinkedInClient
 from destination_linkedin_capi.linkedin.connect import connect
+from destination_linkedin_capi.linkedin.preflight import preflight
 from destination_linkedin_capi.linkedin.rules import resolve_rules
 from destination_linkedin_capi.mapping.mapper import RecordMapper
 from destination_linkedin_capi.mapping.results import Rejection
-from destination_linkedin_capi.mapping.routing import StreamInfo
-from destination_linkedin_capi.rejected.output import RejectedOutput, run_id
+from destination_linkedin_capi.mapping.routing import Router, StreamInfo
+from destination_linkedin_capi.mapping.settings import Settings
+from destination_linkedin_capi.rejected.output import RejectedOutput, sync_folder
 from destination_linkedin_capi.report import StreamKey, SyncReport, stream_label
 from destination_linkedin_capi.write.send_once import SendOnce, keep_ms
 from destination_linkedin_capi.write.writer import CHUNK_EVENTS, BatchWriter
@@ -103,10 +105,10 @@ class WriteSession:
         self._updates = ConfigUpdates(raw_config, self.tokens, self._emit) if raw_config is not None else None
         self._now_ms = now_ms
         self._state_stats = StateStats(self.report, rejected_count=rejected_count)
-        sync_ids = sorted({str(info.sync_id) for info in streams.values() if info.sync_id is not None})
+        sync_id = min((info.sync_id for info in streams.values() if info.sync_id is not None), key=str, default=None)
         self.rejected = RejectedOutput(
             config.rejected_storage,
-            sync_id=sync_ids[0] if sync_ids else run_id(),
+            sync_id=sync_folder(sync_id),
             event_names=self.report.event_names,
             sleep=self.cancellation.sleep,  # a storage call ends when the sync is cancelled
         )
@@ -146,7 +148,23 @@ class WriteSession:
                 )
             # Dry runs never call LinkedIn; unresolved events route to a placeholder rule 0.
             return {key: known.get(key, 0) for key in self.config.events}
-        return resolve_rules(self.config, self.client, logger)
+        found = preflight(self.config, self.client)  # nothing is sent to a rule that would lose the events
+        return resolve_rules(self.config, self.client, logger, listed=list(found.rules.values()))
+
+    def _check_routing(self) -> None:
+        """Before anything is sent: a stream none of whose records could reach an event fails the sync (each
+        would be rejected); a Stream events entry that names no stream of the catalog is a warning."""
+        settings = Settings(self.config, {})
+        router = Router(settings, self.config.stream_events, self.streams)
+        for name in router.unknown_stream_events():
+            logger.warning(failures.stream_events_unknown_stream(name))
+        field = settings.explicit["event_name"]
+        problems = [
+            failures.unroutable_stream(stream_label(key), key[1], field, settings.configured)
+            for key in router.unroutable()
+        ]
+        if problems:
+            raise ConfigError(" ".join(problems))
 
     def _progress(self) -> None:
         if self.report.progress_due():
@@ -172,6 +190,7 @@ class WriteSession:
     def _run(self, lines: Iterable[Any]) -> SyncReport:
         try:
             with self.cancellation.armed():
+                self._check_routing()
                 mapper = RecordMapper(self.config, self._rule_ids(), self.streams, now_ms=self._now_ms)
                 self.writer = BatchWriter(
                     send=self.client.send_events if self.client else None,

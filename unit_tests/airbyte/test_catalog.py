@@ -148,3 +148,22 @@ def test_the_cdk_object_warns_the_same_and_append_streams_say_nothing(caplog):
     with caplog.at_level(logging.WARNING, logger="airbyte"):
         catalog_streams(ConfiguredAirbyteCatalogSerializer.load(CATALOG))
     assert not [record for record in caplog.records if record.levelno >= logging.WARNING]
+
+
+def test_the_fields_a_json_schema_declares_are_kept_and_a_schema_without_properties_declares_none():
+    def stream(name, schema):
+        return {"stream": {"name": name, "json_schema": schema}, "destination_sync_mode": "append", "sync_id": 1}
+
+    declared = {"type": "object", "properties": {"id": {"type": "string"}, "Create Date": {"type": "string"}}}
+    streams = streams_of(
+        {
+            "streams": [
+                stream("crm", declared),  # as PyAirbyte writes a source-file stream
+                stream("raw", {"type": "object"}),
+                stream("empty", {"type": "object", "properties": {}}),
+                stream("odd", {"type": "object", "properties": ["id"]}),
+            ]
+        }
+    )
+    assert streams[(None, "crm")].properties == ("id", "Create Date")
+    assert [streams[(None, name)].properties for name in ("raw", "empty", "odd")] == [None, None, None]

@@ -195,6 +195,12 @@ def test_sunset_version_is_named(m):
     failed(access_config(), "no longer serves API version 202607 (HTTP 426, version sunset)", "upgrade the connector")
 
 
+def test_linkedin_failing_for_the_whole_check_says_nothing_of_syncs_or_checkpoints(m):
+    mock_account_users(m, ACCESS_TOKEN, status_code=503, json={"status": 503})
+    message = failed(access_config(), "LinkedIn kept failing for ", "on GET /rest/adAccountUsers")
+    assert "checkpoint" not in message and "sync" not in message
+
+
 def test_forbidden_text_from_linkedin_is_secret_filtered(m):
     mock_account_users(
         m, ACCESS_TOKEN, status_code=403, json={"status": 403, "message": f"token {ACCESS_TOKEN} lacks r_ads"}

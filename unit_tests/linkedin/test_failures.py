@@ -124,3 +124,11 @@ def test_an_unexpected_exception_stays_a_system_error_with_its_type():
 def test_not_a_conversions_api_rule_names_the_rule():
     text = failures.not_conversions_api_rule("urn:lla:llaPartnerConversion:77")
     assert text.startswith("LinkedIn refused events for conversion rule urn:lla:llaPartnerConversion:77: it is not")
+
+
+def test_only_a_sync_that_gave_up_speaks_of_the_next_sync():
+    """`check` and `discover` always name their step (`doing`); a sync's error has none, and resumes later."""
+    error = RetriesExhaustedError("LinkedIn kept failing for 20 s (last: HTTP 503) on GET /rest/conversions; gave up.")
+    assert failures.sentence(error, ACCESS_CONFIG, "list the conversion rules") == str(error)
+    assert failures.sentence(error, ACCESS_CONFIG) == f"{error} The next sync resumes from the last checkpoint."
+    assert trace.traced(error, ACCESS_CONFIG).message.endswith("The next sync resumes from the last checkpoint.")

@@ -3,10 +3,12 @@ rejected rows are stored) and both stores — a local directory, and S3 on a rea
 
 from __future__ import annotations
 
+import datetime as dt
 import errno
 import gzip
 import json
 import os
+import re
 import signal
 import threading
 import time
@@ -21,7 +23,7 @@ from destination_linkedin_capi.config.connector import ConnectorConfig
 from destination_linkedin_capi.config.storage import LocalStorage, S3Storage, parse_storage
 from destination_linkedin_capi.errors import ConfigError
 from destination_linkedin_capi.linkedin.client import BatchAnswer
-from destination_linkedin_capi.rejected.output import PART_BYTES, RejectedOutput
+from destination_linkedin_capi.rejected.output import PART_BYTES, RejectedOutput, sync_folder
 from destination_linkedin_capi.rejected.store import StorageError, backend, probe
 from destination_linkedin_capi.report import SyncReport
 from destination_linkedin_capi.write.writer import BatchWriter
@@ -409,9 +411,19 @@ def test_a_writer_keeping_records_for_storage_holds_little_of_them_in_memory(tmp
 # --- the stores and `check`'s probe ----------------------------------------------------------------------
 
 
-def test_local_probe_writes_and_removes_a_file_and_its_folder(tmp_path):
+def test_local_probe_writes_and_removes_a_file_and_the_folders_it_created(tmp_path):
     assert probe(local(tmp_path / "new" / "dir"), 20) is None
-    assert list((tmp_path / "new" / "dir").iterdir()) == []  # no `_airbyte_check` folder left behind
+    assert list(tmp_path.iterdir()) == []  # neither `_airbyte_check` nor the configured folders check created
+
+
+def test_local_probe_leaves_folders_that_were_there(tmp_path):
+    (tmp_path / "rejected" / "old").mkdir(parents=True)
+    assert probe(local(tmp_path / "rejected"), 20) is None
+    assert [path.name for path in tmp_path.iterdir()] == ["rejected"]
+    assert [path.name for path in (tmp_path / "rejected").iterdir()] == ["old"]
+    (tmp_path / "empty").mkdir()
+    assert probe(local(tmp_path / "empty" / "new"), 20) is None
+    assert list((tmp_path / "empty").iterdir()) == []  # its own folder removed, the empty one it found kept
 
 
 def test_local_probe_names_the_problem(tmp_path):
@@ -571,3 +583,16 @@ def test_windows_forget_the_boundaries_of_emitted_states():
     assert len(windows._boundaries) == 0  # a long sync without rejections keeps nothing per state
     windows.count(LEADS, (1001, 0))  # a LinkedIn rejection after all of them
     assert windows.take(1000, LEADS, every_stream=False) == 1
+
+
+@pytest.mark.parametrize("sync_id", [0, 1, 9])
+def test_a_sync_id_every_run_may_carry_gets_the_run_id(sync_id):
+    now = dt.datetime(2026, 12, 1, 21, 15, tzinfo=dt.timezone.utc)
+    folder = sync_folder(sync_id, now)
+    assert re.fullmatch(rf"{sync_id}-run-20261201T211500Z-[0-9a-f]{{6}}", folder), folder
+    assert sync_folder(sync_id, now) != folder  # PyAirbyte's runs, all sync 1, each get their own folder
+
+
+def test_airbyte_sync_ids_stay_as_they_are_and_a_missing_one_is_a_run_id():
+    assert sync_folder(10) == "10" and sync_folder(4711) == "4711" and sync_folder("abc") == "abc"
+    assert sync_folder(None).startswith("run-")

@@ -171,6 +171,62 @@ def test_the_fail_policy_ends_the_sync_with_a_config_error_after_settling_what_c
     assert counts(out) == [(1, 1.0)]  # the state after the rejected record is never emitted
 
 
+# -- streams that can never be routed, judged from the catalog before any record ----------------------------------
+
+DECLARED = ("id", "email", "event_time")
+
+
+def start(streams: dict, mapping: str = "LEAD=11,PURCHASE=12", **overrides: Any) -> AirbyteTracedException | None:
+    """A dry run of no records with these streams: the error it ended with, or None."""
+    credentials = {"auth_type": "access_token", "access_token": "unused", "conversion_mapping": mapping}
+    try:
+        WriteSession(config(credentials=credentials, **overrides), streams, lambda message: None).run([])
+    except AirbyteTracedException as error:
+        return error
+    return None
+
+
+def test_a_stream_whose_schema_has_no_event_name_field_and_no_route_fails_the_sync_at_its_start():
+    error = start(
+        {(None, "orders"): StreamInfo(properties=DECLARED), ("crm", "leads"): StreamInfo(properties=DECLARED)}
+    )
+    assert error is not None and error.failure_type == FailureType.config_error
+    assert error.message == (
+        "Stream 'orders' cannot be routed to an event: its schema has no 'event_name' field, it is not in Stream "
+        "events, its name is not an event, and more than one event is configured (LEAD, PURCHASE); add "
+        "'orders=EVENT' to Stream events, or set Event name field to a field the stream has."
+    )  # crm.leads is in Stream events (leads=LEAD)
+
+
+@pytest.mark.parametrize(
+    "streams, overrides",
+    [
+        ({(None, "orders"): StreamInfo(properties=DECLARED)}, {"stream_events": "Orders=PURCHASE"}),
+        ({(None, "purchase"): StreamInfo(properties=DECLARED)}, {}),  # named like an event
+        ({(None, "orders"): StreamInfo(properties=(*DECLARED, "Event_Name"))}, {}),
+        ({(None, "orders"): StreamInfo(properties=(*DECLARED, "kind"))}, {"event_name_field": "kind"}),
+        (
+            {(None, "orders"): StreamInfo(properties=(*DECLARED, "meta"))},
+            {"field_mappings": [{"linkedin_field": "event_name", "record_field": "meta.type"}]},
+        ),
+        ({(None, "orders"): StreamInfo()}, {}),  # no declared fields: its records will tell
+        ({(None, "orders"): StreamInfo(properties=DECLARED, destination_object_name="PURCHASE")}, {}),
+        ({(None, "orders"): StreamInfo(properties=DECLARED)}, {"mapping": "LEAD=11"}),  # the only event
+    ],
+)
+def test_a_stream_that_can_be_routed_starts(streams, overrides):
+    assert start(streams, **overrides) is None
+
+
+def test_a_stream_events_entry_naming_no_stream_of_the_catalog_is_one_warning(caplog):
+    with caplog.at_level("WARNING", logger="airbyte"):
+        assert start(STREAMS, stream_events="leads=LEAD,purchase=PURCHASE,LEADS=LEAD") is None
+    assert [record.getMessage() for record in caplog.records if record.levelname == "WARNING"] == [
+        "Stream events names stream 'purchase', which is not in this sync's catalog; check its spelling (the entry is "
+        "ignored)."
+    ]
+
+
 @pytest.mark.timeout(60)
 @pytest.mark.parametrize("source", ["pipe", "generator"])
 def test_records_before_a_quiet_spell_are_sent_by_the_batch_age_limit(source):
