@@ -305,7 +305,14 @@ def test_version_warning_window():
     assert version_warning("202607", sunset - dt.timedelta(days=61)) is None
     assert "is sunset on 2027-07-15, in 60 days" in version_warning("202607", sunset - dt.timedelta(days=60))
     assert "was sunset on 2027-07-15" in version_warning("202607", sunset)
-    assert version_warning("209912", sunset) is None
+
+
+def test_a_version_newer_than_the_known_ones_gets_one_warning_whatever_the_date():
+    for today in (dt.date(2026, 12, 7), dt.date(2099, 1, 1)):
+        warning = version_warning("209912", today)
+        assert warning is not None
+        assert "LinkedIn API version 209912 is not known to this connector version; sunset date unknown." in warning
+    assert version_warning("202607", dt.date(2026, 12, 7)) is None  # known, sunset far off
 
 
 def test_check_logs_and_reports_the_version_warning(m, caplog):

@@ -67,6 +67,7 @@ def test_enums_match_constants():
     properties = load_spec()["connectionSpecification"]["properties"]
     assert properties["conversion_events"]["items"]["enum"] == list(c.CONVERSION_TYPES)
     assert properties["api_version"]["default"] == c.DEFAULT_API_VERSION
+    assert properties["rule_view_through_window"]["enum"] == list(c.VIEW_THROUGH_WINDOWS) == [1, 7, 30, 90]
     assert properties["batch_size"]["maximum"] == c.MAX_BATCH_SIZE
     assert properties["requests_per_minute"]["maximum"] == c.MAX_REQUESTS_PER_MINUTE
     assert properties["api_base_url"]["airbyte_hidden"] and properties["oauth_base_url"]["airbyte_hidden"]
