@@ -10,6 +10,7 @@ storage's (`config/storage.py`) have their own modules.
 from __future__ import annotations
 
 import copy
+import difflib
 import json
 import re
 from collections.abc import Mapping
@@ -20,6 +21,7 @@ from typing import Annotated, Any, Literal
 
 import jsonschema
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic.functional_validators import BeforeValidator
 
 from destination_linkedin_capi import constants as c
 from destination_linkedin_capi.config.budget_store import (
@@ -86,11 +88,69 @@ def parse_conversion_mapping(text: str) -> dict[str, int]:
     return mapping
 
 
-def parse_stream_events(text: str) -> dict[str, str]:
-    """Parse `orders=PURCHASE,signups=SIGN_UP` into {stream: event}."""
+# A conversion rule ID in the list form: digits, or the rule's URN (its value is checked as in the text form).
+_RULE_ID_TEXT = re.compile(r"\s*(urn:lla:llaPartnerConversion:)?[0-9]+\s*")
+_MAPPING_EXAMPLE = '{"event": "LEAD", "rule_ids": ["22285180"]}'
+
+
+def conversion_mapping_text(value: Any) -> str | None:
+    """The conversion mapping as text (`LEAD=22285180,PURCHASE=22285181`), from that text or from the list form
+    `[{"event": "LEAD", "rule_ids": ["22285180"]}]`, so one parser reads both; None when it is empty. One event's
+    rule IDs are joined with '|', the text form's separator for several rules."""
+    if value is None or (isinstance(value, str) and not value.strip()) or (isinstance(value, list) and not value):
+        return None
+    if isinstance(value, str):
+        return value
+    if not isinstance(value, list):
+        raise ConfigError(
+            f"Conversion mapping must be a list of objects such as {_MAPPING_EXAMPLE}, or {MAPPING_FORM}."
+        )
+    entries = []
+    for number, item in enumerate(value, start=1):
+        event = item.get("event") if isinstance(item, Mapping) else None
+        rule_ids = item.get("rule_ids") if isinstance(item, Mapping) else None
+        if not isinstance(event, str) or not isinstance(rule_ids, list) or not rule_ids:
+            raise ConfigError(
+                f"Conversion mapping entry {number} must be an object with a text 'event' and a list 'rule_ids' "
+                f"of at least one conversion rule ID, e.g. {_MAPPING_EXAMPLE}."
+            )
+        event = event.strip()
+        if not EVENT_NAME.fullmatch(event):
+            raise ConfigError(
+                f"Conversion mapping entry {number}: event name '{event}' must start with a letter and contain only "
+                "letters, digits, '_', '.' or '-'."
+            )
+        ids = [_number_as_text(rule) for rule in rule_ids]
+        if not all(isinstance(rule, str) and _RULE_ID_TEXT.fullmatch(rule) for rule in ids):
+            raise ConfigError(
+                f"Conversion mapping entry {number} ({event}): each rule ID must be a number "
+                f"(or {c.CONVERSION_URN_PREFIX}<number>)."
+            )
+        entries.append(f"{event}={'|'.join(rule.strip() for rule in ids)}")
+    return ",".join(entries)
+
+
+def _listed_stream_events(items: list[Any]) -> list[tuple[str, str, str]]:
+    """(stream, event, entry) from the list form `[{"stream": "orders", "event": "PURCHASE"}]`."""
+    entries = []
+    for number, item in enumerate(items, start=1):
+        if not isinstance(item, Mapping) or not all(isinstance(item.get(key), str) for key in ("stream", "event")):
+            raise ConfigError(
+                f"Stream events entry {number} must be an object with a text 'stream' and 'event', e.g. "
+                '{"stream": "orders", "event": "PURCHASE"}.'
+            )
+        stream, event = item["stream"].strip(), item["event"].strip()
+        entries.append((stream, event, f"{stream}={event}"))
+    return entries
+
+
+def parse_stream_events(value: str | list[Any]) -> dict[str, str]:
+    """Parse `orders=PURCHASE,signups=SIGN_UP`, or its list form `[{"stream": "orders", "event": "PURCHASE"}]`,
+    into {stream: event}."""
     field = "Stream events"
     result: dict[str, str] = {}
-    for stream, event, entry in _pairs(text, field, STREAM_EVENTS_FORM):
+    entries = _pairs(value, field, STREAM_EVENTS_FORM) if isinstance(value, str) else _listed_stream_events(value)
+    for stream, event, entry in entries:
         if not stream or not event:
             raise ConfigError(f"{field} entry '{entry}' needs a stream and an event; expected {STREAM_EVENTS_FORM}.")
         if stream in result:
@@ -124,6 +184,11 @@ def _check_secrets(credentials: BaseModel) -> None:
             )
 
 
+def _number_as_text(value: Any) -> Any:
+    """An ID given as a JSON number (a config file, the API) is read as the digits it is."""
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
@@ -133,7 +198,7 @@ class TokenIdCredentials(_Model):
     token_id: Annotated[str, Field(pattern=r"^\s*[0-9]{1,30}\s*$")]
     token_service_url: str
     token_service_key: str | None = None
-    conversion_mapping: str | None = None
+    conversion_mapping: Any = None  # an older config's place for the top-level conversion_mapping
 
     @field_validator("token_id")
     @classmethod
@@ -144,7 +209,7 @@ class TokenIdCredentials(_Model):
 class AccessTokenCredentials(_Model):
     auth_type: Literal["access_token"]
     access_token: Annotated[str, Field(min_length=1)]
-    conversion_mapping: str
+    conversion_mapping: Any = None  # an older config's place for the top-level conversion_mapping
 
 
 class OAuth2Credentials(_Model):
@@ -153,7 +218,7 @@ class OAuth2Credentials(_Model):
     client_secret: Annotated[str, Field(min_length=1)]
     refresh_token: Annotated[str, Field(min_length=1)]
     access_token: str | None = None  # filled in by Airbyte's OAuth flow (advanced_auth in spec.json)
-    conversion_mapping: str | None = None
+    conversion_mapping: Any = None  # an older config's place for the top-level conversion_mapping
 
 
 Credentials = Annotated[
@@ -167,19 +232,22 @@ class FieldMapping(_Model):
 
 
 class _RawConfig(_Model):
-    account_id: Annotated[str, Field(pattern=r"^\s*(urn:li:sponsoredAccount:)?[0-9]{1,19}\s*$")]
+    account_id: Annotated[
+        str, BeforeValidator(_number_as_text), Field(pattern=r"^\s*(urn:li:sponsoredAccount:)?[0-9]{1,19}\s*$")
+    ]
     credentials: Credentials
+    conversion_mapping: Any = None  # text or a list of {event, rule_ids}: conversion_mapping_text reads both
     conversion_events: list[Literal[c.CONVERSION_TYPES]] = []  # type: ignore[valid-type]
     field_mappings: list[FieldMapping] = []
     event_name_field: Annotated[str, Field(min_length=1)] = "event_name"
-    stream_events: str | None = None
+    stream_events: Any = None  # text or a list of {stream, event}: parse_stream_events reads both
     default_currency: Annotated[str, Field(pattern=r"^$|^[A-Za-z]{3}$")] | None = None
     rule_name_prefix: Annotated[str, Field(min_length=1, max_length=80)] = "Airbyte CAPI"
     rule_attribution_type: Literal[c.ATTRIBUTION_TYPES] = "LAST_TOUCH_BY_CAMPAIGN"  # type: ignore[valid-type]
     rule_post_click_window: Literal[c.POST_CLICK_WINDOWS] = c.DEFAULT_POST_CLICK_WINDOW  # type: ignore[valid-type]
     rule_view_through_window: Literal[c.VIEW_THROUGH_WINDOWS] = c.DEFAULT_VIEW_THROUGH_WINDOW  # type: ignore[valid-type]
     campaign_association: Literal["none", "all_active", "listed"] = "none"
-    campaign_ids: list[Annotated[str, Field(pattern=r"^\s*[0-9]{1,19}\s*$")]] = []
+    campaign_ids: list[Annotated[str, BeforeValidator(_number_as_text), Field(pattern=r"^\s*[0-9]{1,19}\s*$")]] = []
     api_version: Annotated[str, Field(pattern=r"^[0-9]{6}$")] = c.DEFAULT_API_VERSION
     batch_size: Annotated[int, Field(ge=1, le=c.MAX_BATCH_SIZE)] = c.MAX_BATCH_SIZE
     requests_per_minute: Annotated[int, Field(ge=1, le=c.MAX_REQUESTS_PER_MINUTE)] = c.MAX_REQUESTS_PER_MINUTE
@@ -299,6 +367,41 @@ def _check_against_spec(config: Mapping[str, Any]) -> None:
     raise ConfigError(f"Config field '{path}' is not valid; expected {expected}.")
 
 
+def _as_declared(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The config as spec.json declares it, for the backstop: the text forms of the mappings (read and checked by
+    this module) left out, and IDs given as JSON numbers as their digits."""
+    declared = dict(config)
+    for name in ("conversion_mapping", "stream_events"):
+        if isinstance(declared.get(name), str):
+            del declared[name]
+    if "account_id" in declared:
+        declared["account_id"] = _number_as_text(declared["account_id"])
+    if isinstance(declared.get("campaign_ids"), list):
+        declared["campaign_ids"] = [_number_as_text(item) for item in declared["campaign_ids"]]
+    if isinstance(declared.get("conversion_mapping"), list):
+        declared["conversion_mapping"] = [
+            {**item, "rule_ids": [_number_as_text(rule) for rule in item["rule_ids"]]}
+            for item in declared["conversion_mapping"]
+        ]  # each item was checked by conversion_mapping_text
+    return declared
+
+
+def unknown_keys(config: Mapping[str, Any]) -> str | None:
+    """One sentence naming the config's top-level keys spec.json does not have (probably misspelt: they are
+    ignored), with the closest known key where one is close; None when there are none."""
+    known = list(connection_specification()["properties"])
+    unknown = sorted(str(key) for key in config if key not in known)
+    if not unknown:
+        return None
+    named = []
+    for key in unknown:
+        shown = key if len(key) <= 60 else key[:57] + "..."
+        close = difflib.get_close_matches(key, known, n=1, cutoff=0.8)
+        named.append(f"'{shown}' (did you mean '{close[0]}'?)" if close else f"'{shown}'")
+    keys = "key" if len(unknown) == 1 else "keys"
+    return f"Unknown config {keys} ignored: {', '.join(named)}. Check the spelling against the spec."
+
+
 class ConnectorConfig:
     """The validated config plus what is derived from it (events, URNs, parsed mappings)."""
 
@@ -311,9 +414,10 @@ class ConnectorConfig:
         self.oauth_base_url = check_url(raw.oauth_base_url, "OAuth base URL")
         if isinstance(raw.credentials, TokenIdCredentials):
             check_url(raw.credentials.token_service_url, "Token service URL", allow_query=True)
-        mapping = (
-            parse_conversion_mapping(raw.credentials.conversion_mapping) if raw.credentials.conversion_mapping else {}
-        )
+        #: Sentences `check` and `write` log once each: the config works, but something in it is probably a slip.
+        self.warnings: list[str] = []
+        mapping_text = self._mapping_text()
+        mapping = parse_conversion_mapping(mapping_text) if mapping_text else {}
         self.events = self._events(mapping)
         self.stream_events = self._stream_events()
         fields = {}
@@ -405,11 +509,33 @@ class ConnectorConfig:
                 f"the configured version is {self.raw.api_version}. Turn it off or set a newer version."
             )
 
+    def _mapping_text(self) -> str | None:
+        """The top-level conversion mapping, else the one an older config keeps inside Authentication."""
+        top = conversion_mapping_text(self.raw.conversion_mapping)
+        legacy = conversion_mapping_text(self.credentials.conversion_mapping)
+        if top and legacy:
+            self.warnings.append(
+                "Conversion mapping is given twice: at the top level and inside Authentication (where older configs "
+                "kept it); the top-level one is used. Remove credentials.conversion_mapping from the config."
+            )
+        if not (top or legacy) and isinstance(self.credentials, AccessTokenCredentials):
+            raise ConfigError(
+                "Conversion mapping is required in access-token mode (config field 'conversion_mapping'): this mode "
+                "sends events only to the rules you map."
+            )
+        return top or legacy
+
     def _stream_events(self) -> dict[str, str]:
-        if not self.raw.stream_events or not self.raw.stream_events.strip():
+        value = self.raw.stream_events
+        if not value or (isinstance(value, str) and not value.strip()):
             return {}
+        if not isinstance(value, (str, list)):
+            raise ConfigError(
+                'Stream events must be a list of objects such as {"stream": "orders", "event": "PURCHASE"}, or '
+                f"{STREAM_EVENTS_FORM}."
+            )
         result = {}
-        for stream, event in parse_stream_events(self.raw.stream_events).items():
+        for stream, event in parse_stream_events(value).items():
             if event.casefold() not in self.events:
                 known = ", ".join(e.name for e in self.events.values())
                 raise ConfigError(
@@ -446,5 +572,8 @@ class ConnectorConfig:
         except ValidationError as error:
             raise ConfigError(_describe(error)) from None
         parsed = cls(raw)
-        _check_against_spec(config)
+        _check_against_spec(_as_declared(config))
+        unknown = unknown_keys(config)
+        if unknown:
+            parsed.warnings.append(unknown)
         return parsed

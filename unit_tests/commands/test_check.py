@@ -328,6 +328,17 @@ def test_check_logs_and_reports_the_version_warning(m, caplog):
     assert f" Warning: {warning}; LinkedIn then refuses every call (HTTP 426)." in status.message
 
 
+def test_check_logs_an_unknown_config_key_once_and_still_succeeds(m, caplog):
+    mock_account_users(m, ACCESS_TOKEN)
+    mock_rules(m, ACCESS_TOKEN, [rule(111, "CRM leads")])
+    with caplog.at_level(logging.WARNING, logger="airbyte"):
+        status = run(access_config(dry_runn=True))
+    warning = "Unknown config key ignored: 'dry_runn' (did you mean 'dry_run'?)."
+    assert status.status == Status.SUCCEEDED, status.message
+    assert caplog.text.count(warning) == 1
+    assert f"Warning: {warning}" in status.message
+
+
 def test_the_refresh_token_warning_reaches_the_succeeded_message(m, caplog):
     m.post(OAUTH_URL, json={"access_token": MINTED, "refresh_token_expires_in": 86400 * 29, "scope": "r_ads"})
     mock_account_users(m, MINTED)

@@ -4,6 +4,7 @@ STATE carries, and how a failure ends the sync. The CLI and the sandbox runs are
 from __future__ import annotations
 
 import json
+import logging
 import os
 import queue
 import threading
@@ -226,3 +227,17 @@ def test_a_wait_for_the_request_budget_ends_when_the_sync_is_cancelled():
     with pytest.raises(SyncCancelled):
         session.budget.acquire()
     assert time.monotonic() - started < 5
+
+
+def test_the_list_forms_of_the_config_route_records_as_the_text_forms_do(caplog):
+    overrides = {
+        "credentials": {"auth_type": "access_token", "access_token": "unused"},
+        "conversion_mapping": [{"event": "LEAD", "rule_ids": ["11"]}, {"event": "PURCHASE", "rule_ids": [12]}],
+        "stream_events": [{"stream": "leads", "event": "PURCHASE"}],
+        "stream_event": "leads=LEAD",  # misspelt: ignored, with one warning
+    }
+    with caplog.at_level(logging.WARNING, logger="airbyte"):
+        _out, report = run([record(1), record(2), stream_state(2)], **overrides)
+    assert dict(report.sent) == {((None, "leads"), "purchase"): 2}
+    warning = "Unknown config key ignored: 'stream_event' (did you mean 'stream_events'?)."
+    assert caplog.text.count(warning) == 1
