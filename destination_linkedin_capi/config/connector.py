@@ -3,14 +3,14 @@
 Everything else reads `ConnectorConfig`, never the raw dict. Every problem becomes one
 `ConfigError` sentence that names the field and the expected form and never echoes a secret.
 About 400 lines: one model for the whole form, so every field's rule sits beside its field; the URL
-and secret rules (`safety.py`), the request budget store's (`config/budget_store.py`) and rejected-records
-storage's (`config/storage.py`) have their own modules.
+and secret rules (`safety.py`), the request budget store's (`config/budget_store.py`), rejected-records
+storage's (`config/storage.py`) and the list forms of the mapping settings (`config/forms.py`) have their own
+modules.
 """
 
 from __future__ import annotations
 
 import copy
-import difflib
 import json
 import re
 from collections.abc import Mapping
@@ -30,6 +30,14 @@ from destination_linkedin_capi.config.budget_store import (
     RedisBudget,
     SqliteBudget,
     check_budget_store,
+)
+from destination_linkedin_capi.config.forms import (
+    as_declared,
+    conversion_mapping_text,
+    listed_stream_events,
+    number_as_text,
+    stream_events_form_error,
+    unknown_keys,
 )
 from destination_linkedin_capi.config.storage import parse_storage
 from destination_linkedin_capi.errors import ConfigError
@@ -88,68 +96,12 @@ def parse_conversion_mapping(text: str) -> dict[str, int]:
     return mapping
 
 
-# A conversion rule ID in the list form: digits, or the rule's URN (its value is checked as in the text form).
-_RULE_ID_TEXT = re.compile(r"\s*(urn:lla:llaPartnerConversion:)?[0-9]+\s*")
-_MAPPING_EXAMPLE = '{"event": "LEAD", "rule_ids": ["22285180"]}'
-
-
-def conversion_mapping_text(value: Any) -> str | None:
-    """The conversion mapping as text (`LEAD=22285180,PURCHASE=22285181`), from that text or from the list form
-    `[{"event": "LEAD", "rule_ids": ["22285180"]}]`, so one parser reads both; None when it is empty. One event's
-    rule IDs are joined with '|', the text form's separator for several rules."""
-    if value is None or (isinstance(value, str) and not value.strip()) or (isinstance(value, list) and not value):
-        return None
-    if isinstance(value, str):
-        return value
-    if not isinstance(value, list):
-        raise ConfigError(
-            f"Conversion mapping must be a list of objects such as {_MAPPING_EXAMPLE}, or {MAPPING_FORM}."
-        )
-    entries = []
-    for number, item in enumerate(value, start=1):
-        event = item.get("event") if isinstance(item, Mapping) else None
-        rule_ids = item.get("rule_ids") if isinstance(item, Mapping) else None
-        if not isinstance(event, str) or not isinstance(rule_ids, list) or not rule_ids:
-            raise ConfigError(
-                f"Conversion mapping entry {number} must be an object with a text 'event' and a list 'rule_ids' "
-                f"of at least one conversion rule ID, e.g. {_MAPPING_EXAMPLE}."
-            )
-        event = event.strip()
-        if not EVENT_NAME.fullmatch(event):
-            raise ConfigError(
-                f"Conversion mapping entry {number}: event name '{event}' must start with a letter and contain only "
-                "letters, digits, '_', '.' or '-'."
-            )
-        ids = [_number_as_text(rule) for rule in rule_ids]
-        if not all(isinstance(rule, str) and _RULE_ID_TEXT.fullmatch(rule) for rule in ids):
-            raise ConfigError(
-                f"Conversion mapping entry {number} ({event}): each rule ID must be a number "
-                f"(or {c.CONVERSION_URN_PREFIX}<number>)."
-            )
-        entries.append(f"{event}={'|'.join(rule.strip() for rule in ids)}")
-    return ",".join(entries)
-
-
-def _listed_stream_events(items: list[Any]) -> list[tuple[str, str, str]]:
-    """(stream, event, entry) from the list form `[{"stream": "orders", "event": "PURCHASE"}]`."""
-    entries = []
-    for number, item in enumerate(items, start=1):
-        if not isinstance(item, Mapping) or not all(isinstance(item.get(key), str) for key in ("stream", "event")):
-            raise ConfigError(
-                f"Stream events entry {number} must be an object with a text 'stream' and 'event', e.g. "
-                '{"stream": "orders", "event": "PURCHASE"}.'
-            )
-        stream, event = item["stream"].strip(), item["event"].strip()
-        entries.append((stream, event, f"{stream}={event}"))
-    return entries
-
-
 def parse_stream_events(value: str | list[Any]) -> dict[str, str]:
     """Parse `orders=PURCHASE,signups=SIGN_UP`, or its list form `[{"stream": "orders", "event": "PURCHASE"}]`,
     into {stream: event}."""
     field = "Stream events"
     result: dict[str, str] = {}
-    entries = _pairs(value, field, STREAM_EVENTS_FORM) if isinstance(value, str) else _listed_stream_events(value)
+    entries = _pairs(value, field, STREAM_EVENTS_FORM) if isinstance(value, str) else listed_stream_events(value)
     for stream, event, entry in entries:
         if not stream or not event:
             raise ConfigError(f"{field} entry '{entry}' needs a stream and an event; expected {STREAM_EVENTS_FORM}.")
@@ -182,11 +134,6 @@ def _check_secrets(credentials: BaseModel) -> None:
                 f"{field} (config field 'credentials.{name}') holds a line break, space, control character or "
                 "non-ASCII character; paste it again exactly as it was issued."
             )
-
-
-def _number_as_text(value: Any) -> Any:
-    """An ID given as a JSON number (a config file, the API) is read as the digits it is."""
-    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
 class _Model(BaseModel):
@@ -233,7 +180,7 @@ class FieldMapping(_Model):
 
 class _RawConfig(_Model):
     account_id: Annotated[
-        str, BeforeValidator(_number_as_text), Field(pattern=r"^\s*(urn:li:sponsoredAccount:)?[0-9]{1,19}\s*$")
+        str, BeforeValidator(number_as_text), Field(pattern=r"^\s*(urn:li:sponsoredAccount:)?[0-9]{1,19}\s*$")
     ]
     credentials: Credentials
     conversion_mapping: Any = None  # text or a list of {event, rule_ids}: conversion_mapping_text reads both
@@ -247,7 +194,7 @@ class _RawConfig(_Model):
     rule_post_click_window: Literal[c.POST_CLICK_WINDOWS] = c.DEFAULT_POST_CLICK_WINDOW  # type: ignore[valid-type]
     rule_view_through_window: Literal[c.VIEW_THROUGH_WINDOWS] = c.DEFAULT_VIEW_THROUGH_WINDOW  # type: ignore[valid-type]
     campaign_association: Literal["none", "all_active", "listed"] = "none"
-    campaign_ids: list[Annotated[str, BeforeValidator(_number_as_text), Field(pattern=r"^\s*[0-9]{1,19}\s*$")]] = []
+    campaign_ids: list[Annotated[str, BeforeValidator(number_as_text), Field(pattern=r"^\s*[0-9]{1,19}\s*$")]] = []
     api_version: Annotated[str, Field(pattern=r"^[0-9]{6}$")] = c.DEFAULT_API_VERSION
     batch_size: Annotated[int, Field(ge=1, le=c.MAX_BATCH_SIZE)] = c.MAX_BATCH_SIZE
     requests_per_minute: Annotated[int, Field(ge=1, le=c.MAX_REQUESTS_PER_MINUTE)] = c.MAX_REQUESTS_PER_MINUTE
@@ -365,41 +312,6 @@ def _check_against_spec(config: Mapping[str, Any]) -> None:
     schema = error.schema if isinstance(error.schema, Mapping) else {}
     expected = schema.get("pattern_descriptor") or schema.get("title") or "the form described in the spec"
     raise ConfigError(f"Config field '{path}' is not valid; expected {expected}.")
-
-
-def _as_declared(config: Mapping[str, Any]) -> dict[str, Any]:
-    """The config as spec.json declares it, for the backstop: the text forms of the mappings (read and checked by
-    this module) left out, and IDs given as JSON numbers as their digits."""
-    declared = dict(config)
-    for name in ("conversion_mapping", "stream_events"):
-        if isinstance(declared.get(name), str):
-            del declared[name]
-    if "account_id" in declared:
-        declared["account_id"] = _number_as_text(declared["account_id"])
-    if isinstance(declared.get("campaign_ids"), list):
-        declared["campaign_ids"] = [_number_as_text(item) for item in declared["campaign_ids"]]
-    if isinstance(declared.get("conversion_mapping"), list):
-        declared["conversion_mapping"] = [
-            {**item, "rule_ids": [_number_as_text(rule) for rule in item["rule_ids"]]}
-            for item in declared["conversion_mapping"]
-        ]  # each item was checked by conversion_mapping_text
-    return declared
-
-
-def unknown_keys(config: Mapping[str, Any]) -> str | None:
-    """One sentence naming the config's top-level keys spec.json does not have (probably misspelt: they are
-    ignored), with the closest known key where one is close; None when there are none."""
-    known = list(connection_specification()["properties"])
-    unknown = sorted(str(key) for key in config if key not in known)
-    if not unknown:
-        return None
-    named = []
-    for key in unknown:
-        shown = key if len(key) <= 60 else key[:57] + "..."
-        close = difflib.get_close_matches(key, known, n=1, cutoff=0.8)
-        named.append(f"'{shown}' (did you mean '{close[0]}'?)" if close else f"'{shown}'")
-    keys = "key" if len(unknown) == 1 else "keys"
-    return f"Unknown config {keys} ignored: {', '.join(named)}. Check the spelling against the spec."
 
 
 class ConnectorConfig:
@@ -527,13 +439,10 @@ class ConnectorConfig:
 
     def _stream_events(self) -> dict[str, str]:
         value = self.raw.stream_events
-        if not value or (isinstance(value, str) and not value.strip()):
+        if value is None or value == [] or (isinstance(value, str) and not value.strip()):
             return {}
         if not isinstance(value, (str, list)):
-            raise ConfigError(
-                'Stream events must be a list of objects such as {"stream": "orders", "event": "PURCHASE"}, or '
-                f"{STREAM_EVENTS_FORM}."
-            )
+            raise stream_events_form_error()
         result = {}
         for stream, event in parse_stream_events(value).items():
             if event.casefold() not in self.events:
@@ -572,8 +481,8 @@ class ConnectorConfig:
         except ValidationError as error:
             raise ConfigError(_describe(error)) from None
         parsed = cls(raw)
-        _check_against_spec(_as_declared(config))
-        unknown = unknown_keys(config)
+        _check_against_spec(as_declared(config))
+        unknown = unknown_keys(config, connection_specification()["properties"])
         if unknown:
             parsed.warnings.append(unknown)
         return parsed

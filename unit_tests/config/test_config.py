@@ -289,7 +289,7 @@ def test_the_list_form_gives_the_events():
         ([{"event": "LEAD", "rule_ids": []}], "entry 1 must be an object"),
         ([{"event": "LEAD", "rule_ids": "22285180"}], "entry 1 must be an object"),
         (["LEAD=1"], "entry 1 must be an object"),
-        ([{"event": "1LEAD", "rule_ids": ["1"]}], "entry 1: event name '1LEAD' must start with a letter"),
+        ([{"event": "1LEAD", "rule_ids": ["1"]}], "event name '1LEAD' must start with a letter"),
         ([{"event": "LEAD,X", "rule_ids": ["1"]}], "event name 'LEAD,X'"),
         ([{"event": "LEAD", "rule_ids": ["1,PURCHASE=2"]}], "entry 1 (LEAD): each rule ID must be a number"),
         ([{"event": "LEAD", "rule_ids": ["1|2"]}], "each rule ID must be a number"),
