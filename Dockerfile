@@ -17,4 +17,4 @@ ENV AIRBYTE_ENTRYPOINT="/entrypoint.sh"
 ENTRYPOINT ["/entrypoint.sh"]
 
 LABEL io.airbyte.name=airbyte/destination-linkedin-capi
-LABEL io.airbyte.version=0.1.0
+LABEL io.airbyte.version=0.2.0

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-VERSION = "0.1.0"
+VERSION = "0.2.0"
 
 # §1 endpoints
 DEFAULT_API_BASE_URL = "https://api.linkedin.com"
@@ -59,7 +59,9 @@ ID_PLAINTEXT_IP = "PLAINTEXT_IP_ADDRESS"
 ID_SHA256_IP = "SHA256_IP_ADDRESS"
 ID_GOOGLE_AID = "GOOGLE_AID"
 # §4 — the first API version whose schema has each of the 2026 identifier types.
-ID_TYPE_FIRST_VERSION: dict[str, str] = {ID_PLAINTEXT_IP: "202601", ID_SHA256_IP: "202607", ID_GOOGLE_AID: "202607"}
+ID_TYPE_FIRST_VERSION: dict[str, str] = {ID_PLAINTEXT_IP: "202601", ID_SHA256_IP: "202607", ID_GOOGLE_AID: "202605"}
+# §4 — the first API version that takes the lead (user.lead) as an event's only user identifier.
+LEAD_ALONE_FIRST_VERSION = "202605"
 # §4 — the last API version the connector sends an idType with. ORACLE_MOAT_ID is missing from LinkedIn's
 # documentation from its 2026-05 version (202605) on and reported removed from the schema by 202609; one
 # refused idType fails a whole batch, so the stricter reading is taken.
@@ -114,7 +116,7 @@ CONVERSION_TYPES: tuple[str, ...] = (
 ATTRIBUTION_TYPES = ("LAST_TOUCH_BY_CAMPAIGN", "LAST_TOUCH_BY_CONVERSION")
 POST_CLICK_WINDOWS = (1, 7, 30, 90, 365)
 POST_CLICK_365_TYPES = frozenset({"SUBMIT_APPLICATION", "PURCHASE", "ADD_TO_CART", "QUALIFIED_LEAD", "LEAD"})
-VIEW_THROUGH_WINDOWS = (1, 7, 30)
+VIEW_THROUGH_WINDOWS = (1, 7, 30, 90)
 DEFAULT_POST_CLICK_WINDOW = 30
 DEFAULT_VIEW_THROUGH_WINDOW = 7
 

@@ -26,6 +26,7 @@ from destination_linkedin_capi.errors import (
     VersionSunsetError,
 )
 from destination_linkedin_capi.linkedin.retry import plural
+from destination_linkedin_capi.linkedin.versions import ApiVersion
 
 _TOKEN_PROBLEMS = {
     "INVALID_ACCESS_TOKEN": "is not valid",
@@ -77,8 +78,14 @@ def version_sunset(config: ConnectorConfig) -> str:
 
 def version_warning(api_version: str, today: dt.date) -> str | None:
     """A sentence when the pinned `LinkedIn-Version` is sunset within SUNSET_WARNING_DAYS (LinkedIn serves each
-    version for at least a year: docs/linkedin-facts.md §2)."""
-    sunset = c.VERSION_SUNSET_DATES.get(api_version)
+    version for at least a year: docs/linkedin-facts.md §2), or is newer than every version this connector knows."""
+    version = ApiVersion(api_version)
+    if version.newer_than_known:
+        return (
+            f"LinkedIn API version {api_version} is not known to this connector version; sunset date unknown. "
+            "It is used as configured; LinkedIn refuses every call (HTTP 426) once it is sunset."
+        )
+    sunset = version.sunset
     if sunset is None:
         return None
     days = (sunset - today).days

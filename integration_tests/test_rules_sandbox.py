@@ -57,6 +57,15 @@ def test_two_resolutions_on_an_empty_account_create_exactly_two_rules(sandbox):
     assert sandbox.rules(ACCOUNT) == rules  # the second resolution created nothing
 
 
+def test_a_rule_is_created_with_a_90_day_view_through_window(sandbox):
+    config, client, _ = token_id_setup(sandbox, conversion_events=["LEAD"], rule_view_through_window=90)
+
+    resolve_rules(config, client, logger)
+
+    [rule] = sandbox.rules(ACCOUNT)
+    assert rule["viewThroughAttributionWindowSize"] == 90
+
+
 def test_a_rule_on_a_late_page_is_found_not_duplicated(sandbox):
     config, client, _ = token_id_setup(sandbox, conversion_events=["LEAD"])
     for number in range(230):

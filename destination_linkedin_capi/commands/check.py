@@ -194,7 +194,9 @@ def check_connection(
         config = ConnectorConfig.parse(config_raw)
     except ConfigError as error:
         return False, str(error)
-    warnings: list[str] = []
+    warnings: list[str] = list(config.warnings)
+    for slip in config.warnings:
+        logger.warning(slip)
     warning = version_warning(config.api_version, dt.datetime.fromtimestamp(clock(), tz=dt.timezone.utc).date())
     if warning:
         logger.warning(warning)

@@ -36,8 +36,12 @@ FIELDS: dict[str, dict[str, Any]] = {
     f.name: {"type": list(f.json_type), "description": f.description} for f in ALL_FIELDS if f.description is not None
 }
 REQUIRED = ["conversion_happened_at"]
-# Any one of these identifies the member; first and last name only as a pair.
-MATCHING_KEYS = [identifier.matching_key for identifier in IDENTIFIERS]
+
+
+def matching_keys(version: ApiVersion) -> list[list[str]]:
+    """The ways to identify a member, any one enough (first and last name only as a pair), with `version`: an
+    identifier it does not take alone (the lead before 202605) is no matching key of its own."""
+    return [identifier.matching_key for identifier in IDENTIFIERS if identifier.alone_with(version)]
 
 
 def _offered(config: ConnectorConfig) -> set[str]:
@@ -92,10 +96,10 @@ def destination_catalog(config: ConnectorConfig, rules: Sequence[Rule] = ()) -> 
         "required": REQUIRED,
         "properties": {name: spec for name, spec in FIELDS.items() if name in offered},
     }
-    matching_keys = [key for key in MATCHING_KEYS if offered.issuperset(key)]
+    keys = matching_keys(ApiVersion(config.api_version))
+    keys = [key for key in keys if offered.issuperset(key)]
     names = [event.name for event in config.events.values()] + [rule_object_name(rule) for rule in rules]
     operations = [
-        {"object_name": name, "sync_mode": "append", "json_schema": schema, "matching_keys": matching_keys}
-        for name in names
+        {"object_name": name, "sync_mode": "append", "json_schema": schema, "matching_keys": keys} for name in names
     ]
     return {"type": "DESTINATION_CATALOG", "destination_catalog": {"operations": operations}}

@@ -3,8 +3,9 @@
 Everything else reads `ConnectorConfig`, never the raw dict. Every problem becomes one
 `ConfigError` sentence that names the field and the expected form and never echoes a secret.
 About 400 lines: one model for the whole form, so every field's rule sits beside its field; the URL
-and secret rules (`safety.py`), the request budget store's (`config/budget_store.py`) and rejected-records
-storage's (`config/storage.py`) have their own modules.
+and secret rules (`safety.py`), the request budget store's (`config/budget_store.py`), rejected-records
+storage's (`config/storage.py`) and the list forms of the mapping settings (`config/forms.py`) have their own
+modules.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Annotated, Any, Literal
 
 import jsonschema
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic.functional_validators import BeforeValidator
 
 from destination_linkedin_capi import constants as c
 from destination_linkedin_capi.config.budget_store import (
@@ -28,6 +30,14 @@ from destination_linkedin_capi.config.budget_store import (
     RedisBudget,
     SqliteBudget,
     check_budget_store,
+)
+from destination_linkedin_capi.config.forms import (
+    as_declared,
+    conversion_mapping_text,
+    listed_stream_events,
+    number_as_text,
+    stream_events_form_error,
+    unknown_keys,
 )
 from destination_linkedin_capi.config.storage import parse_storage
 from destination_linkedin_capi.errors import ConfigError
@@ -86,11 +96,13 @@ def parse_conversion_mapping(text: str) -> dict[str, int]:
     return mapping
 
 
-def parse_stream_events(text: str) -> dict[str, str]:
-    """Parse `orders=PURCHASE,signups=SIGN_UP` into {stream: event}."""
+def parse_stream_events(value: str | list[Any]) -> dict[str, str]:
+    """Parse `orders=PURCHASE,signups=SIGN_UP`, or its list form `[{"stream": "orders", "event": "PURCHASE"}]`,
+    into {stream: event}."""
     field = "Stream events"
     result: dict[str, str] = {}
-    for stream, event, entry in _pairs(text, field, STREAM_EVENTS_FORM):
+    entries = _pairs(value, field, STREAM_EVENTS_FORM) if isinstance(value, str) else listed_stream_events(value)
+    for stream, event, entry in entries:
         if not stream or not event:
             raise ConfigError(f"{field} entry '{entry}' needs a stream and an event; expected {STREAM_EVENTS_FORM}.")
         if stream in result:
@@ -133,7 +145,7 @@ class TokenIdCredentials(_Model):
     token_id: Annotated[str, Field(pattern=r"^\s*[0-9]{1,30}\s*$")]
     token_service_url: str
     token_service_key: str | None = None
-    conversion_mapping: str | None = None
+    conversion_mapping: Any = None  # an older config's place for the top-level conversion_mapping
 
     @field_validator("token_id")
     @classmethod
@@ -144,7 +156,7 @@ class TokenIdCredentials(_Model):
 class AccessTokenCredentials(_Model):
     auth_type: Literal["access_token"]
     access_token: Annotated[str, Field(min_length=1)]
-    conversion_mapping: str
+    conversion_mapping: Any = None  # an older config's place for the top-level conversion_mapping
 
 
 class OAuth2Credentials(_Model):
@@ -153,7 +165,7 @@ class OAuth2Credentials(_Model):
     client_secret: Annotated[str, Field(min_length=1)]
     refresh_token: Annotated[str, Field(min_length=1)]
     access_token: str | None = None  # filled in by Airbyte's OAuth flow (advanced_auth in spec.json)
-    conversion_mapping: str | None = None
+    conversion_mapping: Any = None  # an older config's place for the top-level conversion_mapping
 
 
 Credentials = Annotated[
@@ -168,12 +180,15 @@ class FieldMapping(_Model):
 
 
 class _RawConfig(_Model):
-    account_id: Annotated[str, Field(pattern=r"^\s*(urn:li:sponsoredAccount:)?[0-9]{1,19}\s*$")]
+    account_id: Annotated[
+        str, BeforeValidator(number_as_text), Field(pattern=r"^\s*(urn:li:sponsoredAccount:)?[0-9]{1,19}\s*$")
+    ]
     credentials: Credentials
+    conversion_mapping: Any = None  # text or a list of {event, rule_ids}: conversion_mapping_text reads both
     conversion_events: list[Literal[c.CONVERSION_TYPES]] = []  # type: ignore[valid-type]
     field_mappings: list[FieldMapping] = []
     event_name_field: Annotated[str, Field(min_length=1)] = "event_name"
-    stream_events: str | None = None
+    stream_events: Any = None  # text or a list of {stream, event}: parse_stream_events reads both
     default_currency: Annotated[str, Field(pattern=r"^$|^[A-Za-z]{3}$")] | None = None
     amount_in_minor_units: bool = False
     rule_name_prefix: Annotated[str, Field(min_length=1, max_length=80)] = "Airbyte CAPI"
@@ -181,7 +196,7 @@ class _RawConfig(_Model):
     rule_post_click_window: Literal[c.POST_CLICK_WINDOWS] = c.DEFAULT_POST_CLICK_WINDOW  # type: ignore[valid-type]
     rule_view_through_window: Literal[c.VIEW_THROUGH_WINDOWS] = c.DEFAULT_VIEW_THROUGH_WINDOW  # type: ignore[valid-type]
     campaign_association: Literal["none", "all_active", "listed"] = "none"
-    campaign_ids: list[Annotated[str, Field(pattern=r"^\s*[0-9]{1,19}\s*$")]] = []
+    campaign_ids: list[Annotated[str, BeforeValidator(number_as_text), Field(pattern=r"^\s*[0-9]{1,19}\s*$")]] = []
     api_version: Annotated[str, Field(pattern=r"^[0-9]{6}$")] = c.DEFAULT_API_VERSION
     batch_size: Annotated[int, Field(ge=1, le=c.MAX_BATCH_SIZE)] = c.MAX_BATCH_SIZE
     requests_per_minute: Annotated[int, Field(ge=1, le=c.MAX_REQUESTS_PER_MINUTE)] = c.MAX_REQUESTS_PER_MINUTE
@@ -340,9 +355,10 @@ class ConnectorConfig:
         self.oauth_base_url = check_url(raw.oauth_base_url, "OAuth base URL")
         if isinstance(raw.credentials, TokenIdCredentials):
             check_url(raw.credentials.token_service_url, "Token service URL", allow_query=True)
-        mapping = (
-            parse_conversion_mapping(raw.credentials.conversion_mapping) if raw.credentials.conversion_mapping else {}
-        )
+        #: Sentences `check` and `write` log once each: the config works, but something in it is probably a slip.
+        self.warnings: list[str] = []
+        mapping_text = self._mapping_text()
+        mapping = parse_conversion_mapping(mapping_text) if mapping_text else {}
         self.events = self._events(mapping)
         self.stream_events = self._stream_events()
         self.field_mappings, self.stream_field_mappings = _field_mappings(raw.field_mappings)
@@ -439,11 +455,30 @@ class ConnectorConfig:
                 f"the configured version is {self.raw.api_version}. Turn it off or set a newer version."
             )
 
+    def _mapping_text(self) -> str | None:
+        """The top-level conversion mapping, else the one an older config keeps inside Authentication."""
+        top = conversion_mapping_text(self.raw.conversion_mapping)
+        legacy = conversion_mapping_text(self.credentials.conversion_mapping)
+        if top and legacy:
+            self.warnings.append(
+                "Conversion mapping is given twice: at the top level and inside Authentication (where older configs "
+                "kept it); the top-level one is used. Remove credentials.conversion_mapping from the config."
+            )
+        if not (top or legacy) and isinstance(self.credentials, AccessTokenCredentials):
+            raise ConfigError(
+                "Conversion mapping is required in access-token mode (config field 'conversion_mapping'): this mode "
+                "sends events only to the rules you map."
+            )
+        return top or legacy
+
     def _stream_events(self) -> dict[str, str]:
-        if not self.raw.stream_events or not self.raw.stream_events.strip():
+        value = self.raw.stream_events
+        if value is None or value == [] or (isinstance(value, str) and not value.strip()):
             return {}
+        if not isinstance(value, (str, list)):
+            raise stream_events_form_error()
         result = {}
-        for stream, event in parse_stream_events(self.raw.stream_events).items():
+        for stream, event in parse_stream_events(value).items():
             if event.casefold() not in self.events:
                 known = ", ".join(e.name for e in self.events.values())
                 raise ConfigError(
@@ -489,5 +524,8 @@ class ConnectorConfig:
         except ValidationError as error:
             raise ConfigError(_describe(error)) from None
         parsed = cls(raw)
-        _check_against_spec(config)
+        _check_against_spec(as_declared(config))
+        unknown = unknown_keys(config, connection_specification()["properties"])
+        if unknown:
+            parsed.warnings.append(unknown)
         return parsed

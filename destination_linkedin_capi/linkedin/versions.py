@@ -3,6 +3,7 @@ the one place that compares version strings for identifier support."""
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from destination_linkedin_capi import constants as c
@@ -25,6 +26,20 @@ class ApiVersion:
         first = c.ID_TYPE_FIRST_VERSION.get(id_type)
         last = c.ID_TYPE_LAST_VERSION.get(id_type)
         return (first is None or self.version >= first) and (last is None or self.version <= last)
+
+    def is_at_least(self, first: str | None) -> bool:
+        """Whether this version is `first` or later (None: every version is)."""
+        return first is None or self.version >= first
+
+    @property
+    def sunset(self) -> dt.date | None:
+        """The first day LinkedIn answers 426 to this version, when its migration table lists it."""
+        return c.VERSION_SUNSET_DATES.get(self.version)
+
+    @property
+    def newer_than_known(self) -> bool:
+        """Whether this version came out after the newest one this connector version knows a sunset date for."""
+        return self.version > max(c.VERSION_SUNSET_DATES)
 
     @staticmethod
     def first_accepting(id_type: str) -> str | None:

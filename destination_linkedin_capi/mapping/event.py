@@ -192,6 +192,8 @@ def _user(
             identifiers.append("lead")
     if not identifiers:
         raise _Rejected(*reasons.no_identifier(notes))
+    if len(identifiers) == 1 and identifiers[0] in s.not_alone:
+        raise _Rejected("no_identifier", reasons.not_alone(identifiers[0], s.api_version))
     return user, tuple(identifiers), tuple(notes)
 
 

@@ -34,6 +34,11 @@ class Identifier:
     named: str  # how the no_identifier sentences list it
     id_types: tuple[str, ...] = ()  # its userIds idTypes; none when it is sent outside userIds
     unusable: dict[str, str] = field(default_factory=dict)  # note code → why the identifier did not count
+    alone_from: str | None = None  # the first API version taking it as an event's only identifier, when later
+
+    def alone_with(self, version: ApiVersion) -> bool:
+        """Whether `version` takes this identifier as an event's only match key."""
+        return version.is_at_least(self.alone_from)
 
     def sent_with(self, version: ApiVersion) -> bool:
         """Whether `version` takes this identifier in at least one of its forms."""
@@ -167,6 +172,7 @@ IDENTIFIERS: tuple[Identifier, ...] = (
         "lead form",
         "lead",
         unusable={"invalid_lead_dropped": "the lead is not a Lead Gen form response"},
+        alone_from=c.LEAD_ALONE_FIRST_VERSION,
     ),
 )
 BY_KEY = {identifier.key: identifier for identifier in IDENTIFIERS}

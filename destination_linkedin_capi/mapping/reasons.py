@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from destination_linkedin_capi import constants as c
 from destination_linkedin_capi.linkedin.versions import ApiVersion
-from destination_linkedin_capi.mapping.identifiers import LISTED, UNUSABLE
+from destination_linkedin_capi.mapping.identifiers import BY_KEY, LISTED, UNUSABLE
 
 # LinkedIn does not document future timestamps; a little clock skew is allowed.
 MAX_FUTURE_SKEW_MS = 5 * 60 * 1000
@@ -66,6 +66,17 @@ def no_identifier(notes: list[str]) -> tuple[str, str]:
     return (
         "no_identifier",
         f"The record has no {LISTED}{detail}.",
+    )
+
+
+def not_alone(key: str, version: str) -> str:
+    """The no_identifier sentence for a record whose only match key `key` the configured `version` does not take
+    alone (the lead before 202605)."""
+    identifier = BY_KEY[key]
+    return (
+        f"The record's only identifier is the {identifier.named}, and LinkedIn takes it alone from API version "
+        f"{identifier.alone_from} on (the configured version is {version}): add another identifier or set a "
+        "newer LinkedIn API version."
     )
 
 

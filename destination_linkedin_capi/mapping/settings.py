@@ -22,6 +22,7 @@ class Settings:
     __slots__ = (
         "accepted_id_types",
         "amount_in_minor_units",
+        "api_version",
         "configured",
         "default_currency",
         "event_name_field",
@@ -31,6 +32,7 @@ class Settings:
         "hash_ip_addresses",
         "margin_minutes",
         "max_age_ms",
+        "not_alone",
         "now_ms",
         "sources",
         "urns",
@@ -52,6 +54,9 @@ class Settings:
         self.accepted_id_types = frozenset(
             id_type for identifier in IDENTIFIERS for id_type in identifier.id_types if version.accepts(id_type)
         )
+        # the identifiers this version does not take as an event's only match key (the lead before 202605)
+        self.not_alone = frozenset(identifier.key for identifier in IDENTIFIERS if not identifier.alone_with(version))
+        self.api_version = version.version
         self.hash_ip_addresses = bool(config.hash_ip_addresses)
         # LinkedIn field → the record field (or dotted path) the config names for it
         self.explicit = dict(config.field_mappings)

@@ -178,6 +178,8 @@ class WriteSession:
         """Process the whole input (JSON lines: a binary stream such as stdin, or an iterable of bytes or str;
         `airbyte.input.message_lines` turns in-process messages into them); raise AirbyteTracedException when the
         sync must fail."""
+        for slip in self.config.warnings:
+            logger.warning(slip)
         warning = failures.version_warning(self.config.api_version, dt.date.today())
         if warning:
             logger.warning(warning)

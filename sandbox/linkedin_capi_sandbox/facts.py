@@ -6,6 +6,7 @@ gets one of these wrong, the sandbox rejects it and a test fails. Sources (Micro
 - Conversions API: https://learn.microsoft.com/en-us/linkedin/marketing/integrations/ads-reporting/conversions-api
 - Conversions API schema: https://learn.microsoft.com/en-us/linkedin/marketing/integrations/ads-reporting/conversions-api-schema
 - Custom matching identifiers: https://learn.microsoft.com/en-us/linkedin/marketing/conversions/custom-matching-identifiers
+- Recent changes (release notes per version): https://learn.microsoft.com/en-us/linkedin/marketing/integrations/recent-changes
 - Versioning and the migration table: https://learn.microsoft.com/en-us/linkedin/marketing/versioning ,
   https://learn.microsoft.com/en-us/linkedin/marketing/integrations/migrations
 - Rate limits: https://learn.microsoft.com/en-us/linkedin/shared/api-guide/concepts/rate-limits
@@ -59,7 +60,9 @@ ID_ACXIOM = "ACXIOM_ID"
 ID_ORACLE_MOAT = "ORACLE_MOAT_ID"
 # ORACLE_MOAT_ID is documented through 2025 and absent from the 2026-05 documentation, so the last
 # version that takes it here is 202604 (stricter reading). PLAINTEXT_IP_ADDRESS appears with
-# 202601; SHA256_IP_ADDRESS and GOOGLE_AID with 202607.
+# 202601; GOOGLE_AID with 202605 (LinkedIn's release notes for 202605, and LinkedIn's own GTM server
+# template, github.com/linkedin-developers/linkedin-capi-tag-template, sends it with 202605);
+# SHA256_IP_ADDRESS with 202607.
 ORACLE_MOAT_LAST_VERSION = "202604"
 ID_TYPE_VERSIONS: dict[str, tuple[str, str | None]] = {
     ID_SHA256_EMAIL: ("000000", None),
@@ -68,7 +71,7 @@ ID_TYPE_VERSIONS: dict[str, tuple[str, str | None]] = {
     ID_ORACLE_MOAT: ("000000", ORACLE_MOAT_LAST_VERSION),
     "PLAINTEXT_IP_ADDRESS": ("202601", None),
     "SHA256_IP_ADDRESS": ("202607", None),
-    "GOOGLE_AID": ("202607", None),
+    "GOOGLE_AID": ("202605", None),
 }
 HASHED_ID_TYPES = frozenset({ID_SHA256_EMAIL, "SHA256_IP_ADDRESS"})
 
@@ -76,6 +79,9 @@ HASHED_ID_TYPES = frozenset({ID_SHA256_EMAIL, "SHA256_IP_ADDRESS"})
 CONVERSION_URN_PREFIX = "urn:lla:llaPartnerConversion:"
 SPONSORED_ACCOUNT_URN_PREFIX = "urn:li:sponsoredAccount:"
 LEAD_URN_PREFIX = "urn:li:leadGenFormResponse:"
+# From 202605 the lead may be an event's only user identifier (release notes for 202605: "Conversions
+# API allows lead as the sole user identifier"); before, it needs a userIds entry or userInfo beside it.
+LEAD_ALONE_SINCE = "202605"
 
 # Ad-account roles: streaming events and managing rules need one of WRITE_ROLES; VIEWER reads only.
 WRITE_ROLES = frozenset({"ACCOUNT_BILLING_ADMIN", "ACCOUNT_MANAGER", "CAMPAIGN_MANAGER", "CREATIVE_MANAGER"})
@@ -129,6 +135,7 @@ ATTRIBUTION_TYPES = ("LAST_TOUCH_BY_CAMPAIGN", "LAST_TOUCH_BY_CONVERSION")
 POST_CLICK_WINDOWS = (1, 7, 30, 90, 365)
 # Only these types may use a 365-day post-click window.
 POST_CLICK_365_TYPES = frozenset({"SUBMIT_APPLICATION", "PURCHASE", "ADD_TO_CART", "QUALIFIED_LEAD", "LEAD"})
-VIEW_THROUGH_WINDOWS = (1, 7, 30)
+# View-through: the rule schema lists four values; 90 is the fourth (Segment's field text, copied from it).
+VIEW_THROUGH_WINDOWS = (1, 7, 30, 90)
 DEFAULT_POST_CLICK_WINDOW = 30
 DEFAULT_VIEW_THROUGH_WINDOW = 7

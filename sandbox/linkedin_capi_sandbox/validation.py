@@ -204,6 +204,12 @@ def _user(user: Any, api_version: str, problems: Problems) -> None:
             problems.append(("/user/lead", f"{lead} is not a valid {facts.LEAD_URN_PREFIX}{{id}} URN"))
     if len(problems) == before and not (user_ids or "userInfo" in user or external_ids or "lead" in user):
         problems.append(("/user", "no user identifier: userIds is empty and there is no userInfo, externalIds or lead"))
+    elif (
+        len(problems) == before
+        and api_version < facts.LEAD_ALONE_SINCE
+        and not (user_ids or "userInfo" in user or external_ids)
+    ):
+        problems.append(("/user", f"lead alone is not a user identifier before {facts.LEAD_ALONE_SINCE}"))
 
 
 def _user_id(entry: Any, path: str, allowed: frozenset[str], problems: Problems) -> None:

@@ -311,7 +311,14 @@ def test_version_warning_window():
     assert version_warning("202607", sunset - dt.timedelta(days=61)) is None
     assert "is sunset on 2027-07-15, in 60 days" in version_warning("202607", sunset - dt.timedelta(days=60))
     assert "was sunset on 2027-07-15" in version_warning("202607", sunset)
-    assert version_warning("209912", sunset) is None
+
+
+def test_a_version_newer_than_the_known_ones_gets_one_warning_whatever_the_date():
+    for today in (dt.date(2026, 12, 7), dt.date(2099, 1, 1)):
+        warning = version_warning("209912", today)
+        assert warning is not None
+        assert "LinkedIn API version 209912 is not known to this connector version; sunset date unknown." in warning
+    assert version_warning("202607", dt.date(2026, 12, 7)) is None  # known, sunset far off
 
 
 def test_check_logs_and_reports_the_version_warning(m, caplog):
@@ -325,6 +332,17 @@ def test_check_logs_and_reports_the_version_warning(m, caplog):
     assert status.status == Status.SUCCEEDED
     assert status.message.startswith(f"Connected to ad account {ACCOUNT} as ACCOUNT_MANAGER. Events: LEAD → rule 111.")
     assert f" Warning: {warning}; LinkedIn then refuses every call (HTTP 426)." in status.message
+
+
+def test_check_logs_an_unknown_config_key_once_and_still_succeeds(m, caplog):
+    mock_account_users(m, ACCESS_TOKEN)
+    mock_rules(m, ACCESS_TOKEN, [rule(111, "CRM leads")])
+    with caplog.at_level(logging.WARNING, logger="airbyte"):
+        status = run(access_config(dry_runn=True))
+    warning = "Unknown config key ignored: 'dry_runn' (did you mean 'dry_run'?)."
+    assert status.status == Status.SUCCEEDED, status.message
+    assert caplog.text.count(warning) == 1
+    assert f"Warning: {warning}" in status.message
 
 
 def test_the_refresh_token_warning_reaches_the_succeeded_message(m, caplog):

@@ -165,6 +165,13 @@ def test_matching_keys_cover_every_way_the_mapping_identifies_a_member(write_jso
     assert sorted(map(tuple, operation["matching_keys"])) == sorted([*alone, ("first_name", "last_name")])
 
 
+@pytest.mark.parametrize("api_version, lead_alone", [("202604", False), ("202605", True)])
+def test_the_lead_is_a_matching_key_of_its_own_from_202605(write_json, api_version, lead_alone):
+    operation = operations(catalog_of(write_json, base(ACCESS, api_version=api_version)))[0]
+    assert (["lead_id"] in operation["matching_keys"]) is lead_alone
+    assert "lead_id" in operation["json_schema"]["properties"]  # still sent beside another identifier
+
+
 def test_schema_requires_the_conversion_time(write_json):
     operation = operations(catalog_of(write_json, base(ACCESS)))[0]
     with pytest.raises(jsonschema.ValidationError, match="conversion_happened_at"):

@@ -9,6 +9,7 @@ against the sandbox: it is seeded with the sample config's account, token and ru
 config is pointed at it (`api_base_url`); nothing else of the scenario changes.
 """
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from airbyte_cdk.test.standard_tests import DestinationTestSuiteBase
 from linkedin_capi_sandbox import Sandbox
 
 from destination_linkedin_capi import DestinationLinkedinCapi
+from unit_tests.conftest import run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -45,3 +47,28 @@ class TestStandardDestinationSuite(DestinationTestSuiteBase):
         config = scenario.get_config_dict(connector_root=ROOT, empty_if_missing=True)
         pointed = scenario.model_copy(update={"config_dict": {**config, "api_base_url": sample_linkedin.url}})
         super().test_check(pointed)
+
+
+def test_an_older_config_in_the_text_forms_checks_as_the_sample_does(sample_linkedin, write_json):
+    """Configs saved before the list forms keep the mapping inside Authentication and both mappings as text."""
+    older = {
+        "account_id": "512345678",
+        "credentials": {
+            "auth_type": "access_token",
+            "access_token": "sample-access-token-not-a-real-secret",
+            "conversion_mapping": "LEAD=22285180,PURCHASE=22285181",
+        },
+        "stream_events": "leads=LEAD,purchases=PURCHASE",
+        "dry_run": True,
+    }
+    sample = json.loads((ROOT / "integration_tests" / "sample_config.json").read_text())
+    messages = []
+    for config in (older, sample):
+        path = write_json(f"config-{len(messages)}.json", {**config, "api_base_url": sample_linkedin.url})
+        code, lines, _, stderr = run_cli(["check", "--config", str(path)])
+        assert code == 0, stderr
+        [status] = [line["connectionStatus"] for line in lines if line["type"] == "CONNECTION_STATUS"]
+        assert status["status"] == "SUCCEEDED", status["message"]
+        messages.append(status["message"])
+    assert messages[0] == messages[1]
+    assert "LEAD → rule 22285180" in messages[0] and "PURCHASE → rule 22285181" in messages[0]

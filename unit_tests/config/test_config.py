@@ -93,7 +93,7 @@ def test_missing_fields_are_named():
     with pytest.raises(ConfigError, match=r"Ad account ID is required \(config field 'account_id'\)"):
         ConnectorConfig.parse({"credentials": access_token_config()["credentials"]})
     with pytest.raises(
-        ConfigError, match=r"Conversion mapping is required \(config field 'credentials.conversion_mapping'\)"
+        ConfigError, match=r"Conversion mapping is required in access-token mode \(config field 'conversion_mapping'\)"
     ):
         ConnectorConfig.parse(access_token_config(credentials={"auth_type": "access_token", "access_token": "x"}))
     with pytest.raises(ConfigError, match="must be one of: token_id, access_token, oauth2"):
@@ -254,3 +254,142 @@ def test_consent_field_takes_the_field_mapping_path_grammar(path):
 def test_a_malformed_consent_path_is_a_config_error(path):
     with pytest.raises(ConfigError, match=r"Consent field is not a valid path.*consents\[0\]\.granted"):
         ConnectorConfig.parse(access_token_config(consent_field=path))
+
+
+# --- the list forms of Airbyte's UI, the text forms of older configs ----------------------------------------------
+
+
+CREDS = {"auth_type": "access_token", "access_token": "tok-SECRET"}
+
+
+def top_level(mapping, **overrides):
+    """An access-token config with `mapping` at the top level and none inside Authentication."""
+    return access_token_config(credentials=CREDS, conversion_mapping=mapping, **overrides)
+
+
+def outcome(raw):
+    """What parsing gives: the events and stream events, or the error sentence."""
+    try:
+        parsed = ConnectorConfig.parse(raw)
+    except ConfigError as error:
+        return str(error)
+    return parsed.events, parsed.stream_events
+
+
+@pytest.mark.parametrize(
+    "listed, text",
+    [
+        ([{"event": "LEAD", "rule_ids": ["22285180"]}], "LEAD=22285180"),
+        (
+            [{"event": " LEAD ", "rule_ids": [22285180]}, {"event": "PURCHASE", "rule_ids": ["22285181"]}],
+            "LEAD=22285180,PURCHASE=22285181",
+        ),
+        ([{"event": "LEAD", "rule_ids": ["urn:lla:llaPartnerConversion:7"]}], "LEAD=urn:lla:llaPartnerConversion:7"),
+        ([{"event": "LEAD", "rule_ids": ["22285180", "22285190"]}], "LEAD=22285180|22285190"),
+        ([{"event": "LEAD", "rule_ids": ["0"]}], "LEAD=0"),
+        ([{"event": "LEAD", "rule_ids": ["1"]}, {"event": "lead", "rule_ids": ["2"]}], "LEAD=1,lead=2"),
+    ],
+)
+def test_the_list_form_of_the_mapping_reads_as_its_text_form(listed, text):
+    assert outcome(top_level(listed)) == outcome(top_level(text))
+    assert outcome(top_level(listed)) == outcome(access_token_config(credentials={**CREDS, "conversion_mapping": text}))
+
+
+def test_the_list_form_gives_the_events():
+    parsed = ConnectorConfig.parse(top_level([{"event": "LEAD", "rule_ids": ["22285180"]}]))
+    assert [(e.name, e.rule_id) for e in parsed.events.values()] == [("LEAD", 22285180)]
+
+
+@pytest.mark.parametrize(
+    "listed, fragment",
+    [
+        ([{"event": "LEAD"}], "entry 1 must be an object with a text 'event' and a list 'rule_ids'"),
+        ([{"event": "LEAD", "rule_ids": []}], "entry 1 must be an object"),
+        ([{"event": "LEAD", "rule_ids": "22285180"}], "entry 1 must be an object"),
+        (["LEAD=1"], "entry 1 must be an object"),
+        ([{"event": "1LEAD", "rule_ids": ["1"]}], "event name '1LEAD' must start with a letter"),
+        ([{"event": "LEAD,X", "rule_ids": ["1"]}], "event name 'LEAD,X'"),
+        ([{"event": "LEAD", "rule_ids": ["1,PURCHASE=2"]}], "entry 1 (LEAD): each rule ID must be a number"),
+        ([{"event": "LEAD", "rule_ids": ["1|2"]}], "each rule ID must be a number"),
+        ([{"event": "LEAD", "rule_ids": [True]}], "each rule ID must be a number"),
+        ({"LEAD": "1"}, "must be a list of objects such as"),
+    ],
+)
+def test_a_malformed_list_form_is_refused_with_a_sentence(listed, fragment):
+    with pytest.raises(ConfigError) as raised:
+        ConnectorConfig.parse(top_level(listed))
+    assert fragment in str(raised.value)
+
+
+def test_an_extra_key_in_a_list_entry_is_refused_by_the_spec():
+    with pytest.raises(ConfigError, match=r"'conversion_mapping\.0'"):
+        ConnectorConfig.parse(top_level([{"event": "LEAD", "rule_ids": ["1"], "rule_id": "2"}]))
+
+
+def test_the_mapping_inside_authentication_still_works_and_the_top_level_one_wins():
+    old = ConnectorConfig.parse(access_token_config())
+    assert [e.rule_id for e in old.events.values()] == [22285180, 22285181] and old.warnings == []
+    both = ConnectorConfig.parse(access_token_config(conversion_mapping=[{"event": "SIGN_UP", "rule_ids": ["9"]}]))
+    assert [(e.name, e.rule_id) for e in both.events.values()] == [("SIGN_UP", 9)]
+    assert both.warnings == [
+        "Conversion mapping is given twice: at the top level and inside Authentication (where older configs kept "
+        "it); the top-level one is used. Remove credentials.conversion_mapping from the config."
+    ]
+
+
+@pytest.mark.parametrize("auth", ["token_id", "oauth2"])
+def test_the_top_level_mapping_serves_the_rule_managing_modes_too(auth):
+    credentials = {
+        "token_id": {"auth_type": "token_id", "token_id": "5", "token_service_url": "https://cdp.example/t"},
+        "oauth2": {"auth_type": "oauth2", "client_id": "c", "client_secret": "s", "refresh_token": "r"},
+    }[auth]
+    parsed = ConnectorConfig.parse(
+        {"account_id": "1", "credentials": credentials, "conversion_mapping": [{"event": "demo", "rule_ids": ["4"]}]}
+    )
+    assert [(e.name, e.rule_id) for e in parsed.events.values()] == [("demo", 4)]
+
+
+def test_the_list_form_of_stream_events_reads_as_its_text_form():
+    listed = [{"stream": "orders", "event": "PURCHASE"}, {"stream": " my stream ", "event": "lead"}]
+    parsed = ConnectorConfig.parse(access_token_config(stream_events=listed))
+    assert parsed.stream_events == {"orders": "purchase", "my stream": "lead"}
+    assert outcome(access_token_config(stream_events="orders=PURCHASE")) == outcome(
+        access_token_config(stream_events=[{"stream": "orders", "event": "PURCHASE"}])
+    )
+    assert parse_stream_events([{"stream": "a,b=c", "event": "LEAD"}]) == {"a,b=c": "LEAD"}  # no text splitting
+
+
+@pytest.mark.parametrize(
+    "listed, fragment",
+    [
+        ([{"stream": "orders"}], "Stream events entry 1 must be an object with a text 'stream' and 'event'"),
+        ([{"stream": "orders", "event": 5}], "entry 1 must be an object"),
+        ([{"stream": " ", "event": "LEAD"}], "needs a stream and an event"),
+        ([{"stream": "a", "event": "LEAD"}, {"stream": "a", "event": "PURCHASE"}], "stream 'a' appears twice"),
+        ([{"stream": "a", "event": "SIGN_UP"}], "names event 'SIGN_UP', which is not configured"),
+        (7, "Stream events must be a list of objects"),
+    ],
+)
+def test_a_malformed_list_of_stream_events_is_refused_with_a_sentence(listed, fragment):
+    with pytest.raises(ConfigError) as raised:
+        ConnectorConfig.parse(access_token_config(stream_events=listed))
+    assert fragment in str(raised.value)
+
+
+def test_ids_may_be_json_numbers():
+    parsed = ConnectorConfig.parse(
+        access_token_config(account_id=512345678, campaign_association="listed", campaign_ids=[123, "456"])
+    )
+    assert parsed.account_id == 512345678 and parsed.campaign_ids == ["123", "456"]
+    for bad in (True, -5, 12.5):
+        with pytest.raises(ConfigError, match=r"Ad account ID is not valid \(config field 'account_id'\)"):
+            ConnectorConfig.parse(access_token_config(account_id=bad))
+
+
+def test_unknown_top_level_keys_are_named_once_with_the_closest_known_key():
+    parsed = ConnectorConfig.parse(access_token_config(acount_id="1", stream_event="a=LEAD", colour="red"))
+    assert parsed.warnings == [
+        "Unknown config keys ignored: 'acount_id' (did you mean 'account_id'?), 'colour', 'stream_event' (did you "
+        "mean 'stream_events'?). Check the spelling against the spec."
+    ]
+    assert ConnectorConfig.parse(access_token_config()).warnings == []

@@ -55,6 +55,7 @@ def test_secrets_are_marked():
     assert secret_paths == {
         "credentials.token_service_key",
         "credentials.access_token",
+        "credentials.client_id",  # as Airbyte's LinkedIn Ads source marks it
         "credentials.client_secret",
         "credentials.refresh_token",
         "request_budget.url",
@@ -67,6 +68,7 @@ def test_enums_match_constants():
     properties = load_spec()["connectionSpecification"]["properties"]
     assert properties["conversion_events"]["items"]["enum"] == list(c.CONVERSION_TYPES)
     assert properties["api_version"]["default"] == c.DEFAULT_API_VERSION
+    assert properties["rule_view_through_window"]["enum"] == list(c.VIEW_THROUGH_WINDOWS) == [1, 7, 30, 90]
     assert properties["batch_size"]["maximum"] == c.MAX_BATCH_SIZE
     assert properties["requests_per_minute"]["maximum"] == c.MAX_REQUESTS_PER_MINUTE
     assert properties["api_base_url"]["airbyte_hidden"] and properties["oauth_base_url"]["airbyte_hidden"]
@@ -134,3 +136,33 @@ def test_rejected_records_storage_is_declared_as_airbyte_does():
     hidden = {name for name, field in options["S3"]["properties"].items() if field.get("airbyte_hidden")}
     assert hidden == {"format", "compression", "path_format", "file_name_format"}
     assert options["Local"]["required"] == ["storage_type", "local_path"]
+
+
+def test_the_mappings_are_lists_of_objects_outside_the_authentication_options():
+    """Airbyte's form renders lists of objects; the mapping sits beside Authentication, so a mode switch keeps it."""
+    import jsonschema
+
+    connection = load_spec()["connectionSpecification"]
+    properties = connection["properties"]
+    for option in properties["credentials"]["oneOf"]:
+        assert "conversion_mapping" not in option["properties"] and "conversion_mapping" not in option["required"]
+        assert option.get("additionalProperties", True)  # older configs keep it there, and stay valid
+    mapping, streams = properties["conversion_mapping"], properties["stream_events"]
+    assert mapping["type"] == streams["type"] == "array"
+    assert mapping["items"]["required"] == ["event", "rule_ids"] and mapping["items"]["additionalProperties"] is False
+    assert mapping["items"]["properties"]["rule_ids"]["type"] == "array"
+    assert streams["items"]["required"] == ["stream", "event"] and streams["items"]["additionalProperties"] is False
+    listed = {
+        "account_id": "512345678",
+        "credentials": {"auth_type": "access_token", "access_token": "t"},
+        "conversion_mapping": [{"event": "LEAD", "rule_ids": ["22285180", "urn:lla:llaPartnerConversion:7"]}],
+        "stream_events": [{"stream": "orders", "event": "LEAD"}],
+    }
+    older = {
+        "account_id": "512345678",
+        "credentials": {"auth_type": "access_token", "access_token": "t", "conversion_mapping": "LEAD=22285180"},
+    }
+    validator = jsonschema.Draft7Validator(connection)
+    assert [error.message for error in validator.iter_errors(listed)] == []
+    assert [error.message for error in validator.iter_errors(older)] == []
+    assert list(validator.iter_errors({**listed, "conversion_mapping": [{"event": "LEAD", "rule_ids": ["x"]}]}))

@@ -6,8 +6,10 @@ from __future__ import annotations
 import ast
 import json
 
+from destination_linkedin_capi import constants as c
 from destination_linkedin_capi import report
 from destination_linkedin_capi.commands import discover
+from destination_linkedin_capi.linkedin.versions import ApiVersion
 from destination_linkedin_capi.mapping.fields import RECOGNISED_FIELDS
 from destination_linkedin_capi.mapping.identifiers import IDENTIFIERS, LISTED
 from destination_linkedin_capi.mapping.reasons import NOTE_REASONS, REJECTION_REASONS, no_identifier
@@ -27,7 +29,7 @@ def test_every_identifier_is_counted_labelled_offered_and_named():
     assert list(report.IDENTIFIER_LABELS) == [identifier.key for identifier in IDENTIFIERS]
     assert {"ip_address", "google_aid"} <= set(report.IDENTIFIER_LABELS)
     for identifier in IDENTIFIERS:
-        assert identifier.matching_key in discover.MATCHING_KEYS
+        assert identifier.matching_key in discover.matching_keys(ApiVersion(c.DEFAULT_API_VERSION))
         assert set(identifier.matching_key) <= set(discover.FIELDS)
         assert identifier.named in LISTED
         assert {f.name for f in identifier.fields} <= set(RECOGNISED_FIELDS)

@@ -17,6 +17,8 @@ from unit_tests.mapping.test_table import BASE, Case, build_mapper, element, ema
 GAID = "38400000-8cf0-11bd-b23e-10b96e40000d"
 IP4 = "203.0.113.7"
 IP4_SHA = hashlib.sha256(IP4.encode()).hexdigest()
+LEAD = "urn:li:leadGenFormResponse:abc"
+V202604 = {"api_version": "202604"}
 
 
 def plain_ip(ip: str = IP4) -> dict:
@@ -90,11 +92,32 @@ IDENTIFIER_CASES = [
         notes=("invalid_google_aid_dropped",),
     ),
     Case(
-        "gaid-dropped-before-202607",
+        "gaid-dropped-before-202605",
         rec(gaid=GAID),
         element(),
-        config={"api_version": "202606"},
+        config={"api_version": "202604"},
         notes=("google_aid_unsupported_dropped",),
+    ),
+    Case(
+        "gaid-sent-from-202605",
+        rec(gaid=GAID),
+        element(user_ids=(email_id(), gaid())),
+        config={"api_version": "202605"},
+    ),
+    Case("lead-alone-refused-before-202605", rec(email=None, lead_id="abc"), "no_identifier", config=V202604),
+    Case(
+        "lead-alone-sent-from-202605",
+        rec(email=None, lead_id="abc"),
+        element(user_ids=(), lead=LEAD),
+        config={"api_version": "202605"},
+        identifiers=("lead",),
+    ),
+    Case(
+        "lead-with-another-identifier-sent-before-202605",
+        rec(lead_id="abc"),
+        element(lead=LEAD),
+        config=V202604,
+        identifiers=("email", "lead"),
     ),
     Case(
         "gaid-mapped-target",
@@ -142,6 +165,24 @@ def test_a_record_with_only_a_malformed_ip_says_why():
     assert "10.0.0" not in result.message  # the value is never echoed
 
 
+def test_a_lead_alone_below_202605_says_which_version_takes_it():
+    case = Case("x", rec(), "no_identifier", config=V202604)
+    result = build_mapper(case).for_stream(None, "lead")({**BASE, "email": None, "lead_id": "abc"})
+    assert isinstance(result, Rejection) and result.reason == "no_identifier"
+    assert "only identifier is the lead" in result.message
+    assert "from API version 202605 on (the configured version is 202604)" in result.message
+
+
+@pytest.mark.parametrize("version, accepted", [("202604", False), ("202605", True)])
+def test_the_sandbox_takes_a_lead_alone_from_202605(version, accepted):
+    from linkedin_capi_sandbox.validation import validate_element
+
+    payload = element(user_ids=(), lead=LEAD)
+    payload["conversionHappenedAt"] = 1795168800000
+    problems = validate_element(payload, api_version=version, now_ms=1795176000000)
+    assert (problems == []) is accepted, problems
+
+
 def test_hashing_ip_addresses_needs_202607():
     raw = {
         "account_id": "512345678",
@@ -160,8 +201,8 @@ def test_hashing_ip_addresses_needs_202607():
         ("202601", plain_ip(), True),
         ("202606", hashed_ip(), False),
         ("202607", hashed_ip(), True),
-        ("202606", gaid(), False),
-        ("202607", gaid(), True),
+        ("202604", gaid(), False),
+        ("202605", gaid(), True),
     ],
 )
 def test_the_sandbox_accepts_each_type_from_its_first_version(version, entry, accepted):

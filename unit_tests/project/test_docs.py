@@ -246,3 +246,16 @@ def test_relative_links_point_to_files(document):
     base = (ROOT / document).parent
     for target in re.findall(r"\]\((?!https?://|#)([^)#]+)", (ROOT / document).read_text(encoding="utf-8")):
         assert (base / target).resolve().exists(), target
+
+
+def test_the_sync_modes_table_has_airbytes_form_and_agrees_with_the_spec():
+    rows = [line for line in section("Supported sync modes").splitlines() if line.startswith("| ")]
+    assert rows[0] == "| Sync mode | Supported? | Notes |"
+    supported = {row.split(" | ")[0].removeprefix("| "): row.split(" | ")[1] for row in rows[1:]}
+    assert set(supported.values()) == {"Yes", "No"}
+    spec = json.loads((ROOT / "destination_linkedin_capi" / "spec.json").read_text(encoding="utf-8"))
+    declared = {"Append": "append", "Append + Deduped": "append_dedup", "Overwrite": "overwrite"}
+    declared["Overwrite + Deduped"] = "overwrite_dedup"
+    for mode, answer in supported.items():
+        sync = declared[mode.split(" - ", 1)[1]]
+        assert (answer == "Yes") == (sync in spec["supported_destination_sync_modes"]), mode

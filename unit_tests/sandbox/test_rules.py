@@ -115,6 +115,13 @@ def test_create_rule_validates_the_body(sb):
         "ERROR :: /postClickAttributionWindowSize :: 45 is not one of [1, 7, 30, 90, 365]\n",
     ):
         assert line in message
+    view_through = requests.post(
+        f"{sb.url}/rest/conversions", json={**NEW_RULE, "viewThroughAttributionWindowSize": 14}, headers=HEADERS
+    )
+    assert (
+        "ERROR :: /viewThroughAttributionWindowSize :: 14 is not one of [1, 7, 30, 90]\n"
+        in view_through.json()["message"]
+    )
     lead_365 = requests.post(
         f"{sb.url}/rest/conversions",
         json={**NEW_RULE, "type": "SIGN_UP", "postClickAttributionWindowSize": 365},

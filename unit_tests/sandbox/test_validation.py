@@ -198,7 +198,7 @@ def test_unknown_id_type_is_an_enum_error():
         ("ORACLE_MOAT_ID", "202604", "202605"),
         ("PLAINTEXT_IP_ADDRESS", "202601", "202511"),
         ("SHA256_IP_ADDRESS", "202607", "202606"),
-        ("GOOGLE_AID", "202607", "202606"),
+        ("GOOGLE_AID", "202605", "202604"),
     ],
 )
 def test_id_types_follow_the_version(id_type, accepted, refused):
@@ -241,6 +241,14 @@ def test_a_user_with_nothing_to_match_is_refused():
     assert pointer == "/user" and "no user identifier" in reason
     assert problems(with_user(userIds=[], userInfo=DELETE, externalIds=["crm-1"])) == []
     assert problems(with_user(userIds=[], userInfo=DELETE, lead="urn:li:leadGenFormResponse:1")) == []
+
+
+def test_a_lead_alone_is_a_user_identifier_from_202605():
+    lead_only = with_user(userIds=[], userInfo=DELETE, lead="urn:li:leadGenFormResponse:1")
+    assert problems(lead_only, version="202605") == []
+    [(pointer, reason)] = problems(lead_only, version="202604")
+    assert pointer == "/user" and "lead alone" in reason
+    assert problems(with_user(lead="urn:li:leadGenFormResponse:1"), version="202604") == []  # beside userIds
 
 
 def test_event_id_is_a_string_of_at_most_64_characters():

@@ -388,3 +388,17 @@ def test_a_maximum_below_the_warning_share_still_names_the_reasons_and_100_never
     lines = [*page_views(3), stream_state(1, name="page_views")]
     WriteSession(config(max_rejected_percent=100, **TWO_EVENTS), WITH_PAGE_VIEWS, out.append).run(lines)
     assert counts(out) == [(1, 3.0)]  # all rejected is not more than 100%
+
+
+def test_the_list_forms_of_the_config_route_records_as_the_text_forms_do(caplog):
+    overrides = {
+        "credentials": {"auth_type": "access_token", "access_token": "unused"},
+        "conversion_mapping": [{"event": "LEAD", "rule_ids": ["11"]}, {"event": "PURCHASE", "rule_ids": [12]}],
+        "stream_events": [{"stream": "leads", "event": "PURCHASE"}],
+        "stream_event": "leads=LEAD",  # misspelt: ignored, with one warning
+    }
+    with caplog.at_level(logging.WARNING, logger="airbyte"):
+        _out, report = run([record(1), record(2), stream_state(2)], **overrides)
+    assert dict(report.sent) == {((None, "leads"), "purchase"): 2}
+    warning = "Unknown config key ignored: 'stream_event' (did you mean 'stream_events'?)."
+    assert caplog.text.count(warning) == 1
