@@ -141,7 +141,7 @@ class Router:
     def _declares_event_name(self, properties: tuple[str, ...]) -> bool:
         """Whether a record with these top-level fields can have the event name field (its path's first step)."""
         names = {name.casefold() for name in properties}
-        layout = layout_of(properties, {"event_name": self._event_name_field})
+        layout = layout_of(properties, {"event_name": (self._event_name_field,)})
         return any(
             (source if isinstance(source, str) else str(source[0])).casefold() in names
             for field, source in layout
