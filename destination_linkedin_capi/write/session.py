@@ -118,8 +118,8 @@ class WriteSession:
 
     def _send_once(self, config: ConnectorConfig) -> SendOnce | None:
         """The sent-events ledger, in the request budget's store; None when Send each conversion once is off."""
-        if not config.send_once:
-            return None
+        if not config.send_once or (config.dry_run and config.request_budget.store == "process"):
+            return None  # a dry run's ledger of this sync alone is empty: nothing to look up
         whole = sorted(stream_label(key) for key, info in self.streams.items() if info.full_refresh)
         if whole and config.request_budget.store == "process":
             logger.warning(

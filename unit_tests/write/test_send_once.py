@@ -17,6 +17,7 @@ from linkedin_capi_sandbox import Sandbox
 from destination_linkedin_capi.config.connector import ConnectorConfig
 from destination_linkedin_capi.ledger.base import CLAIMED, HELD, SENT, entry_key
 from destination_linkedin_capi.ledger.process import ProcessLedger
+from destination_linkedin_capi.ledger.sqlite_store import SqliteLedger
 from destination_linkedin_capi.mapping.routing import StreamInfo
 from destination_linkedin_capi.report import SyncReport
 from destination_linkedin_capi.write import session as session_module
@@ -110,15 +111,21 @@ def test_a_second_sync_on_the_same_ledger_sends_nothing_new_and_says_when_it_was
     assert ledger.count() == 4
 
 
-def test_a_dry_run_reports_what_would_be_left_out_and_claims_nothing(linkedin, monkeypatch):
+def test_a_dry_run_reports_what_would_be_left_out_and_claims_nothing(linkedin, tmp_path):
     linkedin.reset_events()
-    ledger = ProcessLedger()
-    write(config(linkedin), [1, 2], ledger, monkeypatch)
-    report, _ = write(config(linkedin, dry_run=True), [1, 2, 3], ledger, monkeypatch)
+    sqlite = {"store": "sqlite", "path": str(tmp_path / "ledger.sqlite")}
+    write(config(linkedin, request_budget=sqlite), [1, 2])
+    report, _ = write(config(linkedin, request_budget=sqlite, dry_run=True), [1, 2, 3])
     assert (report.total_sent, report.total_already_sent) == (1, 2)
     assert "1 would be sent, 2 would be left out as already sent" in report.summary_lines(dry_run=True)[0]
-    assert ledger.count() == 2
+    assert SqliteLedger(sqlite["path"]).count() == 2
     assert len(linkedin.events(RULE)) == 2
+
+
+def test_a_dry_run_with_the_ledger_of_this_sync_only_looks_nothing_up(linkedin):
+    session = WriteSession(config(linkedin, dry_run=True), STREAMS, lambda m: None)
+    assert session.once is None
+    assert WriteSession(config(linkedin), STREAMS, lambda m: None).once is not None
 
 
 def test_an_event_linkedin_refuses_is_not_recorded_and_its_copies_in_the_batch_are_refused_with_it():
