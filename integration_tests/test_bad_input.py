@@ -92,6 +92,7 @@ class Case:
     lines: tuple[bytes, ...]
     read: int = 0
     sent: int = 0
+    already_sent: int = 0  # left out: the sync sent the same rule and eventId before
     rejected: dict[str, int] = field(default_factory=dict)  # reason → records
     ignored: dict[str, int] = field(default_factory=dict)  # kind → lines
     notes: dict[str, int] = field(default_factory=dict)
@@ -244,7 +245,8 @@ CASES = [
         lead(event_id="dup-1"),
         lead(event_id="dup-1", email="x@example.com"),
         read=2,
-        sent=2,
+        sent=1,
+        already_sent=1,
     ),
     # --- states
     case("empty-input", states=()),
@@ -361,9 +363,10 @@ def test_bad_input(linkedin: Sandbox, tmp_path: Path, case: Case):
     run = write_in_process(tmp_path, access_token_config(linkedin), catalog(), case.lines)
     assert run.error is None, run.error and (run.error.message or run.error.internal_message)
     summary = parse_summary(run.logs)
-    assert (summary.read, summary.sent, summary.rejected, summary.unsettled) == (
+    assert (summary.read, summary.sent, summary.already_sent, summary.rejected, summary.unsettled) == (
         case.read,
         case.sent,
+        case.already_sent,
         sum(case.rejected.values()),
         0,
     ), run.logs
@@ -394,16 +397,19 @@ def test_5001_records_for_one_state_make_two_batches_and_one_late_state(linkedin
     assert echoed(run.states) == [(1, 5_001.0)]
 
 
-def test_duplicate_event_ids_in_one_batch_are_sent_as_they_are(linkedin: Sandbox, tmp_path: Path):
-    """Pass-through: both copies go out in one batch; LinkedIn deduplicates by eventId (docs/linkedin-capi.md)."""
-    linkedin.reset_events()
-    linkedin.reset_stats()
-    run = write_in_process(
-        tmp_path, access_token_config(linkedin), catalog(), [lead(event_id="dup-1"), lead(event_id="dup-1")]
-    )
-    assert run.error is None
-    assert linkedin.event_ids() == ["dup-1", "dup-1"]
-    assert linkedin.stats()["batch_sizes"] == [2]
+def test_duplicate_event_ids_in_one_batch_are_sent_once_or_as_they_are_with_send_once_off(
+    linkedin: Sandbox, tmp_path: Path
+):
+    """With Send each conversion once (default) the second copy is left out; off, both copies go out in one batch
+    (docs/linkedin-capi.md, Sending each conversion once)."""
+    for send_once, expected in ((True, ["dup-1"]), (False, ["dup-1", "dup-1"])):
+        linkedin.reset_events()
+        linkedin.reset_stats()
+        config = access_token_config(linkedin, send_once=send_once)
+        run = write_in_process(tmp_path, config, catalog(), [lead(event_id="dup-1"), lead(event_id="dup-1")])
+        assert run.error is None
+        assert linkedin.event_ids() == expected
+        assert linkedin.stats()["batch_sizes"] == [len(expected)]
 
 
 def test_integers_beyond_64_bits_keep_their_digits(linkedin: Sandbox, tmp_path: Path):
@@ -459,12 +465,13 @@ def test_every_case_at_once_through_the_cli(sandbox: Sandbox, tmp_path: Path):
                 expected_ids.append(message["id"])
                 ln = json.dumps(message).encode()
             lines.append(ln)
-    run = run_write(tmp_path, access_token_config(sandbox), catalog(), lines, line_end=b"\r\n")
+    # cases repeat the same rows (eventIds): each case's own run counts them; here every row goes out
+    run = run_write(tmp_path, access_token_config(sandbox, send_once=False), catalog(), lines, line_end=b"\r\n")
     assert run.code == 0, run.output
     assert "Traceback" not in run.output and not run.traces
     summary = parse_summary(run.logs)
     assert summary.read == sum(c.read for c in CASES)
-    assert summary.sent == sum(c.sent for c in CASES) == len(sandbox.event_ids())
+    assert summary.sent == sum(c.sent + c.already_sent for c in CASES) == len(sandbox.event_ids())
     assert summary.rejected == sum(sum(c.rejected.values()) for c in CASES)
     assert sum(summary.ignored.values()) == sum(sum(c.ignored.values()) for c in CASES)
     assert [s["id"] for s in run.states] == expected_ids

@@ -137,7 +137,14 @@ def test_check_names_a_store_that_is_down_and_reports_the_budget_when_up(sandbox
 @pytest.mark.slow
 def test_a_store_killed_mid_sync_costs_a_warning_not_an_event(sandbox, tmp_path, redis_server):
     sandbox.add_token(TOKEN, {ACCOUNT: "ACCOUNT_MANAGER"})
-    config = fleet_config(sandbox, "access_token", store_setting("redis", tmp_path, redis_server))
+    # The sent-events ledger lives in the same store; by default its loss stops a sync (test_send_once.py), so
+    # here it is told to send on, which leaves the request budget's own fallback to be seen.
+    config = fleet_config(
+        sandbox,
+        "access_token",
+        store_setting("redis", tmp_path, redis_server),
+        send_once_when_store_unreachable="send",
+    )
     lines = [sync_lines(i, EVENTS) for i in range(SYNCS)]
 
     def outage() -> None:
