@@ -14,6 +14,7 @@ from destination_linkedin_capi.mapping import normalize as n
 from destination_linkedin_capi.mapping import reasons
 from destination_linkedin_capi.mapping.fields import (
     RECOGNISED_FIELDS,
+    RULE,
     TIME,
     USER_INFO_FIELDS,
     Layout,
@@ -71,7 +72,14 @@ def map_event(
             return selected
         event = selected
     urn = s.urns.get(event)
-    if urn is None:
+    row_rule = None
+    if RULE in found:  # the row names its own rule (rare): it goes there, and only there
+        checked = _row_rule(s, found[RULE], layout, data)
+        if checked.__class__ is Rejection:
+            return checked  # type: ignore[return-value]
+        row_rule = checked
+        urn = f"{c.CONVERSION_URN_PREFIX}{row_rule}"
+    elif urn is None:
         return Rejection("no_conversion_rule", reasons.no_conversion_rule(s.events[event].name))
     try:
         happened = _happened_at(s, found)
@@ -89,7 +97,25 @@ def map_event(
     except _Rejected as rejected:
         return rejected.rejection(layout, data)
     payload["user"] = user
-    return ConversionEvent(event, payload, identifiers, notes)
+    result = ConversionEvent(event, payload, identifiers, notes)
+    if row_rule is not None:
+        result.rule = row_rule
+    elif s.copies:
+        result.copies = s.copies.get(event, ())
+    return result
+
+
+def _row_rule(s: Settings, value: Any, layout: Layout, data: Mapping[str, Any]) -> int | Rejection:
+    """The row's own conversion rule ID, when it is a well-formed ID of a rule rows may go to."""
+    rule = n.conversion_rule_id(value)
+    if rule is None:
+        return Rejection(
+            "invalid_conversion_rule", f"Field '{source_name(layout, data, RULE)}' {reasons.INVALID_CONVERSION_RULE}."
+        )
+    refusal = s.rule_check(rule) if s.rule_check is not None else None
+    if refusal is not None:
+        return Rejection("unknown_conversion_rule", refusal)
+    return rule
 
 
 def _happened_at(s: Settings, found: dict[str, Any]) -> int:

@@ -37,10 +37,11 @@ from destination_linkedin_capi.errors import SyncCancelled
 from destination_linkedin_capi.linkedin.auth import TokenProvider
 from destination_linkedin_capi.linkedin.client import LinkedInClient
 from destination_linkedin_capi.linkedin.connect import connect
-from destination_linkedin_capi.linkedin.rules import resolve_rules
+from destination_linkedin_capi.linkedin.rules import AccountRules, resolve_rules
 from destination_linkedin_capi.mapping.mapper import RecordMapper
 from destination_linkedin_capi.mapping.results import Rejection
 from destination_linkedin_capi.mapping.routing import StreamInfo
+from destination_linkedin_capi.mapping.settings import RuleCheck
 from destination_linkedin_capi.rejected.output import RejectedOutput, run_id
 from destination_linkedin_capi.report import StreamKey, SyncReport
 from destination_linkedin_capi.write.writer import CHUNK_EVENTS, BatchWriter
@@ -123,6 +124,26 @@ class WriteSession:
             return {key: known.get(key, 0) for key in self.config.events}
         return resolve_rules(self.config, self.client, logger)
 
+    def _rule_check(self) -> RuleCheck:
+        """Whether rows may go to the rule they name (field conversion_rule_id): the account's enabled Conversions API
+        rules, listed once when a row first names one. A dry run calls no LinkedIn API: it takes every ID and says so."""
+        if self.client is not None:
+            return AccountRules(self.client, self.config).refusal
+        said: list[int] = []
+
+        def unchecked(rule_id: int) -> None:
+            if not said:
+                said.append(rule_id)
+                logger.info(
+                    "Dry run: rows naming their own conversion rule (e.g. %d) would be sent to it when it is an "
+                    "enabled Conversions API rule of ad account %d, and rejected otherwise; a dry run calls no "
+                    "LinkedIn API, so it does not check.",
+                    rule_id,
+                    self.config.account_id,
+                )
+
+        return unchecked
+
     def _progress(self) -> None:
         if self.report.progress_due():
             in_window = self.budget.used_in_window() if self.budget else 0
@@ -138,7 +159,11 @@ class WriteSession:
             logger.warning(warning)
         try:
             with self.cancellation.armed():
-                mapper = RecordMapper(self.config, self._rule_ids(), self.streams, now_ms=self._now_ms)
+                rule_ids = self._rule_ids()
+                self.report.event_rules = dict(rule_ids)
+                mapper = RecordMapper(
+                    self.config, rule_ids, self.streams, now_ms=self._now_ms, rule_check=self._rule_check()
+                )
                 self.writer = BatchWriter(
                     send=self.client.send_events if self.client else None,
                     report=self.report,
@@ -239,7 +264,10 @@ class WriteSession:
                     writer.reject(stream, None, result.reason, result.message, data)
                     continue
                 report.record_mapped(result.event, result.identifiers, result.notes)
-                writer.add_event(stream, result.event, result.payload, data)
+                writer.add_event(stream, result.event, result.payload, data, result.rule)
+                if result.copies:
+                    for urn, rule in result.copies:  # each further rule receives the same event
+                        writer.add_event(stream, result.event, {**result.payload, "conversion": urn}, data, rule, True)
             writer.flush()  # before the next read, which may wait for the source
 
     def _not_mapped(self, stream: StreamKey, data: Any, *, known: bool) -> None:

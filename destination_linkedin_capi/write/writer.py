@@ -26,7 +26,7 @@ from destination_linkedin_capi.errors import ConfigError, ConnectorError
 from destination_linkedin_capi.linkedin.retry import RetryPolicy
 from destination_linkedin_capi.rejected.kept import KeptRecords
 from destination_linkedin_capi.rejected.output import RejectedOutput
-from destination_linkedin_capi.report import StreamKey, SyncReport
+from destination_linkedin_capi.report import Origin, StreamKey, SyncReport
 from destination_linkedin_capi.write.delivery import BatchDelivery, SendBatch
 from destination_linkedin_capi.write.elements import EncodedElements, PreviewElements
 
@@ -59,7 +59,7 @@ class Batch:
         self.seq = seq
         self.started = started
         self.elements = elements
-        self.origins: list[tuple[StreamKey, str]] = []  # (stream, event) of each payload
+        self.origins: list[Origin] = []  # (stream, event, rule, copy) of each payload
         self.records: list[Any] | KeptRecords = []  # each payload's record, only when rejected records are stored
 
 
@@ -100,7 +100,7 @@ class BatchWriter:
         # The main thread's events not yet in a batch, encoded into it at each `flush`; only the main thread
         # touches them, so adding an event takes no lock.
         self._payloads: list[dict[str, Any]] = []
-        self._origins: list[tuple[StreamKey, str]] = []
+        self._origins: list[Origin] = []
         self._records: list[Any] = []  # only when rejected records are stored
         self._lock = threading.Lock()  # guards the open batch
         self._state_lock = threading.Lock()  # guards held states and their emission order
@@ -123,14 +123,24 @@ class BatchWriter:
         self._watchdog.start()
 
     # --- main thread -----------------------------------------------------------------------
-    def add_event(self, stream: StreamKey, event: str, payload: dict[str, Any], record: Any = None) -> None:
+    def add_event(
+        self,
+        stream: StreamKey,
+        event: str,
+        payload: dict[str, Any],
+        record: Any = None,
+        rule: int | None = None,
+        copy: bool = False,
+    ) -> None:
         """Add one event; it reaches a batch at the next `flush`, which runs every `chunk_events` events. A caller
         that may wait for its input between two events (a source gone quiet) calls `flush` before it waits, so that
-        the batch's age limit covers every event. Raises a helper thread's error."""
+        the batch's age limit covers every event. `rule` is the payload's rule when it is not its event's first one;
+        a `copy` is the record's event for a further rule: it counts for that rule, never as a record's outcome.
+        Raises a helper thread's error."""
         if self.fatal is not None:
             raise self.fatal
         self._payloads.append(payload)
-        self._origins.append((stream, event))
+        self._origins.append((stream, event, rule, copy))
         if self._keeps_records:
             self._records.append(record)
         if len(self._payloads) >= self._chunk_events:
@@ -309,16 +319,19 @@ class BatchWriter:
         self._count(self._report.batch_settled, sent, len(batch.elements))
 
     def _linkedin_rejected(self, batch: Batch, index: int, reason: str) -> None:
-        stream, event = batch.origins[index]
+        stream, event, rule, copy = batch.origins[index]
         message = f"LinkedIn refused the event: {masking.redact(reason, batch.elements[index])}"
         with self._state_lock:  # as `_count`, written out so the reason code reads as a literal here
             if self._closed:
                 return
-            self._report.record_rejected(stream, event, "linkedin_rejected", message)
-            self._stats.rejected(stream, (batch.seq, index))
-            if self._rejected is not None:
-                record = batch.records[index] if batch.records else None
-                self._rejected.add(stream, event, "linkedin_rejected", message, record)
+            if copy:  # the record's outcome is its first rule's; a further rule's refusal is counted for that rule
+                self._report.copy_refused(event, rule, message)
+            else:
+                self._report.record_rejected(stream, event, "linkedin_rejected", message)
+                self._stats.rejected(stream, (batch.seq, index))
+                if self._rejected is not None:
+                    record = batch.records[index] if batch.records else None
+                    self._rejected.add(stream, event, "linkedin_rejected", message, record)
         if self._fail_on_rejection and self._policy_error is None:
             self._policy_error = policy_error("linkedin_rejected", message)
 
