@@ -148,7 +148,7 @@ class Resolution:
 
     def describe(self) -> str:
         if self.how == "mapped":
-            return f"{self.event.name} → rule {self.rule_id} (mapped)"
+            return f"{self.event.name} → rule {' and '.join(map(str, self.event.rule_ids))} (mapped)"
         if self.how == "reused":
             return f"{self.event.name} → rule {self.rule_id} ('{self.name}')"
         return f"{self.event.name} → new rule '{self.name}'"
@@ -422,7 +422,10 @@ def resolve_rules(config: ConnectorConfig, client: LinkedInClient, logger: loggi
     """
     if not config.can_manage_rules:
         resolved = {key: event.rule_id for key, event in config.events.items() if event.rule_id is not None}
-        logger.info("Conversion rules: %s.", ", ".join(f"{e.name} → rule {e.rule_id}" for e in config.events.values()))
+        logger.info(
+            "Conversion rules: %s.",
+            ", ".join(f"{e.name} → rule {' and '.join(map(str, e.rule_ids))}" for e in config.events.values()),
+        )
         return resolved
     try:
         rules = list_rules(client, config.account_urn)
