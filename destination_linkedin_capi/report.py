@@ -17,12 +17,18 @@ from destination_linkedin_capi.mapping.identifiers import IDENTIFIERS
 IDENTIFIER_LABELS = {identifier.key: identifier.label for identifier in IDENTIFIERS}
 
 StreamKey = tuple[str | None, str]
-# Where an element came from: (stream, event, its rule when not the event's first one, whether it is a copy of the
-# record's event for a further rule). A copy counts for its rule only: each record's outcome is its first element's.
-Origin = tuple[StreamKey, str, int | None, bool]
+# Where an element came from: (stream, event) when it goes to its event's first rule (the common case); else (stream,
+# event, its rule, whether it is a copy of the record's event for a further rule). A copy counts for its rule only:
+# each record's outcome is its first element's.
+Origin = tuple[StreamKey, str] | tuple[StreamKey, str, int | None, bool]
 IGNORED_EXAMPLES = 3
 # Per-stream lines in the summary: the streams that read the most records; the rest are totalled in one line.
 SUMMARY_STREAMS = 100
+
+
+def _copy(origin: Origin) -> bool:
+    """Whether the element is a copy of a record's event for a further rule (not the record's outcome)."""
+    return len(origin) == 4 and bool(origin[3])
 
 
 def stream_label(key: StreamKey) -> str:
@@ -138,7 +144,7 @@ class SyncReport:
     @property
     def total_sent(self) -> int:
         """Records sent (a copy for a further rule is not a record)."""
-        return sum(n for (_, _, _, copy), n in self.sent.items() if not copy)
+        return sum(n for origin, n in self.sent.items() if not _copy(origin))
 
     @property
     def total_rejected(self) -> int:
@@ -158,7 +164,7 @@ class SyncReport:
         elapsed = max(self._clock() - self.started, 1e-9)
         with self._lock:
             rejected = dict(self.rejected)
-            sent = sum(n for (_, _, _, copy), n in self.sent.items() if not copy)
+            sent = sum(n for origin, n in self.sent.items() if not _copy(origin))
             batches = self.batches
         read = sum(dict(self.read).values())
         by_reason: Counter[str] = Counter()
@@ -201,9 +207,9 @@ class SyncReport:
         """One line per stream, at most SUMMARY_STREAMS of them (those that read the most records, by name),
         then one line totalling the others. Linear in the counters: each is walked once, not once per stream."""
         sent: Counter[StreamKey] = Counter()
-        for (stream, _, _, copy), n in self.sent.items():
-            if not copy:
-                sent[stream] += n
+        for origin, n in self.sent.items():
+            if not _copy(origin):
+                sent[origin[0]] += n
         rejected: dict[StreamKey, dict[str, int]] = {}
         for (stream, reason), n in self.rejected.items():
             rejected.setdefault(stream, {})[reason] = n
@@ -233,9 +239,9 @@ class SyncReport:
     def _event_lines(self, verb: str) -> list[str]:
         """One line per configured event met (their number is bounded by the config)."""
         events: Counter[str] = Counter()
-        for (_, event, _, copy), n in self.sent.items():
-            if not copy:
-                events[event] += n
+        for origin, n in self.sent.items():
+            if not _copy(origin):
+                events[origin[1]] += n
         rejected: dict[str, dict[str, int]] = {}
         for (event, reason), n in self.rejected_by_event.items():
             rejected.setdefault(event, {})[reason] = n
@@ -262,7 +268,8 @@ class SyncReport:
         """`LEAD → rule 22285180: 10 sent; rule 22285190: 10 sent`, for each event sent to more than one rule (its
         further rules, or rows naming their own) or with a further rule's event refused."""
         by_event: dict[str, Counter[int | None]] = {}
-        for (_, event, rule, _), n in self.sent.items():
+        for origin, n in self.sent.items():
+            event, rule = origin[1], origin[2] if len(origin) == 4 else None
             by_event.setdefault(event, Counter())[self.event_rules.get(event) if rule is None else rule] += n
         refused: dict[str, Counter[int | None]] = {}
         for (event, rule), n in self.copies_refused.items():

@@ -23,7 +23,7 @@ from destination_linkedin_capi.mapping.fields import (
     source_name,
 )
 from destination_linkedin_capi.mapping.identifiers import BY_KEY
-from destination_linkedin_capi.mapping.results import ConversionEvent, Rejection
+from destination_linkedin_capi.mapping.results import ConversionEvent, Rejection, RoutedEvent
 from destination_linkedin_capi.mapping.routing import Route, Router
 from destination_linkedin_capi.mapping.settings import Settings
 
@@ -97,12 +97,14 @@ def map_event(
     except _Rejected as rejected:
         return rejected.rejection(layout, data)
     payload["user"] = user
-    result = ConversionEvent(event, payload, identifiers, notes)
+    if row_rule is None and not s.copies:
+        return ConversionEvent(event, payload, identifiers, notes)
     if row_rule is not None:
-        result.rule = row_rule
-    elif s.copies:
-        result.copies = s.copies.get(event, ())
-    return result
+        return RoutedEvent(event, payload, identifiers, notes, row_rule)
+    copies = s.copies.get(event)
+    if copies is None:
+        return ConversionEvent(event, payload, identifiers, notes)
+    return RoutedEvent(event, payload, identifiers, notes, None, copies)
 
 
 def _row_rule(s: Settings, value: Any, layout: Layout, data: Mapping[str, Any]) -> int | Rejection:

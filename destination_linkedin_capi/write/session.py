@@ -39,7 +39,7 @@ from destination_linkedin_capi.linkedin.client import LinkedInClient
 from destination_linkedin_capi.linkedin.connect import connect
 from destination_linkedin_capi.linkedin.rules import AccountRules, resolve_rules
 from destination_linkedin_capi.mapping.mapper import RecordMapper
-from destination_linkedin_capi.mapping.results import Rejection
+from destination_linkedin_capi.mapping.results import ConversionEvent, Rejection, RoutedEvent
 from destination_linkedin_capi.mapping.routing import StreamInfo
 from destination_linkedin_capi.mapping.settings import RuleCheck
 from destination_linkedin_capi.rejected.output import RejectedOutput, run_id
@@ -264,11 +264,21 @@ class WriteSession:
                     writer.reject(stream, None, result.reason, result.message, data)
                     continue
                 report.record_mapped(result.event, result.identifiers, result.notes)
-                writer.add_event(stream, result.event, result.payload, data, result.rule)
-                if result.copies:
-                    for urn, rule in result.copies:  # each further rule receives the same event
-                        writer.add_event(stream, result.event, {**result.payload, "conversion": urn}, data, rule, True)
+                if result.__class__ is ConversionEvent:
+                    writer.add_event(stream, result.event, result.payload, data)
+                else:
+                    self._add_routed(stream, result, data)
             writer.flush()  # before the next read, which may wait for the source
+
+    def _add_routed(self, stream: StreamKey, result: ConversionEvent, data: Any) -> None:
+        """An event for the row's own rule, or for each of its event's rules: the first element is the record's."""
+        assert self.writer is not None and isinstance(result, RoutedEvent)
+        event = result.event
+        self.writer.add_event(stream, event, result.payload, data, (stream, event, result.rule, False))
+        for urn, rule in result.copies:  # each further rule receives the same event
+            self.writer.add_event(
+                stream, event, {**result.payload, "conversion": urn}, data, (stream, event, rule, True)
+            )
 
     def _not_mapped(self, stream: StreamKey, data: Any, *, known: bool) -> None:
         """A RECORD of a stream not in the catalog (ignored), or whose data is not an object (rejected)."""

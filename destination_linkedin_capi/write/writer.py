@@ -59,7 +59,7 @@ class Batch:
         self.seq = seq
         self.started = started
         self.elements = elements
-        self.origins: list[Origin] = []  # (stream, event, rule, copy) of each payload
+        self.origins: list[Origin] = []  # where each payload came from
         self.records: list[Any] | KeptRecords = []  # each payload's record, only when rejected records are stored
 
 
@@ -124,23 +124,16 @@ class BatchWriter:
 
     # --- main thread -----------------------------------------------------------------------
     def add_event(
-        self,
-        stream: StreamKey,
-        event: str,
-        payload: dict[str, Any],
-        record: Any = None,
-        rule: int | None = None,
-        copy: bool = False,
+        self, stream: StreamKey, event: str, payload: dict[str, Any], record: Any = None, origin: Origin | None = None
     ) -> None:
         """Add one event; it reaches a batch at the next `flush`, which runs every `chunk_events` events. A caller
         that may wait for its input between two events (a source gone quiet) calls `flush` before it waits, so that
-        the batch's age limit covers every event. `rule` is the payload's rule when it is not its event's first one;
-        a `copy` is the record's event for a further rule: it counts for that rule, never as a record's outcome.
-        Raises a helper thread's error."""
+        the batch's age limit covers every event. `origin` is given for an event not (only) for its event's first
+        rule (`report.Origin`). Raises a helper thread's error."""
         if self.fatal is not None:
             raise self.fatal
         self._payloads.append(payload)
-        self._origins.append((stream, event, rule, copy))
+        self._origins.append(origin or (stream, event))
         if self._keeps_records:
             self._records.append(record)
         if len(self._payloads) >= self._chunk_events:
@@ -319,13 +312,14 @@ class BatchWriter:
         self._count(self._report.batch_settled, sent, len(batch.elements))
 
     def _linkedin_rejected(self, batch: Batch, index: int, reason: str) -> None:
-        stream, event, rule, copy = batch.origins[index]
+        origin = batch.origins[index]
+        stream, event = origin[0], origin[1]
         message = f"LinkedIn refused the event: {masking.redact(reason, batch.elements[index])}"
         with self._state_lock:  # as `_count`, written out so the reason code reads as a literal here
             if self._closed:
                 return
-            if copy:  # the record's outcome is its first rule's; a further rule's refusal is counted for that rule
-                self._report.copy_refused(event, rule, message)
+            if len(origin) == 4 and origin[3]:  # a copy: the record's outcome is its first rule's element's
+                self._report.copy_refused(event, origin[2], message)
             else:
                 self._report.record_rejected(stream, event, "linkedin_rejected", message)
                 self._stats.rejected(stream, (batch.seq, index))

@@ -30,7 +30,7 @@ def test_outcomes_add_up_and_unsettled_is_what_is_left():
     report.record_read((None, "unknown"))
     report.record_ignored("unknown_stream", "stream 'unknown' is not in the configured catalog")
     report.record_rejected(LEADS, None, "missing_identifier", "no email")
-    report.batch_settled([(LEADS, "lead", None, False)] * 2, 3)
+    report.batch_settled([(LEADS, "lead")] * 2, 3)
     assert (report.total_read, report.total_sent, report.total_rejected) == (6, 2, 1)
     assert report.unsettled == 2  # 6 read - 2 sent - 1 rejected - 1 on an unknown stream
     assert (report.batches, report.events_in_batches) == (1, 3)
@@ -67,7 +67,7 @@ def test_summary_lines():
         report.record_mapped("lead", ("email",), ())
     report.record_read(ORDERS)
     report.record_rejected(ORDERS, None, "record_not_object", "The record's data is not a JSON object.")
-    report.batch_settled([(LEADS, "lead", None, False)] * 3, 3)
+    report.batch_settled([(LEADS, "lead")] * 3, 3)
     clock.now = 2.5
     assert report.summary_lines(dry_run=False) == [
         "Sync summary: 4 records read, 3 sent, 1 rejected, in 1 batch, 2.5 s.",
@@ -82,7 +82,7 @@ def test_a_stopped_sync_says_how_many_were_not_sent_and_a_dry_run_says_would():
     report = SyncReport(clock=Clock())
     report.record_read(LEADS)
     report.record_read(LEADS)
-    report.batch_settled([(LEADS, "lead", None, False)], 1)
+    report.batch_settled([(LEADS, "lead")], 1)
     first = report.summary_lines(dry_run=True)[0]
     assert (
         first
@@ -108,7 +108,7 @@ def test_settling_from_another_thread_while_the_main_thread_rejects_loses_no_cou
 
     def settle():
         for _ in range(2000):
-            report.batch_settled([(LEADS, "lead", None, False)], 1)
+            report.batch_settled([(LEADS, "lead")], 1)
 
     sender = threading.Thread(target=settle)
     sender.start()
@@ -164,7 +164,7 @@ def test_the_summary_of_50k_streams_shows_100_of_them_and_totals_the_rest():
         for _ in range(1 + (n % 7 == 0)):  # one in seven streams read two records
             report.record_read(stream)
         report.record_rejected(stream, None, "no_identifier", "The record has no email.")
-    report.batch_settled([((None, f"s{n:05d}"), "lead", None, False) for n in range(0, 50_000, 7)], 7_143)
+    report.batch_settled([((None, f"s{n:05d}"), "lead") for n in range(0, 50_000, 7)], 7_143)
     lines = report.summary_lines(dry_run=False)
     streams = [line for line in lines if line.startswith("  stream ")]
     assert len(streams) == SUMMARY_STREAMS
@@ -181,7 +181,7 @@ def test_the_summary_walks_each_counter_a_bounded_number_of_times_not_once_per_s
         stream = (None, f"s{n}")
         report.record_read(stream)
         report.record_rejected(stream, "lead", "linkedin_rejected", "LinkedIn refused the event.")
-    report.batch_settled([((None, f"s{n}"), "lead", None, False) for n in range(3_000)], 3_000)
+    report.batch_settled([((None, f"s{n}"), "lead") for n in range(3_000)], 3_000)
     CountingCounter.walks = 0
     report.summary_lines(dry_run=False)
     assert CountingCounter.walks <= 8  # the old summary walked `sent` and `rejected` once per stream: 6,000 walks

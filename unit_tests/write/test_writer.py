@@ -130,7 +130,7 @@ def test_a_refused_copy_for_a_further_rule_counts_for_that_rule_and_not_as_the_r
     report.event_names, report.event_rules = {"purchase": "PURCHASE"}, {"purchase": 1}
     for n in range(4):
         writer.add_event(STREAM, "purchase", {"n": n})
-        writer.add_event(STREAM, "purchase", {"n": n, "bad": n == 2}, None, 2, True)
+        writer.add_event(STREAM, "purchase", {"n": n, "bad": n == 2}, None, (STREAM, "purchase", 2, True))
     writer.add_state(state(9))
     writer.finish()
     assert sorted(linkedin.delivered) == [0, 0, 1, 1, 2, 3, 3]
