@@ -127,7 +127,7 @@ def test_rows_naming_their_rule_go_there_and_unknown_rules_are_rejected_with_the
     "rule, why",
     [
         (22285210, "is disabled"),
-        (22285220, "is a INSIGHT_TAG_URL_MATCH_RULES rule, not a Conversions API rule"),
+        (22285220, "is an INSIGHT_TAG_URL_MATCH_RULES rule, not a Conversions API rule"),
         (22285230, "is not a rule of this ad account (it does not exist, or belongs to another account)"),
     ],
 )

@@ -486,7 +486,8 @@ class AccountRules:
         if rule is None:
             why = "is not a rule of this ad account (it does not exist, or belongs to another account)"
         elif rule.conversion_method != CONVERSIONS_API:
-            why = f"is a {rule.conversion_method or 'non-Conversions-API'} rule, not a Conversions API rule"
+            method = rule.conversion_method or "non-Conversions-API"
+            why = f"is {'an' if method[:1] in 'AEIOU' else 'a'} {method} rule, not a Conversions API rule"
         elif not rule.enabled:
             why = "is disabled"
         verdict = None if why is None else reasons.unknown_conversion_rule(rule_id, self._config.account_id, why)
