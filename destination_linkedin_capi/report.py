@@ -26,7 +26,7 @@ IGNORED_EXAMPLES = 3
 SUMMARY_STREAMS = 100
 
 
-def _copy(origin: Origin) -> bool:
+def is_copy(origin: Origin) -> bool:
     """Whether the element is a copy of a record's event for a further rule (not the record's outcome)."""
     return len(origin) == 4 and bool(origin[3])
 
@@ -144,7 +144,7 @@ class SyncReport:
     @property
     def total_sent(self) -> int:
         """Records sent (a copy for a further rule is not a record)."""
-        return sum(n for origin, n in self.sent.items() if not _copy(origin))
+        return sum(n for origin, n in self.sent.items() if not is_copy(origin))
 
     @property
     def total_rejected(self) -> int:
@@ -164,7 +164,7 @@ class SyncReport:
         elapsed = max(self._clock() - self.started, 1e-9)
         with self._lock:
             rejected = dict(self.rejected)
-            sent = sum(n for origin, n in self.sent.items() if not _copy(origin))
+            sent = sum(n for origin, n in self.sent.items() if not is_copy(origin))
             batches = self.batches
         read = sum(dict(self.read).values())
         by_reason: Counter[str] = Counter()
@@ -208,7 +208,7 @@ class SyncReport:
         then one line totalling the others. Linear in the counters: each is walked once, not once per stream."""
         sent: Counter[StreamKey] = Counter()
         for origin, n in self.sent.items():
-            if not _copy(origin):
+            if not is_copy(origin):
                 sent[origin[0]] += n
         rejected: dict[StreamKey, dict[str, int]] = {}
         for (stream, reason), n in self.rejected.items():
@@ -240,7 +240,7 @@ class SyncReport:
         """One line per configured event met (their number is bounded by the config)."""
         events: Counter[str] = Counter()
         for origin, n in self.sent.items():
-            if not _copy(origin):
+            if not is_copy(origin):
                 events[origin[1]] += n
         rejected: dict[str, dict[str, int]] = {}
         for (event, reason), n in self.rejected_by_event.items():

@@ -75,8 +75,8 @@ def map_event(
     row_rule = None
     if RULE in found:  # the row names its own rule (rare): it goes there, and only there
         checked = _row_rule(s, found[RULE], layout, data)
-        if checked.__class__ is Rejection:
-            return checked  # type: ignore[return-value]
+        if isinstance(checked, Rejection):
+            return checked
         row_rule = checked
         urn = f"{c.CONVERSION_URN_PREFIX}{row_rule}"
     elif urn is None:

@@ -26,7 +26,7 @@ from destination_linkedin_capi.errors import ConfigError, ConnectorError
 from destination_linkedin_capi.linkedin.retry import RetryPolicy
 from destination_linkedin_capi.rejected.kept import KeptRecords
 from destination_linkedin_capi.rejected.output import RejectedOutput
-from destination_linkedin_capi.report import Origin, StreamKey, SyncReport
+from destination_linkedin_capi.report import Origin, StreamKey, SyncReport, is_copy
 from destination_linkedin_capi.write.delivery import BatchDelivery, SendBatch
 from destination_linkedin_capi.write.elements import EncodedElements, PreviewElements
 
@@ -318,8 +318,8 @@ class BatchWriter:
         with self._state_lock:  # as `_count`, written out so the reason code reads as a literal here
             if self._closed:
                 return
-            if len(origin) == 4 and origin[3]:  # a copy: the record's outcome is its first rule's element's
-                self._report.copy_refused(event, origin[2], message)
+            if is_copy(origin):  # the record's outcome is its first rule's element's; a copy counts for its rule
+                self._report.copy_refused(event, origin[2], message)  # type: ignore[misc]
             else:
                 self._report.record_rejected(stream, event, "linkedin_rejected", message)
                 self._stats.rejected(stream, (batch.seq, index))
