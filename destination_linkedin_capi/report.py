@@ -20,6 +20,10 @@ from destination_linkedin_capi.mapping.identifiers import IDENTIFIERS
 IDENTIFIER_LABELS = {identifier.key: identifier.label for identifier in IDENTIFIERS}
 
 StreamKey = tuple[str | None, str]
+# Where an element came from: (stream, event) when it goes to its event's first rule (the common case); else (stream,
+# event, its rule, whether it is a copy of the record's event for a further rule). A copy counts for its rule only:
+# each record's outcome is its first element's.
+Origin = tuple[StreamKey, str] | tuple[StreamKey, str, int | None, bool]
 IGNORED_EXAMPLES = 3
 # Per-stream lines in the summary: the streams that read the most records; the rest are totalled in one line.
 SUMMARY_STREAMS = 100
@@ -45,6 +49,11 @@ def _read_from(counts: Counter[tuple[str, str]] | None) -> str:
     return f" ({', '.join(shown)})"
 
 
+def is_copy(origin: Origin) -> bool:
+    """Whether the element is a copy of a record's event for a further rule (not the record's outcome)."""
+    return len(origin) == 4 and bool(origin[3])
+
+
 def stream_label(key: StreamKey) -> str:
     namespace, name = key
     return f"{namespace}.{name}" if namespace else name
@@ -61,6 +70,7 @@ class SyncReport:
         progress_every: float = 30.0,
     ) -> None:
         self.event_names = event_names or {}  # event key → the name the user configured
+        self.event_rules: dict[str, int] = {}  # event key → its first rule, for the per-rule lines
         self._lock = threading.Lock()
         self._clock = clock
         self.started = clock()
@@ -69,9 +79,10 @@ class SyncReport:
         # `read` and `mapped` are plain dicts, not Counters: they are added to once per record, and a dict
         # subclass's item access takes CPython's slow path (0.13 against 0.06 µs an increment).
         self.read: dict[StreamKey, int] = {}
-        self.sent: Counter[tuple[StreamKey, str]] = Counter()
+        self.sent: Counter[Origin] = Counter()
         self.already_sent: Counter[tuple[StreamKey, str]] = Counter()
         self.first_accepted: dict[StreamKey, tuple[int, int]] = {}  # earliest, latest first acceptance (epoch ms)
+        self.copies_refused: Counter[tuple[str, int | None]] = Counter()  # (event, rule) of copies LinkedIn refused
         self.rejected: Counter[tuple[StreamKey, str]] = Counter()  # (stream, reason)
         self.rejected_by_event: Counter[tuple[str, str]] = Counter()  # (event, reason), when the event is known
         # (event, identifiers, notes, sources) of each mapped record: one count per record on the hot path,
@@ -152,25 +163,29 @@ class SyncReport:
             if len(shown) < IGNORED_EXAMPLES:
                 shown.append(example)
 
-    def record_sent(self, sent: Iterable[tuple[StreamKey, str]]) -> None:
+    def copy_refused(self, event: str, rule: int | None, message: str) -> None:
+        """LinkedIn refused a record's event for one of its further rules (the record's own outcome is its first)."""
+        with self._lock:
+            self.copies_refused[(event, rule)] += 1
+            self.examples.setdefault("linkedin_rejected", message)
+
+    def record_sent(self, sent: Iterable[Origin]) -> None:
         """Events LinkedIn accepted from a batch the sync stopped in the middle of: sent, though not settled."""
         with self._lock:
             self.sent.update(sent)
 
-    def batch_settled(
-        self,
-        sent: Iterable[tuple[StreamKey, str]],
-        size: int,
-        already: Iterable[tuple[StreamKey, str, int]] = (),
-    ) -> None:
-        """A batch is settled: `sent` LinkedIn accepted now; `already` (stream, event, first accepted ms, 0 if
-        unknown) it had accepted before, so they were left out."""
+    def batch_settled(self, sent: Iterable[Origin], size: int, already: Iterable[tuple[Origin, int]] = ()) -> None:
+        """A batch is settled: `sent` LinkedIn accepted now; `already` (origin, first accepted ms, 0 if unknown) it
+        had accepted before, so they were left out (a copy for a further rule is not a record's outcome)."""
         with self._lock:
             self.batches += 1
             self.events_in_batches += size
             self.sent.update(sent)
-            for stream, event, at in already:
-                self.already_sent[(stream, event)] += 1
+            for origin, at in already:
+                if is_copy(origin):
+                    continue
+                stream = origin[0]
+                self.already_sent[(stream, origin[1])] += 1
                 if at:
                     low, high = self.first_accepted.get(stream, (at, at))
                     self.first_accepted[stream] = (min(low, at), max(high, at))
@@ -182,7 +197,8 @@ class SyncReport:
 
     @property
     def total_sent(self) -> int:
-        return sum(self.sent.values())
+        """Records sent (a copy for a further rule is not a record)."""
+        return sum(n for origin, n in self.sent.items() if not is_copy(origin))
 
     @property
     def total_already_sent(self) -> int:
@@ -206,7 +222,7 @@ class SyncReport:
         elapsed = max(self._clock() - self.started, 1e-9)
         with self._lock:
             rejected = dict(self.rejected)
-            sent = sum(self.sent.values())
+            sent = sum(n for origin, n in self.sent.items() if not is_copy(origin))
             already = sum(self.already_sent.values())
             batches = self.batches
         read = sum(dict(self.read).values())
@@ -304,8 +320,9 @@ class SyncReport:
         """One line per stream, at most SUMMARY_STREAMS of them (those that read the most records, by name),
         then one line totalling the others. Linear in the counters: each is walked once, not once per stream."""
         sent: Counter[StreamKey] = Counter()
-        for (stream, _), n in self.sent.items():
-            sent[stream] += n
+        for origin, n in self.sent.items():
+            if not is_copy(origin):
+                sent[origin[0]] += n
         already: Counter[StreamKey] = Counter()
         for (stream, _), n in self.already_sent.items():
             already[stream] += n
@@ -354,8 +371,9 @@ class SyncReport:
     def _event_lines(self, verb: str) -> list[str]:
         """One line per configured event met (their number is bounded by the config)."""
         events: Counter[str] = Counter()
-        for (_, event), n in self.sent.items():
-            events[event] += n
+        for origin, n in self.sent.items():
+            if not is_copy(origin):
+                events[origin[1]] += n
         already: Counter[str] = Counter()
         for (_, event), n in self.already_sent.items():
             already[event] += n
@@ -380,4 +398,27 @@ class SyncReport:
                 + (f" ({detail})" if detail else "")
                 + (f"; identifiers: {coverage}" if coverage else "")
             )
+        return lines + self._rule_lines(verb)
+
+    def _rule_lines(self, verb: str) -> list[str]:
+        """`LEAD → rule 22285180: 10 sent; rule 22285190: 10 sent`, for each event sent to more than one rule (its
+        further rules, or rows naming their own) or with a further rule's event refused."""
+        by_event: dict[str, Counter[int | None]] = {}
+        for origin, n in self.sent.items():
+            event, rule = origin[1], origin[2] if len(origin) == 4 else None
+            by_event.setdefault(event, Counter())[self.event_rules.get(event) if rule is None else rule] += n
+        refused: dict[str, Counter[int | None]] = {}
+        for (event, rule), n in self.copies_refused.items():
+            refused.setdefault(event, Counter())[rule] += n
+        lines = []
+        for event in sorted(set(by_event) | set(refused)):
+            sent, lost = by_event.get(event, Counter()), refused.get(event, Counter())
+            rules = sorted(set(sent) | set(lost), key=lambda rule: (rule is None, rule or 0))
+            if len(rules) < 2 and not lost:
+                continue
+            parts = [
+                f"rule {rule}: {sent[rule]:,} {verb}" + (f", {lost[rule]:,} refused by LinkedIn" if lost[rule] else "")
+                for rule in rules
+            ]
+            lines.append(f"  {self.event_names.get(event, event)} → " + "; ".join(parts))
         return lines

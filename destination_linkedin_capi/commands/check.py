@@ -41,7 +41,16 @@ from destination_linkedin_capi.linkedin.auth import TokenProvider
 from destination_linkedin_capi.linkedin.client import LinkedInClient
 from destination_linkedin_capi.linkedin.connect import COMMAND_RETRY_SECONDS, connect
 from destination_linkedin_capi.linkedin.preflight import Preflight, preflight
-from destination_linkedin_capi.linkedin.rules import Rule, plan
+from destination_linkedin_capi.linkedin.rules import (
+    ATTRIBUTION,
+    POST_CLICK,
+    VIEW_THROUGH,
+    Rule,
+    describe_differences,
+    differences,
+    plan,
+    wanted_settings,
+)
 from destination_linkedin_capi.rejected.store import probe
 
 #: `check` gives up on an unresponsive LinkedIn or token service after this long, not the sync's limit.
@@ -127,6 +136,45 @@ def _check_rules_can_be_had(config: ConnectorConfig, tokens: TokenProvider, rule
         resolution.describe() + (", created at the first sync" if resolution.how == "create" else "")
         for resolution in plans
     ]
+
+
+#: The config field of each rule setting (the mapped rules are compared on the ones the config sets).
+_SETTING_FIELDS = {
+    ATTRIBUTION: "rule_attribution_type",
+    POST_CLICK: "rule_post_click_window",
+    VIEW_THROUGH: "rule_view_through_window",
+}
+
+
+def _settings_warnings(config: ConnectorConfig, rules: list[Rule]) -> list[str]:
+    """Rules whose attribution settings differ from the config: the connector's own (the next sync updates them) and
+    the mapped ones, compared on the settings the config sets (never changed: the user made them)."""
+    by_id = {rule.id: rule for rule in rules}
+    warnings = []
+    for event in config.events.values():
+        for rule in (by_id[rule_id] for rule_id in event.rule_ids if rule_id in by_id):
+            wanted = wanted_settings(config, rule.type)
+            set_here = {
+                name: wanted[name] for name, field in _SETTING_FIELDS.items() if field in config.raw.model_fields_set
+            }
+            changes = differences(rule, set_here)
+            if changes:
+                warnings.append(
+                    f"Conversion rule {rule.id} '{rule.name}' (event {event.name}) differs from the config "
+                    f"({describe_differences(changes)}); the connector never changes a rule it did not create: change "
+                    "it in Campaign Manager if you want the configured setting."
+                )
+    if not config.can_manage_rules:
+        return warnings
+    for resolution in plan(config, rules):
+        ours = by_id[resolution.rule_id] if resolution.how == "reused" and resolution.rule_id is not None else None
+        changes = differences(ours, wanted_settings(config, ours.type)) if ours is not None else {}
+        if ours is not None and changes:
+            warnings.append(
+                f"Conversion rule {ours.id} '{ours.name}' (event {resolution.event.name}) differs from the config "
+                f"({describe_differences(changes)}); the next sync updates it, as the connector created it."
+            )
+    return warnings
 
 
 def _check_budget_store(config: ConnectorConfig) -> str:
@@ -222,8 +270,13 @@ def check_connection(
             lines = _check_rules_can_be_had(config, tokens, list(found.rules.values()))
             campaigns = _check_campaigns(config, client)
         else:
-            lines = [f"{event.name} → rule {event.rule_id}" for event in config.events.values()]
+            lines = [
+                f"{event.name} → rule {' and '.join(map(str, event.rule_ids))}" for event in config.events.values()
+            ]
             campaigns = ""
+        for warning in _settings_warnings(config, list(found.rules.values())):
+            logger.warning(warning)
+            warnings.append(warning)
     except CheckFailed as failure:
         return False, _with_warnings(str(failure), warnings)
     finally:

@@ -47,7 +47,12 @@ from destination_linkedin_capi.mapping.paths import is_nested, parse_path
 from destination_linkedin_capi.safety import check_url, is_header_safe
 
 EVENT_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.-]*")
-MAPPING_FORM = "EVENT=CONVERSION_ID pairs separated by commas, e.g. LEAD=22285180,PURCHASE=22285181"
+MAPPING_FORM = (
+    "EVENT=CONVERSION_ID pairs separated by commas, several IDs of one event separated by '|', "
+    "e.g. LEAD=22285180|22285190,PURCHASE=22285181"
+)
+#: Between the conversion rule IDs of one event in the string form of the conversion mapping.
+RULE_SEPARATOR = "|"
 STREAM_EVENTS_FORM = "stream=EVENT pairs separated by commas, e.g. orders=PURCHASE,signups=SIGN_UP"
 
 
@@ -68,10 +73,22 @@ def _pairs(text: str, field: str, form: str) -> list[tuple[str, str, str]]:
     return pairs
 
 
-def parse_conversion_mapping(text: str) -> dict[str, int]:
-    """Parse `LEAD=22285180,PURCHASE=urn:lla:llaPartnerConversion:22285181` into {event: rule id}."""
+def conversion_rule_id(value: str, field: str, entry: str) -> int:
+    """One conversion rule ID of a mapping entry: digits or `urn:lla:llaPartnerConversion:<digits>`, not 0."""
+    rule = value.strip().removeprefix(c.CONVERSION_URN_PREFIX)
+    if not rule.isdigit() or not rule.isascii() or len(rule) > 19 or int(rule) == 0:
+        raise ConfigError(
+            f"{field} entry '{entry}': conversion ID '{value.strip()}' must be a number "
+            f"(or {c.CONVERSION_URN_PREFIX}<number>); expected {MAPPING_FORM}."
+        )
+    return int(rule)
+
+
+def parse_conversion_mapping(text: str) -> dict[str, list[int]]:
+    """Parse `LEAD=22285180|22285190,PURCHASE=urn:lla:llaPartnerConversion:22285181` into {event: [rule ids]}:
+    an event may go to several rules, separated by `|`, each receiving every event of it."""
     field = "Conversion mapping"
-    mapping: dict[str, int] = {}
+    mapping: dict[str, list[int]] = {}
     seen: dict[str, str] = {}
     for key, value, entry in _pairs(text, field, MAPPING_FORM):
         if not EVENT_NAME.fullmatch(key):
@@ -79,20 +96,18 @@ def parse_conversion_mapping(text: str) -> dict[str, int]:
                 f"{field} entry '{entry}': event name '{key}' must start with a letter and contain only "
                 f"letters, digits, '_', '.' or '-'; expected {MAPPING_FORM}."
             )
-        rule = value.removeprefix(c.CONVERSION_URN_PREFIX)
-        if not rule.isdigit() or not rule.isascii() or len(rule) > 19 or int(rule) == 0:
-            raise ConfigError(
-                f"{field} entry '{entry}': conversion ID '{value}' must be a number "
-                f"(or {c.CONVERSION_URN_PREFIX}<number>); expected {MAPPING_FORM}."
-            )
+        rules = [conversion_rule_id(part, field, entry) for part in value.split(RULE_SEPARATOR)]
+        repeated = next((rule for number, rule in enumerate(rules) if rule in rules[:number]), None)
+        if repeated is not None:
+            raise ConfigError(f"{field} entry '{entry}': conversion ID {repeated} is listed twice.")
         folded = key.casefold()
         if folded in seen:
             raise ConfigError(
                 f"{field} entry '{entry}': event '{key}' is mapped twice (also in '{seen[folded]}'); "
-                "each event may appear once."
+                f"each event may appear once (list several rules as EVENT=ID{RULE_SEPARATOR}ID)."
             )
         seen[folded] = entry
-        mapping[key] = int(rule)
+        mapping[key] = rules
     return mapping
 
 
@@ -226,11 +241,18 @@ class _RawConfig(_Model):
 
 @dataclass(frozen=True)
 class EventConfig:
-    """One event the connector may send: its display name, rule ID (None: resolve by rules.py), rule type."""
+    """One event the connector may send: its display name, rule ID (None: resolve by rules.py), rule type, and the
+    further mapped rules each of its events is also sent to."""
 
     name: str
     rule_id: int | None
     conversion_type: str | None
+    more_rule_ids: tuple[int, ...] = ()
+
+    @property
+    def rule_ids(self) -> tuple[int, ...]:
+        """Every mapped rule of the event, the first one first (empty: resolved by rules.py)."""
+        return () if self.rule_id is None else (self.rule_id, *self.more_rule_ids)
 
 
 _FIELD_TITLES = {
@@ -422,7 +444,7 @@ class ConnectorConfig:
         self.campaign_association: str = raw.campaign_association
         self.campaign_ids: list[str] = raw.campaign_ids
 
-    def _events(self, mapping: dict[str, int]) -> dict[str, EventConfig]:
+    def _events(self, mapping: dict[str, list[int]]) -> dict[str, EventConfig]:
         selected = list(self.raw.conversion_events)
         events: dict[str, EventConfig] = {}
         if isinstance(self.credentials, AccessTokenCredentials):
@@ -435,11 +457,12 @@ class ConnectorConfig:
                 )
             chosen = [folded[name.casefold()] for name in selected] if selected else list(mapping)
             for name in chosen:
-                events[name.casefold()] = EventConfig(name, mapping[name], None)
+                first, *more = mapping[name]
+                events[name.casefold()] = EventConfig(name, first, None, tuple(more))
             return events
-        for name, rule_id in mapping.items():
+        for name, (first, *more) in mapping.items():
             conversion_type = name.upper() if name.upper() in c.CONVERSION_TYPES else None
-            events[name.casefold()] = EventConfig(name, rule_id, conversion_type)
+            events[name.casefold()] = EventConfig(name, first, conversion_type, tuple(more))
         for name in selected:
             events.setdefault(name.casefold(), EventConfig(name, None, name))
         if not events:

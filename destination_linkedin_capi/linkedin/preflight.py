@@ -93,13 +93,11 @@ def owner_elsewhere(
 def check_mapped_rules(config: ConnectorConfig, client: LinkedInClient, found: Preflight) -> None:
     """Every mapped rule is in this account, a CONVERSIONS_API rule, enabled; ConfigError naming the first event
     whose rule is not. A rule missing here is looked for in the other reachable accounts, to say where it is."""
-    for event in config.events.values():
-        if event.rule_id is None:
-            continue
-        where = f"Event {event.name}: conversion rule {event.rule_id}"
-        rule = found.rules.get(event.rule_id)
+    for event, rule_id in [(e, rule_id) for e in config.events.values() for rule_id in e.rule_ids]:
+        where = f"Event {event.name}: conversion rule {rule_id}"
+        rule = found.rules.get(rule_id)
         if rule is None:
-            owner = owner_elsewhere(config, client, event.rule_id, found.roles)
+            owner = owner_elsewhere(config, client, rule_id, found.roles)
             if owner is not None:
                 raise ConfigError(failures.rule_elsewhere(where, owner, config.account_id))
         problem = rule_problem(config, where, rule)

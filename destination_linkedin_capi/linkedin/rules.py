@@ -33,8 +33,14 @@ from destination_linkedin_capi.errors import (
 )
 from destination_linkedin_capi.linkedin.accounts import CAMPAIGN_URN_PREFIX, campaign_ids, encoded, paged, urn_id
 from destination_linkedin_capi.linkedin.client import LinkedInClient
+from destination_linkedin_capi.mapping import reasons
 
 CONVERSIONS_API = "CONVERSIONS_API"
+# A rule's attribution settings, in LinkedIn's field names (docs/linkedin-facts.md §7).
+ATTRIBUTION = "attributionType"
+POST_CLICK = "postClickAttributionWindowSize"
+VIEW_THROUGH = "viewThroughAttributionWindowSize"
+SETTING_LABELS = {ATTRIBUTION: "attribution", POST_CLICK: "click-through window", VIEW_THROUGH: "view-through window"}
 #: Tries at creating one rule; between tries the rules are listed again (with the client's usual retries).
 CREATE_ATTEMPTS = 3
 #: The longest click-through window every rule type accepts; 365 days only suits POST_CLICK_365_TYPES (docs/linkedin-facts.md §7).
@@ -56,6 +62,10 @@ class Rule:
     conversion_method: str | None
     enabled: bool
     campaigns: frozenset[int] = field(default_factory=frozenset)
+    # the attribution settings (None when LinkedIn's answer leaves one out)
+    attribution_type: str | None = None
+    post_click_window: int | None = None
+    view_through_window: int | None = None
 
     @classmethod
     def from_api(cls, element: dict[str, Any]) -> Rule | None:
@@ -75,12 +85,32 @@ class Rule:
             else None,
             enabled=element.get("enabled", True) is not False,
             campaigns=frozenset(i for urn in campaigns if (i := urn_id(urn, CAMPAIGN_URN_PREFIX)) is not None),
+            attribution_type=_text(element.get("attributionType")),
+            post_click_window=_days(element.get(POST_CLICK)),
+            view_through_window=_days(element.get(VIEW_THROUGH)),
         )
+
+    def settings(self) -> dict[str, Any]:
+        """The attribution settings LinkedIn gave, in its field names."""
+        given = {
+            ATTRIBUTION: self.attribution_type,
+            POST_CLICK: self.post_click_window,
+            VIEW_THROUGH: self.view_through_window,
+        }
+        return {name: value for name, value in given.items() if value is not None}
 
     @property
     def usable(self) -> bool:
         """Only enabled CONVERSIONS_API rules record streamed events (docs/linkedin-facts.md §7)."""
         return self.enabled and self.conversion_method == CONVERSIONS_API
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _days(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def rule_name(config: ConnectorConfig, event: EventConfig) -> str:
@@ -118,7 +148,7 @@ class Resolution:
 
     def describe(self) -> str:
         if self.how == "mapped":
-            return f"{self.event.name} → rule {self.rule_id} (mapped)"
+            return f"{self.event.name} → rule {' and '.join(map(str, self.event.rule_ids))} (mapped)"
         if self.how == "reused":
             return f"{self.event.name} → rule {self.rule_id} ('{self.name}')"
         return f"{self.event.name} → new rule '{self.name}'"
@@ -159,6 +189,63 @@ def plan(config: ConnectorConfig, rules: list[Rule]) -> list[Resolution]:
             )
         plans.append(Resolution(event, None, "create", name))
     return plans
+
+
+def wanted_settings(config: ConnectorConfig, conversion_type: str | None) -> dict[str, Any]:
+    """The attribution settings the config asks of a rule of this type (LinkedIn's field names), with the 365-day
+    click-through window lowered where the type does not allow it."""
+    window = config.rule_post_click_window
+    if window == 365 and conversion_type not in c.POST_CLICK_365_TYPES:
+        window = FALLBACK_POST_CLICK_WINDOW
+    return {
+        ATTRIBUTION: config.rule_attribution_type,
+        POST_CLICK: window,
+        VIEW_THROUGH: config.rule_view_through_window,
+    }
+
+
+def differences(rule: Rule, wanted: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
+    """LinkedIn field → (the rule's value, the wanted one) for each setting the rule has and that differs."""
+    given = rule.settings()
+    return {name: (given[name], value) for name, value in wanted.items() if name in given and given[name] != value}
+
+
+def describe_differences(changes: dict[str, tuple[Any, Any]]) -> str:
+    """`click-through window 30 → 90 days; attribution A → B`, for logs and `check`."""
+    phrases = []
+    for name, (old, new) in changes.items():
+        unit = " days" if name != ATTRIBUTION else ""
+        phrases.append(f"{SETTING_LABELS[name]} {old}{unit} → {new}{unit}")
+    return "; ".join(phrases)
+
+
+def follow_config(
+    client: LinkedInClient, config: ConnectorConfig, rule: Rule, logger: logging.Logger
+) -> dict[str, tuple[Any, Any]]:
+    """A rule the connector created (our name and type) takes the configured attribution settings: one
+    PARTIAL_UPDATE of the settings that differ, logged once. Rules the connector did not create never come here."""
+    changes = differences(rule, wanted_settings(config, rule.type))
+    if not changes:
+        return changes
+    try:
+        client.request(
+            "POST",
+            f"{c.CONVERSIONS_PATH}/{rule.id}",
+            params=f"account={encoded(config.account_urn)}",
+            json={"patch": {"$set": {name: new for name, (_, new) in changes.items()}}},
+            restli_method="PARTIAL_UPDATE",
+        )
+    except (ForbiddenError, RejectedRequestError) as error:
+        doing = f"update conversion rule {rule.id} '{rule.name}' to the configured settings"
+        if isinstance(error, ForbiddenError):
+            raise ConfigError(failures.forbidden(config, doing, error)) from error
+        raise ConfigError(
+            f"LinkedIn refused to {doing} (HTTP {error.status}: {error.message}); correct the rule settings (Advanced)."
+        ) from error
+    logger.info(
+        "Conversion rule %d '%s' follows the config now: %s.", rule.id, rule.name, describe_differences(changes)
+    )
+    return changes
 
 
 def post_click_window(config: ConnectorConfig, conversion_type: str, logger: logging.Logger) -> int:
@@ -338,7 +425,10 @@ def resolve_rules(
     """
     if not config.can_manage_rules:
         resolved = {key: event.rule_id for key, event in config.events.items() if event.rule_id is not None}
-        logger.info("Conversion rules: %s.", ", ".join(f"{e.name} → rule {e.rule_id}" for e in config.events.values()))
+        logger.info(
+            "Conversion rules: %s.",
+            ", ".join(f"{e.name} → rule {' and '.join(map(str, e.rule_ids))}" for e in config.events.values()),
+        )
         return resolved
     try:
         rules = listed if listed is not None else list_rules(client, config.account_urn)
@@ -364,6 +454,7 @@ def resolve_rules(
             lines.append(resolution.describe())
             if resolution.how == "reused":
                 managed[rule_id] = by_id[rule_id].campaigns
+                follow_config(client, config, by_id[rule_id], logger)
         resolved[key] = rule_id
     wanted = wanted_campaigns(client, config) if managed else set()
     if wanted:
@@ -371,3 +462,38 @@ def resolve_rules(
         lines.append(f"campaign links added: {added} ({len(wanted)} campaigns × {len(managed)} rules wanted)")
     logger.info("Conversion rules: %s.", "; ".join(lines))
     return resolved
+
+
+class AccountRules:
+    """Which conversion rules rows may name (field conversion_rule_id): the account's enabled CONVERSIONS_API rules.
+    The account's rules are listed once, when a row first names a rule, and each ID's verdict is kept for the sync."""
+
+    def __init__(self, client: LinkedInClient, config: ConnectorConfig, listed: dict[int, Rule] | None = None) -> None:
+        """`listed`: the account's rules by ID when the sync's start listed them already (linkedin/preflight.py)."""
+        self._client = client
+        self._config = config
+        self._rules: dict[int, Rule] | None = listed
+        self._verdicts: dict[int, str | None] = {}
+
+    def refusal(self, rule_id: int) -> str | None:
+        """None when rows may go to `rule_id`, else the sentence saying why not."""
+        if rule_id in self._verdicts:
+            return self._verdicts[rule_id]
+        if self._rules is None:
+            try:
+                self._rules = {rule.id: rule for rule in list_rules(self._client, self._config.account_urn)}
+            except ForbiddenError as error:
+                doing = f"list the conversion rules of ad account {self._config.account_id}"
+                raise ConfigError(failures.forbidden(self._config, doing, error)) from error
+        rule = self._rules.get(rule_id)
+        why = None
+        if rule is None:
+            why = "is not a rule of this ad account (it does not exist, or belongs to another account)"
+        elif rule.conversion_method != CONVERSIONS_API:
+            method = rule.conversion_method or "non-Conversions-API"
+            why = f"is {'an' if method[:1] in 'AEIOU' else 'a'} {method} rule, not a Conversions API rule"
+        elif not rule.enabled:
+            why = "is disabled"
+        verdict = None if why is None else reasons.unknown_conversion_rule(rule_id, self._config.account_id, why)
+        self._verdicts[rule_id] = verdict
+        return verdict

@@ -14,6 +14,7 @@ from destination_linkedin_capi.mapping import normalize as n
 from destination_linkedin_capi.mapping import reasons
 from destination_linkedin_capi.mapping.fields import (
     RECOGNISED_FIELDS,
+    RULE,
     SOURCE_FIELDS,
     TIME,
     USER_INFO_FIELDS,
@@ -24,7 +25,7 @@ from destination_linkedin_capi.mapping.fields import (
     source_name,
 )
 from destination_linkedin_capi.mapping.identifiers import BY_KEY
-from destination_linkedin_capi.mapping.results import ConversionEvent, Rejection
+from destination_linkedin_capi.mapping.results import ConversionEvent, Rejection, RoutedEvent
 from destination_linkedin_capi.mapping.routing import Route, Router
 from destination_linkedin_capi.mapping.settings import Settings
 
@@ -94,7 +95,14 @@ def map_event(
             return selected
         event = selected
     urn = s.urns.get(event)
-    if urn is None:
+    row_rule = None
+    if RULE in found:  # the row names its own rule (rare): it goes there, and only there
+        checked = _row_rule(s, found[RULE], layout, data)
+        if isinstance(checked, Rejection):
+            return checked
+        row_rule = checked
+        urn = f"{c.CONVERSION_URN_PREFIX}{row_rule}"
+    elif urn is None:
         return Rejection("no_conversion_rule", reasons.no_conversion_rule(s.events[event].name))
     try:
         happened = _happened_at(s, found, layout)
@@ -113,7 +121,27 @@ def map_event(
         return rejected.rejection(layout, data)
     payload["user"] = user
     sources = layout.sources_of(s.sources, data, later) if later else layout.sources
-    return ConversionEvent(event, payload, identifiers, notes, sources)
+    if row_rule is None and not s.copies:
+        return ConversionEvent(event, payload, identifiers, notes, sources)
+    if row_rule is not None:
+        return RoutedEvent(event, payload, identifiers, notes, sources, row_rule)
+    copies = s.copies.get(event)
+    if copies is None:
+        return ConversionEvent(event, payload, identifiers, notes, sources)
+    return RoutedEvent(event, payload, identifiers, notes, sources, None, copies)
+
+
+def _row_rule(s: Settings, value: Any, layout: Layout, data: Mapping[str, Any]) -> int | Rejection:
+    """The row's own conversion rule ID, when it is a well-formed ID of a rule rows may go to."""
+    rule = n.conversion_rule_id(value)
+    if rule is None:
+        return Rejection(
+            "invalid_conversion_rule", f"Field '{source_name(layout, data, RULE)}' {reasons.INVALID_CONVERSION_RULE}."
+        )
+    refusal = s.rule_check(rule) if s.rule_check is not None else None
+    if refusal is not None:
+        return Rejection("unknown_conversion_rule", refusal)
+    return rule
 
 
 def _happened_at(s: Settings, found: dict[str, Any], layout: Layout) -> int:

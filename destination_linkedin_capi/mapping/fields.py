@@ -44,6 +44,13 @@ OTHER_FIELDS = (
         ("event_id",),
         "Event ID (≤ 64 characters) used to deduplicate with the Insight Tag; derived from the row when absent.",
     ),
+    Field(
+        "conversion_rule_id",
+        ("conversion_rule_id",),
+        "The conversion rule this row goes to instead of its event's: one of the ad account's enabled Conversions "
+        "API rules (its ID, or urn:lla:llaPartnerConversion:<ID>).",
+        json_type=("string", "integer", "null"),
+    ),
 )
 FIELDS: tuple[Field, ...] = (*(f for identifier in IDENTIFIERS for f in identifier.fields), *OTHER_FIELDS)
 # The names of the commonest sources (Salesforce, HubSpot, Stripe, Shopify, GA4 exports, CRM CSV headers), read
@@ -90,6 +97,7 @@ RECOGNISED_FIELDS: dict[str, tuple[str, ...]] = {
 }
 USER_INFO_FIELDS = ("first_name", "last_name", "company_name", "title", "country_code")
 TIME = "conversion_happened_at"
+RULE = "conversion_rule_id"  # a row's own conversion rule (docs/mapping.md §1)
 # A hashed variant feeds the same LinkedIn field as its plain one: the value itself says which it is.
 TARGETS = {f.name: f.feeds for f in FIELDS if f.feeds is not None}
 

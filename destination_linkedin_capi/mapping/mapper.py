@@ -13,7 +13,7 @@ from destination_linkedin_capi.mapping.fields import Layout, dig, layout_of
 from destination_linkedin_capi.mapping.paths import Step, is_nested, parse_path
 from destination_linkedin_capi.mapping.results import ConversionEvent, Rejection
 from destination_linkedin_capi.mapping.routing import Route, Router, StreamInfo
-from destination_linkedin_capi.mapping.settings import Settings
+from destination_linkedin_capi.mapping.settings import RuleCheck, Settings
 
 # The cache is bounded by size, not by entries: a key set holds its key strings alive, and sparse or wide
 # sources (1,000 records of 10,000 distinct keys) would otherwise keep gigabytes. The cache holds at most
@@ -47,8 +47,9 @@ class RecordMapper:
         streams: Mapping[tuple[str | None, str], StreamInfo],
         *,
         now_ms: Callable[[], int] | None = None,
+        rule_check: RuleCheck | None = None,
     ) -> None:
-        self._settings = Settings(config, rule_ids, now_ms)
+        self._settings = Settings(config, rule_ids, now_ms, rule_check)
         self._router = Router(self._settings, config.stream_events, streams)
         self._profiles: dict[tuple[tuple[str, tuple[str, ...]], ...], _Profile] = {}
         self._cached_keys = 0  # the keys held by the profiles' layouts, each entry counted as its keys plus one

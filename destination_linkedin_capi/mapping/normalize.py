@@ -299,6 +299,19 @@ def lead_urn(value: Any) -> str | None:
     return c.LEAD_URN_PREFIX + bare
 
 
+def conversion_rule_id(value: Any) -> int | None:
+    """A row's conversion rule: a positive whole number of at most 19 digits, as a number, as text or as
+    `urn:lla:llaPartnerConversion:<id>`; None for anything else."""
+    if value.__class__ is int:
+        return value if 0 < value < 10**19 else None
+    if value.__class__ is not str:
+        return None
+    text = value.strip().removeprefix(c.CONVERSION_URN_PREFIX)
+    if not (text.isascii() and text.isdigit() and len(text) <= 19) or int(text) == 0:
+        return None
+    return int(text)
+
+
 def event_id_text(value: Any) -> str:
     """The record's own eventId: text (or an integer) of at most 64 characters."""
     text = identifier_text(value)

@@ -16,6 +16,10 @@ REJECTION_REASONS: dict[str, str] = {
     "no_consent": "The record's consent field does not hold a granted value (Consent values), so it is not sent.",
     "unknown_event": "The record could not be matched to any configured conversion event.",
     "no_conversion_rule": "The record's event has no LinkedIn conversion rule to send it to.",
+    "invalid_conversion_rule": "The record's conversion rule ID is not a number "
+    f"(or {c.CONVERSION_URN_PREFIX}<number>).",
+    "unknown_conversion_rule": "The record's conversion rule is not one of the ad account's enabled Conversions API "
+    "rules.",
     "missing_timestamp": "The record has no conversion time.",
     "invalid_timestamp": "The conversion time is not an ISO-8601 date-time or an epoch number.",
     "too_old": "The conversion happened more than 90 days ago (less the safety margin); LinkedIn refuses such events.",
@@ -124,6 +128,17 @@ def hint(names: tuple[str, ...], kind: str) -> str:
 
 
 MISSING_CURRENCY = "has an amount but the record has no currency and no default currency is configured"
+
+
+INVALID_CONVERSION_RULE = f"is not a conversion rule ID (digits, or {c.CONVERSION_URN_PREFIX}<digits>)"
+
+
+def unknown_conversion_rule(rule_id: int, account_id: int, why: str) -> str:
+    """Why rows naming `rule_id` are not sent: `why` is "is disabled", …"""
+    return (
+        f"Conversion rule {rule_id} {why}; rows may only name enabled Conversions API rules of ad account "
+        f"{account_id} (field conversion_rule_id)."
+    )
 
 
 def no_conversion_rule(event_name: str) -> str:

@@ -16,10 +16,20 @@ class Rejection:
 
 @dataclass(slots=True)
 class ConversionEvent:
-    """One LinkedIn element ready to send, with what the report counts about it."""
+    """One LinkedIn element ready to send, to its event's (first) rule, with what the report counts about it."""
 
     event: str
     payload: dict
     identifiers: tuple[str, ...]
     notes: tuple[str, ...]
     sources: Any = None  # `fields.Sources`: where its identifiers were read from, for the summary
+
+
+@dataclass(slots=True)
+class RoutedEvent(ConversionEvent):
+    """A conversion event that does not go to its event's first rule alone (its own class, so that the common
+    event pays nothing for it): to the row's own `rule`, or also to the event's further rules, `copies` (URN and
+    rule ID of each), each of which receives the same payload with its own `conversion`."""
+
+    rule: int | None = None
+    copies: tuple[tuple[str, int], ...] = ()

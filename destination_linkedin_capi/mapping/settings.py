@@ -11,6 +11,9 @@ from destination_linkedin_capi.config.connector import ConnectorConfig, EventCon
 from destination_linkedin_capi.linkedin.versions import ApiVersion
 from destination_linkedin_capi.mapping.identifiers import IDENTIFIERS
 
+#: A row's own conversion rule ID → None when rows may go to it, else the sentence saying why not.
+RuleCheck = Callable[[int], str | None]
+
 
 def wall_clock_ms() -> int:
     return time.time_ns() // 1_000_000
@@ -24,6 +27,7 @@ class Settings:
         "amount_in_minor_units",
         "api_version",
         "configured",
+        "copies",
         "default_currency",
         "event_name_field",
         "events",
@@ -34,16 +38,29 @@ class Settings:
         "max_age_ms",
         "not_alone",
         "now_ms",
+        "rule_check",
         "sources",
         "urns",
     )
 
     def __init__(
-        self, config: ConnectorConfig, rule_ids: Mapping[str, int], now_ms: Callable[[], int] | None = None
+        self,
+        config: ConnectorConfig,
+        rule_ids: Mapping[str, int],
+        now_ms: Callable[[], int] | None = None,
+        rule_check: RuleCheck | None = None,
     ) -> None:
         self.events: Mapping[str, EventConfig] = config.events
         # event → its conversion rule's URN; an event without a rule is missing
         self.urns = {event: f"{c.CONVERSION_URN_PREFIX}{rule_ids[event]}" for event in self.events if event in rule_ids}
+        # event → (URN, rule ID) of each further rule it is mapped to; empty in the common one-rule case
+        self.copies = {
+            event: tuple((f"{c.CONVERSION_URN_PREFIX}{rule}", rule) for rule in config_event.more_rule_ids)
+            for event, config_event in self.events.items()
+            if config_event.more_rule_ids and event in rule_ids
+        }
+        # a row's own conversion rule ID → None when it may be sent to, else why not (None: every ID is taken)
+        self.rule_check = rule_check
         self.now_ms = now_ms or wall_clock_ms
         self.margin_minutes = int(config.event_age_margin_minutes)
         self.max_age_ms = int(c.MAX_EVENT_AGE.total_seconds() * 1000) - self.margin_minutes * 60_000

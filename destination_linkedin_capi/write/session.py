@@ -39,11 +39,11 @@ from destination_linkedin_capi.linkedin.auth import TokenProvider
 from destination_linkedin_capi.linkedin.client import LinkedInClient
 from destination_linkedin_capi.linkedin.connect import connect
 from destination_linkedin_capi.linkedin.preflight import preflight
-from destination_linkedin_capi.linkedin.rules import resolve_rules
+from destination_linkedin_capi.linkedin.rules import AccountRules, Rule, resolve_rules
 from destination_linkedin_capi.mapping.mapper import RecordMapper
-from destination_linkedin_capi.mapping.results import Rejection
+from destination_linkedin_capi.mapping.results import ConversionEvent, Rejection, RoutedEvent
 from destination_linkedin_capi.mapping.routing import Router, StreamInfo
-from destination_linkedin_capi.mapping.settings import Settings
+from destination_linkedin_capi.mapping.settings import RuleCheck, Settings
 from destination_linkedin_capi.rejected.output import RejectedOutput, sync_folder
 from destination_linkedin_capi.report import StreamKey, SyncReport, stream_label
 from destination_linkedin_capi.write.send_once import SendOnce, keep_ms
@@ -113,6 +113,7 @@ class WriteSession:
             sleep=self.cancellation.sleep,  # a storage call ends when the sync is cancelled
         )
         self.writer: BatchWriter | None = None
+        self._listed: dict[int, Rule] | None = None  # the account's rules, as the preflight listed them
         # each stream's mapping function, None for a stream not in the catalog; filled as streams are met
         self._map_for: dict[StreamKey, Callable[[dict[str, Any]], Any] | None] = {}
 
@@ -149,6 +150,7 @@ class WriteSession:
             # Dry runs never call LinkedIn; unresolved events route to a placeholder rule 0.
             return {key: known.get(key, 0) for key in self.config.events}
         found = preflight(self.config, self.client)  # nothing is sent to a rule that would lose the events
+        self._listed = found.rules
         return resolve_rules(self.config, self.client, logger, listed=list(found.rules.values()))
 
     def _check_routing(self) -> None:
@@ -165,6 +167,26 @@ class WriteSession:
         ]
         if problems:
             raise ConfigError(" ".join(problems))
+
+    def _rule_check(self) -> RuleCheck:
+        """Whether rows may go to the rule they name (field conversion_rule_id): the account's enabled Conversions API
+        rules, listed once when a row first names one. A dry run calls no LinkedIn API: it takes every ID and says so."""
+        if self.client is not None:
+            return AccountRules(self.client, self.config, self._listed).refusal
+        said: list[int] = []
+
+        def unchecked(rule_id: int) -> None:
+            if not said:
+                said.append(rule_id)
+                logger.info(
+                    "Dry run: rows naming their own conversion rule (e.g. %d) would be sent to it when it is an "
+                    "enabled Conversions API rule of ad account %d, and rejected otherwise; a dry run calls no "
+                    "LinkedIn API, so it does not check.",
+                    rule_id,
+                    self.config.account_id,
+                )
+
+        return unchecked
 
     def _progress(self) -> None:
         if self.report.progress_due():
@@ -193,7 +215,11 @@ class WriteSession:
         try:
             with self.cancellation.armed():
                 self._check_routing()
-                mapper = RecordMapper(self.config, self._rule_ids(), self.streams, now_ms=self._now_ms)
+                rule_ids = self._rule_ids()
+                self.report.event_rules = dict(rule_ids)
+                mapper = RecordMapper(
+                    self.config, rule_ids, self.streams, now_ms=self._now_ms, rule_check=self._rule_check()
+                )
                 self.writer = BatchWriter(
                     send=self.client.send_events if self.client else None,
                     report=self.report,
@@ -325,8 +351,21 @@ class WriteSession:
                     writer.reject(stream, None, result.reason, result.message, data)
                     continue
                 report.record_mapped(result.event, result.identifiers, result.notes, result.sources)
-                writer.add_event(stream, result.event, result.payload, data)
+                if result.__class__ is ConversionEvent:
+                    writer.add_event(stream, result.event, result.payload, data)
+                else:
+                    self._add_routed(stream, result, data)
             writer.flush()  # before the next read, which may wait for the source
+
+    def _add_routed(self, stream: StreamKey, result: ConversionEvent, data: Any) -> None:
+        """An event for the row's own rule, or for each of its event's rules: the first element is the record's."""
+        assert self.writer is not None and isinstance(result, RoutedEvent)
+        event = result.event
+        self.writer.add_event(stream, event, result.payload, data, (stream, event, result.rule, False))
+        for urn, rule in result.copies:  # each further rule receives the same event
+            self.writer.add_event(
+                stream, event, {**result.payload, "conversion": urn}, data, (stream, event, rule, True)
+            )
 
     def _not_mapped(self, stream: StreamKey, data: Any, *, known: bool) -> None:
         """A RECORD of a stream not in the catalog (ignored), or whose data is not an object (rejected)."""

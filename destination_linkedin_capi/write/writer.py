@@ -26,7 +26,7 @@ from destination_linkedin_capi.errors import ConfigError, ConnectorError
 from destination_linkedin_capi.linkedin.retry import RetryPolicy
 from destination_linkedin_capi.rejected.kept import KeptRecords
 from destination_linkedin_capi.rejected.output import RejectedOutput
-from destination_linkedin_capi.report import StreamKey, SyncReport
+from destination_linkedin_capi.report import Origin, StreamKey, SyncReport, is_copy
 from destination_linkedin_capi.write.delivery import BatchDelivery, SendBatch
 from destination_linkedin_capi.write.elements import EncodedElements, PreviewElements
 from destination_linkedin_capi.write.send_once import EventRef, Plan, SendOnce
@@ -60,7 +60,7 @@ class Batch:
         self.seq = seq
         self.started = started
         self.elements = elements
-        self.origins: list[tuple[StreamKey, str]] = []  # (stream, event) of each payload
+        self.origins: list[Origin] = []  # where each payload came from
         self.records: list[Any] | KeptRecords = []  # each payload's record, only when rejected records are stored
         self.refs: list[EventRef] = []  # each payload's (rule, eventId, time), only when each is sent once
 
@@ -105,7 +105,7 @@ class BatchWriter:
         # The main thread's events not yet in a batch, encoded into it at each `flush`; only the main thread
         # touches them, so adding an event takes no lock.
         self._payloads: list[dict[str, Any]] = []
-        self._origins: list[tuple[StreamKey, str]] = []
+        self._origins: list[Origin] = []
         self._records: list[Any] = []  # only when rejected records are stored
         self._refs: list[EventRef] | None = [] if once is not None else None
         self._lock = threading.Lock()  # guards the open batch
@@ -129,14 +129,17 @@ class BatchWriter:
         self._watchdog.start()
 
     # --- main thread -----------------------------------------------------------------------
-    def add_event(self, stream: StreamKey, event: str, payload: dict[str, Any], record: Any = None) -> None:
+    def add_event(
+        self, stream: StreamKey, event: str, payload: dict[str, Any], record: Any = None, origin: Origin | None = None
+    ) -> None:
         """Add one event; it reaches a batch at the next `flush`, which runs every `chunk_events` events. A caller
         that may wait for its input between two events (a source gone quiet) calls `flush` before it waits, so that
-        the batch's age limit covers every event. Raises a helper thread's error."""
+        the batch's age limit covers every event. `origin` is given for an event not (only) for its event's first
+        rule (`report.Origin`). Raises a helper thread's error."""
         if self.fatal is not None:
             raise self.fatal
         self._payloads.append(payload)
-        self._origins.append((stream, event))
+        self._origins.append(origin or (stream, event))
         if self._keeps_records:
             self._records.append(record)
         if self._refs is not None:
@@ -368,25 +371,29 @@ class BatchWriter:
         which share their first copy's fate (already sent once it was accepted, refused with it otherwise)."""
         origins, now_ms = batch.origins, int(time.time() * 1000)
         done = set(accepted)
-        already = [(*origins[i], at) for i, at in plan.already.items()]
+        already = [(origins[i], at) for i, at in plan.already.items()]
         for index, first in plan.copies.items():
             if first in done or first in plan.already:
-                already.append((*origins[index], plan.already.get(first, now_ms)))
+                already.append((origins[index], plan.already.get(first, now_ms)))
             else:
                 self._linkedin_rejected(batch, index, "the batch's event with the same rule and eventId was refused")
         self._count(self._report.batch_settled, [origins[i] for i in accepted], len(batch.elements), already)
 
     def _linkedin_rejected(self, batch: Batch, index: int, reason: str) -> None:
-        stream, event = batch.origins[index]
+        origin = batch.origins[index]
+        stream, event = origin[0], origin[1]
         message = f"LinkedIn refused the event: {masking.redact(reason, batch.elements[index])}"
         with self._state_lock:  # as `_count`, written out so the reason code reads as a literal here
             if self._closed:
                 return
-            self._report.record_rejected(stream, event, "linkedin_rejected", message)
-            self._stats.rejected(stream, (batch.seq, index))
-            if self._rejected is not None:
-                record = batch.records[index] if batch.records else None
-                self._rejected.add(stream, event, "linkedin_rejected", message, record)
+            if is_copy(origin):  # the record's outcome is its first rule's element's; a copy counts for its rule
+                self._report.copy_refused(event, origin[2], message)  # type: ignore[misc]
+            else:
+                self._report.record_rejected(stream, event, "linkedin_rejected", message)
+                self._stats.rejected(stream, (batch.seq, index))
+                if self._rejected is not None:
+                    record = batch.records[index] if batch.records else None
+                    self._rejected.add(stream, event, "linkedin_rejected", message, record)
         if self._fail_on_rejection and self._policy_error is None:
             self._policy_error = policy_error("linkedin_rejected", message)
 

@@ -10,6 +10,11 @@ gets one of these wrong, the sandbox rejects it and a test fails. Sources (Micro
 - Versioning and the migration table: https://learn.microsoft.com/en-us/linkedin/marketing/versioning ,
   https://learn.microsoft.com/en-us/linkedin/marketing/integrations/migrations
 - Rate limits: https://learn.microsoft.com/en-us/linkedin/shared/api-guide/concepts/rate-limits
+- Conversion rules (create; PARTIAL_UPDATE of name, enabled, attribution type and windows, the same checks as a
+  creation): the Conversions API page's rule sections, and Rest.li's methods:
+  https://learn.microsoft.com/en-us/linkedin/shared/api-guide/concepts/methods
+- Deduplication (per rule; an Insight Tag event and a streamed one of the same eventId):
+  https://learn.microsoft.com/en-us/linkedin/marketing/conversions/deduplication
 - Refresh tokens: https://learn.microsoft.com/en-us/linkedin/shared/authentication/programmatic-refresh-tokens
 
 Where the documentation is silent or ambiguous the value is the stricter reading; docs/sandbox.md

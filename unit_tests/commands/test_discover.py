@@ -51,6 +51,7 @@ VALUES: dict[str, Any] = {
     "conversion_value": "129.90",
     "currency_code": "EUR",
     "event_id": "order-42",
+    "conversion_rule_id": "22285180",
 }
 
 

@@ -22,11 +22,16 @@ def access_token_config(**overrides):
 @pytest.mark.parametrize(
     "text, expected",
     [
-        ("LEAD=22285180,PURCHASE=22285181", {"LEAD": 22285180, "PURCHASE": 22285181}),
-        ("  LEAD = 22285180 ,  PURCHASE=22285181  ", {"LEAD": 22285180, "PURCHASE": 22285181}),
-        ("demo_request=1", {"demo_request": 1}),
-        ("sign.up-v2=7", {"sign.up-v2": 7}),
-        ("LEAD=urn:lla:llaPartnerConversion:22285180", {"LEAD": 22285180}),
+        ("LEAD=22285180,PURCHASE=22285181", {"LEAD": [22285180], "PURCHASE": [22285181]}),
+        ("  LEAD = 22285180 ,  PURCHASE=22285181  ", {"LEAD": [22285180], "PURCHASE": [22285181]}),
+        ("demo_request=1", {"demo_request": [1]}),
+        ("sign.up-v2=7", {"sign.up-v2": [7]}),
+        ("LEAD=urn:lla:llaPartnerConversion:22285180", {"LEAD": [22285180]}),
+        ("LEAD=22285180|22285190", {"LEAD": [22285180, 22285190]}),
+        (
+            "LEAD = 22285180 | urn:lla:llaPartnerConversion:22285190 ,PURCHASE=3",
+            {"LEAD": [22285180, 22285190], "PURCHASE": [3]},
+        ),
     ],
 )
 def test_mapping_accepts(text, expected):
@@ -50,6 +55,10 @@ def test_mapping_accepts(text, expected):
         ("", ["is empty"]),
         ("LEAD=urn:lla:other:5", ["'LEAD=urn:lla:other:5'", "must be a number"]),
         ("LEAD=١٢٣", ["must be a number"]),
+        ("LEAD=22285180|", ["'LEAD=22285180|'", "conversion ID '' must be a number", "separated by '|'"]),
+        ("LEAD=1|x", ["'LEAD=1|x'", "conversion ID 'x' must be a number"]),
+        ("LEAD=1|2|1", ["'LEAD=1|2|1'", "conversion ID 1 is listed twice"]),
+        ("LEAD=1,lead=2|3", ["'lead=2|3'", "mapped twice", "EVENT=ID|ID"]),
     ],
 )
 def test_mapping_rejects_with_a_sentence_naming_the_entry(text, fragments):
@@ -154,6 +163,21 @@ def test_access_token_events_are_the_mapping_keys():
     assert list(only_lead.events) == ["lead"]
     with pytest.raises(ConfigError, match="SIGN_UP has none"):
         ConnectorConfig.parse(access_token_config(conversion_events=["SIGN_UP"]))
+
+
+def test_an_event_mapped_to_several_rules_keeps_them_in_order():
+    parsed = ConnectorConfig.parse(
+        access_token_config(
+            credentials={
+                "auth_type": "access_token",
+                "access_token": "tok-SECRET",
+                "conversion_mapping": "LEAD=22285180|22285190,PURCHASE=22285181",
+            }
+        )
+    )
+    lead, purchase = parsed.events["lead"], parsed.events["purchase"]
+    assert (lead.rule_id, lead.more_rule_ids, lead.rule_ids) == (22285180, (22285190,), (22285180, 22285190))
+    assert (purchase.rule_id, purchase.more_rule_ids, purchase.rule_ids) == (22285181, (), (22285181,))
 
 
 def test_token_id_events_combine_selection_and_mapping():

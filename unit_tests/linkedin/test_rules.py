@@ -13,7 +13,7 @@ from destination_linkedin_capi.errors import ConfigError, RetriesExhaustedError
 from destination_linkedin_capi.linkedin.auth import StaticTokenProvider
 from destination_linkedin_capi.linkedin.client import LinkedInClient
 from destination_linkedin_capi.linkedin.retry import RetryPolicy
-from destination_linkedin_capi.linkedin.rules import Rule, list_rules, plan, resolve_rules
+from destination_linkedin_capi.linkedin.rules import Rule, follow_config, list_rules, plan, resolve_rules
 from unit_tests.linkedin_mocks import (
     ACCOUNT,
     ACCOUNT_URN,
@@ -293,3 +293,34 @@ def test_refused_association_names_campaign_and_rule(m, client):
     )
     with pytest.raises(ConfigError, match="refused to associate campaign 3 with conversion rule 7"):
         resolve_rules(parse(campaign_association="listed", campaign_ids=["3"]), client, logger)
+
+
+# -- rules the connector created follow the configured attribution settings ------------------------------------
+
+
+def test_a_rule_without_settings_in_linkedins_answer_is_not_updated(m, client):
+    quiet = Rule.from_api(rule(20, "Airbyte CAPI LEAD"))
+    assert quiet.settings() == {}
+    assert follow_config(client, parse(rule_post_click_window=90), quiet, logger) == {}
+    assert m.call_count == 0
+
+
+def test_only_the_settings_that_differ_are_sent_and_a_refusal_is_one_sentence(m, client):
+    ours = Rule.from_api(
+        rule(
+            20,
+            "Airbyte CAPI LEAD",
+            attributionType="LAST_TOUCH_BY_CAMPAIGN",
+            postClickAttributionWindowSize=30,
+            viewThroughAttributionWindowSize=7,
+        )
+    )
+    update = m.post(f"{API}/rest/conversions/20", status_code=422, json={"message": "ERROR :: /x :: refused\n"})
+    with pytest.raises(ConfigError) as raised:
+        follow_config(client, parse(rule_view_through_window=30), ours, logger)
+    assert update.last_request.json() == {"patch": {"$set": {"viewThroughAttributionWindowSize": 30}}}
+    assert update.last_request.headers["X-RestLi-Method"] == "PARTIAL_UPDATE"
+    assert "account=urn%3Ali%3AsponsoredAccount%3A" in update.last_request.url
+    assert str(raised.value).startswith(
+        "LinkedIn refused to update conversion rule 20 'Airbyte CAPI LEAD' to the configured settings (HTTP 422:"
+    )

@@ -52,7 +52,12 @@ STREAMS = {
 
 
 def mapper() -> RecordMapper:
-    return RecordMapper(CONFIG, {"lead": 1, "purchase": 2}, STREAMS, now_ms=lambda: NOW)
+    return RecordMapper(CONFIG, {"lead": 1, "purchase": 2}, STREAMS, now_ms=lambda: NOW, rule_check=account_rules)
+
+
+def account_rules(rule_id: int) -> str | None:
+    """Rows may name rule 3 (conversion_rule_id), the account's one other enabled Conversions API rule."""
+    return None if rule_id == 3 else f"Conversion rule {rule_id} is not a rule of this ad account."
 
 
 json_values = st.recursive(
@@ -67,6 +72,7 @@ ip_addresses = st.ip_addresses().map(str) | st.sampled_from(["999.1.1.1", "::fff
 google_aids = st.uuids().map(str) | st.uuids().map(lambda u: str(u).upper()) | st.sampled_from(["not-a-uuid", ""])
 plausible_values = st.one_of(
     st.emails(),
+    st.sampled_from([3, "3", " urn:lla:llaPartnerConversion:3 "]),  # the account rule rows may name
     ip_addresses,
     google_aids,
     st.from_regex(r"[0-9a-fA-F]{64}", fullmatch=True),
@@ -111,7 +117,11 @@ def test_never_raises_and_events_are_well_formed(record, where):
     for key, item in payload["user"].items():
         if key != "userIds":
             assert_no_nulls_or_empty_objects(item)
-    assert payload["conversion"] in ("urn:lla:llaPartnerConversion:1", "urn:lla:llaPartnerConversion:2")
+    assert payload["conversion"] in (
+        "urn:lla:llaPartnerConversion:1",
+        "urn:lla:llaPartnerConversion:2",
+        "urn:lla:llaPartnerConversion:3",
+    )
     assert NOW - 90 * 86_400_000 < payload["conversionHappenedAt"] <= NOW + 5 * 60_000
     assert isinstance(payload["eventId"], str) and 0 < len(payload["eventId"]) <= 64
     if "conversionValue" in payload:

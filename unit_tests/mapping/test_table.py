@@ -17,7 +17,7 @@ import pytest
 from destination_linkedin_capi.config.connector import ConnectorConfig
 from destination_linkedin_capi.mapping.mapper import RecordMapper
 from destination_linkedin_capi.mapping.reasons import NOTE_REASONS, REJECTION_REASONS
-from destination_linkedin_capi.mapping.results import ConversionEvent, Rejection
+from destination_linkedin_capi.mapping.results import ConversionEvent, Rejection, RoutedEvent
 from destination_linkedin_capi.mapping.routing import StreamInfo
 from destination_linkedin_capi.masking import looks_like_name
 
@@ -131,6 +131,35 @@ CASES = [
         config={"field_mappings": [{"linkedin_field": "event_name", "record_field": "meta.kind"}]},
     ),
     Case("event-without-rule", rec(event_name="purchase"), "no_conversion_rule", rule_ids={"lead": 1}),
+    # --- a row's own rule (conversion_rule_id): one of the account's enabled CAPI rules (ROW_RULES here)
+    Case("row-rule-number", rec(conversion_rule_id=22285190), element(rule=22285190)),
+    Case(
+        "row-rule-urn-text", rec(Conversion_Rule_Id=" urn:lla:llaPartnerConversion:22285190 "), element(rule=22285190)
+    ),
+    Case(
+        "row-rule-for-an-event-without-rule",
+        rec(event_name="purchase", conversion_rule_id="22285190"),
+        element(rule=22285190),
+        rule_ids={"lead": 1},
+    ),
+    Case("row-rule-null-is-the-events-rule", rec(conversion_rule_id=None), element()),
+    Case("row-rule-blank-is-the-events-rule", rec(conversion_rule_id=" "), element()),
+    Case("row-rule-not-digits", rec(conversion_rule_id="rule-7"), "invalid_conversion_rule"),
+    Case("row-rule-zero", rec(conversion_rule_id=0), "invalid_conversion_rule"),
+    Case("row-rule-boolean", rec(conversion_rule_id=True), "invalid_conversion_rule"),
+    Case("row-rule-other-urn", rec(conversion_rule_id="urn:li:sponsoredAccount:5"), "invalid_conversion_rule"),
+    Case("row-rule-unknown", rec(conversion_rule_id=22285199), "unknown_conversion_rule"),
+    Case(
+        "row-rule-from-field-mapping",
+        rec(meta={"rule": "22285190"}),
+        element(rule=22285190),
+        config={"field_mappings": [{"linkedin_field": "conversion_rule_id", "record_field": "meta.rule"}]},
+    ),
+    Case(
+        "row-rule-checked-before-time",
+        rec(conversion_rule_id="x", created_at="nope"),
+        "invalid_conversion_rule",
+    ),
     # --- email: strip, lowercase, SHA-256; 64-hex passes through lowercased
     Case("email-spaces-and-capitals", rec(email="  Jane.Doe@Example.COM \t"), element()),
     Case("email-prehashed-uppercase-hex", rec(email=JANE.upper()), element()),
@@ -521,7 +550,17 @@ def build_mapper(case: Case) -> RecordMapper:
     }
     raw.update(case.config)
     rule_ids = case.rule_ids if case.rule_ids is not None else {"lead": 1, "purchase": 2}
-    return RecordMapper(ConnectorConfig.parse(raw), rule_ids, case.streams, now_ms=lambda: NOW)
+    return RecordMapper(
+        ConnectorConfig.parse(raw), rule_ids, case.streams, now_ms=lambda: NOW, rule_check=row_rule_check
+    )
+
+
+ROW_RULES = {22285190}
+
+
+def row_rule_check(rule_id: int) -> str | None:
+    """The account's enabled CAPI rules, as `AccountRules.refusal` answers for them."""
+    return None if rule_id in ROW_RULES else f"Conversion rule {rule_id} is not a rule of this ad account."
 
 
 def test_the_table_is_large_and_ids_are_unique():
@@ -658,6 +697,55 @@ MESSAGES = [
 ]
 
 
+MESSAGES += [
+    Case(
+        "row-rule-not-an-id",
+        rec(rule={"id": 5}),
+        "Field 'rule' is not a conversion rule ID (digits, or urn:lla:llaPartnerConversion:<digits>).",
+        config={"field_mappings": [{"linkedin_field": "conversion_rule_id", "record_field": "rule"}]},
+    ),
+    Case(
+        "row-rule-unknown-names-it",
+        rec(conversion_rule_id="22285199"),
+        "Conversion rule 22285199 is not a rule of this ad account.",
+    ),
+]
+
+
+def several_rules_mapper(**config: Any) -> RecordMapper:
+    raw = {
+        "account_id": "512345678",
+        "credentials": {
+            "auth_type": "access_token",
+            "access_token": "t",
+            "conversion_mapping": "LEAD=1|3|4,PURCHASE=2",
+        },
+        **config,
+    }
+    return RecordMapper(
+        ConnectorConfig.parse(raw), {"lead": 1, "purchase": 2}, {}, now_ms=lambda: NOW, rule_check=row_rule_check
+    )
+
+
+def test_an_event_of_several_rules_carries_the_further_rules():
+    map_lead = several_rules_mapper().for_stream(None, "lead")
+    lead = map_lead(BASE)
+    purchase = map_lead({**BASE, "event_name": "purchase"})
+    assert isinstance(lead, RoutedEvent) and purchase.__class__ is ConversionEvent
+    assert lead.payload == element(rule=1)
+    assert (lead.rule, lead.copies) == (
+        None,
+        (("urn:lla:llaPartnerConversion:3", 3), ("urn:lla:llaPartnerConversion:4", 4)),
+    )
+    assert purchase.payload == element(rule=2)
+
+
+def test_a_row_naming_its_rule_goes_there_only():
+    result = several_rules_mapper().for_stream(None, "lead")({**BASE, "conversion_rule_id": 22285190})
+    assert isinstance(result, RoutedEvent)
+    assert (result.payload, result.rule, result.copies) == (element(rule=22285190), 22285190, ())
+
+
 @pytest.mark.parametrize("case", MESSAGES, ids=[case.id for case in MESSAGES])
 def test_rejection_sentence(case: Case):
     record = {**BASE, **case.record} if case.base else case.record
@@ -688,5 +776,7 @@ def test_no_rejection_sentence_quotes_a_record_value(case: Case):
     if result.reason == "unknown_event" and looks_like_name(record.get("event_name", record.get("Event_Name"))):
         # an event name that looks like one is shown, so that the user can tell what to map (docs/mapping.md §1)
         sentence = sentence.replace(f"event '{record.get('event_name', record.get('Event_Name'))}'", "event")
+    if result.reason == "unknown_conversion_rule":  # names the rule: an account's rule ID, not personal data
+        sentence = sentence.replace(str(record["conversion_rule_id"]), "")
     quoted = [text for text in _texts(record) if len(text) >= 3 and text in sentence]
     assert not quoted, result.message

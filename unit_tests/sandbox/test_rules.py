@@ -159,6 +159,37 @@ def test_partial_update_refuses_immutable_and_bad_fields(sb):
     assert requests.post(url, json={"patch": {"$set": {"name": "x"}}}, headers=HEADERS).status_code == 405
 
 
+def test_partial_update_of_the_attribution_settings_is_validated_like_a_creation(sb):
+    url = f"{sb.url}/rest/conversions/123456?account={ENCODED_ACCOUNT}"
+    headers = {**HEADERS, "X-RestLi-Method": "PARTIAL_UPDATE"}
+    settings = {
+        "attributionType": "LAST_TOUCH_BY_CONVERSION",
+        "postClickAttributionWindowSize": 90,
+        "viewThroughAttributionWindowSize": 30,
+    }
+    assert requests.post(url, json={"patch": {"$set": settings}}, headers=headers).status_code == 204
+    rule = sb.rules(EXAMPLE_ACCOUNT_ID)[0]
+    assert {name: rule[name] for name in settings} == settings
+    refused = {
+        "viewThroughAttributionWindowSize": 14,
+        "postClickAttributionWindowSize": "30",
+        "attributionType": "FIRST_TOUCH",
+    }
+    for name, value in refused.items():
+        response = requests.post(url, json={"patch": {"$set": {name: value}}}, headers=headers)
+        assert response.status_code == 422 and response.json()["message"].startswith(f"ERROR :: /{name} :: ")
+    assert {name: sb.rules(EXAMPLE_ACCOUNT_ID)[0][name] for name in settings} == settings  # nothing applied
+
+
+def test_a_365_day_window_is_refused_on_a_type_that_does_not_allow_it_even_by_partial_update(sb):
+    rule_id = sb.add_rule(EXAMPLE_ACCOUNT_ID, name="Sign-ups", type="SIGN_UP")
+    url = f"{sb.url}/rest/conversions/{rule_id}?account={ENCODED_ACCOUNT}"
+    headers = {**HEADERS, "X-RestLi-Method": "PARTIAL_UPDATE"}
+    response = requests.post(url, json={"patch": {"$set": {"postClickAttributionWindowSize": 365}}}, headers=headers)
+    assert response.status_code == 422
+    assert "365 is not allowed for type SIGN_UP" in response.json()["message"]
+
+
 def test_campaign_association_single_put_decodes_the_key(sb):
     campaign = sb.add_campaign(EXAMPLE_ACCOUNT_ID, campaign_id=555)
     response = requests.put(

@@ -123,6 +123,24 @@ def test_indexed_errors_reject_exactly_those_elements():
     assert "field is required" in report.examples["linkedin_rejected"]
 
 
+def test_a_refused_copy_for_a_further_rule_counts_for_that_rule_and_not_as_the_records_outcome():
+    linkedin = FakeLinkedIn(with_indices=True)
+    emitted = []
+    writer, report = make_writer(linkedin, emitted, batch_size=5000)
+    report.event_names, report.event_rules = {"purchase": "PURCHASE"}, {"purchase": 1}
+    for n in range(4):
+        writer.add_event(STREAM, "purchase", {"n": n})
+        writer.add_event(STREAM, "purchase", {"n": n, "bad": n == 2}, None, (STREAM, "purchase", 2, True))
+    writer.add_state(state(9))
+    writer.finish()
+    assert sorted(linkedin.delivered) == [0, 0, 1, 1, 2, 3, 3]
+    assert (report.total_sent, report.total_rejected) == (4, 0)
+    assert rejected_by_reason(report) == {}
+    assert "field is required" in report.examples["linkedin_rejected"]
+    assert "  PURCHASE → rule 1: 4 sent; rule 2: 3 sent, 1 refused by LinkedIn" in report.summary_lines(dry_run=False)
+    assert [m["state"]["destinationStats"] for m in emitted] == [{"recordCount": 0.0}]  # STREAM 'orders': 0 read
+
+
 def test_indexless_errors_are_isolated_by_bisection():
     linkedin = FakeLinkedIn(with_indices=False)
     emitted = []
