@@ -16,28 +16,18 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
 from bench import common
-from bench.memory import POLL_SECONDS, _high_water_bytes
+from bench.memory import peak_rss_of_write
 
 
 def _cli_write(input_path: Path, config: dict[str, Any], directory: Path) -> tuple[float, int, list[str]]:
     """(seconds, peak RSS bytes, summary lines) of one CLI write of `input_path` with `config`."""
     config_path, catalog_path = common.write_files(directory, config)
-    command = [sys.executable, "main.py", "write", "--config", str(config_path), "--catalog", str(catalog_path)]
-    peak = 0
-    with open(input_path, "rb") as stdin, open(directory / "out.jsonl", "wb") as out:
-        started = common.clock()
-        proc = subprocess.Popen(command, stdin=stdin, stdout=out, cwd=common.ROOT)
-        while proc.poll() is None:
-            peak = max(peak, _high_water_bytes(proc.pid) or 0)
-            time.sleep(POLL_SECONDS)
-        elapsed = common.clock() - started
-    if proc.returncode != 0:
-        raise RuntimeError(f"write exited {proc.returncode}")
+    with open(directory / "out.jsonl", "wb") as out:
+        peak, elapsed = peak_rss_of_write(input_path, config_path, catalog_path, stdout=out)
     summary = []
     for line in (directory / "out.jsonl").read_bytes().splitlines():
         message = json.loads(line)

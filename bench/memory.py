@@ -33,8 +33,10 @@ def _high_water_bytes(pid: int) -> int | None:
     return None
 
 
-def peak_rss_of_write(input_path: Path, config_path: Path, catalog_path: Path) -> tuple[int, float]:
-    """(peak RSS in bytes, seconds) of one `python main.py write` run.
+def peak_rss_of_write(
+    input_path: Path, config_path: Path, catalog_path: Path, stdout: Any = subprocess.DEVNULL
+) -> tuple[int, float]:
+    """(peak RSS in bytes, seconds) of one `python main.py write` run, its output to `stdout`.
 
     Read from /proc while it runs: `ru_maxrss` would also count the pages the child shared with
     this (larger) process between fork and exec.
@@ -43,7 +45,7 @@ def peak_rss_of_write(input_path: Path, config_path: Path, catalog_path: Path) -
     peak = 0
     with open(input_path, "rb") as stdin:
         started = common.clock()
-        proc = subprocess.Popen(command, stdin=stdin, stdout=subprocess.DEVNULL, cwd=common.ROOT)
+        proc = subprocess.Popen(command, stdin=stdin, stdout=stdout, cwd=common.ROOT)
         while proc.poll() is None:
             peak = max(peak, _high_water_bytes(proc.pid) or 0)
             time.sleep(POLL_SECONDS)

@@ -14,6 +14,7 @@ from integration_tests.writing import WriteRun, run_write, with_state_ids
 
 TOKEN_ID = "590708082141560832"
 SERVICE_KEY = "fleet-service-key-SECRET"
+REDIS_PASSWORD = "fleet-redis-password-SECRET"  # of the redis_server fixture (conftest.py)
 
 
 def sync_lines(index: int, count: int, streams: tuple[str, ...] = ("leads", "purchases", "signups")) -> list[bytes]:

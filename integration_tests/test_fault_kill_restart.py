@@ -22,6 +22,7 @@ from integration_tests.writing import (
     WriteRun,
     access_token_config,
     assert_duplicates_identical,
+    kill_plan,
     parse_summary,
     run_write,
     sample_event_ids,
@@ -34,22 +35,6 @@ pytestmark = pytest.mark.timeout(120)
 SEEDS = [1, 2, 3]
 RECORDS = 1_200
 MAX_KILLS = 3
-
-
-def kill_plan(rng: random.Random) -> dict[str, object]:
-    """Half the time: die right after the k-th STATE this run prints; else after a random delay (the CLI takes
-    about 1.3 s to start and at least 1.5 s to send everything, so some kills land before the first state)."""
-    if rng.random() < 0.5:
-        after_states = rng.randint(1, 8)
-        printed = []
-
-        def kill_when(message: dict[str, object]) -> bool:
-            if message["type"] == "STATE":
-                printed.append(message)
-            return len(printed) >= after_states
-
-        return {"kill_when": kill_when}
-    return {"kill_after": rng.uniform(0.5, 2.2)}
 
 
 @pytest.mark.parametrize("seed", SEEDS)

@@ -16,10 +16,10 @@ import pytest
 from linkedin_capi_sandbox import Sandbox
 
 from devtools.sample_data import ACCOUNT, RULES, access_token_config
-from integration_tests.fleet import event_ids, run_fleet, sync_lines, token_id_credentials
+from integration_tests.fleet import REDIS_PASSWORD, event_ids, run_fleet, sync_lines, token_id_credentials
 from integration_tests.writing import assert_states_echoed, seed_rules
 from unit_tests.conftest import run_cli
-from unit_tests.redis_server import RedisServer, free_port
+from unit_tests.redis_server import free_port
 
 PER_SECOND = 10
 #: The sandbox's window is 1 s; the connector is told 1.5 s. Its own margin (1% of the window, 0.6 s of
@@ -32,15 +32,7 @@ CONNECTOR_WINDOW = 1.5
 SYNCS = 4
 EVENTS = 60  # per sync, in batches of 4: 15 requests each, about six seconds for four syncs at 10 a second
 TOKEN = "AQX-fleet-access-token-SECRET"
-REDIS_PASSWORD = "fleet-redis-password-SECRET"
 MAPPING = ",".join(f"{event}={rule}" for event, rule in RULES.items())
-
-
-@pytest.fixture
-def redis_server(tmp_path):
-    server = RedisServer(tmp_path, password=REDIS_PASSWORD).start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

@@ -11,18 +11,9 @@ from destination_linkedin_capi.config.connector import ConnectorConfig
 from destination_linkedin_capi.mapping.routing import StreamInfo
 from destination_linkedin_capi.write.session import WriteSession
 from devtools.sample_data import generate_lines
-from integration_tests.writing import access_token_config, seed_access_token
+from integration_tests.writing import Collect, access_token_config, seed_access_token
 
 pytestmark = pytest.mark.timeout(120)
-
-
-class _Collect(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.INFO)
-        self.messages: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(record.getMessage())
 
 
 def test_progress_lines_go_on_while_the_sender_waits_for_the_request_budget(sandbox):
@@ -37,7 +28,7 @@ def test_progress_lines_go_on_while_the_sender_waits_for_the_request_budget(sand
     states: list[dict] = []
     session = WriteSession(config, streams, states.append)
     session.report.progress_every = 0.2
-    collect = _Collect()
+    collect = Collect()
     logging.getLogger("airbyte").addHandler(collect)
     try:
         session.run(lines)

@@ -16,9 +16,10 @@ import pytest
 from linkedin_capi_sandbox import Sandbox
 
 from devtools.sample_data import ACCOUNT, access_token_config, catalog, generate_lines
-from integration_tests.fleet import event_ids, run_fleet, sync_lines
+from integration_tests.fleet import REDIS_PASSWORD, event_ids, run_fleet, sync_lines
 from integration_tests.writing import (
     DeliveryGate,
+    kill_plan,
     parse_summary,
     run_write,
     sample_event_ids,
@@ -30,14 +31,6 @@ from unit_tests.redis_server import RedisServer
 pytestmark = pytest.mark.timeout(240)
 
 TOKEN = "AQX-send-once-access-token-SECRET"
-REDIS_PASSWORD = "send-once-redis-password-SECRET"
-
-
-@pytest.fixture
-def redis_server(tmp_path):
-    server = RedisServer(tmp_path, password=REDIS_PASSWORD).start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
@@ -114,20 +107,6 @@ def test_parallel_syncs_over_the_same_rows_send_each_event_once_between_them(
     assert sandbox.stats()["duplicates_received"] == 0
 
 
-def _kill_plan(rng: random.Random) -> dict[str, object]:
-    """Half the time: die right after the k-th STATE this run prints; else after a random delay."""
-    if rng.random() < 0.5:
-        after_states, printed = rng.randint(1, 6), []
-
-        def kill_when(message: dict[str, object]) -> bool:
-            if message["type"] == "STATE":
-                printed.append(message)
-            return len(printed) >= after_states
-
-        return {"kill_when": kill_when}
-    return {"kill_after": rng.uniform(0.5, 2.5)}
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_syncs_killed_at_random_points_and_resumed_lose_nothing_and_double_at_most_a_batch_a_kill(
@@ -139,7 +118,7 @@ def test_syncs_killed_at_random_points_and_resumed_lose_nothing_and_double_at_mo
     settings = config(sandbox, store("sqlite", tmp_path, redis_server), batch_size=20, requests_per_minute=5)
     gate, rng, position, kills = DeliveryGate(sandbox, lines), random.Random(seed), 0, 0
     for attempt in range(12):
-        plan = _kill_plan(rng) if kills < 3 else {}
+        plan = kill_plan(rng, most_states=6, latest=2.5) if kills < 3 else {}
         run = run_write(
             folder(tmp_path, f"run-{attempt}"), settings, catalog(), lines[position:], on_message=gate, **plan
         )

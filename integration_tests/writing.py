@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import random
 import re
 import signal
 import subprocess
@@ -149,7 +150,9 @@ class InProcessRun:
     error: AirbyteTracedException | None
 
 
-class _Collect(logging.Handler):
+class Collect(logging.Handler):
+    """The messages of the log records it receives, at INFO and above."""
+
     def __init__(self) -> None:
         super().__init__(logging.INFO)
         self.messages: list[str] = []
@@ -164,7 +167,7 @@ def write_in_process(
     """Run the CLI's write path in this process: raw input lines in, emitted STATEs and log lines out."""
     catalog_path = tmp_path / "catalog.json"
     catalog_path.write_text(json.dumps(catalog))
-    collect = _Collect()
+    collect = Collect()
     logger = logging.getLogger("airbyte")
     logger.addHandler(collect)
     states: list[dict[str, Any]] = []
@@ -249,6 +252,23 @@ def sample_event_ids(lines: Iterable[bytes]) -> list[str]:
             event = SAMPLE_EVENTS[record["stream"]]
             ids.append(derived_event_id(record.get("namespace"), record["stream"], event, [record["data"]["id"]]))
     return ids
+
+
+def kill_plan(rng: random.Random, *, most_states: int = 8, latest: float = 2.2) -> dict[str, object]:
+    """`run_write`'s kill arguments. Half the time: die right after the k-th STATE this run prints (k up to
+    `most_states`); else after a random delay up to `latest` seconds (the CLI takes about 1.3 s to start, so some
+    kills land before the first state)."""
+    if rng.random() < 0.5:
+        after_states = rng.randint(1, most_states)
+        printed = []
+
+        def kill_when(message: dict[str, object]) -> bool:
+            if message["type"] == "STATE":
+                printed.append(message)
+            return len(printed) >= after_states
+
+        return {"kill_when": kill_when}
+    return {"kill_after": rng.uniform(0.5, latest)}
 
 
 class DeliveryGate:

@@ -237,11 +237,7 @@ def follow_config(
         )
     except (ForbiddenError, RejectedRequestError) as error:
         doing = f"update conversion rule {rule.id} '{rule.name}' to the configured settings"
-        if isinstance(error, ForbiddenError):
-            raise ConfigError(failures.forbidden(config, doing, error)) from error
-        raise ConfigError(
-            f"LinkedIn refused to {doing} (HTTP {error.status}: {error.message}); correct the rule settings (Advanced)."
-        ) from error
+        raise _refused(config, doing, error, "correct the rule settings (Advanced)") from error
     logger.info(
         "Conversion rule %d '%s' follows the config now: %s.", rule.id, rule.name, describe_differences(changes)
     )
@@ -259,6 +255,15 @@ def post_click_window(config: ConnectorConfig, conversion_type: str, logger: log
         )
         return FALLBACK_POST_CLICK_WINDOW
     return window
+
+
+def _refused(
+    config: ConnectorConfig, doing: str, error: ForbiddenError | RejectedRequestError, advice: str
+) -> ConfigError:
+    """LinkedIn refused a rule write: a 403 says what the token lacks, any other refusal quotes LinkedIn's reason."""
+    if isinstance(error, ForbiddenError):
+        return ConfigError(failures.forbidden(config, doing, error))
+    return ConfigError(f"LinkedIn refused to {doing} (HTTP {error.status}: {error.message}); {advice}.")
 
 
 def create_rule(client: LinkedInClient, config: ConnectorConfig, resolution: Resolution, logger: logging.Logger) -> int:
@@ -280,12 +285,8 @@ def create_rule(client: LinkedInClient, config: ConnectorConfig, resolution: Res
         response = client.request("POST", c.CONVERSIONS_PATH, json=payload, once=True)
     except (ForbiddenError, RejectedRequestError) as error:
         doing = f"create conversion rule '{resolution.name}' for event {event.name} in ad account {config.account_id}"
-        if isinstance(error, ForbiddenError):
-            raise ConfigError(failures.forbidden(config, doing, error)) from error
-        raise ConfigError(
-            f"LinkedIn refused to {doing} (HTTP {error.status}: {error.message}); map {event.name} to an existing "
-            "rule in Conversion mapping, or correct the rule settings (Advanced)."
-        ) from error
+        advice = f"map {event.name} to an existing rule in Conversion mapping, or correct the rule settings (Advanced)"
+        raise _refused(config, doing, error, advice) from error
     body = response.json() if response.content else None
     created = Rule.from_api(body) if isinstance(body, dict) else None
     header = response.headers.get("x-restli-id", "").removeprefix(c.CONVERSION_URN_PREFIX)
