@@ -109,7 +109,7 @@ def _sandbox_runs(
 ) -> None:
     """The same write path into the strict sandbox (which validates and stores every event)."""
     with common.sandbox_process(directory) as sandbox:
-        config = common.connector_config(sandbox.url)
+        config = common.connector_config(sandbox.url, **({"send_once": False} if args.send_once_off else {}))
         config_path, catalog_path = common.write_files(directory, config)
         measure("sandbox_in_process", lambda: in_process(lines, config, catalog_path, sandbox, records))
         if not args.no_cli:
@@ -122,7 +122,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--no-cli", action="store_true", help="skip the `python main.py` subprocess runs")
     parser.add_argument("--no-sandbox", action="store_true", help="skip the runs into the (validating) sandbox")
+    parser.add_argument(
+        "--send-once-off", action="store_true", help="Send each conversion once off (the ledger's cost, by difference)"
+    )
     args = parser.parse_args(argv)
+    once = {"send_once": False} if args.send_once_off else {}
     logging.getLogger("airbyte").setLevel(logging.WARNING)
     records = args.records
     results: dict[str, Any] = {}
@@ -153,11 +157,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         lines = common.read_lines(input_path)
         size = input_path.stat().st_size
         measure("ceiling_orjson_loads", lambda: ceiling(lines), line_count)
-        dry_config = common.connector_config(None)
+        dry_config = common.connector_config(None, **once)
         _, catalog_path = common.write_files(directory, dry_config)
         measure("dry_run_in_process", lambda: in_process(lines, dry_config, catalog_path, None, records))
         with common.sink_process() as sink:
-            config = common.connector_config(sink.url)
+            config = common.connector_config(sink.url, **once)
             config_path, catalog_path = common.write_files(directory, config)
             measure("sink_in_process", lambda: in_process(lines, config, catalog_path, sink, records))
             if not args.no_cli:

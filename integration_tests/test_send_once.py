@@ -7,6 +7,7 @@ and the ledger's store lost at the start or in the middle of a sync.
 
 from __future__ import annotations
 
+import json
 import random
 import time
 from pathlib import Path
@@ -26,6 +27,7 @@ from integration_tests.writing import (
     seed_rules,
     with_state_ids,
 )
+from unit_tests.conftest import run_cli
 from unit_tests.redis_server import RedisServer
 
 pytestmark = pytest.mark.timeout(240)
@@ -181,3 +183,18 @@ def test_the_ledger_store_lost_mid_sync_stops_it_with_no_state_past_unsent_rows(
     assert "could not be reached while" in run.output and "the next sync resumes" in run.output
     assert 0 < len(sandbox.events()) < 300
     assert len(gate.checked) == len(run.states)  # every state printed was checked against what LinkedIn holds
+
+
+def test_check_counts_the_ledgers_entries(sandbox, tmp_path, redis_server):
+    settings = config(sandbox, store("sqlite", tmp_path, redis_server))
+    path = settings["request_budget"]["path"]
+    lines = sync_lines(0, 40)
+    assert run_write(folder(tmp_path, "first"), settings, catalog(), lines).code == 0
+    (tmp_path / "config.json").write_text(json.dumps(settings))
+    code, messages, _, _ = run_cli(["check", "--config", str(tmp_path / "config.json")])
+    status = next(m["connectionStatus"] for m in messages if m["type"] == "CONNECTION_STATUS")
+    assert code == 0 and status["status"] == "SUCCEEDED", status
+    assert (
+        f"Sent-events ledger (SQLite file {path}): 40 conversions LinkedIn accepted in the last 90 days."
+        in (status["message"])
+    )
