@@ -37,6 +37,10 @@ class Verdict:
     at_ms: int = 0  # SENT: first accepted (epoch ms, 0 if unknown); HELD: when the other claim runs out
 
 
+#: The verdict most keys get, shared (a verdict is immutable): a batch of new events allocates none.
+CLAIMED_VERDICT = Verdict(CLAIMED)
+
+
 def entry_key(rule: str, event_id: str) -> bytes:
     """The ledger key of one event: its rule URN and its eventId, as LinkedIn keeps them apart."""
     return hashlib.blake2b(f"{rule}\0{event_id}".encode(), digest_size=KEY_BYTES).digest()

@@ -7,7 +7,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 
-from destination_linkedin_capi.ledger.base import CLAIMED, HELD, SENT, Verdict
+from destination_linkedin_capi.ledger.base import CLAIMED_VERDICT, HELD, SENT, Verdict
 
 
 class ProcessLedger:
@@ -37,7 +37,7 @@ class ProcessLedger:
                     verdicts.append(Verdict(HELD, held[1]))
                     continue
                 self._claims[key] = (owner, now + lease_ms)
-                verdicts.append(Verdict(CLAIMED))
+                verdicts.append(CLAIMED_VERDICT)
         return verdicts
 
     def confirm(self, keys: Sequence[bytes], expires_ms: Sequence[int], accepted_ms: int) -> None:

@@ -19,7 +19,7 @@ from typing import Any
 
 from destination_linkedin_capi.budget.base import garbage
 from destination_linkedin_capi.budget.sqlite_store import connect, transaction
-from destination_linkedin_capi.ledger.base import CLAIMED, HELD, SENT, LedgerUnavailable, Verdict
+from destination_linkedin_capi.ledger.base import CLAIMED_VERDICT, HELD, SENT, LedgerUnavailable, Verdict
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS ledger_sent (key BLOB PRIMARY KEY, accepted INTEGER NOT NULL, expires INTEGER NOT NULL)
@@ -116,7 +116,7 @@ class SqliteLedger:
                     verdicts.append(Verdict(HELD, lease_end))
                 else:
                     mine.append((key, owner, now + lease_ms))
-                    verdicts.append(Verdict(CLAIMED))
+                    verdicts.append(CLAIMED_VERDICT)
             db.executemany(UPSERT_CLAIM, mine)
         return verdicts
 

@@ -19,7 +19,14 @@ from dataclasses import dataclass, field
 
 from destination_linkedin_capi import constants as c
 from destination_linkedin_capi.errors import LedgerUnavailableError
-from destination_linkedin_capi.ledger.base import CLAIMED, SENT, LedgerStore, LedgerUnavailable, entry_key
+from destination_linkedin_capi.ledger.base import (
+    CLAIMED,
+    CLAIMED_VERDICT,
+    SENT,
+    LedgerStore,
+    LedgerUnavailable,
+    entry_key,
+)
 
 logger = logging.getLogger("airbyte")
 
@@ -89,16 +96,21 @@ class SendOnce:
         keys = [entry_key(rule, event_id) for rule, event_id, _ in refs]
         first: dict[bytes, int] = {}
         copies: dict[int, int] = {}
-        for index, key in enumerate(keys):
-            if key in first:
-                copies[index] = first[key]
-            else:
-                first[key] = index
+        if len(set(keys)) < len(keys):  # rare: a key repeated in the batch
+            for index, key in enumerate(keys):
+                if key in first:
+                    copies[index] = first[key]
+                else:
+                    first[key] = index
+        pending = list(first.values()) if copies else list(range(len(keys)))
         plan = Plan(send=[], copies=copies, keys=keys, claimed_at=self._clock())
-        pending = list(first.values())
         try:
             while pending:
-                verdicts = self.store.claim([keys[i] for i in pending], self.owner, self._lease_ms)
+                asked = keys if len(pending) == len(keys) else [keys[i] for i in pending]
+                verdicts = self.store.claim(asked, self.owner, self._lease_ms)
+                if all(verdict is CLAIMED_VERDICT for verdict in verdicts):  # the common case: all new
+                    plan.send.extend(pending)
+                    break
                 held, wait = [], HELD_POLL_SECONDS
                 for index, verdict in zip(pending, verdicts, strict=True):
                     if verdict.status == CLAIMED:
@@ -115,7 +127,7 @@ class SendOnce:
         except LedgerUnavailable as error:
             self.release(plan)  # best effort: what was claimed before the outage
             self._unreachable(error, "claiming a batch's events")
-            return Plan(send=sorted(first.values()), copies=copies)
+            return Plan(send=sorted(first.values()) if copies else list(range(len(keys))), copies=copies)
         except BaseException:  # a cancelled sync: its claims are free for others at once
             self.release(plan)
             raise
@@ -138,23 +150,25 @@ class SendOnce:
         ledger is still away."""
         if not plan.keys:
             return
-        accepted = sorted(set(accepted))
-        try:
-            if accepted:
-                self.store.confirm(
-                    [plan.keys[i] for i in accepted],
-                    [happened_ms[i] + self._keep_ms for i in accepted],
-                    self._wall_ms(),
-                )
+        keep = self._keep_ms
+        if accepted is plan.send and len(accepted) == len(plan.keys):  # the common case: all new, all accepted
+            confirmed, expires, rest = plan.keys, [ms + keep for ms in happened_ms], []
+        else:
+            accepted = sorted(set(accepted))
             done = set(accepted)
+            confirmed = [plan.keys[i] for i in accepted]
+            expires = [happened_ms[i] + keep for i in accepted]
             rest = [plan.keys[i] for i in plan.send if i not in done]
+        try:
+            if confirmed:
+                self.store.confirm(confirmed, expires, self._wall_ms())
             if rest:
                 self.store.release(rest, self.owner)
         except LedgerUnavailable as error:
             logger.warning(
                 "The sent-events ledger (%s) could not record %s LinkedIn accepted; a later sync may send them again.",
                 error,
-                f"{len(accepted):,} events",
+                f"{len(confirmed):,} events",
             )
 
     def release(self, plan: Plan) -> None:
