@@ -4,6 +4,7 @@ token, many syncs): distinct events per sync, the syncs started together, and wh
 from __future__ import annotations
 
 import concurrent.futures
+import time
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,13 @@ def sync_lines(index: int, count: int, streams: tuple[str, ...] = ("leads", "pur
 
 def event_ids(lines: list[bytes]) -> list[str]:
     return [m["record"]["data"]["event_id"] for m in map(orjson.loads, lines) if m["type"] == "RECORD"]
+
+
+def store_setting(kind: str, tmp_path: Path, redis_server: Any) -> dict[str, Any]:
+    """`request_budget` on the test's Redis (a key prefix of its own) or an SQLite file in `tmp_path`."""
+    if kind == "redis":
+        return {"store": "redis", "url": redis_server.url, "key_prefix": f"fleet-{time.time_ns()}"}
+    return {"store": "sqlite", "path": str(tmp_path / "budget.sqlite")}
 
 
 def token_id_credentials(sandbox: Any, **extra: Any) -> dict[str, Any]:

@@ -16,7 +16,14 @@ import pytest
 from linkedin_capi_sandbox import Sandbox
 
 from devtools.sample_data import ACCOUNT, RULES, access_token_config
-from integration_tests.fleet import REDIS_PASSWORD, event_ids, run_fleet, sync_lines, token_id_credentials
+from integration_tests.fleet import (
+    REDIS_PASSWORD,
+    event_ids,
+    run_fleet,
+    store_setting,
+    sync_lines,
+    token_id_credentials,
+)
 from integration_tests.writing import assert_states_echoed, seed_rules
 from unit_tests.conftest import run_cli
 from unit_tests.redis_server import free_port
@@ -40,12 +47,6 @@ def sandbox():
     with Sandbox(requests_per_minute=PER_SECOND, window_seconds=1.0) as sb:
         seed_rules(sb)
         yield sb
-
-
-def store_setting(kind: str, tmp_path, redis_server) -> dict:
-    if kind == "redis":
-        return {"store": "redis", "url": redis_server.url, "key_prefix": f"fleet-{time.time_ns()}"}
-    return {"store": "sqlite", "path": str(tmp_path / "budget.sqlite")}
 
 
 def fleet_config(sandbox, mode: str, budget: dict, **overrides) -> dict:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import random
-import time
 from pathlib import Path
 
 import orjson
@@ -17,7 +16,7 @@ import pytest
 from linkedin_capi_sandbox import Sandbox
 
 from devtools.sample_data import ACCOUNT, access_token_config, catalog, generate_lines
-from integration_tests.fleet import REDIS_PASSWORD, event_ids, run_fleet, sync_lines
+from integration_tests.fleet import REDIS_PASSWORD, event_ids, run_fleet, store_setting, sync_lines
 from integration_tests.writing import (
     DeliveryGate,
     kill_plan,
@@ -28,7 +27,6 @@ from integration_tests.writing import (
     with_state_ids,
 )
 from unit_tests.conftest import run_cli
-from unit_tests.redis_server import RedisServer
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -41,12 +39,6 @@ def sandbox():
         seed_rules(sb)
         sb.add_token(TOKEN, {ACCOUNT: "ACCOUNT_MANAGER"})
         yield sb
-
-
-def store(kind: str, tmp_path: Path, redis_server: RedisServer) -> dict:
-    if kind == "redis":
-        return {"store": "redis", "url": redis_server.url, "key_prefix": f"once-{time.time_ns()}"}
-    return {"store": "sqlite", "path": str(tmp_path / "ledger.sqlite")}
 
 
 def config(sandbox: Sandbox, budget: dict, **overrides) -> dict:
@@ -77,7 +69,7 @@ def assert_each_event_once(sandbox: Sandbox, expected: list[str]) -> None:
 @pytest.mark.parametrize("kind", ["sqlite", "redis"])
 def test_a_full_refresh_written_three_times_reaches_linkedin_once(sandbox, tmp_path, redis_server, kind):
     lines = sync_lines(0, 300)
-    settings = config(sandbox, store(kind, tmp_path, redis_server))
+    settings = config(sandbox, store_setting(kind, tmp_path, redis_server))
     summaries = []
     for attempt in range(3):
         run = run_write(folder(tmp_path, f"run-{attempt}"), settings, catalog(), lines)
@@ -99,7 +91,7 @@ def test_parallel_syncs_over_the_same_rows_send_each_event_once_between_them(
     sandbox, tmp_path, redis_server, kind, syncs
 ):
     lines = sync_lines(0, 5_000)
-    settings = config(sandbox, store(kind, tmp_path, redis_server), batch_size=250)
+    settings = config(sandbox, store_setting(kind, tmp_path, redis_server), batch_size=250)
     runs = run_fleet(tmp_path, [settings] * syncs, [lines] * syncs)
     assert [run.code for run in runs] == [0] * syncs, [run.output[-2000:] for run in runs]
     summaries = [parse_summary(run.logs) for run in runs]
@@ -117,7 +109,7 @@ def test_syncs_killed_at_random_points_and_resumed_lose_nothing_and_double_at_mo
     lines = with_state_ids(generate_lines(600, seed=seed, bad=False, state_every=30))
     positions = {orjson.loads(line)["id"]: i for i, line in enumerate(lines) if b'"STATE"' in line}
     # paced by the connector's own budget so that a kill lands mid-sync: batches of 20, 5 requests a second
-    settings = config(sandbox, store("sqlite", tmp_path, redis_server), batch_size=20, requests_per_minute=5)
+    settings = config(sandbox, store_setting("sqlite", tmp_path, redis_server), batch_size=20, requests_per_minute=5)
     gate, rng, position, kills = DeliveryGate(sandbox, lines), random.Random(seed), 0, 0
     for attempt in range(12):
         plan = kill_plan(rng, most_states=6, latest=2.5) if kills < 3 else {}
@@ -141,7 +133,7 @@ def test_syncs_killed_at_random_points_and_resumed_lose_nothing_and_double_at_mo
 
 def test_the_ledger_store_down_at_the_start_stops_the_sync_before_anything_is_sent(sandbox, tmp_path, redis_server):
     lines = sync_lines(0, 50)
-    settings = config(sandbox, store("redis", tmp_path, redis_server))
+    settings = config(sandbox, store_setting("redis", tmp_path, redis_server))
     redis_server.stop()
     run = run_write(tmp_path, settings, catalog(), lines)
     assert run.code != 0
@@ -155,7 +147,7 @@ def test_the_ledger_store_down_at_the_start_stops_the_sync_before_anything_is_se
 def test_with_send_when_unreachable_the_sync_sends_anyway_with_one_warning(sandbox, tmp_path, redis_server):
     lines = sync_lines(0, 50)
     settings = config(
-        sandbox, store("redis", tmp_path, redis_server), batch_size=10, send_once_when_store_unreachable="send"
+        sandbox, store_setting("redis", tmp_path, redis_server), batch_size=10, send_once_when_store_unreachable="send"
     )
     redis_server.stop()
     run = run_write(tmp_path, settings, catalog(), lines)
@@ -167,7 +159,7 @@ def test_with_send_when_unreachable_the_sync_sends_anyway_with_one_warning(sandb
 
 def test_the_ledger_store_lost_mid_sync_stops_it_with_no_state_past_unsent_rows(sandbox, tmp_path, redis_server):
     lines = with_state_ids(generate_lines(300, bad=False, state_every=30))
-    settings = config(sandbox, store("redis", tmp_path, redis_server), batch_size=10, requests_per_minute=5)
+    settings = config(sandbox, store_setting("redis", tmp_path, redis_server), batch_size=10, requests_per_minute=5)
     gate = DeliveryGate(sandbox, lines)
     printed = []
 
@@ -186,7 +178,7 @@ def test_the_ledger_store_lost_mid_sync_stops_it_with_no_state_past_unsent_rows(
 
 
 def test_check_counts_the_ledgers_entries(sandbox, tmp_path, redis_server):
-    settings = config(sandbox, store("sqlite", tmp_path, redis_server))
+    settings = config(sandbox, store_setting("sqlite", tmp_path, redis_server))
     path = settings["request_budget"]["path"]
     lines = sync_lines(0, 40)
     assert run_write(folder(tmp_path, "first"), settings, catalog(), lines).code == 0

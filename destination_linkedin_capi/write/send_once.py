@@ -144,7 +144,7 @@ class SendOnce:
         except LedgerUnavailable as error:
             self._unreachable(error, "renewing a batch's claims")
 
-    def settle(self, plan: Plan, accepted: Iterable[int], happened_ms: Sequence[int]) -> None:
+    def settle(self, plan: Plan, accepted: Iterable[int], refs: Sequence[EventRef]) -> None:
         """After LinkedIn's answer: confirm what it accepted, release the rest of the claims. An entry the ledger
         could not record only warns: LinkedIn has the events, and the next batch's claim stops the sync if the
         ledger is still away."""
@@ -152,12 +152,12 @@ class SendOnce:
             return
         keep = self._keep_ms
         if accepted is plan.send and len(accepted) == len(plan.keys):  # the common case: all new, all accepted
-            confirmed, expires, rest = plan.keys, [ms + keep for ms in happened_ms], []
+            confirmed, expires, rest = plan.keys, [ref[2] + keep for ref in refs], []
         else:
             accepted = sorted(set(accepted))
             done = set(accepted)
             confirmed = [plan.keys[i] for i in accepted]
-            expires = [happened_ms[i] + keep for i in accepted]
+            expires = [refs[i][2] + keep for i in accepted]
             rest = [plan.keys[i] for i in plan.send if i not in done]
         try:
             if confirmed:

@@ -348,7 +348,7 @@ class BatchWriter:
         except BaseException:
             accepted = [index_of(i) for i in delivery.accepted]
             if plan is not None:
-                self._once.settle(plan, accepted, [ref[2] for ref in batch.refs])
+                self._once.settle(plan, accepted, batch.refs)
             self._count(self._report.record_sent, [batch.origins[i] for i in accepted])
             raise
         for index, reason in unnamed:
@@ -358,7 +358,7 @@ class BatchWriter:
             self._count(self._report.batch_settled, sent, len(batch.elements))
             return
         accepted = (positions or plan.send) if delivery.all_accepted else [index_of(i) for i in delivery.accepted]
-        self._once.settle(plan, accepted, [ref[2] for ref in batch.refs])
+        self._once.settle(plan, accepted, batch.refs)
         self._settled(batch, accepted, plan)
 
     def _between_requests(self, plan: Plan) -> None:

@@ -198,7 +198,7 @@ def test_a_sync_waiting_on_a_claim_leaves_the_event_out_once_its_owner_confirms_
 
     def sleep(seconds: float) -> None:
         clock.now += seconds
-        owner.settle(owner_plan, [0], [ref[2] for ref in refs])  # LinkedIn accepted the owner's request
+        owner.settle(owner_plan, [0], refs)  # LinkedIn accepted the owner's request
 
     waiter = once(ledger, clock, sleep)
     plan = waiter.plan(refs, lambda: None)
@@ -215,7 +215,7 @@ def test_an_owner_that_releases_lets_the_waiting_sync_send_it():
 
     def sleep(seconds: float) -> None:
         clock.now += seconds
-        owner.settle(owner_plan, [], [0])  # LinkedIn refused it: released, never recorded
+        owner.settle(owner_plan, [], refs)  # LinkedIn refused it: released, never recorded
 
     plan = once(ledger, clock, sleep).plan(refs, lambda: None)
     assert plan.send == [0]
@@ -228,7 +228,7 @@ def test_entries_expire_when_the_conversion_leaves_linkedins_window():
     sender = once(ledger, clock, lambda s: None)
     happened = int(clock.now * 1000)
     refs = [(URN, "e1", happened)]
-    sender.settle(sender.plan(refs, lambda: None), [0], [happened])
+    sender.settle(sender.plan(refs, lambda: None), [0], refs)
     assert [v.status for v in ledger.claim([entry_key(URN, "e1")], "other", 1000)] == [SENT]
     clock.now += keep_ms(60) / 1000 + 1  # 90 days and the margin later
     assert ledger.count() == 0
